@@ -1,0 +1,106 @@
+"""How a requested budget becomes a request. The one place that knows the mechanisms.
+
+- forced:   a hard cap enforced by the client (budget forcing, s1): think at most B tokens, then close the think
+            block and force the answer. An early stop by the model is a natural stop and is recorded as such.
+- prompted: the paper's soft budget: the system prompt states the budget and a Think / Think harder / Ultrathink
+            keyword; generation is capped at B + an answer margin.
+- native:   the provider's own control (Anthropic thinking.budget_tokens, OpenAI reasoning_effort, a server's
+            hard thinking budget). Providers translate the plan; they do not invent budgets of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .core import EFFORT_ORDER, NATURAL, Budget, Mechanism
+
+# The paper's mapping of numeric budgets onto OpenAI effort levels (its o-series budgets 1024/4096/8192).
+# A numeric budget maps to the level of the largest threshold it reaches.
+EFFORT_FOR_BUDGET: tuple[tuple[int, str], ...] = ((0, "low"), (4096, "medium"), (8192, "high"))
+
+
+def effort_for_budget(tokens: int, table: tuple[tuple[int, str], ...] = EFFORT_FOR_BUDGET) -> str:
+    level = table[0][1]
+    for threshold, name in table:
+        if tokens >= threshold:
+            level = name
+    return level
+
+
+def keyword(tokens: int) -> str:
+    """The paper's intensity keyword for a budget."""
+    if tokens < 2048:
+        return "Think"
+    if tokens < 8192:
+        return "Think harder"
+    return "Ultrathink"
+
+
+def budget_system_prompt(budget: Budget, *, cautioned: bool = False) -> str | None:
+    """The paper's budget prompt (our wording). None for a natural run: no budget is mentioned at all."""
+    if budget == NATURAL:
+        return None
+    if budget == 0:
+        return "Don't think. Answer directly with your final answer and nothing else."
+    if isinstance(budget, str):  # effort levels carry no token count to state
+        return "Think step by step before you answer."
+    base = (
+        f"{keyword(budget)}. Think step by step before you answer. "
+        f"You have a thinking token budget of about {budget} tokens."
+    )
+    if cautioned:
+        return base + " You do not need to use all of your budget: stop thinking once you are confident."
+    return base + " Use a significant portion of this budget to reason carefully before giving your answer."
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """A budget, made concrete. Providers read this; they never re-derive budgets from the raw request."""
+
+    budget: Budget  # as requested, recorded with the sample
+    mechanism: Mechanism
+    thinking: bool  # whether the model thinks at all
+    think_tokens: int | None  # hard cap on thinking tokens (forced, native numeric); None = uncapped
+    effort: str | None  # effort level for providers that take one
+    system_prompt: str | None  # budget instructions (prompted mechanism), else None
+    max_tokens: int  # total output cap: thinking + answer
+    answer_tokens: int  # what is reserved for the visible answer
+
+
+def plan_budget(
+    budget: Budget,
+    mechanism: Mechanism | str,
+    *,
+    answer_margin: int,
+    natural_max_tokens: int = 16384,
+    cautioned: bool = False,
+) -> BudgetPlan:
+    """Turn (budget, mechanism) into a BudgetPlan.
+
+    `answer_margin` is the room left for the answer after thinking (the paper: 10,000 for APIs, 16,384 for open
+    models; the embedded model needs far less). A natural budget thinks freely up to `natural_max_tokens`.
+    """
+    mech = Mechanism(mechanism)
+    if budget == NATURAL:
+        return BudgetPlan(budget, mech, True, None, None, None, natural_max_tokens + answer_margin, answer_margin)
+    if isinstance(budget, str):
+        if budget not in EFFORT_ORDER:
+            raise ValueError(f"unknown budget {budget!r}")
+        if mech is not Mechanism.NATIVE:
+            raise ValueError(f"effort level {budget!r} needs mechanism 'native', not {mech.value!r}")
+        thinking = budget != "none"
+        return BudgetPlan(budget, mech, thinking, None, budget, budget_system_prompt(budget, cautioned=cautioned),
+                          natural_max_tokens + answer_margin, answer_margin)
+    if budget < 0:
+        raise ValueError(f"budget must be >= 0, got {budget}")
+    thinking = budget > 0
+    if mech is Mechanism.FORCED:
+        return BudgetPlan(budget, mech, thinking, budget, None, None, budget + answer_margin, answer_margin)
+    if mech is Mechanism.PROMPTED:
+        return BudgetPlan(budget, mech, thinking, None, None, budget_system_prompt(budget, cautioned=cautioned),
+                          budget + answer_margin, answer_margin)
+    # native numeric: the provider enforces budget_tokens = B (effort for providers that only take levels);
+    # the paper also states the budget in the system prompt, so native carries the same prompt.
+    return BudgetPlan(budget, mech, thinking, budget if thinking else 0,
+                      effort_for_budget(budget) if thinking else "none",
+                      budget_system_prompt(budget, cautioned=cautioned), budget + answer_margin, answer_margin)

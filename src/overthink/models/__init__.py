@@ -1,0 +1,57 @@
+"""Provider registry. Lazy: a provider module (and its SDK) is imported only when a spec names it, so the core
+imports and runs without any API SDK installed."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import ModelUnavailable
+from .base import GenerateRequest, Model, ModelSpec, SweepModel
+
+# provider name -> "module:factory". The factory takes (spec, options) and returns a Model.
+PROVIDERS: dict[str, str] = {
+    "local": "overthink.models.local:create",
+    "anthropic": "overthink.models.anthropic:create",
+    "openai": "overthink.models.openai:create",
+    "openai-compatible": "overthink.models.openai_compatible:create",
+    "stub": "overthink.models.stub:create",
+}
+
+
+def _factory(provider: str):
+    target = PROVIDERS.get(provider)
+    if target is None:
+        known = ", ".join(sorted(p for p in PROVIDERS if p != "stub"))
+        raise ModelUnavailable(f"unknown provider {provider!r}; known providers: {known}")
+    module_name, attr = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("overthink"):
+            raise ModelUnavailable(f"provider {provider!r} is not available in this version of overthink") from exc
+        raise ModelUnavailable(
+            f"provider {provider!r} needs the package {exc.name!r}: pip install 'overthink[{_extra(provider)}]'"
+        ) from exc
+    return getattr(module, attr)
+
+
+def _extra(provider: str) -> str:
+    return "local" if provider == "local" else "api"
+
+
+def load_model(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> Model:
+    """Create a Model for a spec. Raises ModelUnavailable with a readable message when it cannot be served."""
+    parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
+    return _factory(parsed.provider)(parsed, dict(options or {}))
+
+
+def check_spec(spec: str) -> ModelSpec:
+    """Validate a spec's syntax and provider without creating the model (no SDK import, no download)."""
+    parsed = ModelSpec.parse(spec)
+    if parsed.provider not in PROVIDERS:
+        _factory(parsed.provider)
+    return parsed
+
+
+__all__ = ["GenerateRequest", "Model", "ModelSpec", "SweepModel", "PROVIDERS", "load_model", "check_spec"]

@@ -1,0 +1,62 @@
+"""Task registry: built-in families, name prefixes (`ai-risk/<subset>`), imported tasks and plugins.
+
+Built-ins are listed as "module:Class" and imported lazily. Plugins register through the entry point group
+`overthink.tasks` (name -> a Task subclass or a factory taking (name, **options)).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from ..errors import UserError
+from .base import Graded, Metric, Scoring, Task, extract_answer
+
+BUILTIN: dict[str, str] = {
+    "misleading-math": "overthink.tasks.misleading_math:MisleadingMath",
+    "word-problems": "overthink.tasks.word_problems:WordProblems",
+}
+
+# Prefix families: "prefix/<rest>" -> "module:factory", factory(name, rest, **options) -> Task
+PREFIXES: dict[str, str] = {}
+
+# Extra resolvers (imported tasks on disk, ...) consulted after built-ins; each returns a Task or None.
+RESOLVERS: list[Callable[..., Task | None]] = []
+
+
+def _load(target: str) -> Any:
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _plugins() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group="overthink.tasks")}
+
+
+def task_names() -> list[str]:
+    """Names a user can pass to --task (built-ins and installed plugins; prefix families listed by their docs)."""
+    return sorted(set(BUILTIN) | set(_plugins()))
+
+
+def get_task(name: str, **options: Any) -> Task:
+    """Instantiate a task by name. Unknown names raise UserError listing what exists."""
+    if name in BUILTIN:
+        return _load(BUILTIN[name])(name=name, **options)
+    if "/" in name:
+        prefix, rest = name.split("/", 1)
+        if prefix in PREFIXES:
+            return _load(PREFIXES[prefix])(name, rest, **options)
+    for resolve in RESOLVERS:
+        task = resolve(name, **options)
+        if task is not None:
+            return task
+    plugins = _plugins()
+    if name in plugins:
+        obj = plugins[name].load()
+        return obj(name=name, **options)
+    raise UserError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
+
+
+__all__ = ["Graded", "Metric", "Scoring", "Task", "extract_answer", "get_task", "task_names", "BUILTIN"]
