@@ -1,0 +1,101 @@
+"""Scaling curves: score per (task, model, mechanism, budget) with 95 % CIs from a bootstrap over items.
+
+Replicates of one item are correlated, so the bootstrap resamples items and keeps all their replicates. Only `ok`
+samples are scored; errors, truncations and unparsed answers are counted beside the score, never folded into it.
+The x-axis of a curve is the measured mean reasoning length, not the requested budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core import budget_sort_key
+
+GROUP = ("task", "model", "mechanism", "budget")
+N_BOOT = 1000
+
+
+def item_bootstrap(sums: np.ndarray, counts: np.ndarray, *, rmse: bool = False, n_boot: int = N_BOOT,
+                   seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Point estimate and percentile CI of sum(sums)/sum(counts) (sqrt of it for RMSE), resampling items."""
+    total = counts.sum()
+    if total == 0:
+        return (math.nan, math.nan, math.nan)
+    point = sums.sum() / total
+    if len(sums) < 2:
+        value = math.sqrt(point) if rmse else point
+        return (value, math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    # Multinomial weights = how often each item is drawn; equivalent to resampling indices, cheaper in memory.
+    weights = rng.multinomial(len(sums), np.full(len(sums), 1 / len(sums)), size=n_boot)
+    boot_counts = weights @ counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boots = (weights @ sums) / boot_counts
+    boots = boots[np.isfinite(boots)]
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(boots, [alpha, 1 - alpha])
+    if rmse:
+        return (math.sqrt(point), math.sqrt(lo), math.sqrt(hi))
+    return (float(point), float(lo), float(hi))
+
+
+def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: Sequence[str] = GROUP,
+                n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
+    """One row per group: n, score with CI, reasoning-length stats and the status counts.
+
+    `metrics` maps task name -> metric ("accuracy", "rmse", "matching_behavior"); default accuracy.
+    """
+    metrics = metrics or {}
+    rows = []
+    for key, g in df.groupby(list(by), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key))
+        metric = metrics.get(row.get("task", ""), "accuracy")
+        status = g["status"]
+        scored = g[status == "ok"]
+        per_item = scored.groupby("item_id")["score"].agg(["sum", "count"])
+        point, lo, hi = item_bootstrap(per_item["sum"].to_numpy(float), per_item["count"].to_numpy(float),
+                                       rmse=metric == "rmse", n_boot=n_boot, seed=seed)
+        answered = g[status != "error"]["reasoning_tokens"].dropna()
+        row.update(
+            metric=metric, n=len(g), n_scored=len(scored), n_items=g["item_id"].nunique(),
+            score=point, ci_low=lo, ci_high=hi,
+            mean_reasoning_tokens=float(answered.mean()) if len(answered) else math.nan,
+            median_reasoning_tokens=float(answered.median()) if len(answered) else math.nan,
+            errors=int((status == "error").sum()), truncated=int((status == "truncated").sum()),
+            unparsed=int((status == "unparsed").sum()),
+        )
+        if metric == "rmse":
+            row["mae"] = float(np.sqrt(scored["score"]).mean()) if len(scored) else math.nan
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if len(out) and "budget" in out:
+        out["_order"] = out["budget"].map(budget_sort_key)
+        out = out.sort_values([c for c in by if c != "budget"] + ["_order"]).drop(columns="_order")
+    return out.reset_index(drop=True)
+
+
+def paper_verdict(curve: pd.DataFrame, metric: str = "accuracy") -> tuple[str, float]:
+    """The paper's rule between the extremes of one curve (rows ordered by budget).
+
+    inverse / positive: the score moves by more than 2 points (RMSE: 0.05) with non-overlapping 95 % CIs;
+    flat: below the threshold; noisy: above it with overlapping CIs. Returns (verdict, change in score units).
+    For RMSE "inverse" means the error grows.
+    """
+    curve = curve.dropna(subset=["score"])
+    if len(curve) < 2:
+        return ("insufficient", math.nan)
+    first, last = curve.iloc[0], curve.iloc[-1]
+    delta = float(last["score"] - first["score"])
+    threshold = 0.05 if metric == "rmse" else 0.02
+    if abs(delta) <= threshold:
+        return ("flat", delta)
+    overlap = not (last["ci_low"] > first["ci_high"] or last["ci_high"] < first["ci_low"])
+    if overlap or any(math.isnan(v) for v in (first["ci_low"], last["ci_low"])):
+        return ("noisy", delta)
+    worse = delta > 0 if metric == "rmse" else delta < 0
+    return ("inverse" if worse else "positive", delta)

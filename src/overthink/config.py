@@ -1,0 +1,138 @@
+"""The experiment config: everything `overthink run` flags hold, validated by pydantic.
+
+A YAML file can hold any field; flags override the file. Errors name the file and the field path, exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .core import NATURAL, Budget, Mechanism, parse_budget
+from .errors import ConfigError
+
+# Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
+SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
+
+
+class ExperimentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    models: list[str] = Field(min_length=1, description="model specs PROVIDER:MODEL[@BASE_URL]")
+    tasks: list[str] = Field(min_length=1)
+    task_args: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per task name")
+    budgets: list[Budget] = Field(default_factory=lambda: [0, 64, 256])
+    mechanism: Mechanism = Mechanism.FORCED
+    replicates: int = Field(1, ge=1)
+    natural: int | None = Field(None, ge=1, description="natural overthinking: K samples per item, no budget")
+    limit: int | None = Field(None, ge=1, description="items per task")
+    seed: int = 0
+    concurrency: int = Field(1, ge=1, le=1024)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    answer_margin: int | None = Field(None, ge=1, description="output tokens after thinking; default per provider")
+    cautioned: bool = False
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
+    max_cost: float | None = Field(None, ge=0)
+    batch: bool = False
+    run_dir: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for single, plural in (("model", "models"), ("task", "tasks")):
+                if single in data:
+                    if plural in data:
+                        raise ValueError(f"give either {single!r} or {plural!r}, not both")
+                    data[plural] = data.pop(single)
+            for key in ("models", "tasks", "budgets"):
+                if isinstance(data.get(key), (str, int)) and not isinstance(data.get(key), bool):
+                    data[key] = [v.strip() for v in str(data[key]).split(",") if v.strip()]
+        return data
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets(cls, value: Any) -> list[Budget]:
+        out = [parse_budget(v) for v in value]
+        if not out:
+            raise ValueError("at least one budget is needed")
+        if len(set(out)) != len(out):
+            raise ValueError("budgets repeat")
+        return out
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: list[str]) -> list[str]:
+        from .errors import UserError
+        from .models import check_spec
+
+        try:
+            return [str(check_spec(v)) for v in value]
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+
+    def sweep_budgets(self) -> list[Budget]:
+        """The budgets a run visits: the configured ones, or just 'natural' for a natural run."""
+        return [NATURAL] if self.natural else list(self.budgets)
+
+    def sweep_replicates(self) -> int:
+        return self.natural or self.replicates
+
+    def semantic_diff(self, other: ExperimentConfig) -> list[str]:
+        return [f for f in SEMANTIC_FIELDS if getattr(self, f) != getattr(other, f)]
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: field '{path}': {msg}")
+    return "\n".join(lines)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{p}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of fields, got {type(data).__name__}")
+    return data
+
+
+def _aliased(data: dict[str, Any]) -> dict[str, Any]:
+    """`model:` / `task:` are accepted for `models:` / `tasks:`; normalise so layers merge cleanly."""
+    out = dict(data)
+    for single in ("model", "task"):
+        if single in out and single + "s" not in out:
+            out[single + "s"] = out.pop(single)
+    return out
+
+
+def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                 base: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Config from layers: `base` (a resumed run's stored config) < the YAML file < flag overrides (None ignored)."""
+    data: dict[str, Any] = _aliased(base or {})
+    if file:
+        data.update(_aliased(load_yaml(file)))
+    data.update({k: v for k, v in _aliased(overrides or {}).items() if v is not None})
+    source = str(file) if file else "command line"
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, source)) from None
+    except ValueError as exc:  # from a "before" validator
+        raise ConfigError(f"{source}: {exc}") from None

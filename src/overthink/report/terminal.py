@@ -1,0 +1,90 @@
+"""Terminal output: the summary table of a run, per-curve verdicts, and the model list."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ..analysis.curves import paper_verdict, score_table
+from ..store import Store
+
+
+def run_table(store: Store) -> pd.DataFrame:
+    """The score table of a run (metrics taken from the tasks recorded with it)."""
+    df = store.dataframe()
+    if df.empty:
+        return pd.DataFrame()
+    tasks = store.get_meta("tasks") or {}
+    metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
+    return score_table(df, metrics)
+
+
+def _fmt(value: float, pct: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{100 * value:.1f}" if pct else f"{value:.3f}"
+
+
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None) -> pd.DataFrame:
+    console = console or _console()
+    with Store(run_dir, create=False) as store:
+        table = run_table(store)
+    if table.empty:
+        console.print(f"{run_dir}: no samples yet")
+        return table
+    out = Table(title=f"overthink summary: {run_dir}", show_lines=False)
+    for col in ("task", "model", "mech", "budget", "n", "score [95% CI]", "mean tok", "median tok", "err", "trunc",
+                "unparsed"):
+        out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
+    for _, r in table.iterrows():
+        pct = r["metric"] != "rmse"
+        unit = "%" if pct else " RMSE"
+        score = f"{_fmt(r['score'], pct)}{unit} [{_fmt(r['ci_low'], pct)}, {_fmt(r['ci_high'], pct)}]"
+        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]), str(r["n"]), score,
+                    f"{r['mean_reasoning_tokens']:.0f}", f"{r['median_reasoning_tokens']:.0f}", str(r["errors"]),
+                    str(r["truncated"]), str(r["unparsed"]))
+    console.print(out)
+    for (task, model, mech), curve in table.groupby(["task", "model", "mechanism"], sort=False):
+        metric = curve["metric"].iloc[0]
+        verdict, delta = paper_verdict(curve, metric)
+        change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
+        console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] "
+                      f"({change} from the shortest to the longest budget; paper's rule)", highlight=False)
+    if plot:
+        from .figures import save_curves
+
+        paths = save_curves(table, Path(run_dir) / "figures")
+        console.print("figure: " + ", ".join(str(p) for p in paths))
+    return table
+
+
+def print_models(console: Console | None = None) -> None:
+    from ..models import PROVIDERS
+
+    console = console or _console()
+    out = Table(title="models")
+    for col in ("spec", "installed", "prepared", "size", "licence"):
+        out.add_column(col)
+    try:
+        from ..models.packs import list_packs
+    except ImportError:  # the local extra is not installed
+        packs = []
+    else:
+        packs = list_packs()
+    for pack in packs:
+        out.add_row(pack["spec"], "yes" if pack["installed"] else "no", "yes" if pack["prepared"] else "no",
+                    f"{pack['size'] / 1e6:.0f} MB", pack["licence"])
+    console.print(out)
+    api = [p for p in PROVIDERS if p not in ("local", "stub")]
+    console.print("API providers (any model name): " + ", ".join(f"{p}:MODEL" for p in api)
+                  + "  e.g. anthropic:claude-sonnet-4-20250514, openai:o4-mini, "
+                    "openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
