@@ -1,0 +1,1 @@
+"""The overthink command line (stub in this worktree; the lead owns the real one)."""
