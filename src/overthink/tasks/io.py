@@ -116,10 +116,10 @@ def _read_csv(path: Path) -> list[Item]:
             for key, value in row.items():
                 if value is None:
                     raise DataError(f"{where}: fewer cells than header columns")
+                if key in ("answer", "classes", "answer_index") and not value.strip():
+                    continue  # an empty schema cell means "not given" (mixed open / multiple-choice files)
                 if key in ("id", "prompt"):
                     record[key] = value
-                elif key == "answer":
-                    record[key] = _cell(value) if value.strip() else value
                 elif key == "classes":
                     try:
                         record[key] = json.loads(value)
@@ -127,8 +127,6 @@ def _read_csv(path: Path) -> list[Item]:
                         raise DataError(f"{where}: 'classes' must be a JSON array of strings") from None
                 else:
                     record[key] = _cell(value)
-            if "answer" in record and "classes" in record and record["answer"] == "":
-                del record["answer"]
             items.append(record_to_item(record, where, f"{path.stem}-{len(items):05d}"))
     return items
 
