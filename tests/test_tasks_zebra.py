@@ -118,3 +118,8 @@ def test_generate_rejects_nothing_true_and_scores_answers() -> None:
 def test_bad_options_raise_user_error(opts: dict) -> None:
     with pytest.raises(UserError):
         get_task("zebra", **opts)
+
+
+def test_impossible_distractor_count_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="distractor_clues"):
+        get_task("zebra", grids="3x3", distractor_clues=5000).items(1)

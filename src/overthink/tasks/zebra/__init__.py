@@ -25,8 +25,8 @@ from ...core import Item
 from ...errors import UserError
 from ..base import Scoring, Task
 from ..sampling import check_options, parse_distribution, schedule
-from .generate import Puzzle, generate
-from .solver import Clue, count_solutions, Problem
+from .generate import Puzzle, add_distractors, generate
+from .solver import Clue, Problem, count_solutions
 from .vocab import ATTRIBUTES, ORDINALS
 
 MIN_SIZE, MAX_SIZE = 3, 8
@@ -148,14 +148,11 @@ class Zebra(Task):
         # each attribute uses n of its values; entity k*n+i is the i-th of them in sorted order
         values = {a: sorted(r.sample(ATTRIBUTES[a][2], n)) for a in attrs}
         names = [(a, v) for a in attrs for v in values[a]]
-        if self.distractor_clues == "auto":
-            extra = 0 if n >= 8 else -1  # decided after the minimal set is known
-        else:
-            extra = self.distractor_clues
-        puzzle = generate(n, m, r, max(extra, 0), attrs)
-        if extra < 0:
-            more = round(0.3 * len(puzzle.clues))
-            puzzle = _with_distractors(puzzle, r, more)
+        puzzle = generate(n, m, r, 0, attrs)
+        extra = self.distractor_clues
+        if extra == "auto":  # like BBEH: redundant clues on grids below 8 people, none on 8
+            extra = 0 if n >= 8 else round(0.3 * len(puzzle.clues))
+        puzzle = add_distractors(puzzle, r, extra)
         return self._render(puzzle, names, values, r, seed, index)
 
     def _render(self, pz: Puzzle, names: list[tuple[str, str]], values: dict[str, list[str]],
@@ -192,15 +189,3 @@ class Zebra(Task):
         return Item(id=f"zb-{seed}-{index:05d}", prompt="\n".join(lines), answer=pz.solution[target] + 1,
                     metadata=meta)
 
-
-def _with_distractors(pz: Puzzle, r: random.Random, count: int) -> Puzzle:
-    from .generate import random_clue
-
-    seen = set(pz.clues)
-    extra: list[Clue] = []
-    while len(extra) < count:
-        clue = random_clue(r, pz.solution, pz.n, pz.m)
-        if clue is not None and clue not in seen:
-            seen.add(clue)
-            extra.append(clue)
-    return Puzzle(pz.n, pz.m, pz.attributes, pz.solution, pz.clues, extra, pz.stats)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .solver import Clue, Problem, Stats, _propagate, count_solutions, propagate_all
+from ...errors import UserError
+from .solver import Clue, Problem, Stats, count_solutions, propagate_all
 
 # Relative frequencies of clue types in the drawing step (BBEH puzzles lean on "is", "is not" and relations).
 CLUE_WEIGHTS: dict[str, int] = {
@@ -118,14 +119,25 @@ def generate(n: int, m: int, r: random.Random, distractor_clues: int = 0,
     count, sols = count_solutions(Problem(n, m, clues), 2, stats)
     if count != 1 or sols[0] != pos:
         raise AssertionError("generated puzzle is not uniquely solvable")  # a bug, never user input
-    seen = set(clues)
+    return add_distractors(Puzzle(n, m, attrs, pos, clues, [], stats), r, distractor_clues)
+
+
+def add_distractors(pz: Puzzle, r: random.Random, count: int) -> Puzzle:
+    """`count` distinct true clues outside the minimal set (redundant, since the set already has one solution)."""
+    seen = set(pz.clues)
     extra: list[Clue] = []
-    while len(extra) < distractor_clues:
-        clue = random_clue(r, pos, n, m)
+    misses = 0
+    while len(extra) < count and misses < 3000:  # 3000 draws in a row with nothing new: the pool is exhausted
+        clue = random_clue(r, pz.solution, pz.n, pz.m)
         if clue is not None and clue not in seen:
             seen.add(clue)
             extra.append(clue)
-    return Puzzle(n, m, attrs, pos, clues, extra, stats)
+            misses = 0
+        else:
+            misses += 1
+    if len(extra) < count:
+        raise UserError(f"option 'distractor_clues': could not find {count} distinct redundant clues for a "
+                        f"{pz.n}x{pz.m} puzzle; ask for fewer")
+    return Puzzle(pz.n, pz.m, pz.attributes, pz.solution, pz.clues, extra, pz.stats)
 
-
-__all__ = ["Puzzle", "generate", "minimise", "random_clue", "_propagate"]
+__all__ = ["Puzzle", "add_distractors", "generate", "minimise", "random_clue"]
