@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core import Item
+from ..errors import UserError
 from .base import Scoring, Task
 from .sampling import check_options, parse_distribution, schedule
 
@@ -32,7 +33,7 @@ class Framing:
 
 
 def _birthday(r: random.Random) -> Built:
-    days, people = r.randint(2, 4), 0
+    days = r.randint(2, 4)
     people = days + r.randint(1, 2)
     return (f"On a small planet a year has only {days} days. A room holds {people} people, each born on that planet.",
             "What is the probability, in percent, that at least two of them share a birthday?", 100,
@@ -47,7 +48,7 @@ def _birthday_same(r: random.Random) -> Built:
 
 
 def _monty(r: random.Random) -> Built:
-    doors, car = r.randint(3, 7), 0
+    doors = r.randint(3, 7)
     car = r.randint(1, doors)
     return (f"On a game show there are {doors} doors. The host has opened every one of them: behind door {car} you "
             f"can see a car, and behind each of the others a goat.",
@@ -230,7 +231,6 @@ class FamousParadoxes(Task):
         names = sorted(FRAMINGS) if chosen is None else [f.strip() for f in str(chosen).split(",") if f.strip()]
         bad = [f for f in names if f not in FRAMINGS]
         if bad or not names:
-            from ..errors import UserError
             raise UserError(f"option 'framings': unknown {bad or chosen!r}; known: {', '.join(sorted(FRAMINGS))}")
         self.framings = names
 
