@@ -72,10 +72,12 @@ def parse_task_args(values: list[str] | None, tasks: list[str] | None) -> dict[s
         key, raw = value.split("=", 1)
         parsed = yaml.safe_load(raw) if raw else ""
         task, _, option = key.rpartition(".")
-        for name in [task] if task else (tasks or []):
-            out.setdefault(name, {})[option] = parsed
-        if not task and not tasks:
-            raise UserError(f"--task-args {value!r}: name the task (TASK.{key}=...) or pass --task first")
+        if not task:
+            if not tasks or len(tasks) > 1:
+                raise UserError(f"--task-args {value!r}: with {'several tasks' if tasks else 'no --task'}, "
+                                f"name the task: TASK.{key}={raw}")
+            task = tasks[0]
+        out.setdefault(task, {})[option] = parsed
     return out
 
 
@@ -134,12 +136,17 @@ def run(
     max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD)")] = None,
     batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
+    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV)")] = None,
     run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Sweep reasoning budgets (or sample natural lengths) and store every sample as it completes."""
     tasks = _split(task)
+    if data is not None:
+        if not tasks or len(tasks) != 1:
+            raise UserError("--data goes with exactly one --task; for several, use --task-args TASK.data=PATH")
+        task_args = [*(task_args or []), f"{tasks[0]}.data={data}"]
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
                      answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch,
@@ -219,6 +226,15 @@ def models() -> None:
     from ..report.terminal import print_models
 
     print_models()
+
+
+def _register_groups() -> None:
+    from . import tasks as tasks_cli
+
+    app.add_typer(tasks_cli.app, name="tasks", help="List, show, export and import tasks.")
+
+
+_register_groups()
 
 
 def main() -> None:

@@ -16,6 +16,10 @@ from .base import Graded, Metric, Scoring, Task, extract_answer
 
 BUILTIN: dict[str, str] = {
     "misleading-math": "overthink.tasks.misleading_math:MisleadingMath",
+    "misleading-python": "overthink.tasks.misleading_python:MisleadingPython",
+    "famous-paradoxes": "overthink.tasks.paradoxes:FamousParadoxes",
+    "grades-regression": "overthink.tasks.grades:GradesRegression",
+    "zebra": "overthink.tasks.zebra:Zebra",
     "word-problems": "overthink.tasks.word_problems:WordProblems",
 }
 

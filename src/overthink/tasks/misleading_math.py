@@ -1,17 +1,19 @@
 """Misleading Math: count two objects while distractor sentences bait the model into arithmetic.
 
 "You have one {item1} and one {item2}." + N distractors + "How many different types of {category} do you have?"
-The answer is always 2, whatever the distractors say.
+The answer is always 2, whatever the distractors say. 10 categories, each with two variety lists; 10 distractor
+kinds; the number of distractors per item follows a configurable distribution (default: equal numbers of 1..5).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from ..core import Item
 from .base import Scoring, Task
+from .sampling import check_options, parse_distribution, schedule
 
 # category -> (thing 1, its varieties, thing 2, its varieties)
 CATEGORIES: dict[str, tuple[str, list[str], str, list[str]]] = {
@@ -99,36 +101,52 @@ DISTRACTORS: dict[str, Distractor] = {
 
 
 def parse_counts(value: Any) -> list[int]:
-    """Distractor counts from "1,2,3", [1, 2] or 3."""
-    if isinstance(value, int):
-        return [value]
-    if isinstance(value, str):
-        return [int(v) for v in value.split(",") if v.strip()]
-    return [int(v) for v in value]
+    """Distractor counts from "1,2,3", [1, 2] or 3 (kept for callers of the foundation API)."""
+    return sorted(parse_distribution(value, "distractors"))
 
 
-class MisleadingMath(Task):
-    family = "misleading-math"
+class CountingTask(Task):
+    """The shared frame of misleading-math and misleading-python: two things, N distractors, "how many types?".
+
+    Options: `distractors` - counts per item as "1,2,3,4,5" (equal numbers, the default, like the paper's 2,500
+    items), "0" for a control without distractors, or a weights dict {"0": 1, "3": 2}.
+    """
+
     scoring = Scoring.NUMERIC
     default_size = 50
+    paper_size = 2500
+    id_prefix = "mm"
+    distractor_table: ClassVar[dict[str, Distractor]] = {}
+    joiner = " "
+
+    def __init__(self, name: str | None = None, **options: Any) -> None:
+        super().__init__(name, **options)
+        check_options(options, ["distractors"], self.family)
+        kinds = len(self.distractor_table)
+        self.distribution = parse_distribution(options.get("distractors", "1,2,3,4,5"), "distractors",
+                                               allowed=range(kinds + 1))
 
     def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
-        counts = parse_counts(self.options.get("distractors", [0, 1, 2, 3, 4, 5]))
         n = self.default_size if n is None else n
-        # Equal numbers per distractor count, interleaved so any prefix stays balanced.
-        return [self._item(i, counts[i % len(counts)], seed) for i in range(n)]
+        return [self._item(i, count, seed) for i, count in enumerate(schedule(self.distribution, n))]
 
     def _item(self, index: int, count: int, seed: int) -> Item:
         r = random.Random(f"{self.family}:{seed}:{index}")
         category = r.choice(sorted(CATEGORIES))
         t1, vars1, t2, vars2 = CATEGORIES[category]
         names = (t1, r.choice(vars1), t2, r.choice(vars2))
-        kinds = r.sample(sorted(DISTRACTORS), count)
-        sentences = [DISTRACTORS[k](r, names) for k in kinds]
-        prompt = " ".join([f"You have one {t1} and one {t2}.", *sentences,
-                           f"How many different types of {category} do you have?"])
+        kinds = r.sample(sorted(self.distractor_table), count)
+        spans = [self.distractor_table[k](r, names) for k in kinds]
+        prompt = self.joiner.join([f"You have one {t1} and one {t2}.", *spans,
+                                   f"How many different types of {category} do you have?"])
         return Item(
-            id=f"mm-{seed}-{index:05d}", prompt=prompt, answer=2,
-            metadata={"category": category, "items": [t1, t2], "distractor_kinds": kinds,
-                      "num_distractors": count, "distractor_spans": sentences},
+            id=f"{self.id_prefix}-{seed}-{index:05d}", prompt=prompt, answer=2,
+            metadata={"category": category, "items": [t1, t2], "varieties": [names[1], names[3]],
+                      "distractor_kinds": kinds, "num_distractors": count, "distractor_spans": spans},
         )
+
+
+class MisleadingMath(CountingTask):
+    family = "misleading-math"
+    id_prefix = "mm"
+    distractor_table = DISTRACTORS

@@ -1,0 +1,106 @@
+"""`overthink tasks list | show | export`: browse the task suite and write it in the paper's public schema.
+
+(`overthink tasks import` and `distract` live with the datasets code and are registered on this same app.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from ..errors import UserError
+
+app = typer.Typer(no_args_is_help=True, help="List, preview and export tasks.")
+
+TaskArgs = Annotated[list[str] | None, typer.Option(
+    "--task-args", help="Task option OPTION=VALUE (repeatable) or a JSON object of options.")]
+Data = Annotated[Path | None, typer.Option("--data", help="Data file for tasks that load one (grades-regression).")]
+
+
+def task_options(values: list[str] | None, data: Path | None = None) -> dict[str, Any]:
+    """Options for one task from --task-args values (OPTION=VALUE, YAML-typed, or a JSON object) and --data."""
+    out: dict[str, Any] = {}
+    for value in values or []:
+        if value.lstrip().startswith("{"):
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"--task-args: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(parsed, dict):
+                raise UserError("--task-args JSON must be an object of options")
+            out.update(parsed)
+        elif "=" in value:
+            key, raw = value.split("=", 1)
+            out[key.strip()] = yaml.safe_load(raw) if raw else ""
+        else:
+            raise UserError(f"--task-args {value!r}: write OPTION=VALUE or a JSON object")
+    if data is not None:
+        out["data"] = str(data)
+    return out
+
+
+def _task(name: str, args: list[str] | None, data: Path | None):  # type: ignore[no-untyped-def]
+    from ..tasks import get_task
+
+    return get_task(name, **task_options(args, data))
+
+
+@app.command("list")
+def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
+    """Built-in and plugin tasks: name, family, items at default size (and in the paper), metric."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..tasks import get_task, task_names
+
+    rows = []
+    for name in task_names():
+        try:
+            task = get_task(name)
+        except UserError as exc:  # a plugin that needs options: show it, say why
+            rows.append({"name": name, "family": "?", "default_size": None, "paper_size": None,
+                         "metric": f"(needs options: {exc})"})
+            continue
+        rows.append({"name": name, "family": task.family, "default_size": task.default_size,
+                     "paper_size": getattr(task, "paper_size", None), "metric": task.metric_label})
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    table = Table("name", "family", "items (default)", "items (paper)", "metric")
+    for row in rows:
+        table.add_row(row["name"], row["family"], str(row["default_size"] or "-"), str(row["paper_size"] or "-"),
+                      row["metric"])
+    Console(width=120).print(table)
+
+
+@app.command("show")
+def show(name: str, n: Annotated[int, typer.Option("--n", min=1, help="How many items.")] = 3,
+         seed: Annotated[int, typer.Option("--seed")] = 0, task_args: TaskArgs = None, data: Data = None,
+         rendered: Annotated[bool, typer.Option("--rendered/--raw", help="Show the full user message.")] = True,
+         ) -> None:
+    """Sample prompts with their expected answers."""
+    task = _task(name, task_args, data)
+    for item in task.items(n, seed):
+        typer.echo(f"=== {item.id}  expected: {item.expected}")
+        typer.echo(task.render(item) if rendered else item.prompt)
+        spans = item.metadata.get("distractor_spans")
+        if spans:
+            typer.echo(f"--- {len(spans)} distractor(s)")
+        typer.echo("")
+
+
+@app.command("export")
+def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output JSONL file.")],
+           n: Annotated[int | None, typer.Option("--n", min=1, help="Items (default: the task's size).")] = None,
+           seed: Annotated[int, typer.Option("--seed")] = 0, task_args: TaskArgs = None, data: Data = None) -> None:
+    """Write a task's items as JSONL in the paper's public schema."""
+    from ..tasks.io import write_items
+
+    task = _task(name, task_args, data)
+    count = write_items(task.items(n, seed), out)
+    typer.echo(f"wrote {count} items of {name} to {out}")
