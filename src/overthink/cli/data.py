@@ -31,7 +31,8 @@ def list_() -> None:
 @app.command()
 def fetch(
     name: Annotated[str, typer.Argument(help="dataset name (see `overthink data list`)")],
-    from_: Annotated[Path | None, typer.Option("--from", help="a local file or folder to use instead (offline)")] = None,
+    from_: Annotated[Path | None,
+                     typer.Option("--from", help="a local file or folder to use instead (offline)")] = None,
     force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
 ) -> None:
     """Download NAME into OVERTHINK_HOME/data/NAME, verify its pinned checksum, record source and licence."""

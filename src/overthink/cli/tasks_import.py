@@ -9,6 +9,8 @@ import typer
 
 from ..errors import UserError
 
+ALL_KINDS = "math,python,irrelevant-facts"
+
 
 def parse_mapping(values: list[str] | None) -> dict[str, str]:
     """--map prompt=question --map answer=target (or comma-separated) -> {"prompt": "question", ...}."""
@@ -32,7 +34,8 @@ def parse_mapping(values: list[str] | None) -> dict[str, str]:
 def import_(
     file: Annotated[Path, typer.Argument(help="a .jsonl or .csv file")],
     name: Annotated[str, typer.Option(help="the new task's name")],
-    map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN for other schemas; repeatable")] = None,
+    map_: Annotated[list[str] | None,
+                    typer.Option("--map", help="FIELD=COLUMN for other schemas; repeatable")] = None,
     scoring: Annotated[str | None, typer.Option(help="exact | numeric | choice (default: detected)")] = None,
     force: Annotated[bool, typer.Option(help="replace an existing task of that name")] = False,
 ) -> None:
@@ -46,8 +49,8 @@ def import_(
 def distract(
     name: Annotated[str, typer.Argument(help="the source task")],
     out: Annotated[str, typer.Option(help="name of the derived task")],
-    kinds: Annotated[str, typer.Option(help="comma-separated: math, python, irrelevant-facts")] = "irrelevant-facts",
-    counts: Annotated[str, typer.Option(help="comma-separated distractor counts; 0 (clean) is always included")] = "1,3,5",
+    kinds: Annotated[str, typer.Option(help="comma-separated: math, python, irrelevant-facts")] = ALL_KINDS,
+    counts: Annotated[str, typer.Option(help="comma-separated counts; 0 (clean copy) is always included")] = "1,3,5",
     limit: Annotated[int | None, typer.Option(help="source items to use (default: all)")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     force: Annotated[bool, typer.Option(help="replace an existing task of that name")] = False,
