@@ -70,7 +70,7 @@ def test_ai_risk_scores_matching_the_behaviour_and_says_so() -> None:
 def test_ai_risk_all_needs_all_sixteen(home: Path) -> None:
     datasets.fetch("ai-risk", source=AI_RISK.parent)
     with pytest.raises(DataError, match="12 of 16 subsets are not downloaded"):
-        get_task("ai-risk").items(10)
+        get_task("ai-risk")
     folder = home / "data" / "ai-risk"  # stand-ins so the interleaving can be checked offline
     for subset in SUBSETS:
         if not (folder / f"{subset}.jsonl").exists():
@@ -109,7 +109,7 @@ def test_bbeh_zebra_sample_grid_sizes_and_answers() -> None:
     big = items[-1].metadata
     assert big["num_people"] == 8 and big["num_attributes"] == 8 and big["irrelevant_clues"] is False
     assert items[0].metadata["irrelevant_clues"] is True and items[0].metadata["num_clues"] > 100
-    task = get_task("bbeh-zebra", path=str(ZEBRA))
+    task = get_task("bbeh-zebra", data=str(ZEBRA))
     item = task.items()[0]
     assert task.grade(item, f"<answer>{item.answer}</answer>").correct is True
     assert task.grade(item, "<answer>position 2</answer>").correct is (item.answer == 2)
@@ -117,7 +117,7 @@ def test_bbeh_zebra_sample_grid_sizes_and_answers() -> None:
 
 def test_bbeh_zebra_needs_the_full_file_until_fetched() -> None:
     with pytest.raises(DataError, match="overthink data fetch bbeh-zebra"):
-        get_task("bbeh-zebra").items()
+        get_task("bbeh-zebra")
 
 
 def test_gsm8k_final_numbers() -> None:

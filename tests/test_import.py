@@ -55,7 +55,7 @@ def test_import_choice_csv_with_list_strings(cli, tmp_path: Path) -> None:
     src.write_text('prompt,classes,answer_index,round\n"Pick, then ""go""","[\' yes\', \' no\']",1,2\n')
     assert cli("import", src, "--name", "mc").exit_code == 0
     (item,) = get_task("mc").items()
-    assert item.choices == (" yes", " no") and item.expected == "B" and item.metadata == {"round": "2"}
+    assert item.choices == (" yes", " no") and item.expected == "B" and item.metadata == {"round": 2}
     assert item.prompt == 'Pick, then "go"'
 
 
@@ -123,3 +123,19 @@ def test_mixed_and_bad_names(cli, tmp_path: Path) -> None:
     odd = tmp_path / "data.txt"
     odd.write_text("prompt\n")
     assert "unsupported file type" in cli("import", odd, "--name", "x").output
+
+
+def test_csv_as_tasks_export_writes_it(cli, tmp_path: Path) -> None:
+    """`tasks export` CSV: classes as a JSON array, empty cells for the other kind, JSON metadata cells."""
+    src = tmp_path / "exported.csv"
+    src.write_text('id,prompt,answer,classes,answer_index,distractor_spans,hard\n'
+                   'a,"How many?",2,,,"[""x is 3."", ""y is 4.""]",true\n'
+                   'b,"How many more?",5,,,[],false\n')
+    assert cli("import", src, "--name", "exported").exit_code == 0
+    items = {i.id: i for i in get_task("exported").items()}
+    assert items["a"].metadata == {"distractor_spans": ["x is 3.", "y is 4."], "hard": True}
+    assert items["b"].answer == "5" and get_task("exported").scoring.value == "numeric"
+    choice = tmp_path / "choice.csv"
+    choice.write_text('id,prompt,classes,answer_index\nc,"Pick","[""yes"", ""no""]",0\n')
+    assert cli("import", choice, "--name", "choice").exit_code == 0
+    assert get_task("choice").items()[0].choices == ("yes", "no")

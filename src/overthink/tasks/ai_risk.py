@@ -116,18 +116,30 @@ class AiRisk(Task):
     scoring = Scoring.CHOICE
     metric = Metric.MATCHING_BEHAVIOR
 
-    def __init__(self, name: str | None = None, subset: str | None = None, path: str | None = None,
+    def __init__(self, name: str | None = None, subset: str | None = None, data: str | None = None,
                  **options: Any) -> None:
         super().__init__(name=name or (f"ai-risk/{subset}" if subset else "ai-risk"), **options)
         if subset is not None and subset not in SUBSETS:
             raise DataError(f"unknown ai-risk subset {subset!r}; the paper's 16 subsets: {', '.join(SUBSETS)}")
-        if path is not None and subset is None:
-            raise DataError("option path= needs a subset task (ai-risk/<subset>), not the whole ai-risk set")
+        if data is not None and subset is None:
+            raise DataError("option data= needs a subset task (ai-risk/<subset>), not the whole ai-risk set")
         self.subset = subset
-        self.path = path
+        self.path = data
         self.metric_label = metric_label(subset)
         rows = {f.name: f.rows or 0 for f in datasets.get_dataset(DATASET).files}
         self.default_size = sum(rows[f"{s}.jsonl"] for s in self._subsets())  # n=None runs every item
+        self.paper_size = self.default_size  # the paper ran every item of each subset
+        if data is None:  # fail before a run starts, naming the fetch command
+            self._check_downloaded()
+
+    def _check_downloaded(self) -> None:
+        if self.subset:
+            subset_path(self.subset)
+            return
+        missing = [s for s in SUBSETS if not (datasets.dataset_dir(DATASET) / f"{s}.jsonl").is_file()]
+        if missing:
+            raise DataError(f"ai-risk: {len(missing)} of 16 subsets are not downloaded "
+                            f"({', '.join(missing)}); {datasets.fetch_hint(DATASET)}")
 
     def _subsets(self) -> list[str]:
         return [self.subset] if self.subset else list(SUBSETS)
@@ -139,11 +151,7 @@ class AiRisk(Task):
     def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
         if self.subset:
             return select(self._load(self.subset), n, seed, self.name)
-        # the whole set: report every missing file at once, then interleave subsets so any prefix is balanced
-        missing = [s for s in SUBSETS if not (datasets.dataset_dir(DATASET) / f"{s}.jsonl").is_file()]
-        if missing:
-            raise DataError(f"ai-risk: {len(missing)} of 16 subsets are not downloaded "
-                            f"({', '.join(missing)}); {datasets.fetch_hint(DATASET)}")
+        self._check_downloaded()  # the whole set: interleave subsets so any prefix is balanced
         groups = [select(self._load(s), None, seed, f"ai-risk/{s}") for s in SUBSETS]
         return interleave(groups, n)
 

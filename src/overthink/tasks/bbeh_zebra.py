@@ -63,13 +63,15 @@ class BbehZebra(Task):
     family = "bbeh-zebra"
     scoring = Scoring.NUMERIC
     default_size = 200
+    paper_size = 200
 
-    def __init__(self, name: str | None = None, path: str | None = None, **options: Any) -> None:
+    def __init__(self, name: str | None = None, data: str | None = None, **options: Any) -> None:
         super().__init__(name=name, **options)
-        self.path = Path(path) if path else None
+        # locate now, so a missing dataset stops a run before anything is created on disk
+        self.path = Path(data) if data else datasets.locate(DATASET, FILE)
 
     def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
-        path = self.path or datasets.locate(DATASET, FILE)
+        path = self.path
         return select(load_puzzles(path), n, seed, self.name)
 
     def describe(self) -> dict[str, Any]:

@@ -39,12 +39,13 @@ class Gsm8k(Task):
     scoring = Scoring.NUMERIC
     default_size = 1319
 
-    def __init__(self, name: str | None = None, path: str | None = None, **options: Any) -> None:
+    def __init__(self, name: str | None = None, data: str | None = None, **options: Any) -> None:
         super().__init__(name=name, **options)
-        self.path = Path(path) if path else None
+        # locate now, so a missing dataset stops a run before anything is created on disk
+        self.path = Path(data) if data else datasets.locate(DATASET, FILE)
 
     def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
-        path = self.path or datasets.locate(DATASET, FILE)
+        path = self.path
         return select(load_gsm8k(path), n, seed, self.name)
 
     def describe(self) -> dict[str, Any]:

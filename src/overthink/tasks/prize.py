@@ -57,7 +57,26 @@ def _parse_index(value: Any, n: int) -> int:
     return value
 
 
-def to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict[str, str] | None = None) -> Item:
+def _cell(value: Any) -> Any:
+    """A CSV metadata cell as `tasks export` writes it: JSON (list, object, true/false/null) and numbers decoded."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text[:1] in "[{" or text in ("true", "false", "null"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return value
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return value
+
+
+def to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict[str, str] | None = None,
+            csv_cells: bool = False) -> Item:
     """One record -> Item. Raises ValueError with a message (the caller adds file and line)."""
     rec = dict(record)
     for target, source in (mapping or {}).items():
@@ -74,7 +93,7 @@ def to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict[str, s
         item_id = f"{name}-{lineno}"
     elif isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
         raise ValueError(f"`id` must be a string or integer, got {type(item_id).__name__}")
-    meta = {k: v for k, v in rec.items() if k not in FIELDS}
+    meta = {k: (_cell(v) if csv_cells else v) for k, v in rec.items() if k not in FIELDS}
     has_classes = rec.get("classes") not in (None, "")
     has_answer = rec.get("answer") not in (None, "")
     if has_classes:
@@ -98,9 +117,10 @@ def read_task_file(path: Path, name: str, mapping: dict[str, str] | None = None)
     items: list[Item] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
+    csv_cells = Path(path).suffix.lower() == ".csv"
     for lineno, record in read_records(Path(path)):
         try:
-            item = to_item(record, name, lineno, mapping)
+            item = to_item(record, name, lineno, mapping, csv_cells)
         except ValueError as exc:
             errors.append(f"{path}:{lineno}: {exc}")
             continue
@@ -258,10 +278,11 @@ def resolve_imported(name: str, **options: Any) -> Task | None:
     return FileTask(name, data, meta, **options)
 
 
-def prize_task(name: str, rest: str, path: str | None = None, **options: Any) -> Task:
-    """`prize/<name>`: an Inverse Scaling Prize classification file (option path=FILE to read one directly)."""
+def prize_task(name: str, rest: str, data: str | None = None, **options: Any) -> Task:
+    """`prize/<name>`: an Inverse Scaling Prize classification file (option data=FILE to read one directly)."""
     from .. import datasets
 
+    path = data
     if path is None:
         found = find_prize_file(rest)
         if found is None:
