@@ -21,13 +21,27 @@ BUILTIN: dict[str, str] = {
     "grades-regression": "overthink.tasks.grades:GradesRegression",
     "zebra": "overthink.tasks.zebra:Zebra",
     "word-problems": "overthink.tasks.word_problems:WordProblems",
+    "ai-risk": "overthink.tasks.ai_risk:AiRisk",
+    "bbeh-zebra": "overthink.tasks.bbeh_zebra:BbehZebra",
+    "gsm8k": "overthink.tasks.gsm8k:Gsm8k",
 }
 
 # Prefix families: "prefix/<rest>" -> "module:factory", factory(name, rest, **options) -> Task
-PREFIXES: dict[str, str] = {}
+PREFIXES: dict[str, str] = {
+    "ai-risk": "overthink.tasks.ai_risk:subset_task",
+    "prize": "overthink.tasks.prize:prize_task",
+}
 
 # Extra resolvers (imported tasks on disk, ...) consulted after built-ins; each returns a Task or None.
 RESOLVERS: list[Callable[..., Task | None]] = []
+
+
+def _resolve_lazily(target: str) -> Callable[..., Task | None]:
+    return lambda name, **options: _load(target)(name, **options)
+
+
+RESOLVERS.append(_resolve_lazily("overthink.tasks.prize:resolve_imported"))  # `tasks import` / `tasks distract`
+RESOLVERS.append(_resolve_lazily("overthink.tasks.plugins:resolve_file"))  # --task path/to/file.py:Class
 
 
 def _load(target: str) -> Any:

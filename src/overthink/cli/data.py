@@ -1,0 +1,59 @@
+"""`overthink data`: list known datasets, fetch one from its pinned upstream or from a local copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from . import _Group
+
+app = typer.Typer(cls=_Group, no_args_is_help=True, help="Public datasets: list, fetch (or --from a local copy).")
+
+
+@app.command("list")
+def list_() -> None:
+    """Known datasets, licence, upstream and whether they are cached."""
+    from ..datasets import describe_all
+
+    table = Table("name", "licence", "upstream", "cached")
+    for row in describe_all():
+        upstream = row["upstream"].removeprefix("https://")
+        upstream += f"@{row['commit'][:8]}" if row["commit"] else " (you download it)"
+        table.add_row(row["name"], row["licence"], upstream, row["cached"])
+    Console().print(table)
+
+
+@app.command()
+def fetch(
+    name: Annotated[str, typer.Argument(help="dataset name (see `overthink data list`)")],
+    from_: Annotated[Path | None,
+                     typer.Option("--from", help="a local file or folder to use instead (offline)")] = None,
+    force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
+) -> None:
+    """Download NAME into OVERTHINK_HOME/data/NAME, verify its pinned checksum, record source and licence."""
+    from ..datasets import fetch as do_fetch
+    from ..datasets import get_dataset
+
+    ds = get_dataset(name)
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        ids: dict[str, int] = {}
+
+        def progress(file: str, done: int, total: int | None) -> None:
+            if file not in ids:
+                ids[file] = bar.add_task(file, total=total)
+            bar.update(ids[file], completed=done, total=total)
+
+        result = do_fetch(name, source=from_, force=force, progress=progress)
+    for f in result.fetched:
+        typer.echo(f"{'copied' if from_ else 'downloaded'} and verified {f}", err=True)
+    if result.already:
+        typer.echo(f"already cached: {len(result.already)} file(s) (--force to fetch again)", err=True)
+    if result.missing:
+        typer.echo(f"not in {from_}: {', '.join(result.missing)}", err=True)
+    typer.echo(f"{ds.name}: {result.directory} ({ds.licence}; see SOURCE.json)")

@@ -1,0 +1,48 @@
+"""Tasks from a plain Python file: `--task path/to/file.py:ClassName` (installed plugins use the entry point
+group `overthink.tasks`, handled in tasks/__init__.py). The file is imported as a module, so it runs with the
+user's permissions - the same trust as `python file.py`."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from .base import Task
+
+_SPEC = re.compile(r"^(?P<file>.+\.py):(?P<attr>[A-Za-z_]\w*)$")
+
+
+def resolve_file(name: str, **options: Any) -> Task | None:
+    """RESOLVER for FILE.py:ATTR, where ATTR is a Task subclass or a factory(name=..., **options) -> Task."""
+    m = _SPEC.match(name)
+    if not m:
+        return None
+    path = Path(m.group("file")).expanduser()
+    if not path.is_file():
+        raise UserError(f"task {name!r}: no such file {path}")
+    module_name = "overthink_user_task_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    module = sys.modules.get(module_name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise UserError(f"task {name!r}: cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's code: report it as their error, with its type
+            del sys.modules[module_name]
+            raise UserError(f"task {name!r}: importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    obj = getattr(module, m.group("attr"), None)
+    if obj is None:
+        raise UserError(f"task {name!r}: {path} has no attribute {m.group('attr')!r}")
+    task = obj(name=name, **options)
+    if not isinstance(task, Task):
+        raise UserError(f"task {name!r}: {m.group('attr')} did not produce an overthink Task "
+                        "(subclass overthink.tasks.Task)")
+    return task
