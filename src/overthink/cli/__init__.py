@@ -229,9 +229,13 @@ def models() -> None:
 
 
 def _register_groups() -> None:
+    from . import data as data_cli
     from . import tasks as tasks_cli
+    from . import tasks_import
 
-    app.add_typer(tasks_cli.app, name="tasks", help="List, show, export and import tasks.")
+    tasks_import.register(tasks_cli.app)
+    app.add_typer(tasks_cli.app, name="tasks", help="List, show, export, import and distract tasks.")
+    app.add_typer(data_cli.app, name="data", help="Fetch and list the real datasets.")
 
 
 _register_groups()
