@@ -134,7 +134,7 @@ def test_csv_as_tasks_export_writes_it(cli, tmp_path: Path) -> None:
     assert cli("import", src, "--name", "exported").exit_code == 0
     items = {i.id: i for i in get_task("exported").items()}
     assert items["a"].metadata == {"distractor_spans": ["x is 3.", "y is 4."], "hard": True}
-    assert items["b"].answer == "5" and get_task("exported").scoring.value == "numeric"
+    assert items["b"].answer == 5 and get_task("exported").scoring.value == "numeric"
     choice = tmp_path / "choice.csv"
     choice.write_text('id,prompt,classes,answer_index\nc,"Pick","[""yes"", ""no""]",0\n')
     assert cli("import", choice, "--name", "choice").exit_code == 0

@@ -48,29 +48,29 @@ def test_ids_default_when_absent(tmp_path) -> None:
     path.write_text('{"prompt": "You have an apple and an orange. How many fruits?", "answer": "2"}\n'
                     '{"prompt": "Q2", "answer": 3, "num_distractors": 1}\n')
     items = read_items(path)
-    assert [i.id for i in items] == ["paper-00000", "paper-00001"]
+    assert [i.id for i in items] == ["paper-1", "paper-2"]  # <file stem>-<line>
     assert items[1].metadata == {"num_distractors": 1}
 
 
 @pytest.mark.parametrize("line,message", [
-    ("not json", "line 2: not valid JSON"),
-    ('{"answer": 2}', "line 2: missing or empty 'prompt'"),
-    ('{"prompt": "x"}', "line 2: missing 'answer'"),
-    ('{"prompt": "x", "classes": ["a", "b"], "answer_index": 5}', "line 2: 'answer_index'"),
-    ('{"prompt": "x", "classes": "ab", "answer_index": 0}', "line 2: 'classes'"),
-    ('[1, 2]', "line 2: expected a JSON object"),
+    ("not json", "2: not valid JSON"),
+    ('{"answer": 2}', "2: missing field `prompt`"),
+    ('{"prompt": "x"}', "2: missing field `answer`"),
+    ('{"prompt": "x", "classes": ["a", "b"], "answer_index": 5}', "2: `answer_index` 5 is out of range"),
+    ('{"prompt": "x", "classes": "ab", "answer_index": 0}', "2: `classes` is a string but not"),
+    ('[1, 2]', "2: expected a JSON object"),
 ])
 def test_bad_lines_name_file_and_line(tmp_path, line: str, message: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"prompt": "ok", "answer": 1}\n' + line + "\n")
-    with pytest.raises(DataError, match=f"bad.jsonl: {message}"):
+    with pytest.raises(DataError, match=f"bad.jsonl:{message}"):
         read_items(path)
 
 
 def test_bad_csv_line(tmp_path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("prompt,answer\nfine,1\n,2\n")
-    with pytest.raises(DataError, match="bad.csv: line 3: missing or empty 'prompt'"):
+    with pytest.raises(DataError, match="bad.csv:3: `prompt` must be a non-empty string"):
         read_items(path)
     with pytest.raises(DataError, match="no such file"):
         read_items(tmp_path / "nope.jsonl")

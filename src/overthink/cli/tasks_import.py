@@ -14,7 +14,7 @@ ALL_KINDS = "math,python,irrelevant-facts"
 
 def parse_mapping(values: list[str] | None) -> dict[str, str]:
     """--map prompt=question --map answer=target (or comma-separated) -> {"prompt": "question", ...}."""
-    from ..tasks.prize import FIELDS
+    from ..tasks.io import FIELDS
 
     out: dict[str, str] = {}
     for value in values or []:

@@ -3,12 +3,13 @@
 One JSON object per line: `id`, `prompt`, then either `answer` (open answer) or `classes` + `answer_index`
 (multiple choice), and every metadata key at top level. CSV files use the same column names; there `classes` is
 a JSON array, and a metadata cell holding JSON (an object, array, number, true/false/null) is decoded.
-Any bad line raises DataError naming the file and line number.
+(The Inverse Scaling Prize files give `classes` as a Python-list string; that is read too.)
+Reading validates every line and reports all bad lines as `file:line: reason`.
 """
 
 from __future__ import annotations
 
-import csv
+import ast
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +17,11 @@ from typing import Any
 
 from ..core import Item
 from ..errors import DataError
+from .loading import read_records
 
 RESERVED = ("id", "prompt", "answer", "classes", "answer_index")
+FIELDS = RESERVED
+MAX_ERRORS = 10
 
 
 def item_to_record(item: Item) -> dict[str, Any]:
@@ -47,49 +51,37 @@ def write_items(items: Iterable[Item], path: str | Path) -> int:
     return count
 
 
-def record_to_item(record: dict[str, Any], where: str, default_id: str) -> Item:
-    """An Item from one public-schema record; DataError mentioning `where` ("file: line N") when malformed."""
-    if not isinstance(record, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    prompt = record.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise DataError(f"{where}: missing or empty 'prompt'")
-    item_id = record.get("id", default_id)
-    if not isinstance(item_id, (str, int)) or isinstance(item_id, bool) or str(item_id) == "":
-        raise DataError(f"{where}: 'id' must be a non-empty string or integer")
-    metadata = {k: v for k, v in record.items() if k not in RESERVED}
-    if "classes" in record:
-        classes, index = record["classes"], record.get("answer_index")
-        if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
-            raise DataError(f"{where}: 'classes' must be a list of at least two strings")
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(classes):
-            raise DataError(f"{where}: 'answer_index' must be an integer in 0..{len(classes) - 1}, got {index!r}")
-        if "answer" in record:
-            raise DataError(f"{where}: give either 'answer' or 'classes' + 'answer_index', not both")
-        return Item(id=str(item_id), prompt=prompt, choices=tuple(classes), answer_index=index, metadata=metadata)
-    if "answer" not in record:
-        raise DataError(f"{where}: missing 'answer' (or 'classes' + 'answer_index')")
-    answer = record["answer"]
-    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
-        raise DataError(f"{where}: 'answer' must be a string or a number, got {type(answer).__name__}")
-    return Item(id=str(item_id), prompt=prompt, answer=answer, metadata=metadata)
+def _parse_classes(value: Any) -> list[str]:
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            raise ValueError("`classes` is a string but not a Python/JSON list literal") from None
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"`classes` must be a list, got {type(value).__name__}")
+    if len(value) < 2:
+        raise ValueError(f"`classes` needs at least 2 entries, got {len(value)}")
+    if len(value) > 26:
+        raise ValueError(f"`classes` has {len(value)} entries; at most 26 (A-Z) are supported")
+    if not all(isinstance(c, str) and c.strip() for c in value):
+        raise ValueError("`classes` entries must be non-empty strings")
+    return [str(c) for c in value]
 
 
-def _read_jsonl(path: Path) -> list[Item]:
-    items = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {lineno}: not valid JSON ({exc.msg})") from None
-            items.append(record_to_item(record, f"{path}: line {lineno}", f"{path.stem}-{len(items):05d}"))
-    return items
+def _parse_index(value: Any, n: int) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # CSV cells are text
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"`answer_index` must be an integer, got {value!r}")
+    if not 0 <= value < n:
+        raise ValueError(f"`answer_index` {value} is out of range for {n} classes")
+    return value
 
 
-def _cell(value: str) -> Any:
+def _cell(value: Any) -> Any:
+    """A CSV metadata cell as `tasks export` writes it: JSON (list, object, true/false/null) and numbers decoded."""
+    if not isinstance(value, str):
+        return value
     text = value.strip()
     if text[:1] in "[{" or text in ("true", "false", "null"):
         try:
@@ -104,48 +96,67 @@ def _cell(value: str) -> Any:
     return value
 
 
-def _read_csv(path: Path) -> list[Item]:
-    items = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            where = f"{path}: line {reader.line_num}"
-            if None in row:
-                raise DataError(f"{where}: more cells than header columns")
-            record: dict[str, Any] = {}
-            for key, value in row.items():
-                if value is None:
-                    raise DataError(f"{where}: fewer cells than header columns")
-                if key in ("answer", "classes", "answer_index") and not value.strip():
-                    continue  # an empty schema cell means "not given" (mixed open / multiple-choice files)
-                if key in ("id", "prompt"):
-                    record[key] = value
-                elif key == "classes":
-                    try:
-                        record[key] = json.loads(value)
-                    except json.JSONDecodeError:
-                        raise DataError(f"{where}: 'classes' must be a JSON array of strings") from None
-                else:
-                    record[key] = _cell(value)
-            items.append(record_to_item(record, where, f"{path.stem}-{len(items):05d}"))
-    return items
+def record_to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict[str, str] | None = None,
+            csv_cells: bool = False) -> Item:
+    """One record -> Item. Raises ValueError with a message (the caller adds file and line)."""
+    rec = dict(record)
+    for target, source in (mapping or {}).items():
+        if source not in rec:
+            raise ValueError(f"mapped field {source!r} (for {target!r}) is missing")
+        rec[target] = rec.pop(source)
+    prompt = rec.get("prompt")
+    if prompt is None:
+        raise ValueError("missing field `prompt`")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError(f"`prompt` must be a non-empty string, got {type(prompt).__name__}")
+    item_id = rec.get("id")
+    if item_id in (None, ""):
+        item_id = f"{name}-{lineno}"
+    elif isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
+        raise ValueError(f"`id` must be a string or integer, got {type(item_id).__name__}")
+    meta = {k: (_cell(v) if csv_cells else v) for k, v in rec.items() if k not in FIELDS}
+    has_classes = rec.get("classes") not in (None, "")
+    has_answer = rec.get("answer") not in (None, "")
+    if has_classes:
+        if has_answer:
+            raise ValueError("give either `answer` or `classes` + `answer_index`, not both")
+        classes = _parse_classes(rec["classes"])
+        if rec.get("answer_index") in (None, ""):
+            raise ValueError("missing field `answer_index` (required with `classes`)")
+        index = _parse_index(rec["answer_index"], len(classes))
+        return Item(id=str(item_id), prompt=prompt, choices=tuple(classes), answer_index=index, metadata=meta)
+    if not has_answer:
+        raise ValueError("missing field `answer` (or `classes` + `answer_index`)")
+    answer = _cell(rec["answer"]) if csv_cells else rec["answer"]
+    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
+        raise ValueError(f"`answer` must be a string or number, got {type(answer).__name__}")
+    return Item(id=str(item_id), prompt=prompt, answer=answer, metadata=meta)
 
 
-def read_items(path: str | Path) -> list[Item]:
-    """Items from a JSONL (.jsonl/.json lines) or CSV (.csv) file in the public schema."""
+def read_items(path: str | Path, name: str | None = None, mapping: dict[str, str] | None = None) -> list[Item]:
+    """Items from a JSONL/CSV file in the public schema. Every line is validated; a DataError lists the bad lines
+    (file:line: reason). `name` gives default ids (`<name>-<line>`, default the file stem); `mapping` maps schema
+    fields to other column names ({"prompt": "question"})."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    try:
-        items = _read_csv(path) if suffix == ".csv" else _read_jsonl(path)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    seen: set[str] = set()
-    for item in items:
+    name = name or path.stem
+    items: list[Item] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    csv_cells = Path(path).suffix.lower() == ".csv"
+    for lineno, record in read_records(Path(path)):
+        try:
+            item = record_to_item(record, name, lineno, mapping, csv_cells)
+        except ValueError as exc:
+            errors.append(f"{path}:{lineno}: {exc}")
+            continue
         if item.id in seen:
-            raise DataError(f"{path}: duplicate id {item.id!r}")
-        seen.add(item.id)
+            errors.append(f"{path}:{lineno}: duplicate id {item.id!r} (first on line {seen[item.id]})")
+            continue
+        seen[item.id] = lineno
+        items.append(item)
+    if errors:
+        more = f"\n... and {len(errors) - MAX_ERRORS} more bad lines" if len(errors) > MAX_ERRORS else ""
+        raise DataError(f"{len(errors)} bad line(s); nothing imported:\n" + "\n".join(errors[:MAX_ERRORS]) + more)
     if not items:
-        raise DataError(f"{path}: no items")
+        raise DataError(f"{path}: no records")
     return items

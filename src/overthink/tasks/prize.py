@@ -23,123 +23,15 @@ from .. import paths
 from ..core import Item
 from ..errors import DataError
 from .base import Metric, Scoring, Task
-from .loading import read_records, select
+from .io import item_to_record, read_items
+from .loading import select
 
-FIELDS = ("id", "prompt", "answer", "classes", "answer_index")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-MAX_ERRORS = 10
-
-
-def _parse_classes(value: Any) -> list[str]:
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            raise ValueError("`classes` is a string but not a Python/JSON list literal") from None
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f"`classes` must be a list, got {type(value).__name__}")
-    if len(value) < 2:
-        raise ValueError(f"`classes` needs at least 2 entries, got {len(value)}")
-    if len(value) > 26:
-        raise ValueError(f"`classes` has {len(value)} entries; at most 26 (A-Z) are supported")
-    if not all(isinstance(c, str) and c.strip() for c in value):
-        raise ValueError("`classes` entries must be non-empty strings")
-    return [str(c) for c in value]
-
-
-def _parse_index(value: Any, n: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():  # CSV cells are text
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"`answer_index` must be an integer, got {value!r}")
-    if not 0 <= value < n:
-        raise ValueError(f"`answer_index` {value} is out of range for {n} classes")
-    return value
-
-
-def _cell(value: Any) -> Any:
-    """A CSV metadata cell as `tasks export` writes it: JSON (list, object, true/false/null) and numbers decoded."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text[:1] in "[{" or text in ("true", "false", "null"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return value
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return value
-
-
-def to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict[str, str] | None = None,
-            csv_cells: bool = False) -> Item:
-    """One record -> Item. Raises ValueError with a message (the caller adds file and line)."""
-    rec = dict(record)
-    for target, source in (mapping or {}).items():
-        if source not in rec:
-            raise ValueError(f"mapped field {source!r} (for {target!r}) is missing")
-        rec[target] = rec.pop(source)
-    prompt = rec.get("prompt")
-    if prompt is None:
-        raise ValueError("missing field `prompt`")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError(f"`prompt` must be a non-empty string, got {type(prompt).__name__}")
-    item_id = rec.get("id")
-    if item_id in (None, ""):
-        item_id = f"{name}-{lineno}"
-    elif isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
-        raise ValueError(f"`id` must be a string or integer, got {type(item_id).__name__}")
-    meta = {k: (_cell(v) if csv_cells else v) for k, v in rec.items() if k not in FIELDS}
-    has_classes = rec.get("classes") not in (None, "")
-    has_answer = rec.get("answer") not in (None, "")
-    if has_classes:
-        if has_answer:
-            raise ValueError("give either `answer` or `classes` + `answer_index`, not both")
-        classes = _parse_classes(rec["classes"])
-        if rec.get("answer_index") in (None, ""):
-            raise ValueError("missing field `answer_index` (required with `classes`)")
-        index = _parse_index(rec["answer_index"], len(classes))
-        return Item(id=str(item_id), prompt=prompt, choices=tuple(classes), answer_index=index, metadata=meta)
-    if not has_answer:
-        raise ValueError("missing field `answer` (or `classes` + `answer_index`)")
-    answer = rec["answer"]
-    if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
-        raise ValueError(f"`answer` must be a string or number, got {type(answer).__name__}")
-    return Item(id=str(item_id), prompt=prompt, answer=answer, metadata=meta)
-
-
-def read_task_file(path: Path, name: str, mapping: dict[str, str] | None = None) -> list[Item]:
-    """Validate every line of a JSONL/CSV task file; DataError listing the bad lines (file:line: reason)."""
-    items: list[Item] = []
-    errors: list[str] = []
-    seen: dict[str, int] = {}
-    csv_cells = Path(path).suffix.lower() == ".csv"
-    for lineno, record in read_records(Path(path)):
-        try:
-            item = to_item(record, name, lineno, mapping, csv_cells)
-        except ValueError as exc:
-            errors.append(f"{path}:{lineno}: {exc}")
-            continue
-        if item.id in seen:
-            errors.append(f"{path}:{lineno}: duplicate id {item.id!r} (first on line {seen[item.id]})")
-            continue
-        seen[item.id] = lineno
-        items.append(item)
-    if errors:
-        more = f"\n... and {len(errors) - MAX_ERRORS} more bad lines" if len(errors) > MAX_ERRORS else ""
-        raise DataError(f"{len(errors)} bad line(s); nothing imported:\n" + "\n".join(errors[:MAX_ERRORS]) + more)
-    if not items:
-        raise DataError(f"{path}: no records")
-    return items
 
 
 def read_prize_file(path: Path) -> list[Item]:
     """An Inverse Scaling Prize classification file (prompt, classes, answer_index); validated."""
-    items = read_task_file(path, prize_name(Path(path)))
+    items = read_items(path, prize_name(Path(path)))
     if any(i.choices is None for i in items):
         raise DataError(f"{path}: Inverse Scaling Prize files need `classes` and `answer_index` on every line")
     return items
@@ -169,17 +61,6 @@ def _plain_number(value: Any) -> bool:
     return True
 
 
-def item_record(item: Item) -> dict[str, Any]:
-    """Item -> paper-schema record."""
-    rec: dict[str, Any] = {"id": item.id, "prompt": item.prompt}
-    if item.choices is not None:
-        rec.update(classes=list(item.choices), answer_index=item.answer_index)
-    else:
-        rec["answer"] = item.answer
-    rec.update(item.metadata)
-    return rec
-
-
 def check_name(name: str) -> None:
     from . import BUILTIN, PREFIXES
 
@@ -199,7 +80,7 @@ def save_task(name: str, items: list[Item], meta: dict[str, Any], *, force: bool
     tmp_data, tmp_meta = data.with_suffix(".jsonl.part"), sidecar.with_suffix(".json.part")
     with open(tmp_data, "w", encoding="utf-8") as fh:
         for item in items:
-            fh.write(json.dumps(item_record(item), ensure_ascii=False) + "\n")
+            fh.write(json.dumps(item_to_record(item), ensure_ascii=False) + "\n")
     tmp_meta.write_text(json.dumps({**meta, "name": name, "items": len(items),
                                     "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2) + "\n")
     os.replace(tmp_meta, sidecar)
@@ -211,7 +92,7 @@ def import_task(path: Path, name: str, mapping: dict[str, str] | None = None, *,
                 force: bool = False) -> tuple[Path, int]:
     """`overthink tasks import`: validate the whole file, then store it as task NAME."""
     check_name(name)
-    items = read_task_file(Path(path), name, mapping)
+    items = read_items(Path(path), name, mapping)
     try:
         mode = Scoring(scoring) if scoring else detect_scoring(items)
     except ValueError:
@@ -236,7 +117,7 @@ class FileTask(Task):
         meta = meta or {}
         self._meta = meta
         if self._items is None:
-            self._items = read_task_file(self.path, name)
+            self._items = read_items(self.path, name)
         self.scoring = Scoring(meta["scoring"]) if meta.get("scoring") else detect_scoring(self._items)
         self.metric = Metric(meta.get("metric", Metric.ACCURACY.value))
         self.metric_label = meta.get("metric_label", "accuracy")
