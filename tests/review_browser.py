@@ -27,7 +27,8 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def browser():
     path = chromium_path()
-    from playwright.sync_api import sync_playwright  # the test extra; a missing package is an error, not a skip
+    # playwright is in the test extra: a missing package is an error, not a skip.
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)

@@ -32,8 +32,8 @@ VERDICTS: dict[str, str] = {
     "incomplete": "fewer than two scored budgets",
 }
 STATUSES = ("ok", "error", "truncated", "unparsed")
-PREVIEW_HEAD = 900  # characters of reasoning shown collapsed, from the start ...
-PREVIEW_TAIL = 600  # ... and from the end, where the answer gets decided
+PREVIEW_HEAD = 500  # characters of reasoning shown collapsed, from the start ...
+PREVIEW_TAIL = 400  # ... and from the end, where the answer gets decided
 _SAMPLE_COLS = ("id", "model", "task", "item_id", "budget", "mechanism", "replicate", "status", "answer",
                 "expected", "correct", "score", "reasoning_tokens", "reasoning_tokens_source", "thinking_stop",
                 "stop_reason", "error", "shared_trace", "latency_s")
