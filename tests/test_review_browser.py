@@ -51,10 +51,10 @@ def test_open_filter_label_with_keyboard_reload(run_dir, page):
     assert inverse, "the stub sweep should produce some right-short-wrong-long items"
     with review_server(run_dir) as (base, config):
         page.goto(f"{base}/?token={config.token}")
-        page.fill("#reviewer", "ann")
+        page.fill("#reviewer", "Ann Ö")
         with page.expect_navigation():
             page.press("#reviewer", "Enter")
-        assert page.input_value("#reviewer") == "ann"
+        assert page.input_value("#reviewer") == "Ann Ö"
         page.select_option("#filter-verdict", "inverse")
         with page.expect_navigation():
             page.click("#apply")
@@ -85,7 +85,7 @@ def test_open_filter_label_with_keyboard_reload(run_dir, page):
         # Saved in the store at once, with the reviewer's name and a time.
         with Store(run_dir) as store:
             current = {r["sample_id"]: r for r in store.labels()}
-        assert current[sample_id]["labels"] == ["distracted"] and current[sample_id]["reviewer"] == "ann"
+        assert current[sample_id]["labels"] == ["distracted"] and current[sample_id]["reviewer"] == "Ann Ö"
         assert current[sample_id]["tags"] == ["adds prices"] and current[sample_id]["item_id"] == item_id
         assert current[second_id]["labels"] == ["no-failure"] and current[second_id]["created_at"] > 0
 
@@ -94,7 +94,11 @@ def test_open_filter_label_with_keyboard_reload(run_dir, page):
         assert first.locator('button.code[data-code="distracted"]').get_attribute("aria-pressed") == "true"
         assert first.locator('button.code[data-code="concerning"]').get_attribute("aria-pressed") == "false"
         assert first.locator("input.tags").input_value() == "adds prices"
-        assert "by ann" in first.locator(".save-state").inner_text()
+        assert "by Ann Ö" in first.locator(".save-state").inner_text()
+        # ] goes to the next item of the filtered list (verdict=inverse is kept in the links).
+        with page.expect_navigation():
+            page.keyboard.press("]")
+        assert page.inner_text("#item-id") == sorted(r.item_id for r in inverse)[1] and "verdict=inverse" in page.url
 
         # The label filter finds the item; toggling the label off again is saved too.
         page.goto(f"{base}/?label=distracted")
@@ -117,7 +121,10 @@ def test_model_text_with_script_never_runs(run_dir, page):
             page.locator("#items a.item-link", has_text=EVIL_ID).click()
         page.keyboard.press("j")
         page.keyboard.press("j")  # the 1024 sample, with long reasoning
-        page.keyboard.press("e")  # expand it: the full text is rendered too
+        long = page.locator("article.sample.current")
+        assert long.locator(".text.full").is_hidden() and long.locator(".text.short").is_visible()
+        page.keyboard.press("e")  # expand it: the full text is shown
+        assert long.locator(".text.full").is_visible() and long.locator(".text.short").is_hidden()
         assert page.evaluate("window.__pwned") is None
         assert page.evaluate("document.querySelectorAll('script').length") == 1  # only review.js
         assert page.evaluate("document.querySelectorAll('img').length") == 0

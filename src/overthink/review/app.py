@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
@@ -102,7 +102,8 @@ def create_app(config: ReviewConfig) -> Starlette:
         return Store(run_dir, create=False)
 
     def reviewer_of(request: Request) -> str:
-        return request.cookies.get(REVIEWER_COOKIE, "").strip() or config.default_reviewer
+        # The page's script writes this cookie percent-encoded (names may hold spaces or non-ASCII letters).
+        return unquote(request.cookies.get(REVIEWER_COOKIE, "")).strip() or config.default_reviewer
 
     def render(request: Request, name: str, **ctx: Any) -> Response:
         ctx.update(request=request, csrf=config.csrf, reviewer=reviewer_of(request), taxonomy=TAXONOMY,
