@@ -199,3 +199,20 @@ def test_review_cli_rejects_a_directory_that_is_not_a_run(tmp_path):
     main.command("other")(lambda: None)
     result = CliRunner().invoke(main, ["review", str(tmp_path)])
     assert result.exit_code == 2 and "is not a run directory" in result.output
+
+
+def test_paging_keeps_the_filters(client, run_dir, monkeypatch):
+    import overthink.review.app as app_module
+
+    monkeypatch.setattr(app_module, "PAGE_SIZE", 5)
+    with Store(run_dir) as store:
+        expected = [r.item_id for r in data.item_rows(store) if 256 in r.cells]
+    assert len(expected) == 12  # the evil item has no 256 sample
+    _login(client)
+    pages = []
+    for page in (1, 2, 3, 4):
+        html = client.get(f"/?budget=256&page={page}").text
+        pages.append(_links(html))
+    assert pages[0] + pages[1] + pages[2] == expected and [len(p) for p in pages] == [5, 5, 2, 2]
+    assert pages[3] == pages[2]  # past the end: the last page
+    assert 'href="/?budget=256&amp;page=2"' in client.get("/?budget=256").text

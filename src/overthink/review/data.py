@@ -131,7 +131,7 @@ class Filters:
         return {k: v for k, v in self.__dict__.items() if v}
 
     def match(self, row: ItemRow) -> bool:
-        if self.task and row.task != self.task or self.model and row.model != self.model:
+        if (self.task and row.task != self.task) or (self.model and row.model != self.model):
             return False
         if self.verdict and row.verdict != self.verdict:
             return False
