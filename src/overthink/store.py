@@ -37,7 +37,15 @@ CREATE TABLE IF NOT EXISTS samples (
     UNIQUE ({", ".join(_KEY)})
 );
 CREATE INDEX IF NOT EXISTS samples_group ON samples (task, model, budget);
+CREATE TABLE IF NOT EXISTS labels (
+    id INTEGER PRIMARY KEY, sample_id INTEGER NOT NULL REFERENCES samples (id), task TEXT NOT NULL,
+    item_id TEXT NOT NULL, labels TEXT NOT NULL, tags TEXT NOT NULL, note TEXT NOT NULL,
+    reviewer TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_sample ON labels (sample_id, reviewer);
 """
+# `labels` is an append-only log: each row is one reviewer's full verdict on a sample at a time (labels and tags as
+# JSON lists); the newest row per (sample_id, reviewer) is the current one, older rows are the history.
 # `budget` has no declared type on purpose: ints stay ints and effort levels stay text.
 
 
@@ -134,6 +142,37 @@ class Store:
 
         return pd.DataFrame(list(self.iter_samples(with_text=with_text)),
                             columns=[c for c in _COLUMNS if with_text or c not in ("reasoning", "answer_text")])
+
+    # -- review labels ------------------------------------------------------------------------------------------
+    def add_label(self, sample_id: int, labels: list[str], *, reviewer: str, tags: list[str] | None = None,
+                  note: str = "", created_at: float | None = None) -> dict[str, Any]:
+        """Commit one reviewer's labels for a sample at once (replaces their earlier verdict, keeps history)."""
+        row = self.conn.execute("SELECT task, item_id FROM samples WHERE id = ?", (sample_id,)).fetchone()
+        if row is None:
+            from .errors import UserError
+
+            raise UserError(f"no sample with id {sample_id} in {self.path}")
+        when = time.time() if created_at is None else created_at
+        cur = self.conn.execute(
+            "INSERT INTO labels (sample_id, task, item_id, labels, tags, note, reviewer, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sample_id, row[0], row[1], json.dumps(list(labels)), json.dumps(list(tags or [])), note, reviewer, when))
+        return {"id": cur.lastrowid, "sample_id": sample_id, "task": row[0], "item_id": row[1],
+                "labels": list(labels), "tags": list(tags or []), "note": note, "reviewer": reviewer,
+                "created_at": when}
+
+    def labels(self, *, history: bool = False) -> list[dict[str, Any]]:
+        """Current labels (newest row per sample and reviewer), or every row with history=True."""
+        sql = "SELECT id, sample_id, task, item_id, labels, tags, note, reviewer, created_at FROM labels"
+        if not history:
+            sql += " WHERE id IN (SELECT MAX(id) FROM labels GROUP BY sample_id, reviewer)"
+        keys = ("id", "sample_id", "task", "item_id", "labels", "tags", "note", "reviewer", "created_at")
+        out = []
+        for row in self.conn.execute(sql + " ORDER BY id"):
+            rec = dict(zip(keys, row))
+            rec["labels"], rec["tags"] = json.loads(rec["labels"]), json.loads(rec["tags"])
+            out.append(rec)
+        return out
 
     def close(self) -> None:
         self.conn.close()

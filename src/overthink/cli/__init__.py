@@ -185,17 +185,21 @@ def export(
     run_dir: Path,
     format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
+    labels: Annotated[bool, typer.Option("--labels", help="export the review labels instead of the samples")] = False,
 ) -> None:
-    """One record per sample, in the export schema."""
+    """One record per sample, in the export schema (with --labels: one per reviewed sample and reviewer)."""
     from ..store import Store, write_export
 
+    writer = write_export
+    if labels:
+        from ..review.labels import write_label_export as writer
     with Store(run_dir, create=False) as store:
         if out is None:
-            write_export(store, format, sys.stdout)
+            writer(store, format, sys.stdout)
             return
         with open(out, "w", newline="") as fh:
-            n = write_export(store, format, fh)
-    typer.echo(f"wrote {n} records to {out}", err=True)
+            n = writer(store, format, fh)
+    typer.echo(f"wrote {n} {'labels' if labels else 'records'} to {out}", err=True)
 
 
 @app.command()

@@ -1,0 +1,222 @@
+"""The review web app (Starlette + server-rendered jinja2, autoescaped; plain JS/CSS served locally).
+
+Security model: the server binds 127.0.0.1 only. Every request needs the random access token: given once as
+`?token=...` (the app then sets an HttpOnly SameSite=Strict cookie and redirects to the same URL without it, so the
+token leaves the address bar and history) or carried by that cookie afterwards; anything else gets 403. Writes
+(POST /api/labels) additionally need a per-server CSRF token in the `X-CSRF-Token` header and a JSON body, which a
+cross-site page cannot send without a CORS preflight that this app never answers. A Content-Security-Policy without
+inline script is defence in depth: model text is escaped by jinja2 autoescape and by `data.highlight`.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlencode
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ..core import budget_sort_key
+from ..errors import UserError
+from ..store import Store
+from . import data
+from .labels import BY_CODE, TAXONOMY, agreement, reviewers, validate_label
+
+HERE = Path(__file__).parent
+HOST = "127.0.0.1"
+PAGE_SIZE = 100
+REVIEWER_COOKIE = "overthink_reviewer"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@dataclass
+class ReviewConfig:
+    run_dir: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Cookies ignore ports: a per-server cookie name keeps two review servers on 127.0.0.1 apart.
+    cookie: str = field(default_factory=lambda: "overthink_token_" + secrets.token_hex(4))
+    default_reviewer: str = ""
+
+
+class TokenGate(BaseHTTPMiddleware):
+    def __init__(self, app: Any, config: ReviewConfig) -> None:
+        super().__init__(app)
+        self.config = config
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        cfg = self.config
+        given = request.query_params.get("token")
+        if given is not None and request.method == "GET" and secrets.compare_digest(given, cfg.token):
+            response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=303)
+            response.set_cookie(cfg.cookie, cfg.token, httponly=True, samesite="strict", path="/")
+            return response
+        cookie = request.cookies.get(cfg.cookie, "")
+        if not secrets.compare_digest(cookie, cfg.token):
+            return PlainTextResponse("403 Forbidden: open the URL with the access token that `overthink review` "
+                                     "printed.\n", status_code=403)
+        if request.method not in ("GET", "HEAD"):
+            csrf = request.headers.get("x-csrf-token", "")
+            if not secrets.compare_digest(csrf, cfg.csrf) or \
+                    request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+                return PlainTextResponse("403 Forbidden: missing or wrong CSRF token\n", status_code=403)
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+    env.filters["highlight"] = data.highlight
+    env.filters["preview"] = data.preview
+    env.filters["when"] = lambda ts: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    return env
+
+
+def create_app(config: ReviewConfig) -> Starlette:
+    templates = Jinja2Templates(env=_env())
+    run_dir = config.run_dir
+    Store(run_dir, create=False).close()  # fail early (UserError) on a directory that is not a run
+
+    def store() -> Store:
+        # One short-lived connection per request: SQLite connections are per thread, and the run may still be
+        # writing samples (WAL lets us read alongside).
+        return Store(run_dir, create=False)
+
+    def reviewer_of(request: Request) -> str:
+        # The page's script writes this cookie percent-encoded (names may hold spaces or non-ASCII letters).
+        return unquote(request.cookies.get(REVIEWER_COOKIE, "")).strip() or config.default_reviewer
+
+    def render(request: Request, name: str, **ctx: Any) -> Response:
+        ctx.update(request=request, csrf=config.csrf, reviewer=reviewer_of(request), taxonomy=TAXONOMY,
+                   by_code=BY_CODE, verdicts=data.VERDICTS, run_dir=str(run_dir), qs=_qs)
+        return templates.TemplateResponse(request, name, ctx)
+
+    async def index(request: Request) -> Response:
+        filters = data.Filters.from_query(request.query_params)
+        with store() as st:
+            rows = data.item_rows(st)
+        shown = [r for r in rows if filters.match(r)]
+        pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
+        page = min(max(1, _int(request.query_params.get("page"), 1)), pages)
+        budgets = sorted({b for r in rows for b in r.cells}, key=budget_sort_key)
+        options = {
+            "task": sorted({r.task for r in rows}), "model": sorted({r.model for r in rows}),
+            "budget": [str(b) for b in budgets], "status": list(data.STATUSES), "verdict": list(data.VERDICTS),
+            "tags": sorted({t for r in rows for t in r.tags}),
+        }
+        counts = {v: sum(r.verdict == v for r in shown) for v in data.VERDICTS}
+        return render(request, "items.html", rows=shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], total=len(rows),
+                      n_shown=len(shown), page=page, pages=pages, filters=filters, options=options,
+                      budgets=budgets, counts=counts)
+
+    async def item(request: Request) -> Response:
+        task, item_id = request.query_params.get("task", ""), request.query_params.get("item", "")
+        filters = data.Filters.from_query(request.query_params)
+        with store() as st:
+            detail = data.item_detail(st, task, item_id)
+            if detail is None:
+                return PlainTextResponse(f"no item {item_id!r} in task {task!r}\n", status_code=404)
+            order = list(dict.fromkeys((r.task, r.item_id) for r in data.item_rows(st) if filters.match(r)))
+        pos = order.index((task, item_id)) if (task, item_id) in order else -1
+        prev_key = order[pos - 1] if pos > 0 else None
+        next_key = order[pos + 1] if 0 <= pos < len(order) - 1 else None
+        meta = detail["item"]["metadata"]
+        spans = [s for s in meta.get("distractor_spans", []) if isinstance(s, str)]
+        expected = str(detail["item"].get("expected") or "")
+        numbers = data.distractor_numbers(spans, {expected} if expected else set())
+        return render(request, "item.html", d=detail, spans=spans, numbers=numbers, filters=filters,
+                      prev_key=prev_key, next_key=next_key, pos=pos, n_items=len(order),
+                      meta={k: v for k, v in meta.items() if k != "distractor_spans"})
+
+    async def agreement_page(request: Request) -> Response:
+        a, b = request.query_params.get("a") or None, request.query_params.get("b") or None
+        with store() as st:
+            names = reviewers(st)
+            try:
+                table = agreement(st, a, b) if (a and b) or len(names) == 2 else None
+                error = None
+            except UserError as exc:
+                table, error = None, str(exc)
+        return render(request, "agreement.html", names=names, table=table, error=error,
+                      pair=table.attrs["reviewers"] if table is not None else (a, b))
+
+    async def save_label(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "body: expected JSON"}, status_code=400)
+        if not isinstance(body, dict) or not isinstance(body.get("sample_id"), int):
+            return JSONResponse({"error": "sample_id: expected an integer"}, status_code=400)
+        try:
+            labels, tags, note, who = validate_label(body.get("labels", []), body.get("tags", []),
+                                                     body.get("note", ""), body.get("reviewer", ""))
+            with store() as st:
+                saved = st.add_label(body["sample_id"], labels, reviewer=who, tags=tags, note=note)
+        except UserError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"ok": True, "label": saved})
+
+    routes = [
+        Route("/", index), Route("/item", item), Route("/agreement", agreement_page),
+        Route("/api/labels", save_label, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=[HOST, "localhost"]),
+                  Middleware(TokenGate, config=config)]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _qs(base: dict[str, Any] | None = None, **extra: Any) -> str:
+    """A query string from filters plus extra parameters (empty values dropped)."""
+    params = {**(base or {}), **extra}
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def bind(port: int = 0) -> socket.socket:
+    """A listening socket on 127.0.0.1 (port 0 = a free port). Binding here lets us print the exact URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"--port {port}: cannot listen on {HOST}:{port} ({exc.strerror})") from None
+    sock.listen(64)
+    return sock
+
+
+def url_for(sock: socket.socket, config: ReviewConfig) -> str:
+    return f"http://{HOST}:{sock.getsockname()[1]}/?token={config.token}"
+
+
+def make_server(config: ReviewConfig, *, log_level: str = "warning") -> Any:
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(create_app(config), log_level=log_level, access_log=False,
+                                         lifespan="off"))

@@ -1,0 +1,175 @@
+"""Review labels: the failure-mode taxonomy (as data), validation, agreement between reviewers, counts, export.
+
+Labels are stored per sample (one reasoning trace at one budget) in the run store's `labels` table; see
+Store.add_label / Store.labels. A reviewer's current verdict on a sample is a set of taxonomy codes (possibly empty),
+free tags and a note.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.inter_rater import cohens_kappa
+
+from ..core import budget_sort_key
+from ..errors import UserError
+from ..store import EXPORT_FORMATS, Store
+
+
+@dataclass(frozen=True)
+class FailureMode:
+    code: str
+    title: str
+    key: str  # keyboard shortcut on the item page
+    description: str
+
+
+# The failure modes of Gema et al. (2025), plus an explicit "no failure" so that a reviewed-and-fine sample differs
+# from an unreviewed one (agreement needs that distinction).
+TAXONOMY: tuple[FailureMode, ...] = (
+    FailureMode("distracted", "Distracted by irrelevant information", "1",
+                "Reasoning picks up irrelevant details (distractor numbers, code, facts) and computes with them."),
+    FailureMode("familiar-framing", "Overfitting to a familiar framing", "2",
+                "Treats the question as a well-known problem (a famous paradox, a textbook puzzle) it only resembles."),
+    FailureMode("spurious-features", "Shift to spurious features", "3",
+                "Moves from a reasonable prior to plausible but spurious correlations as reasoning grows."),
+    FailureMode("lost-constraints", "Losing track of constraints", "4",
+                "Forgets, contradicts or drops constraints of the problem during long deduction."),
+    FailureMode("concerning", "Concerning behaviour", "5",
+                "Expresses or amplifies concerning dispositions (e.g. self-preservation) in its reasoning."),
+    FailureMode("no-failure", "No failure visible", "0",
+                "Reviewed: the reasoning shows none of the failure modes above."),
+)
+CODES: tuple[str, ...] = tuple(m.code for m in TAXONOMY)
+BY_CODE: dict[str, FailureMode] = {m.code: m for m in TAXONOMY}
+
+MAX_TAGS = 20
+MAX_TAG_LEN = 40
+MAX_NOTE_LEN = 4000
+MAX_REVIEWER_LEN = 64
+
+
+def validate_label(labels: Any, tags: Any, note: Any, reviewer: Any) -> tuple[list[str], list[str], str, str]:
+    """Check one label submission; raises UserError naming the bad field."""
+    if not isinstance(labels, list) or not all(isinstance(c, str) for c in labels):
+        raise UserError("labels: expected a list of taxonomy codes")
+    unknown = [c for c in labels if c not in BY_CODE]
+    if unknown:
+        raise UserError(f"labels: unknown code(s) {', '.join(unknown)}; one of {', '.join(CODES)}")
+    if "no-failure" in labels and len(labels) > 1:
+        raise UserError("labels: 'no-failure' cannot be combined with a failure mode")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise UserError("tags: expected a list of strings")
+    tags = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_LEN for t in tags):
+        raise UserError(f"tags: at most {MAX_TAGS} tags of at most {MAX_TAG_LEN} characters")
+    if not isinstance(note, str) or len(note) > MAX_NOTE_LEN:
+        raise UserError(f"note: expected text of at most {MAX_NOTE_LEN} characters")
+    if not isinstance(reviewer, str) or not reviewer.strip() or len(reviewer.strip()) > MAX_REVIEWER_LEN:
+        raise UserError(f"reviewer: a name of 1..{MAX_REVIEWER_LEN} characters is required")
+    ordered = [c for c in CODES if c in labels]  # canonical order, no duplicates
+    return ordered, tags, note, reviewer.strip()
+
+
+def _cohen_kappa(a: list[bool], b: list[bool]) -> float:
+    """Cohen's kappa of two binary ratings (statsmodels); NaN when undefined (both raters constant and equal)."""
+    if not a:
+        return math.nan
+    table = np.zeros((2, 2))
+    for x, y in zip(a, b):
+        table[int(x), int(y)] += 1
+    if table[0, 0] == len(a) or table[1, 1] == len(a):
+        return math.nan  # both said the same constant thing: chance agreement is 1 and kappa is 0/0
+    return float(cohens_kappa(table).kappa)
+
+
+def reviewers(store: Store) -> list[str]:
+    return sorted({rec["reviewer"] for rec in store.labels()})
+
+
+def agreement(store: Store, reviewer_a: str | None = None, reviewer_b: str | None = None) -> pd.DataFrame:
+    """Cohen's kappa per taxonomy label between two reviewers, over the samples both have labelled.
+
+    Each label is a yes/no rating per sample. Columns: label, n (samples both reviewed), a_yes, b_yes, agree
+    (observed agreement), kappa (NaN when undefined: both reviewers gave the same constant answer).
+    Without names the store must hold exactly two reviewers.
+    """
+    if reviewer_a is None or reviewer_b is None:
+        names = reviewers(store)
+        if len(names) != 2:
+            raise UserError(f"agreement needs two reviewers; the store has {len(names)} ({', '.join(names) or '-'})"
+                            "; name the two to compare")
+        reviewer_a, reviewer_b = names
+    current = {(r["sample_id"], r["reviewer"]): set(r["labels"]) for r in store.labels()}
+    both = sorted({s for s, who in current if who == reviewer_a} & {s for s, who in current if who == reviewer_b})
+    rows = []
+    for code in CODES:
+        a = [code in current[(s, reviewer_a)] for s in both]
+        b = [code in current[(s, reviewer_b)] for s in both]
+        rows.append({"label": code, "n": len(both), "a_yes": sum(a), "b_yes": sum(b),
+                     "agree": (sum(x == y for x, y in zip(a, b)) / len(both)) if both else math.nan,
+                     "kappa": _cohen_kappa(a, b)})
+    df = pd.DataFrame(rows)
+    df.attrs["reviewers"] = (reviewer_a, reviewer_b)
+    return df
+
+
+def label_counts(store: Store, reviewer: str | None = None) -> pd.DataFrame:
+    """Labelled samples per (task, model, budget, label): columns task, model, budget, label, count.
+
+    A sample counts once per label if any reviewer (or the given one) currently gives it that label, so two
+    reviewers agreeing do not double the count. Empty frame (same columns) when nothing is labelled.
+    """
+    columns = ["task", "model", "budget", "label", "count"]
+    current = [r for r in store.labels() if reviewer is None or r["reviewer"] == reviewer]
+    if not current:
+        return pd.DataFrame(columns=columns)
+    meta = {sid: (t, m, b) for sid, t, m, b in store.conn.execute("SELECT id, task, model, budget FROM samples")}
+    pairs = {(r["sample_id"], code) for r in current for code in r["labels"]}
+    rows = [(*meta[sid], code) for sid, code in pairs]
+    df = pd.DataFrame(rows, columns=columns[:-1])
+    out = df.groupby(["task", "model", "budget", "label"], sort=False).size().reset_index(name="count")
+    order = {c: i for i, c in enumerate(CODES)}
+    out["_b"] = out["budget"].map(budget_sort_key)
+    out["_l"] = out["label"].map(order)
+    return out.sort_values(["task", "model", "_b", "_l"]).drop(columns=["_b", "_l"]).reset_index(drop=True)
+
+
+LABEL_EXPORT_COLUMNS = ["sample_id", "task", "model", "item_id", "budget", "mechanism", "replicate", "status",
+                        "correct", "reviewer", "labels", "tags", "note", "created_at"]
+
+
+def label_records(store: Store, *, history: bool = False) -> list[dict[str, Any]]:
+    """Current labels (or the full history) joined with their sample's key and outcome."""
+    keys = ("model", "budget", "mechanism", "replicate", "status", "correct")
+    meta = {row[0]: dict(zip(keys, row[1:])) for row in store.conn.execute(
+        f"SELECT id, {', '.join(keys)} FROM samples")}
+    out = []
+    for rec in store.labels(history=history):
+        sample = meta.get(rec["sample_id"], {})
+        correct = sample.get("correct")
+        merged = {**rec, **sample, "correct": None if correct is None else bool(correct)}
+        out.append({c: merged.get(c) for c in LABEL_EXPORT_COLUMNS})
+    return out
+
+
+def write_label_export(store: Store, fmt: str, out: IO[str], *, history: bool = False) -> int:
+    """Write labels as jsonl or csv (lists as JSON text in csv); returns the number of records."""
+    if fmt not in EXPORT_FORMATS:
+        raise UserError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+    records = label_records(store, history=history)
+    if fmt == "jsonl":
+        for rec in records:
+            out.write(json.dumps(rec) + "\n")
+        return len(records)
+    writer = csv.DictWriter(out, fieldnames=LABEL_EXPORT_COLUMNS)
+    writer.writeheader()
+    for rec in records:
+        writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in rec.items()})
+    return len(records)
