@@ -37,7 +37,12 @@ CREATE TABLE IF NOT EXISTS samples (
     UNIQUE ({", ".join(_KEY)})
 );
 CREATE INDEX IF NOT EXISTS samples_group ON samples (task, model, budget);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, status TEXT NOT NULL, entries TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
 """
+# batches.entries: JSON {custom_id: sample key as a list}. status: submitted | collected.
 # `budget` has no declared type on purpose: ints stay ints and effort levels stay text.
 
 
@@ -134,6 +139,23 @@ class Store:
 
         return pd.DataFrame(list(self.iter_samples(with_text=with_text)),
                             columns=[c for c in _COLUMNS if with_text or c not in ("reasoning", "answer_text")])
+
+    # -- provider batches (see batch.py) ----------------------------------------------------------------------
+    def add_batch(self, batch_id: str, model: str, entries: dict[str, list]) -> None:
+        """Record a submitted batch at once, so a killed process polls it on resume instead of paying again."""
+        now = time.time()
+        self.conn.execute("INSERT INTO batches VALUES (?, ?, 'submitted', ?, ?, ?)",
+                          (batch_id, model, json.dumps(entries), now, now))
+
+    def open_batches(self, model: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT batch_id, model, entries FROM batches WHERE status = 'submitted'"
+        rows = self.conn.execute(sql + (" AND model = ?" if model else "") + " ORDER BY created_at",
+                                 (model,) if model else ())
+        return [{"batch_id": b, "model": m, "entries": json.loads(e)} for b, m, e in rows]
+
+    def set_batch_status(self, batch_id: str, status: str) -> None:
+        self.conn.execute("UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
+                          (status, time.time(), batch_id))
 
     def close(self) -> None:
         self.conn.close()
