@@ -121,8 +121,10 @@ class OpenAICompatibleModel(ApiModel):
         start = self.clock()
         out = await (self._forced(request) if route == "forcing" else self._chat(request, route))
         out.latency_s = self.clock() - start
-        out.extra["enforced_by"] = {"chat": "thinking_switch" if request.plan.budget == 0 else "none", "server": "server_field", "forcing": "client_forcing",
-                                    "prompt": "prompt"}[route]
+        label = {"chat": "none", "server": "server_field", "forcing": "client_forcing", "prompt": "prompt"}[route]
+        if request.plan.budget == 0 and route != "forcing" and self.caps.get("thinking_switch", True):
+            label = "thinking_switch"  # chat_template_kwargs enable_thinking false
+        out.extra["enforced_by"] = label
         return out
 
     async def _chat(self, request: GenerateRequest, route: str) -> Completion:
