@@ -126,3 +126,28 @@ def test_canary_key_never_reaches_the_run_dir(api, tmp_path):
     for path in Path(tmp_path / "run").rglob("*"):  # ...and is nowhere in the run dir (db, WAL, export)
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_missing_key_is_one_line_cli_error_before_any_sample(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from overthink.cli import app
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", "-m", "anthropic:claude-sonnet-4-20250514", "-t", "misleading-math",
+                                      "--budgets", "0,1024", "--mechanism", "native", "--limit", "2", "--quiet",
+                                      "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: ANTHROPIC_API_KEY is not set")
+    with Store(tmp_path / "r") as store:
+        assert store.count() == 0
+
+
+def test_budget_below_anthropic_minimum_is_refused_before_any_request(api, tmp_path):
+    spec = f"anthropic:claude-sonnet-4-20250514@{api.url}"
+    from overthink.errors import ConfigError
+
+    with Store(tmp_path / "run") as store, pytest.raises(ConfigError, match="minimum thinking budget"):
+        run_sync(config(api, tmp_path, spec, budgets=[0, 512]), store, progress=False)
+    assert api.log == []

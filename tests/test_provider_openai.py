@@ -93,3 +93,18 @@ def test_retry_after_429_and_timeouts(api):
                    {"malformed": "[]"}]
     out = run(model(api, timeout_s=0.5).generate(req("low")))
     assert out.extra["attempts"] == 5 and len(api.billed) == 1
+
+
+def test_openai_compatible_server_budget_field_and_switch(api):
+    m = load_model(f"openai-compatible:Qwen/Qwen3-8B@{api.url}/v1",
+                   {**FAST, "capabilities": {"budget_field": "thinking_token_budget"}})
+    out = run(m.generate(req(1024, margin=16384, temperature=0.6, top_p=0.95)))
+    body = api.log[-1]["body"]
+    assert body["thinking_token_budget"] == 1024 and body["max_tokens"] == 1024 + 16384
+    assert body["temperature"] == 0.6 and body["top_p"] == 0.95 and body["seed"] == 1
+    assert out.extra["enforced_by"] == "server_field" and out.reasoning_tokens_source == "usage"
+    run(m.generate(req(0, margin=16384)))
+    body = api.log[-1]["body"]
+    assert body["chat_template_kwargs"] == {"enable_thinking": False} and "thinking_token_budget" not in body
+    assert not any("authorization" in e["headers"] and "sk-openai" in e["headers"]["authorization"]
+                   for e in api.log[-2:])  # no key is sent unless api_key_env names one

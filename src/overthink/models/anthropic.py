@@ -184,3 +184,6 @@ class AnthropicModel(ApiModel):
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> AnthropicModel:
     return AnthropicModel(spec, options)
+
+
+MODEL_CLASS = AnthropicModel

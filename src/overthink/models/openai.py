@@ -214,3 +214,6 @@ class OpenAIModel(ApiModel):
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAIModel:
     return OpenAIModel(spec, options)
+
+
+MODEL_CLASS = OpenAIModel

@@ -241,3 +241,6 @@ def split_think(content: str, open_tag: str = "<think>", close_tag: str = "</thi
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAICompatibleModel:
     return OpenAICompatibleModel(spec, options)
+
+
+MODEL_CLASS = OpenAICompatibleModel
