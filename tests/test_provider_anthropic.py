@@ -61,7 +61,7 @@ def test_native_budget_request_and_usage(api, budget):
     assert out.answer_text == "<answer>2</answer>" and not out.truncated and out.stop_reason == "end_turn"
     # the summary text is far shorter than what was billed and is never the length
     assert len(out.reasoning.split()) < out.reasoning_tokens
-    assert out.cost_usd == pytest.approx((body and (out.input_tokens * 3 + out.output_tokens * 15) / 1e6))
+    assert out.cost_usd == pytest.approx((out.input_tokens * 3 + out.output_tokens * 15) / 1e6)
 
 
 def test_budget_zero_sends_no_thinking(api):

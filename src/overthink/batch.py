@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .models import GenerateRequest, Model
 
 if TYPE_CHECKING:
-    from .runner import RunStats, Runner, Unit
+    from .runner import Runner, RunStats, Unit
 
 POLL_S = 30.0  # seconds between status polls (tests lower it)
 MAX_ENTRIES = 10_000  # per submitted batch; both APIs accept more, smaller batches finish sooner

@@ -31,7 +31,7 @@ from .retry import MalformedResponse
 class AnthropicModel(ApiModel):
     provider = "anthropic"
     default_key_env = "ANTHROPIC_API_KEY"
-    extra_options = {"base_url"}
+    extra_options = frozenset({"base_url"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         super().__init__(spec, options)

@@ -19,7 +19,7 @@ from .capabilities import capabilities
 from .retry import BackoffWait, call_with_retries, limiter_for, status_of
 
 T = TypeVar("T")
-_ANSWER = re.compile(r"<answer>.*?</answer>", re.S | re.I)
+_ANSWER = re.compile(r"<answer>.*?</answer>", re.DOTALL | re.IGNORECASE)
 
 COMMON_OPTIONS = {
     "api_key_env", "capabilities", "price", "timeout_s", "max_attempts", "max_concurrency", "backoff_initial_s",
@@ -50,7 +50,7 @@ class ApiModel:
 
     provider = ""
     default_answer_margin = 10_000
-    extra_options: set[str] = set()
+    extra_options: frozenset[str] = frozenset()
     default_key_env: str | None = None
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:

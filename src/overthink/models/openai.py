@@ -31,7 +31,7 @@ APIS = ("chat", "responses")
 class OpenAIModel(ApiModel):
     provider = "openai"
     default_key_env = "OPENAI_API_KEY"
-    extra_options = {"api", "base_url", "send_seed"}
+    extra_options = frozenset({"api", "base_url", "send_seed"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         super().__init__(spec, options)

@@ -34,7 +34,7 @@ ENFORCEMENT = ("auto", "server", "forcing", "prompt")
 class OpenAICompatibleModel(ApiModel):
     provider = "openai-compatible"
     default_answer_margin = 16_384
-    extra_options = {"chat_template", "enforcement", "answer_cue", "extra_body", "cache_prompt"}
+    extra_options = frozenset({"chat_template", "enforcement", "answer_cue", "extra_body", "cache_prompt"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         super().__init__(spec, options)
@@ -47,7 +47,7 @@ class OpenAICompatibleModel(ApiModel):
         import openai
 
         self.base_url = spec.base_url.rstrip("/")
-        self.root = self.base_url[:-3] if self.base_url.endswith("/v1") else self.base_url
+        self.root = self.base_url.removesuffix("/v1")
         timeout = httpx.Timeout(self.timeout_s, connect=min(30.0, self.timeout_s))
         self.client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout_s)
         headers = {"Authorization": f"Bearer {key}"} if self.key_env else {}
@@ -85,7 +85,7 @@ class OpenAICompatibleModel(ApiModel):
         if template:
             import jinja2
 
-            env = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 - prompts are not HTML
+            env = jinja2.Environment(undefined=jinja2.StrictUndefined)
             return env.from_string(template).render(messages=messages, add_generation_prompt=True)
         resp = await self.call(lambda: self.http.post("/apply-template", json={"messages": messages}))
         if resp.status_code == 404:
