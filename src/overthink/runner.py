@@ -50,6 +50,7 @@ class RunStats:
     statuses: Counter = field(default_factory=Counter)
     reasoning_tokens: int = 0
     cost_usd: float = 0.0
+    reserved_usd: float = 0.0  # worst-case cost of requests in flight (for --max-cost)
     stopped_for_cost: bool = False
     wall_s: float = 0.0
 
@@ -118,9 +119,21 @@ class Runner:
         run_id = open_run(self.cfg, self.store)
         tasks = self._load_tasks()
         models = self._load_models()
+        self._check_models(models)
         units = self.plan(tasks)
         stats = RunStats(run_id, planned=sum(len(u.budgets) for u in units))
         started = time.perf_counter()
+        if self.cfg.batch:
+            from .batch import run_batches
+
+            try:
+                with SweepProgress(units, enabled=self.show_progress) as progress:
+                    await run_batches(self, units, models, run_id, stats, progress)
+            finally:
+                for model in models.values():
+                    await model.aclose()
+            stats.wall_s = time.perf_counter() - started
+            return stats
         queue: asyncio.Queue[Unit] = asyncio.Queue()
         for unit in units:
             queue.put_nowait(unit)
@@ -138,9 +151,29 @@ class Runner:
         stats.wall_s = time.perf_counter() - started
         return stats
 
-    def _request(self, unit: Unit, budget: Budget, model: Model) -> GenerateRequest:
+    def _plan(self, budget: Budget, model: Model):
         margin = self.cfg.answer_margin or getattr(model, "default_answer_margin", 10_000)
-        plan = plan_budget(budget, self.cfg.mechanism, answer_margin=margin, cautioned=self.cfg.cautioned)
+        return plan_budget(budget, self.cfg.mechanism, answer_margin=margin, cautioned=self.cfg.cautioned)
+
+    def _check_models(self, models: dict[str, Model]) -> None:
+        """Refuse, before any request, budgets a model cannot honour and --max-cost without a price."""
+        for spec, model in models.items():
+            if self.cfg.batch:
+                model.batch_mode = True  # type: ignore[attr-defined]
+            check = getattr(model, "check_plan", None)
+            for budget in self.cfg.sweep_budgets():
+                try:
+                    plan = self._plan(budget, model)
+                except ValueError as exc:
+                    raise ConfigError(f"{spec}: {exc}") from None
+                if check is not None:
+                    check(plan, self.cfg.temperature)
+            if self.cfg.max_cost is not None and getattr(model, "price", 0) is None:
+                raise ConfigError(f"--max-cost: no price known for {spec}; add it to $OVERTHINK_HOME/prices.yaml "
+                                  f"or model_options.{spec}.price")
+
+    def _request(self, unit: Unit, budget: Budget, model: Model) -> GenerateRequest:
+        plan = self._plan(budget, model)
         return GenerateRequest(prompt=unit.task.render(unit.item), plan=plan, seed=unit.seed,
                                system=unit.task.system, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
                                key=budget)
@@ -162,18 +195,31 @@ class Runner:
                     self._finish(unit, request, exc, model, run_id, stats, progress)
             return
         for request in requests:
-            if self._over_budget(stats):
+            worst = self._worst_case(model, request)
+            if self._over_budget(stats, worst):
                 return
+            stats.reserved_usd += worst
             try:
                 result: Completion | BaseException = await model.generate(request)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any provider failure is stored as an error, never scored
                 result = exc
+            finally:
+                stats.reserved_usd -= worst
             self._finish(unit, request, result, model, run_id, stats, progress)
 
-    def _over_budget(self, stats: RunStats) -> bool:
-        if self.cfg.max_cost is not None and stats.cost_usd >= self.cfg.max_cost:
+    @staticmethod
+    def _worst_case(model: Model, request: GenerateRequest) -> float:
+        estimate = getattr(model, "worst_case_cost", None)
+        return (estimate(request) or 0.0) if estimate is not None else 0.0
+
+    def _over_budget(self, stats: RunStats, worst: float = 0.0) -> bool:
+        """Stop before a request whose worst case (input + every allowed output token), added to what is spent
+        and what requests in flight may still cost, would pass --max-cost."""
+        if self.cfg.max_cost is not None and (
+                stats.cost_usd >= self.cfg.max_cost
+                or stats.cost_usd + stats.reserved_usd + worst > self.cfg.max_cost):
             stats.stopped_for_cost = True
         return stats.stopped_for_cost
 

@@ -43,10 +43,15 @@ CREATE TABLE IF NOT EXISTS labels (
     reviewer TEXT NOT NULL, created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS labels_sample ON labels (sample_id, reviewer);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, status TEXT NOT NULL, entries TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
 """
+# `budget` has no declared type on purpose: ints stay ints and effort levels stay text.
 # `labels` is an append-only log: each row is one reviewer's full verdict on a sample at a time (labels and tags as
 # JSON lists); the newest row per (sample_id, reviewer) is the current one, older rows are the history.
-# `budget` has no declared type on purpose: ints stay ints and effort levels stay text.
+# batches.entries: JSON {custom_id: sample key as a list}. status: submitted | collected.
 
 
 def sample_key(record: SampleRecord) -> tuple:
@@ -173,6 +178,23 @@ class Store:
             rec["labels"], rec["tags"] = json.loads(rec["labels"]), json.loads(rec["tags"])
             out.append(rec)
         return out
+
+    # -- provider batches (see batch.py) ----------------------------------------------------------------------
+    def add_batch(self, batch_id: str, model: str, entries: dict[str, list]) -> None:
+        """Record a submitted batch at once, so a killed process polls it on resume instead of paying again."""
+        now = time.time()
+        self.conn.execute("INSERT INTO batches VALUES (?, ?, 'submitted', ?, ?, ?)",
+                          (batch_id, model, json.dumps(entries), now, now))
+
+    def open_batches(self, model: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT batch_id, model, entries FROM batches WHERE status = 'submitted'"
+        rows = self.conn.execute(sql + (" AND model = ?" if model else "") + " ORDER BY created_at",
+                                 (model,) if model else ())
+        return [{"batch_id": b, "model": m, "entries": json.loads(e)} for b, m, e in rows]
+
+    def set_batch_status(self, batch_id: str, status: str) -> None:
+        self.conn.execute("UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
+                          (status, time.time(), batch_id))
 
     def close(self) -> None:
         self.conn.close()

@@ -236,12 +236,14 @@ def _register_groups() -> None:
     from . import data as data_cli
     from . import tasks as tasks_cli
     from . import tasks_import
+    from .estimate import estimate
     from .review import review
 
     tasks_import.register(tasks_cli.app)
     app.add_typer(tasks_cli.app, name="tasks", help="List, show, export, import and distract tasks.")
     app.add_typer(data_cli.app, name="data", help="Fetch and list the real datasets.")
     app.command("review")(review)
+    app.command("estimate")(estimate)
 
 
 _register_groups()

@@ -1,0 +1,219 @@
+"""`openai:MODEL` - OpenAI Chat Completions (default) or Responses (`model_options: {SPEC: {api: responses}}`),
+and the Batch API.
+
+Budgets are effort levels: `--budgets minimal,low,medium,high` sends reasoning_effort as given; numeric budgets
+map through budget.py's table (the paper's: < 4096 low, < 8192 medium, else high) or a per-model `effort_table`.
+max_completion_tokens / max_output_tokens = the plan's max_tokens (B + answer margin; reasoning counts against
+it). Reasoning models get no temperature/top_p and their instructions in the `developer` role (capabilities
+table). Reasoning length from usage.completion_tokens_details.reasoning_tokens (Chat) or
+usage.output_tokens_details.reasoning_tokens (Responses). finish_reason "length" / status "incomplete" without a
+complete answer is `truncated`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..budget import BudgetPlan
+from ..core import NATURAL, Completion, Mechanism
+from ..errors import ConfigError
+from ..secrets import get_key
+from .apibase import ApiModel, estimate_tokens, has_answer, sdk_kwargs
+from .base import GenerateRequest, ModelSpec
+from .retry import MalformedResponse
+
+APIS = ("chat", "responses")
+
+
+class OpenAIModel(ApiModel):
+    provider = "openai"
+    default_key_env = "OPENAI_API_KEY"
+    extra_options = frozenset({"api", "base_url", "send_seed"})
+
+    def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
+        super().__init__(spec, options)
+        self.api = options.get("api", "chat")
+        if self.api not in APIS:
+            raise ConfigError(f"model_options for {spec}: api must be one of {', '.join(APIS)}, got {self.api!r}")
+        self.client = self._client(get_key(self.key_env, env_file=self.env_file, what=str(spec)))
+
+    def _client(self, key: str) -> Any:
+        import openai
+
+        return openai.AsyncOpenAI(api_key=key, base_url=self.spec.base_url or self.options.get("base_url"),
+                                  max_retries=0, timeout=self.timeout_s)
+
+    # -- request --------------------------------------------------------------------------------------------
+    def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
+        reasoning = bool(self.caps.get("reasoning"))
+        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
+            raise ConfigError(f"{self.spec}: mechanism 'forced' is not possible through the OpenAI API; use "
+                              f"'native' (reasoning_effort) or 'prompted'")
+        if reasoning and temperature is not None:
+            raise ConfigError(f"{self.spec}: reasoning models take no temperature; drop `temperature` "
+                              f"(got {temperature})")
+        if plan.mechanism is Mechanism.NATIVE and plan.budget != NATURAL:
+            if not reasoning:
+                raise ConfigError(f"{self.spec}: not a reasoning model in the capabilities table, so it has no "
+                                  f"native budget; use mechanism 'prompted' or extend model_options.capabilities")
+            effort = self.effort_for(plan)
+            if effort not in (self.caps.get("efforts") or []):
+                raise ConfigError(f"{self.spec}: budget {plan.budget!r} means reasoning_effort {effort!r}, which "
+                                  f"this model does not take (levels: {', '.join(self.caps.get('efforts') or [])})")
+
+    def _messages(self, request: GenerateRequest) -> list[dict[str, str]]:
+        system = request.system_text()
+        role = self.caps.get("system_role", "system")
+        if not system:
+            return [{"role": "user", "content": request.prompt}]
+        if role == "user":  # models that take no system/developer message at all
+            return [{"role": "user", "content": f"{system}\n\n{request.prompt}"}]
+        return [{"role": role, "content": system}, {"role": "user", "content": request.prompt}]
+
+    def params(self, request: GenerateRequest) -> dict[str, Any]:
+        """The exact request body (Chat Completions or Responses) for a request; also used for batch lines."""
+        plan = request.plan
+        reasoning = bool(self.caps.get("reasoning"))
+        effort = self.effort_for(plan) if reasoning and plan.mechanism is Mechanism.NATIVE else None
+        if self.api == "chat":
+            body: dict[str, Any] = {"model": self.spec.model, "messages": self._messages(request),
+                                    "max_completion_tokens": plan.max_tokens}
+            if effort:
+                body["reasoning_effort"] = effort
+            if self.options.get("send_seed", False):
+                body["seed"] = request.seed
+        else:
+            body = {"model": self.spec.model, "input": self._messages(request), "max_output_tokens": plan.max_tokens,
+                    "store": False}
+            if reasoning:
+                body["reasoning"] = {"effort": effort, "summary": "auto"} if effort else {"summary": "auto"}
+        if not reasoning and self.caps.get("temperature", True):
+            if request.temperature is not None:
+                body["temperature"] = request.temperature
+            if request.top_p is not None:
+                body["top_p"] = request.top_p
+        return body
+
+    @property
+    def endpoint(self) -> str:
+        return "/v1/chat/completions" if self.api == "chat" else "/v1/responses"
+
+    # -- response -------------------------------------------------------------------------------------------
+    def completion(self, resp: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
+        try:
+            if self.api == "chat":
+                choice = resp.choices[0]
+                text, finish = choice.message.content or "", str(choice.finish_reason)
+                reasoning_text = getattr(choice.message, "reasoning_content", None) or ""
+                usage = resp.usage
+                input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
+                details = getattr(usage, "completion_tokens_details", None)
+                truncating = finish == "length"
+            else:
+                text = resp.output_text or ""
+                reasoning_text = "\n".join(s.text for item in resp.output if item.type == "reasoning"
+                                           for s in (item.summary or []))
+                usage = resp.usage
+                input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+                details = getattr(usage, "output_tokens_details", None)
+                reason = getattr(getattr(resp, "incomplete_details", None), "reason", None)
+                finish = "length" if resp.status == "incomplete" and reason == "max_output_tokens" else str(resp.status)
+                truncating = finish == "length"
+        except (AttributeError, IndexError, TypeError) as exc:
+            raise MalformedResponse(f"{self.api} response without choices/output/usage: {exc}") from None
+        reported = getattr(details, "reasoning_tokens", None) if details is not None else None
+        if reported is not None:
+            reasoning_tokens, source = int(reported), "usage"
+        elif plan.mechanism is Mechanism.PROMPTED and plan.thinking and output_tokens is not None:
+            # Visible step-by-step text: everything before the final answer tag counts as reasoning.
+            answer = text[text.rfind("<answer>"):] if "<answer>" in text else ""
+            reasoning_tokens, source = max(0, output_tokens - estimate_tokens(answer)), "output_minus_answer_estimate"
+        else:
+            reasoning_tokens, source = None, "none"
+        truncated = truncating and not has_answer(text)
+        return Completion(
+            reasoning=reasoning_text, answer_text=text, reasoning_tokens=reasoning_tokens,
+            reasoning_tokens_source=source, output_tokens=output_tokens, input_tokens=input_tokens,
+            stop_reason="max_tokens" if truncating else finish, truncated=truncated, latency_s=latency_s,
+            cost_usd=self.cost(input_tokens, output_tokens, batch=batch),
+            thinking_stop=("capped" if truncated and not text else "natural") if reasoning_tokens else "none",
+            extra={"api": self.api, "request_id": getattr(resp, "id", None), **({"batch": True} if batch else {})},
+        )
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        body = self.params(request)
+        counter: dict[str, Any] = {}
+        start = self.clock()
+        create = self.client.chat.completions.create if self.api == "chat" else self.client.responses.create
+
+        kwargs = sdk_kwargs(create, body)
+
+        async def attempt() -> Completion:  # parsing inside the retry: a malformed body is retried too
+            return self.completion(await create(**kwargs), request.plan, self.clock() - start)
+
+        out = await self.call(attempt, counter)
+        out.extra["attempts"] = counter.get("attempts", 1)
+        return out
+
+    # -- Batch API ------------------------------------------------------------------------------------------
+    async def submit_batch(self, entries: list[tuple[str, dict[str, Any]]]) -> str:
+        lines = "".join(json.dumps({"custom_id": cid, "method": "POST", "url": self.endpoint, "body": body}) + "\n"
+                        for cid, body in entries)
+        upload = await self.call(lambda: self.client.files.create(
+            file=("overthink-batch.jsonl", io.BytesIO(lines.encode())), purpose="batch"))
+        batch = await self.call(lambda: self.client.batches.create(
+            input_file_id=upload.id, endpoint=self.endpoint, completion_window="24h"))
+        return batch.id
+
+    async def batch_state(self, batch_id: str) -> str:
+        batch = await self.call(lambda: self.client.batches.retrieve(batch_id))
+        return "ended" if batch.status in ("completed", "expired", "failed", "cancelled") else "running"
+
+    async def batch_results(self, batch_id: str,
+                            plans: dict[str, BudgetPlan]) -> AsyncIterator[tuple[str, Completion | Exception]]:
+        batch = await self.call(lambda: self.client.batches.retrieve(batch_id))
+        seen: set[str] = set()
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            content = await self.call(lambda fid=file_id: self.client.files.content(fid))
+            for line in content.text.splitlines():
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                cid = row.get("custom_id")
+                if cid not in plans or cid in seen:
+                    continue
+                seen.add(cid)
+                yield cid, self._batch_line(row, plans[cid])
+        for cid in plans:  # expired / failed batches leave entries without any line
+            if cid not in seen:
+                yield cid, RuntimeError(f"batch {batch.status}: no result for this request")
+
+    def _batch_line(self, row: dict[str, Any], plan: BudgetPlan) -> Completion | Exception:
+        import openai.types.chat as chat_types
+        import openai.types.responses as resp_types
+
+        response = row.get("response") or {}
+        if row.get("error") or response.get("status_code") != 200:
+            err = row.get("error") or (response.get("body") or {}).get("error") or {}
+            return RuntimeError(f"batch entry failed (status {response.get('status_code')}): "
+                                f"{err.get('message', err) if isinstance(err, dict) else err}")
+        try:
+            model_cls = chat_types.ChatCompletion if self.api == "chat" else resp_types.Response
+            return self.completion(model_cls.model_validate(response["body"]), plan, 0.0, batch=True)
+        except Exception as exc:  # a malformed line is that entry's error, not the whole batch's
+            return MalformedResponse(f"batch line not a valid {self.api} response: {exc}"[:500])
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAIModel:
+    return OpenAIModel(spec, options)
+
+
+MODEL_CLASS = OpenAIModel

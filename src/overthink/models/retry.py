@@ -1,0 +1,148 @@
+"""Retries and adaptive concurrency for API providers.
+
+- `retrying(...)`: tenacity policy: exponential backoff with full jitter, but a server's Retry-After (seconds or
+  HTTP date, or retry-after-ms) is honoured when given. Retried: 408/409/429/5xx/529, timeouts, connection
+  errors and malformed response bodies. Not retried: other 4xx (a bad request stays bad).
+- `AdaptiveLimiter`: per-provider concurrency that halves on a 429 and grows back by one slot per `limit`
+  successes (AIMD), never above the configured ceiling.
+
+The SDK clients are created with max_retries=0 so these are the only retries (and each one is counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+T = TypeVar("T")
+RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+
+
+class MalformedResponse(Exception):
+    """The server answered 2xx but the body is not what the wire format promises."""
+
+
+def status_of(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    if isinstance(code, int):
+        return code
+    code = getattr(getattr(exc, "response", None), "status_code", None)  # httpx or the SDKs' httpx2
+    return code if isinstance(code, int) else None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (MalformedResponse, json.JSONDecodeError, httpx.TimeoutException, httpx.TransportError,
+                        asyncio.TimeoutError)):
+        return True
+    name = type(exc).__name__
+    if name in ("APITimeoutError", "APIConnectionError", "APIResponseValidationError"):
+        return True
+    code = status_of(exc)
+    return code in RETRY_STATUS
+
+
+def retry_after(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait, from Retry-After / retry-after-ms, else None."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class BackoffWait:
+    """Retry-After when the server gives one (capped at `max_wait`), else exponential backoff with full jitter."""
+
+    def __init__(self, initial: float = 1.0, max_wait: float = 60.0, rng: random.Random | None = None) -> None:
+        self.initial, self.max_wait, self.rng = initial, max_wait, rng or random.Random()
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = retry_after(exc)
+        if hinted is not None:
+            return min(hinted, self.max_wait)
+        ceiling = min(self.max_wait, self.initial * 2 ** (state.attempt_number - 1))
+        return self.rng.uniform(0, ceiling)
+
+
+class AdaptiveLimiter:
+    """Concurrency limit that backs off on rate limits (halve) and grows again on success (+1 per `limit` oks)."""
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = float(self.ceiling)
+        self.in_flight = 0
+        self._cond = asyncio.Condition()
+        self.min_seen = self.ceiling
+
+    async def __aenter__(self) -> AdaptiveLimiter:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+            self.in_flight += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._cond:
+            self.in_flight -= 1
+            self._cond.notify_all()
+
+    def on_rate_limit(self) -> None:
+        self.limit = max(1.0, self.limit / 2)
+        self.min_seen = min(self.min_seen, int(self.limit))
+
+    def on_success(self) -> None:
+        self.limit = min(float(self.ceiling), self.limit + 1 / max(1.0, self.limit))
+
+
+_LIMITERS: dict[tuple[str, str], AdaptiveLimiter] = {}
+
+
+def limiter_for(provider: str, base_url: str | None, ceiling: int) -> AdaptiveLimiter:
+    """One limiter per provider endpoint, shared by every model on it (rate limits are per account/server)."""
+    key = (provider, base_url or "")
+    lim = _LIMITERS.get(key)
+    if lim is None or lim.ceiling != max(1, ceiling):
+        lim = _LIMITERS[key] = AdaptiveLimiter(ceiling)
+    return lim
+
+
+async def call_with_retries(fn: Callable[[], Awaitable[T]], *, limiter: AdaptiveLimiter, attempts: int = 6,
+                            wait: BackoffWait | None = None, counter: dict[str, Any] | None = None) -> T:
+    """Run `fn` under the limiter with retries. `counter['attempts']` records how many tries were made."""
+    policy = AsyncRetrying(stop=stop_after_attempt(attempts), wait=wait or BackoffWait(),
+                           retry=retry_if_exception(is_retryable), reraise=True)
+    async for attempt in policy:
+        with attempt:
+            if counter is not None:
+                counter["attempts"] = attempt.retry_state.attempt_number
+            async with limiter:
+                try:
+                    result = await fn()
+                except BaseException as exc:
+                    if status_of(exc) == 429:
+                        limiter.on_rate_limit()
+                    raise
+            limiter.on_success()
+            return result
+    raise AssertionError("unreachable")  # tenacity reraises the last error

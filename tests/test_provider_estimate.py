@@ -1,0 +1,51 @@
+"""Presets parse; `overthink estimate` prints requests, tokens and cost without a key or any request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from overthink.cli.estimate import app
+from overthink.config import build_config
+from overthink.pricing import estimate_run, price_for
+
+PRESETS = sorted((Path(__file__).parent.parent / "presets").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_presets_are_valid_configs(path):
+    cfg = build_config(path)
+    assert cfg.models and cfg.tasks
+    if "natural" in path.stem:
+        assert cfg.natural == 5
+    else:
+        assert cfg.replicates == 3 and cfg.cautioned == ("cautioned" in path.stem)
+
+
+def test_all_variants_present():
+    names = {p.stem for p in PRESETS}
+    for base in ("paper-claude", "paper-openai", "paper-open-weights"):
+        assert {base, base + "-natural", base + "-cautioned"} <= names
+
+
+def test_estimate_cli(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({"models": ["anthropic:claude-sonnet-4-20250514"], "tasks": ["misleading-math"],
+                                    "budgets": [0, 1024, 4096], "mechanism": "native", "replicates": 3,
+                                    "limit": 10, "max_cost": 5}))
+    rows = estimate_run(build_config(path))
+    assert [r.requests for r in rows] == [30, 30, 30]
+    assert [r.max_output_tokens for r in rows] == [30 * 10_000, 30 * 11_024, 30 * 14_096]
+    price = price_for("anthropic", "claude-sonnet-4-20250514")
+    assert rows[2].max_cost_usd == pytest.approx((rows[2].input_tokens * 3 + 30 * 14_096 * 15) / 1e6)
+    assert price.output == 15
+    result = CliRunner().invoke(app, [str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "claude-sonnet-4-20250514" in result.output and "90" in result.output  # total requests
+    assert f"{sum(r.max_cost_usd for r in rows):,.2f}" in result.output
+    batch = build_config(path, {"batch": True})
+    assert estimate_run(batch)[2].max_cost_usd == pytest.approx(rows[2].max_cost_usd * 0.5)
