@@ -176,13 +176,18 @@ def _print_summary(run_dir: Path, plot: bool = True) -> None:
 @app.command()
 def export(
     run_dir: Path,
-    format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv")] = "jsonl",
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv | parquet")] = "jsonl",
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
 ) -> None:
     """One record per sample, in the export schema."""
     from ..store import Store, write_export
 
     with Store(run_dir, create=False) as store:
+        if format == "parquet":  # binary: a file (or a pipe via stdout's buffer)
+            n = write_export(store, format, out if out is not None else sys.stdout.buffer)
+            if out is not None:
+                typer.echo(f"wrote {n} records to {out}", err=True)
+            return
         if out is None:
             write_export(store, format, sys.stdout)
             return
