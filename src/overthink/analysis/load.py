@@ -17,8 +17,8 @@ import pandas as pd
 from ..errors import UserError
 from ..store import DB_NAME, Store
 
-SAMPLE_COLUMNS = ("model", "task", "item_id", "budget", "mechanism", "replicate", "status", "reasoning_tokens",
-                  "score", "correct", "answer", "expected")
+SAMPLE_COLUMNS = ("id", "model", "task", "item_id", "budget", "mechanism", "replicate", "status", "reasoning_tokens",
+                  "score", "answer")
 # Metadata keys that define a scaling factor of a task (data, not code: add keys here).
 FACTOR_KEYS = ("num_distractors", "grid_size", "shots")
 

@@ -1,7 +1,7 @@
 """Trace probes per budget: distractor engagement, second-guessing, answer changes, truncation and parse failures.
 
 Text probes read reasoning text for at most `per_group` samples per (task, model, mechanism, budget), a fixed
-pseudo-random subset, so reports stay fast on big runs; the status shares use every sample.
+pseudo-random subset fetched by row id, so reports stay fast on big runs; the status shares use every sample.
 
 - distractor engagement: the reasoning uses a number or a distinctive word that appears only in the item's
   distractor sentences (metadata `distractor_spans`), never in the rest of the question, and is not the answer.
@@ -58,18 +58,24 @@ def answer_changes(reasoning: str) -> int:
     return sum(a != b for a, b in zip(found, found[1:]))
 
 
-def read_sample_texts(path: Path, per_group: int) -> pd.DataFrame:
-    """A deterministic pseudo-random subset of samples with their reasoning text, per budget group."""
+def read_sample_texts(path: Path, ids: list[int]) -> pd.DataFrame:
+    """id and reasoning text of the given sample rows."""
     conn = sqlite3.connect(path / DB_NAME)
     try:
-        # Knuth's multiplicative hash of the row id gives a fixed, well-spread order without loading every row.
-        sql = ("SELECT model AS model_id, task, item_id, budget, mechanism, status, reasoning FROM ("
-               " SELECT *, ROW_NUMBER() OVER (PARTITION BY task, model, mechanism, budget"
-               " ORDER BY (id * 2654435761) % 4294967296) AS rn FROM samples WHERE status != 'error')"
-               " WHERE rn <= ?")
-        return pd.read_sql_query(sql, conn, params=(per_group,))
+        parts = []
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = [int(i) for i in ids[start:start + 900]]
+            parts += conn.execute(f"SELECT id, reasoning FROM samples WHERE id IN ({','.join('?' * len(chunk))})",
+                                  chunk).fetchall()
     finally:
         conn.close()
+    return pd.DataFrame(parts, columns=["id", "reasoning"])
+
+
+def pick_for_text(samples: pd.DataFrame, per_group: int) -> pd.DataFrame:
+    """A fixed pseudo-random subset of answered samples, at most per_group per (run, task, model, mech, budget)."""
+    answered = samples[samples["status"] != "error"]
+    return answered.sample(frac=1, random_state=0).groupby(["run", *KEYS], sort=False).head(per_group)
 
 
 def probe_table(samples: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *,
@@ -77,25 +83,22 @@ def probe_table(samples: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path
     """One row per (task, model, mechanism, budget): status shares and text probes."""
     if samples.empty:
         return pd.DataFrame()
-    status = samples.groupby(KEYS, sort=False)["status"]
-    table = pd.DataFrame({
-        "n": status.size(), "share_truncated": status.agg(lambda s: (s == "truncated").mean()),
-        "share_unparsed": status.agg(lambda s: (s == "unparsed").mean()),
-        "share_error": status.agg(lambda s: (s == "error").mean()),
-    }).reset_index()
-    labels = samples[["run", "model_id", "model"]].drop_duplicates()
+    flags = pd.DataFrame({f"share_{s}": samples["status"] == s for s in ("truncated", "unparsed", "error")})
+    grouped = pd.concat([samples[KEYS], flags], axis=1).groupby(KEYS, sort=False)
+    table = grouped.mean().join(grouped.size().rename("n")).reset_index()
     cue_of = {}
     for it in items.itertuples(index=False):
         spans = it.metadata.get("distractor_spans") if isinstance(it.metadata, dict) else None
         if spans:
             cue_of[(it.run, it.task, it.item_id)] = distractor_cues(it.prompt, list(spans), it.expected)
     rows = []
+    picked = pick_for_text(samples, per_group)
     for run, path in runs.items():
-        texts = read_sample_texts(path, per_group)
+        mine = picked[picked["run"] == run]
+        texts = mine.merge(read_sample_texts(path, list(mine["id"])), on="id")
         texts = texts[texts["reasoning"].fillna("") != ""]
         if texts.empty:
             continue
-        texts = texts.merge(labels[labels["run"] == run], on="model_id")
         for key, g in texts.groupby(KEYS, sort=False):
             engaged = [engages(r, cue_of[(run, key[0], i)]) for r, i in zip(g["reasoning"], g["item_id"])
                        if (run, key[0], i) in cue_of]

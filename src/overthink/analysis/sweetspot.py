@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import budget_sort_key
-from .curves import N_BOOT
+from .curves import N_BOOT, boot_weights
 
 KEYS = ["task", "model", "mechanism"]
 
@@ -57,9 +57,8 @@ def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N
 
     with np.errstate(invalid="ignore", divide="ignore"):
         point = finish(sums.sum(0) / counts.sum(0))
-        rng = np.random.default_rng(seed)
-        w = rng.multinomial(n_items, np.full(n_items, 1 / n_items), size=n_boot)
-        boots = finish((w @ sums) / (w @ counts))  # n_boot x n_budgets
+        boots = np.concatenate([finish((w @ sums) / (w @ counts))  # n_boot x n_budgets
+                                for w in boot_weights(n_items, n_boot, seed)])
     boots = boots[np.isfinite(boots).all(axis=1)]
     peak = int(np.nanargmax(point))
     diff = boots - boots[:, [peak]]  # < 0: worse than the peak

@@ -49,7 +49,7 @@ def pick_examples(data: RunData) -> list[dict[str, Any]]:
     """[{task, model, mechanism, pairs: [{item_id, prompt, expected, short: {...}, long: {...}}]}] for the first curve of each task."""
     out = []
     samples = data.samples
-    prompts = {(r.run, r.task, r.item_id): r.prompt for r in data.items.itertuples(index=False)}
+    prompts = {(r.run, r.task, r.item_id): (r.prompt, r.expected) for r in data.items.itertuples(index=False)}
     for task, tsub in samples.groupby("task", sort=False):
         (model, mech), curve = next(iter(tsub.groupby(["model", "mechanism"], sort=False)))
         pairs = _pairs(curve)
@@ -67,7 +67,7 @@ def pick_examples(data: RunData) -> list[dict[str, Any]]:
                                    answer=rec["answer"], score=rec["score"],
                                    reasoning=_clip(texts.loc[idx, "reasoning"]),
                                    answer_text=_clip(texts.loc[idx, "answer_text"]))
-            items.append(dict(item_id=short.name, prompt=_clip(prompts.get((run, task, short.name), "")),
-                              expected=short["expected"], **sides))
+            prompt, expected = prompts.get((run, task, short.name), ("", ""))
+            items.append(dict(item_id=short.name, prompt=_clip(prompt), expected=expected, **sides))
         out.append(dict(task=task, model=model, mechanism=mech, pairs=items))
     return out
