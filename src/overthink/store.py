@@ -6,6 +6,7 @@ never overwritten or recomputed; an `error` row is replaced when the key is retr
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import time
@@ -236,7 +237,7 @@ def normalise_budget(budget: Budget) -> Budget:
     return budget
 
 
-EXPORT_FORMATS = ("jsonl", "csv")
+EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 
 
 def export_records(store: Store, *, with_text: bool = True) -> Iterator[dict[str, Any]]:
@@ -253,13 +254,15 @@ def export_records(store: Store, *, with_text: bool = True) -> Iterator[dict[str
 
 
 def write_export(store: Store, fmt: str, out) -> int:
-    """Write all samples as jsonl or csv to a text stream; returns the number of records."""
+    """Write all samples as jsonl or csv to a text stream (parquet: to a path or binary stream); returns the count."""
     import csv
 
     if fmt not in EXPORT_FORMATS:
         from .errors import UserError
 
         raise UserError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "parquet":
+        return write_parquet(store, out)
     n = 0
     if fmt == "jsonl":
         for n, rec in enumerate(export_records(store), 1):
@@ -272,3 +275,27 @@ def write_export(store: Store, fmt: str, out) -> int:
     for rec in records:
         writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in rec.items()})
     return len(records)
+
+
+def write_parquet(store: Store, out) -> int:
+    """The export schema as one Parquet table. Nested values (lists, dicts) are JSON text, as in the CSV; a column
+    holding mixed types (budget: 64 and "high") is stored as text so one file can hold every run."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(out, io.TextIOBase):
+        from .errors import UserError
+
+        raise UserError("parquet is binary: give an output file (--out FILE.parquet)")
+    frame = pd.DataFrame(list(export_records(store)))
+    for col in frame.columns:
+        values = frame[col].dropna()
+        if frame[col].dtype != object or values.empty:
+            continue
+        if values.map(lambda v: isinstance(v, (list, dict))).any():
+            frame[col] = frame[col].map(lambda v: None if v is None else json.dumps(v, default=str))
+        elif values.map(type).nunique() > 1:
+            frame[col] = frame[col].map(lambda v: None if v is None else str(v))
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out)
+    return len(frame)

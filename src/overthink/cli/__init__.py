@@ -183,7 +183,7 @@ def _print_summary(run_dir: Path, plot: bool = True) -> None:
 @app.command()
 def export(
     run_dir: Path,
-    format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv")] = "jsonl",
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv | parquet")] = "jsonl",
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
     labels: Annotated[bool, typer.Option("--labels", help="export the review labels instead of the samples")] = False,
 ) -> None:
@@ -194,6 +194,11 @@ def export(
     if labels:
         from ..review.labels import write_label_export as writer
     with Store(run_dir, create=False) as store:
+        if format == "parquet":  # binary: a file (or a pipe via stdout's buffer)
+            n = write_export(store, format, out if out is not None else sys.stdout.buffer)
+            if out is not None:
+                typer.echo(f"wrote {n} records to {out}", err=True)
+            return
         if out is None:
             writer(store, format, sys.stdout)
             return

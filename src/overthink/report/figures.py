@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,7 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+_SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
                  "matching_behavior": "% answers matching the behaviour"}
 
@@ -58,3 +60,116 @@ def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+# -- more figures for the HTML report (each returns a Figure; `export` writes it inline as SVG and to files) --------
+
+def _grid(n: int, width: float = 5.2, height: float = 3.8):
+    cols = max(1, min(3, n))
+    rows = max(1, math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat)
+
+
+def _score_axis(ax, metric: str) -> None:
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    if metric != "rmse":
+        ax.set_ylim(-0.03, 1.03)
+    ax.grid(alpha=0.3)
+
+
+def factor_figure(table: pd.DataFrame):
+    """Curves split by a scaling factor: one panel per (task, factor), one line per (model, factor value)."""
+    panels = list(table.groupby(["task", "factor"], sort=False))
+    fig, axes = _grid(len(panels))
+    for ax, ((task, factor), sub) in zip(axes, panels):
+        for (model, value), line in sub.groupby(["model", "factor_value"], sort=False):
+            ax.plot(line["mean_reasoning_tokens"].fillna(0), line["score"], marker="o", label=f"{model} {factor}={value}")
+        ax.set_xscale("symlog", linthresh=16)
+        ax.set_xlabel("mean reasoning tokens (measured)")
+        _score_axis(ax, sub["metric"].iloc[0])
+        ax.set_title(f"{task} by {factor}")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def rank_figure(table: pd.DataFrame, column: str = "length_rank", xlabel: str = "length rank within item (1 = shortest)"):
+    """Natural overthinking: score per length rank (or quantile), one panel per task."""
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes = _grid(len(tasks))
+    for ax, task in zip(axes, tasks):
+        sub = table[table["task"] == task]
+        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
+            y = line["score"]
+            err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
+            ax.errorbar(line[column], y, yerr=err, marker="o", capsize=3, label=f"{model} ({mech})")
+        ax.set_xlabel(xlabel)
+        _score_axis(ax, sub["metric"].iloc[0])
+        ax.set_title(task)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_figure(corr: pd.DataFrame, task: str):
+    """Correlation of predictions with each feature per (model, budget), ground truth in the first row."""
+    sub = corr[corr["task"] == task].copy()
+    sub["row"] = [("ground truth" if m == "ground truth" else f"{m} B={b}") for m, b in zip(sub["model"], sub["budget"])]
+    grid = sub.pivot_table(index="row", columns="feature", values="r", sort=False)
+    fig, ax = plt.subplots(figsize=(1.1 * grid.shape[1] + 3, 0.42 * grid.shape[0] + 1.8))
+    im = ax.imshow(grid.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
+    for (i, j), v in pd.DataFrame(grid.to_numpy(float)).stack().items():
+        ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="Pearson r")
+    ax.set_title(f"{task}: correlation with each feature")
+    fig.tight_layout()
+    return fig
+
+
+def probes_figure(probes: pd.DataFrame):
+    """Per task: distractor engagement, second-guessing and truncation share against the budget."""
+    tasks = list(dict.fromkeys(probes["task"]))
+    fig, axes = _grid(len(tasks))
+    series = (("distractor_engagement", "distractor engagement"), ("share_second_guessing", "second-guessing"),
+              ("share_truncated", "truncated"), ("share_unparsed", "unparsed"))
+    for ax, task in zip(axes, tasks):
+        sub = probes[probes["task"] == task]
+        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
+            x = [str(b) for b in line["budget"]]
+            for col, label in series:
+                if col in line and line[col].notna().any():
+                    ax.plot(x, line[col], marker="o", label=f"{label}: {model}")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("budget")
+        ax.set_ylabel("share of samples")
+        ax.set_title(task)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def export(fig, out_dir: str | Path | None, name: str, formats: tuple[str, ...] = ("png", "pdf")) -> str:
+    """Save the figure as PNG and PDF (for papers) and return it as an inline SVG string; closes the figure."""
+    import io
+
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            fig.savefig(out / f"{name}.{fmt}", dpi=150)
+    buf = io.StringIO()
+    # Text as paths (matplotlib's default): no model- or user-supplied string reaches the SVG as markup.
+    with matplotlib.rc_context({"svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    # Drop comments (matplotlib copies label text into them) and the metadata block: smaller, and nothing but
+    # drawing instructions is left.
+    return _SVG_STRIP.sub("", svg)

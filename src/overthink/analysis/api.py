@@ -1,0 +1,92 @@
+"""The analysis API: `analyze(run_dirs) -> dict[str, DataFrame]`.
+
+Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
+  scores            score per task x model x mechanism x budget with item-bootstrap 95 % CIs
+  factor_scores     the same split by a scaling factor from item metadata (distractor count, grid size, shots)
+  verdicts          paper's rule + within-item logistic (or OLS for RMSE) slope with clustered CI, Spearman, power
+  sweet_spot        peak budget, change point, recommended budget and how sure
+  natural_rank      natural runs: score per length rank within item
+  natural_quantile  natural runs: score per length quantile
+  natural_verdicts  natural runs: the within-item regression test
+  feature_corr      correlation of predictions (per budget) and of the truth with each input feature
+  feature_variance  R^2 of predictions by causal / spurious / all features per budget (declared roles only)
+  probes            per budget: truncated / unparsed / error shares and trace probes
+  runs              run label, path, samples
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..core import budget_sort_key
+from .curves import GROUP, N_BOOT, score_table
+from .features import feature_roles, feature_tables
+from .load import FACTOR_KEYS, RunData, item_factors, load_runs
+from .natural import natural_verdicts, quantile_table, rank_table
+from .probes import probe_table
+from .sweetspot import sweet_spot_table
+from .trends import verdict_table
+
+
+def _sort_budgets(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    if df.empty or "budget" not in df:
+        return df
+    order = df["budget"].map(lambda b: budget_sort_key(b) if b != "ground truth" else (-1, 0.0))
+    return df.assign(_o=order).sort_values([*keys, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Scores split by each scaling factor that takes more than one value within a task."""
+    if data.samples.empty:
+        return pd.DataFrame()
+    factors = item_factors(data.items)
+    parts = []
+    for key in FACTOR_KEYS:
+        f = factors[["run", "task", "item_id", key]].dropna()
+        varying = f.groupby("task")[key].nunique()
+        f = f[f["task"].isin(varying[varying > 1].index)]
+        if f.empty:
+            continue
+        merged = data.samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
+        merged["factor_value"] = merged["factor_value"].astype(str)
+        table = score_table(merged, data.metrics(), by=[*GROUP[:3], "factor_value", "budget"], n_boot=n_boot)
+        parts.append(table.assign(factor=key))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
+    samples, metrics = data.samples, data.metrics()
+    if samples.empty:
+        scores = pd.DataFrame()
+    else:
+        scores = score_table(samples, metrics, n_boot=n_boot)
+    controlled = samples[samples["budget"].astype(str) != "natural"] if len(samples) else samples
+    controlled_scores = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
+    verdicts = verdict_table(controlled, controlled_scores, metrics) if len(controlled_scores) else pd.DataFrame()
+    roles = feature_roles(data.tasks, sorted(samples["task"].unique())) if len(samples) else {}
+    corr, variance = feature_tables(samples, data.items, roles) if len(samples) else (pd.DataFrame(),) * 2
+    runs = pd.DataFrame([{"run": k, "path": str(v), "samples": int((samples["run"] == k).sum())}
+                         for k, v in data.runs.items()])
+    return {
+        "scores": scores,
+        "factor_scores": factor_scores(data, n_boot=n_boot),
+        "verdicts": verdicts,
+        "sweet_spot": sweet_spot_table(controlled, metrics, n_boot=n_boot) if len(controlled) else pd.DataFrame(),
+        "natural_rank": rank_table(samples, metrics, n_boot=n_boot) if len(samples) else pd.DataFrame(),
+        "natural_quantile": quantile_table(samples, metrics, n_boot=n_boot) if len(samples) else pd.DataFrame(),
+        "natural_verdicts": natural_verdicts(samples, metrics) if len(samples) else pd.DataFrame(),
+        "feature_corr": _sort_budgets(corr, ["task", "model", "mechanism", "feature"]),
+        "feature_variance": _sort_budgets(variance, ["task", "model", "mechanism"]),
+        "probes": _sort_budgets(probe_table(samples, data.items, data.runs, per_group=probes_per_group),
+                                ["task", "model", "mechanism"]),
+        "runs": runs,
+    }
+
+
+def analyze(run_dirs: Sequence[str | Path], *, n_boot: int = N_BOOT,
+            probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
+    """Analyse one or more run directories; see the module docstring for the tables."""
+    return analyze_data(load_runs(run_dirs), n_boot=n_boot, probes_per_group=probes_per_group)

@@ -1,0 +1,90 @@
+"""Sweet spot per curve: the best budget, the change point after it, and a recommended budget.
+
+All comparisons are paired: the same bootstrap resample of items is applied to every budget, because the same items
+are asked at every budget (comparing two independent CIs would waste that pairing).
+
+- peak: the budget with the best point score.
+- change point: the smallest budget above the peak whose score is significantly worse than the peak's (the 95 %
+  paired-bootstrap CI of the difference excludes 0).
+- recommended: the cheapest budget not significantly worse than the peak; `sureness` is the share of bootstrap
+  resamples in which it is within the practical threshold (2 points; RMSE 0.05) of that resample's best budget.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..core import budget_sort_key
+from .curves import N_BOOT, boot_weights
+
+KEYS = ["task", "model", "mechanism"]
+
+
+def _matrices(curve: pd.DataFrame, budgets: list) -> tuple[np.ndarray, np.ndarray]:
+    ok = curve[curve["status"] == "ok"]
+    agg = ok.groupby(["item_id", "budget"])["score"].agg(["sum", "count"]).unstack("budget")
+    sums = agg["sum"].reindex(columns=budgets).fillna(0).to_numpy(float)
+    counts = agg["count"].reindex(columns=budgets).fillna(0).to_numpy(float)
+    return sums, counts
+
+
+def sureness_words(p: float) -> str:
+    if not math.isfinite(p):
+        return "unknown"
+    return "confident" if p >= 0.9 else "fairly sure" if p >= 0.7 else "unsure"
+
+
+def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N_BOOT,
+               seed: int = 0) -> dict:
+    """Peak, change point and recommendation for the samples of one curve (numeric or effort budgets)."""
+    budgets = sorted(curve["budget"].unique(), key=budget_sort_key)
+    out = dict(peak_budget=None, peak_score=math.nan, p_peak_best=math.nan, change_point=None,
+               change_point_score=math.nan, recommended_budget=None, recommended_score=math.nan,
+               sureness=math.nan, sureness_words="unknown", n_budgets=len(budgets))
+    if len(budgets) < 2:
+        return out
+    sums, counts = _matrices(curve, budgets)
+    n_items = len(sums)
+    if n_items < 2 or (counts.sum(axis=0) == 0).any():
+        return out
+    rmse = metric == "rmse"
+
+    def finish(mean: np.ndarray) -> np.ndarray:  # "higher is better" scale
+        return -np.sqrt(mean) if rmse else mean
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point = finish(sums.sum(0) / counts.sum(0))
+        boots = np.concatenate([finish((w @ sums) / (w @ counts))  # n_boot x n_budgets
+                                for w in boot_weights(n_items, n_boot, seed)])
+    boots = boots[np.isfinite(boots).all(axis=1)]
+    peak = int(np.nanargmax(point))
+    diff = boots - boots[:, [peak]]  # < 0: worse than the peak
+    upper = np.quantile(diff, 0.975, axis=0)
+    worse = upper < 0  # the whole 95 % CI of the difference is below 0
+    threshold = 0.05 if rmse else 0.02
+    near_best = boots >= boots.max(axis=1, keepdims=True) - threshold
+    rec = next(i for i in range(len(budgets)) if not worse[i])
+    change = next((i for i in range(peak + 1, len(budgets)) if worse[i]), None)
+    sign = -1 if rmse else 1  # report scores in their own units
+    out.update(
+        peak_budget=budgets[peak], peak_score=sign * point[peak],
+        p_peak_best=float(np.mean(boots.argmax(axis=1) == peak)),
+        change_point=None if change is None else budgets[change],
+        change_point_score=math.nan if change is None else sign * point[change],
+        recommended_budget=budgets[rec], recommended_score=sign * point[rec],
+        sureness=float(near_best[:, rec].mean()),
+    )
+    out["sureness_words"] = sureness_words(out["sureness"])
+    return out
+
+
+def sweet_spot_table(samples: pd.DataFrame, metrics: dict[str, str], *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    controlled = samples[samples["budget"].astype(str) != "natural"]
+    rows = []
+    for key, curve in controlled.groupby(KEYS, sort=False):
+        metric = metrics.get(key[0], "accuracy")
+        rows.append(dict(zip(KEYS, key), metric=metric, **sweet_spot(curve, metric, n_boot=n_boot)))
+    return pd.DataFrame(rows)

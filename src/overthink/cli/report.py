@@ -1,0 +1,27 @@
+"""`overthink report RUN_DIR [RUN_DIR ...] [--out report.html]`: the HTML report (thin; see report/html.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, help="Write the HTML report for one or more runs.")
+
+
+@app.command()
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="one or more run directories, compared side by side")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")] = Path("report.html"),
+    n_boot: Annotated[int, typer.Option(help="bootstrap resamples of items for every CI")] = 1000,
+    probe_samples: Annotated[int, typer.Option(help="traces read per budget for the text probes")] = 2000,
+) -> None:
+    """Verdicts, scaling curves, sweet spots and details in one self-contained HTML file (figures also as PNG/PDF)."""
+    from ..errors import UserError
+    from ..report.html import build_report
+
+    if n_boot < 100:
+        raise UserError(f"--n-boot {n_boot}: use at least 100 resamples for a 95 % CI")
+    path = build_report(run_dirs, out, n_boot=n_boot, probes_per_group=probe_samples)
+    typer.echo(f"wrote {path} (figures as PNG and PDF in {path.parent / 'figures'})", err=True)

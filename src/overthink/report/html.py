@@ -1,0 +1,151 @@
+"""The self-contained HTML report: headline verdicts, curves, sweet spots, then details.
+
+Jinja2 renders with autoescape on: every string from a store (model output, prompts, model and task names) is
+escaped. The only markup inserted unescaped is the SVG that matplotlib writes for our own figures, with text drawn
+as paths. A Content-Security-Policy forbids scripts and network access as a second line of defence; the page needs
+neither (sections collapse with <details>).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from ..analysis.api import analyze_data
+from ..analysis.curves import N_BOOT
+from ..analysis.load import load_runs
+from . import figures
+from .examples import pick_examples
+from .text import TREND_WORDS, fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
+
+
+def _env() -> Environment:
+    env = Environment(loader=PackageLoader("overthink.report", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters.update(score=fmt_score, delta=fmt_delta, num=fmt_num, p=fmt_p)
+    return env
+
+
+def _rows(df: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
+    """A table for the template: header labels and rows of display strings. columns: label -> column or callable."""
+    rows = []
+    for rec in df.to_dict("records"):
+        row = []
+        for spec in columns.values():
+            value = spec(rec) if callable(spec) else rec.get(spec)
+            row.append("-" if missing(value) else value if isinstance(value, str) else fmt_num(value)
+                       if isinstance(value, float) else str(value))
+        rows.append(row)
+    return {"header": list(columns), "rows": rows}
+
+
+def _score_cols() -> dict[str, Any]:
+    return {"task": "task", "model": "model", "mech": "mechanism", "budget": "budget", "n": "n",
+            "items": "n_items", "score": lambda r: fmt_score(r["score"], r["metric"]),
+            "95 % CI": lambda r: f"{fmt_score(r['ci_low'], r['metric'])} - {fmt_score(r['ci_high'], r['metric'])}",
+            "mean tokens": lambda r: fmt_num(r["mean_reasoning_tokens"], 0), "errors": "errors",
+            "truncated": "truncated", "unparsed": "unparsed"}
+
+
+def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boot: int = N_BOOT,
+                  probes_per_group: int = 2000) -> dict[str, Any]:
+    data = load_runs(run_dirs)
+    t = analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group)
+    fig_dir = None if out_dir is None else out_dir / "figures"
+    figs: dict[str, Markup] = {}
+    notes: list[str] = []
+
+    def add(name: str, fig) -> None:
+        # Our own matplotlib SVG (text as paths) is the one thing inserted without escaping.
+        figs[name] = Markup(figures.export(fig, fig_dir, name))  # noqa: S704
+
+    scores = t["scores"]
+    controlled = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
+    if len(controlled):
+        add("curves", figures.curve_figure(controlled))
+    if len(t["factor_scores"]):
+        fs = t["factor_scores"]
+        add("factors", figures.factor_figure(fs[fs["budget"].astype(str) != "natural"]) if
+            (fs["budget"].astype(str) != "natural").any() else figures.factor_figure(fs))
+    if len(t["natural_rank"]):
+        add("natural_rank", figures.rank_figure(t["natural_rank"]))
+    else:
+        notes.append("Natural overthinking: no run with --natural K, so no per-rank analysis.")
+    if len(t["feature_corr"]):
+        for task in dict.fromkeys(t["feature_corr"]["task"]):
+            add(f"features_{len(figs)}", figures.heatmap_figure(t["feature_corr"], task))
+        if t["feature_variance"].empty:
+            notes.append("Spurious features: the task declares no causal / spurious feature lists, so the variance "
+                         "shares are not computed.")
+    else:
+        notes.append("Spurious features: no item carries input features (grades-regression), section skipped.")
+    if len(t["probes"]):
+        add("probes", figures.probes_figure(t["probes"]))
+        if t["probes"]["distractor_engagement"].isna().all():
+            notes.append("Distractor engagement: no item lists distractor_spans or no reasoning text was stored.")
+
+    verdicts = t["verdicts"].to_dict("records")
+    heads = [dict(v, sentence=headline(v), words=TREND_WORDS.get(str(v["trend"]), str(v["trend"])))
+             for v in verdicts]
+    natural = [dict(v, words=TREND_WORDS.get(str(v["trend"]), str(v["trend"])),
+                    sentence=(f"Each item was answered {v['k']} times without a budget. Within items, the slope is "
+                              f"{v['slope']:+.2f} {v['scale']} per doubling of reasoning "
+                              f"(95 % CI {v['slope_low']:+.2f} to {v['slope_high']:+.2f}, {fmt_p(v['p'])})."
+                              if not missing(v["slope"]) else "Not enough data for a trend test."))
+               for v in t["natural_verdicts"].to_dict("records")]
+    sweet = [dict(s, sentence=sweet_sentence(s)) for s in t["sweet_spot"].to_dict("records")]
+    tables = {
+        "scores": _rows(scores, _score_cols()) if len(scores) else None,
+        "verdicts": _rows(t["verdicts"], {
+            "task": "task", "model": "model", "mech": "mechanism", "paper's rule": "paper_verdict",
+            "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "regression": "trend",
+            "slope / doubling": "slope", "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
+            "p": lambda r: fmt_p(r["p"]), "Spearman (within item)": "spearman",
+            "Spearman p": lambda r: fmt_p(r["spearman_p"]), "items": "n_clusters",
+            "80 % power at": lambda r: fmt_delta(r["detectable_change"], r["metric"]).lstrip("+"),
+        }) if len(t["verdicts"]) else None,
+        "factors": _rows(t["factor_scores"], {"factor": "factor", "value": "factor_value", **_score_cols()})
+        if len(t["factor_scores"]) else None,
+        "natural_rank": _rows(t["natural_rank"], {"rank": "length_rank", **_score_cols()})
+        if len(t["natural_rank"]) else None,
+        "natural_quantile": _rows(t["natural_quantile"], {"quantile": "length_quantile", **_score_cols()})
+        if len(t["natural_quantile"]) else None,
+        "feature_variance": _rows(t["feature_variance"], {
+            "task": "task", "model": "model", "budget": "budget", "n": "n", "R² causal": "r2_causal",
+            "R² spurious": "r2_spurious", "R² all": "r2_all"}) if len(t["feature_variance"]) else None,
+        "probes": _rows(t["probes"], {
+            "task": "task", "model": "model", "mech": "mechanism", "budget": "budget", "n": "n",
+            "truncated": lambda r: fmt_score(r["share_truncated"], "accuracy"),
+            "unparsed": lambda r: fmt_score(r["share_unparsed"], "accuracy"),
+            "errors": lambda r: fmt_score(r["share_error"], "accuracy"), "texts read": "n_text",
+            "distractor engagement": lambda r: fmt_score(r["distractor_engagement"], "accuracy"),
+            "second-guessing": lambda r: fmt_score(r["share_second_guessing"], "accuracy"),
+            "markers / sample": "markers_per_sample", "answer changes / sample": "mean_answer_changes",
+        }) if len(t["probes"]) else None,
+    }
+    return dict(
+        title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
+        tables=tables, notes=notes, examples=pick_examples(data), n_boot=n_boot, probes_per_group=probes_per_group,
+        tables_raw=t,
+    )
+
+
+def render(context: dict[str, Any]) -> str:
+    return _env().get_template("report.html.j2").render(**context)
+
+
+def build_report(run_dirs: Sequence[str | Path], out: str | Path = "report.html", *, n_boot: int = N_BOOT,
+                 probes_per_group: int = 2000) -> Path:
+    """Analyse the runs and write one self-contained HTML file; figures also go to <out dir>/figures as PNG/PDF."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    context = build_context(run_dirs, out.parent, n_boot=n_boot, probes_per_group=probes_per_group)
+    out.write_text(render(context), encoding="utf-8")
+    return out
