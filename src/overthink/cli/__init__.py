@@ -242,6 +242,7 @@ def _register_groups() -> None:
     from . import tasks as tasks_cli
     from . import tasks_import
     from .estimate import estimate
+    from .report import report
     from .review import review
 
     tasks_import.register(tasks_cli.app)
@@ -249,6 +250,7 @@ def _register_groups() -> None:
     app.add_typer(data_cli.app, name="data", help="Fetch and list the real datasets.")
     app.command("review")(review)
     app.command("estimate")(estimate)
+    app.command("report")(report)
 
 
 _register_groups()
