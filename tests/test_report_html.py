@@ -88,3 +88,24 @@ def test_parquet_export_joins_item_metadata(runs, tmp_path):
     mixed = tmp_path / "g.parquet"
     assert CliRunner().invoke(app, ["export", str(runs["grades"]), "-f", "parquet", "--out", str(mixed)]).exit_code == 0
     assert pd.read_parquet(mixed)["features"].str.contains("Study_Hours").all()  # nested values as JSON text
+
+
+def test_report_shows_label_counts_per_budget(tmp_path):
+    import shutil
+
+    from overthink.review.labels import CODES
+    from overthink.store import Store
+
+    run = stub_run(tmp_path / "labelled")
+    html = build_report([run], tmp_path / "before.html").read_text()
+    assert "Reviewers&#39; labels" not in html and "Reviewers' labels" not in html  # no labels, no section
+    with Store(run) as store:
+        ids = [r[0] for r in store.conn.execute("SELECT id FROM samples WHERE budget = 1024 ORDER BY id LIMIT 3")]
+        for sid in ids:
+            store.add_label(sid, [CODES[0]], reviewer="ana")
+            store.add_label(sid, [CODES[0]], reviewer="ben")  # a second reviewer does not double the count
+    shutil.rmtree(tmp_path / "figures", ignore_errors=True)
+    html = build_report([run], tmp_path / "after.html").read_text()
+    section = html[html.index("labels</summary>"):]
+    row = re.search(r"<tr><td>misleading-math</td><td>stub:inverse</td><td>1024</td><td>(\d+)</td>", section)
+    assert row and row.group(1) == "3"

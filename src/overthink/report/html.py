@@ -45,6 +45,37 @@ def _rows(df: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
     return {"header": list(columns), "rows": rows}
 
 
+def _clean_budgets(row: dict[str, Any]) -> dict[str, Any]:
+    """Budget cells of a mixed column come back as floats or NaN from pandas: 64.0 -> 64, NaN -> None."""
+    for key in ("peak_budget", "change_point", "recommended_budget"):
+        value = row.get(key)
+        if missing(value):
+            row[key] = None
+        elif isinstance(value, float) and value.is_integer():
+            row[key] = int(value)
+    return row
+
+
+def _label_table(run_dirs: Sequence[str | Path]) -> dict[str, Any] | None:
+    """Label counts per (task, model, budget) x failure mode, when any run has labels."""
+    from ..review.labels import label_counts
+    from ..store import Store
+
+    frames = []
+    for run_dir in run_dirs:
+        with Store(run_dir, create=False) as store:
+            counts = label_counts(store)
+        if len(counts):
+            frames.append(counts.assign(run=str(run_dir)))
+    if not frames:
+        return None
+    counts = pd.concat(frames)
+    wide = counts.pivot_table(index=["task", "model", "budget"], columns="label", values="count", aggfunc="sum",
+                              fill_value=0, sort=False)
+    header = ["task", "model", "budget", *wide.columns]
+    return {"header": header, "rows": [[*key, *(int(v) for v in row)] for key, row in zip(wide.index, wide.values)]}
+
+
 def _score_cols() -> dict[str, Any]:
     return {"task": "task", "model": "model", "mech": "mechanism", "budget": "budget", "n": "n",
             "items": "n_items", "score": lambda r: fmt_score(r["score"], r["metric"]),
@@ -99,7 +130,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
                               f"(95 % CI {v['slope_low']:+.2f} to {v['slope_high']:+.2f}, {fmt_p(v['p'])})."
                               if not missing(v["slope"]) else "Not enough data for a trend test."))
                for v in t["natural_verdicts"].to_dict("records")]
-    sweet = [dict(s, sentence=sweet_sentence(s)) for s in t["sweet_spot"].to_dict("records")]
+    sweet = [dict(s, sentence=sweet_sentence(s)) for s in map(_clean_budgets, t["sweet_spot"].to_dict("records"))]
     tables = {
         "scores": _rows(scores, _score_cols()) if len(scores) else None,
         "verdicts": _rows(t["verdicts"], {
@@ -129,6 +160,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
             "markers / sample": "markers_per_sample", "answer changes / sample": "mean_answer_changes",
         }) if len(t["probes"]) else None,
     }
+    tables["labels"] = _label_table(run_dirs)
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,

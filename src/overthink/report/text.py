@@ -50,7 +50,7 @@ def headline(row: dict[str, Any]) -> str:
     """One sentence a manager can read: what happens, how big, how sure."""
     metric = row["metric"]
     name = METRIC_NAMES.get(metric, metric)
-    parts = [f"{name.capitalize()} goes from {fmt_score(row['first_score'], metric)} at budget "
+    parts = [f"{name[:1].upper() + name[1:]} goes from {fmt_score(row['first_score'], metric)} at budget "
              f"{row['first_budget']} (about {fmt_num(row['first_tokens'], 0)} reasoning tokens) to "
              f"{fmt_score(row['last_score'], metric)} at budget {row['last_budget']} "
              f"(about {fmt_num(row['last_tokens'], 0)} tokens)."]
