@@ -19,6 +19,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +73,8 @@ class _Engine:
     path: Path
     options: dict[str, int]
     server: Any = None
-    _sems: dict[int, asyncio.Semaphore] = field(default_factory=dict)
+    # one semaphore per event loop (a semaphore is bound to the loop it is first used in)
+    _sems: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
 
     def start(self) -> None:
         import xllamacpp
@@ -95,10 +97,10 @@ class _Engine:
         return result
 
     async def call(self, body: dict[str, Any]) -> dict[str, Any]:
-        loop_id = id(asyncio.get_running_loop())
-        sem = self._sems.get(loop_id)
+        loop = asyncio.get_running_loop()
+        sem = self._sems.get(loop)
         if sem is None:
-            sem = self._sems[loop_id] = asyncio.Semaphore(self.options["n_parallel"])
+            sem = self._sems[loop] = asyncio.Semaphore(self.options["n_parallel"])
         async with sem:
             return await asyncio.to_thread(self.complete, body)
 
