@@ -145,13 +145,20 @@ class LocalModel:
         }
         self.answer_tokens = options.get("answer_tokens")  # overrides plan.answer_tokens when set
         self._engine: _Engine | None = None
+        self._lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def engine(self) -> _Engine:
-        if self._engine is None:
-            path = ensure_model(self.pack, progress=self.progress)
-            self._engine = _engine(path, self.options)
-        return self._engine
+        """The loaded model (blocking: joins/verifies the pack and loads llama.cpp on first use)."""
+        with self._lock:
+            if self._engine is None:
+                path = ensure_model(self.pack, progress=self.progress)
+                self._engine = _engine(path, self.options)
+            return self._engine
+
+    async def _call(self, body: dict[str, Any]) -> dict[str, Any]:
+        engine = self._engine or await asyncio.to_thread(self.engine)  # never block the event loop on loading
+        return await engine.call(body)
 
     def prompt(self, request: GenerateRequest) -> str:
         t = self.pack.chat_template
@@ -185,7 +192,7 @@ class LocalModel:
     async def think(self, request: GenerateRequest, cap: int) -> Trace:
         start = time.perf_counter()
         body = self._body(request, self.prompt(request), cap, [THINK_CLOSE], pieces=True)
-        result = await self.engine().call(body)
+        result = await self._call(body)
         choice, usage = result["choices"][0], result["usage"]
         content = (choice.get("logprobs") or {}).get("content") or []
         total = int(usage["completion_tokens"])
@@ -203,7 +210,7 @@ class LocalModel:
         # [text, ids..., text] is one mixed prompt; a list of strings alone would be a batch of prompts.
         prompt: Any = [base, *ids, ANSWER_CUE] if ids else base + ANSWER_CUE
         body = self._body(request, prompt, self._answer_budget(request.plan), [ANSWER_CLOSE], pieces=False)
-        result = await self.engine().call(body)
+        result = await self._call(body)
         choice, usage = result["choices"][0], result["usage"]
         return _Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
                        int(usage["completion_tokens"]), int(usage["prompt_tokens"]), time.perf_counter() - start)
@@ -244,7 +251,7 @@ class LocalModel:
     async def _generate_prompted(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()
         body = self._body(request, self.prompt(request), request.plan.max_tokens, [], pieces=True)
-        result = await self.engine().call(body)
+        result = await self._call(body)
         choice, usage = result["choices"][0], result["usage"]
         text = choice.get("text") or ""
         content = (choice.get("logprobs") or {}).get("content") or []

@@ -62,7 +62,7 @@ async def sweep(model: LocalModel, requests: list[GenerateRequest]
     if max(caps) > 0:
         try:
             trace = await model.think(requests[0], max(caps))
-        except Exception as exc:  # the runner stores each sample as an error
+        except Exception as exc:  # noqa: BLE001 - any failure is each sample's error, stored by the runner
             for r in requests:
                 yield r, exc
             return
@@ -76,18 +76,18 @@ async def sweep(model: LocalModel, requests: list[GenerateRequest]
             groups.setdefault(cut, []).append(i)
 
     async def answer_group(cut: tuple[str, int], members: list[int]):
-        stop, n = cut
+        _stop, n = cut
         try:
             ids = trace.ids[:n] if (trace and n) else []
             ans = await model.answer(requests[members[0]], ids)
             return members, ans, None, cut
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
             return members, None, exc, cut
 
     async def run_alone(i: int):
         try:
             return [i], await model.generate(requests[i]), None, None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
             return [i], None, exc, None
 
     tasks = [asyncio.ensure_future(answer_group(c, m)) for c, m in groups.items()]
@@ -117,7 +117,7 @@ async def _independent(model: LocalModel, requests: list[GenerateRequest]):
     async def one(r: GenerateRequest):
         try:
             return r, await model.generate(r)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
             return r, exc
 
     tasks = [asyncio.ensure_future(one(r)) for r in requests]
