@@ -1,0 +1,304 @@
+"""The embedded model provider (`local:<pack>`): llama.cpp through xllamacpp, with budget forcing.
+
+Prompt: the pack's chat template, built by us for the completions endpoint, the assistant turn opened with
+`<think>\\n`. Mechanisms:
+
+- forced (s1-style hard cap B): pass 1 generates at most B thinking tokens, stopping at `</think>` (an early stop,
+  by `</think>` or end-of-turn, is a *natural* stop; reaching B is *capped*). Pass 2 continues from the prompt + the
+  thinking token ids + `\\n</think>\\n<answer>` for at most plan.answer_tokens, stopping at `</answer>`. The
+  thinking is fed back as the exact token ids the model generated (no re-tokenisation), so a cut at B tokens of a
+  longer trace is the same prompt an independent B-token run builds: that is what makes shared-prefix sweeps exact.
+- prompted (the paper's soft budget): one pass capped at plan.max_tokens; reasoning = text before `</think>`.
+- native: not available locally (ModelUnavailable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..budget import BudgetPlan
+from ..core import Completion, Mechanism
+from ..errors import ModelUnavailable
+from .base import GenerateRequest, ModelSpec
+from .packs import ModelPack, ensure_model, get_pack
+
+THINK_INSTRUCTION = (
+    "Think step by step inside <think></think> tags, then give your final answer inside <answer></answer> tags."
+)
+THINK_OPEN = "<think>\n"
+THINK_CLOSE = "</think>"
+ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
+ANSWER_CLOSE = "</answer>"
+DEFAULT_N_CTX = 8192  # per slot
+
+
+@dataclass
+class Trace:
+    """One thinking pass: the generated token ids (end-of-turn token dropped) and their text pieces."""
+
+    ids: list[int]
+    pieces: list[bytes]
+    natural: bool  # the model stopped by itself (</think> or end of turn) before the cap
+    total_tokens: int  # tokens the runtime generated, including a stop word or end-of-turn token
+    prompt_tokens: int
+    seconds: float
+
+    def text(self, n: int | None = None) -> str:
+        return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")
+
+
+@dataclass
+class _Answer:
+    text: str
+    finished: bool  # stopped at </answer> or end of turn (not the token cap)
+    tokens: int
+    prompt_tokens: int
+    seconds: float
+
+
+@dataclass
+class _Engine:
+    """One llama.cpp server per process per model file. Thread-safe (llama.cpp's server queue); calls are
+    bounded to n_parallel at a time so queued requests wait in asyncio, not in blocked worker threads."""
+
+    path: Path
+    options: dict[str, int]
+    server: Any = None
+    # one semaphore per event loop (a semaphore is bound to the loop it is first used in)
+    _sems: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+
+    def start(self) -> None:
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(self.path)
+        params.n_parallel = self.options["n_parallel"]
+        params.n_ctx = self.options["n_ctx"] * self.options["n_parallel"]  # llama.cpp splits n_ctx across slots
+        params.cpuparams.n_threads = self.options["n_threads"]
+        params.cpuparams_batch.n_threads = self.options["n_threads"]
+        params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
+        self.server = xllamacpp.Server(params)
+
+    def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        result = self.server.handle_completions(body)
+        if not isinstance(result, dict) or "error" in result or not result.get("choices"):
+            err = result.get("error", result) if isinstance(result, dict) else result
+            message = err.get("message", err) if isinstance(err, dict) else err
+            raise RuntimeError(f"llama.cpp: {message}")
+        return result
+
+    async def call(self, body: dict[str, Any]) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        sem = self._sems.get(loop)
+        if sem is None:
+            sem = self._sems[loop] = asyncio.Semaphore(self.options["n_parallel"])
+        async with sem:
+            return await asyncio.to_thread(self.complete, body)
+
+
+_ENGINES: dict[Path, _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(path: Path, options: dict[str, int]) -> _Engine:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(path)
+        if engine is None:
+            engine = _Engine(path, options)
+            try:
+                engine.start()
+            except ImportError as exc:
+                raise ModelUnavailable("the local provider needs xllamacpp: pip install 'overthink[local]'") from exc
+            except RuntimeError as exc:
+                raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
+            _ENGINES[path] = engine
+        elif engine.options != options:
+            warnings.warn(f"local model {path.name} is already loaded with {engine.options}; "
+                          f"ignoring {options} (one server per model file per process)", stacklevel=3)
+        return engine
+
+
+def shutdown_engines() -> None:
+    """Free every loaded model (tests, benchmarks). Models created afterwards load again."""
+    with _ENGINES_LOCK:
+        _ENGINES.clear()
+
+
+class LocalModel:
+    def __init__(self, spec: ModelSpec, pack: ModelPack, options: dict[str, Any]) -> None:
+        self.spec = spec
+        self.pack = pack
+        self.progress = options.get("progress")
+        self.options = {
+            "n_ctx": int(options.get("n_ctx") or DEFAULT_N_CTX),
+            "n_threads": int(options.get("n_threads") or os.cpu_count() or 1),
+            "n_parallel": max(1, int(options.get("n_parallel") or 1)),
+        }
+        self.answer_tokens = options.get("answer_tokens")  # overrides plan.answer_tokens when set
+        self._engine: _Engine | None = None
+        self._lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def engine(self) -> _Engine:
+        """The loaded model (blocking: joins/verifies the pack and loads llama.cpp on first use)."""
+        with self._lock:
+            if self._engine is None:
+                path = ensure_model(self.pack, progress=self.progress)
+                self._engine = _engine(path, self.options)
+            return self._engine
+
+    async def _call(self, body: dict[str, Any]) -> dict[str, Any]:
+        engine = self._engine or await asyncio.to_thread(self.engine)  # never block the event loop on loading
+        return await engine.call(body)
+
+    def prompt(self, request: GenerateRequest) -> str:
+        t = self.pack.chat_template
+        system = "\n\n".join(p for p in (request.system_text(), THINK_INSTRUCTION) if p)
+        return (t["system"].format(content=system) + t["user"].format(content=request.prompt)
+                + t["assistant"] + THINK_OPEN)
+
+    def _body(self, request: GenerateRequest, prompt: Any, max_tokens: int, stop: list[str],
+              pieces: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "prompt": prompt, "max_tokens": max_tokens, "stop": stop, "seed": request.seed,
+            "temperature": 0.0 if request.temperature is None else request.temperature,
+            "cache_prompt": False,  # with prompt caching, identical greedy calls were seen to differ
+        }
+        if request.top_p is not None:
+            body["top_p"] = request.top_p
+        if pieces:  # per-token ids and bytes; post-sampling probs are the cheap way to get them
+            body.update(n_probs=1, post_sampling_probs=True)
+        return body
+
+    def _answer_budget(self, plan: BudgetPlan) -> int:
+        return int(self.answer_tokens or plan.answer_tokens)
+
+    @staticmethod
+    def think_cap(plan: BudgetPlan) -> int:
+        if plan.think_tokens is not None:
+            return int(plan.think_tokens)
+        return max(0, plan.max_tokens - plan.answer_tokens)  # "natural" budget: think freely up to the cap
+
+    # -- passes -----------------------------------------------------------------------------------------------
+    async def think(self, request: GenerateRequest, cap: int) -> Trace:
+        start = time.perf_counter()
+        body = self._body(request, self.prompt(request), cap, [THINK_CLOSE], pieces=True)
+        result = await self._call(body)
+        choice, usage = result["choices"][0], result["usage"]
+        content = (choice.get("logprobs") or {}).get("content") or []
+        total = int(usage["completion_tokens"])
+        natural = choice.get("finish_reason") == "stop"
+        # At end of turn the runtime lists the end-of-generation token (empty bytes) among the generated tokens;
+        # at a stop word it has already removed the stop word's tokens.
+        if natural and content and len(content) == total and not content[-1].get("bytes"):
+            content = content[:-1]
+        return Trace([int(e["id"]) for e in content], [bytes(e.get("bytes") or []) for e in content], natural,
+                     total, int(usage["prompt_tokens"]), time.perf_counter() - start)
+
+    async def answer(self, request: GenerateRequest, ids: list[int]) -> _Answer:
+        start = time.perf_counter()
+        base = self.prompt(request)
+        # [text, ids..., text] is one mixed prompt; a list of strings alone would be a batch of prompts.
+        prompt: Any = [base, *ids, ANSWER_CUE] if ids else base + ANSWER_CUE
+        body = self._body(request, prompt, self._answer_budget(request.plan), [ANSWER_CLOSE], pieces=False)
+        result = await self._call(body)
+        choice, usage = result["choices"][0], result["usage"]
+        return _Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
+                       int(usage["completion_tokens"]), int(usage["prompt_tokens"]), time.perf_counter() - start)
+
+    def _forced(self, trace: Trace | None, cut: int, stop: str, ans: _Answer, cap: int) -> Completion:
+        visible = "<answer>" + ans.text + (ANSWER_CLOSE if ans.finished else "")
+        think_s = trace.seconds if trace else 0.0
+        return Completion(
+            reasoning=trace.text(cut) if trace else "", answer_text=visible,
+            reasoning_tokens=cut, reasoning_tokens_source="tokenizer", output_tokens=cut + ans.tokens,
+            input_tokens=trace.prompt_tokens if trace else ans.prompt_tokens,
+            stop_reason="stop" if ans.finished else "max_tokens", truncated=not ans.finished,
+            latency_s=think_s + ans.seconds, thinking_stop=stop,
+            extra={"think_cap": cap, "think_pass_s": round(think_s, 4), "answer_pass_s": round(ans.seconds, 4),
+                   "answer_tokens": ans.tokens, "answer_prompt_tokens": ans.prompt_tokens},
+        )
+
+    # -- protocol ---------------------------------------------------------------------------------------------
+    async def generate(self, request: GenerateRequest) -> Completion:
+        mech = request.plan.mechanism
+        if mech is Mechanism.FORCED:
+            return await self._generate_forced(request)
+        if mech is Mechanism.PROMPTED:
+            return await self._generate_prompted(request)
+        raise ModelUnavailable(
+            f"{self.spec}: local models have no native budget control; use mechanism 'forced' (hard cap) "
+            "or 'prompted' (budget stated in the prompt)"
+        )
+
+    async def _generate_forced(self, request: GenerateRequest) -> Completion:
+        cap = self.think_cap(request.plan)
+        if cap == 0:
+            return self._forced(None, 0, "none", await self.answer(request, []), 0)
+        trace = await self.think(request, cap)
+        ans = await self.answer(request, trace.ids)
+        return self._forced(trace, len(trace.ids), "natural" if trace.natural else "capped", ans, cap)
+
+    async def _generate_prompted(self, request: GenerateRequest) -> Completion:
+        start = time.perf_counter()
+        body = self._body(request, self.prompt(request), request.plan.max_tokens, [], pieces=True)
+        result = await self._call(body)
+        choice, usage = result["choices"][0], result["usage"]
+        text = choice.get("text") or ""
+        content = (choice.get("logprobs") or {}).get("content") or []
+        pieces = [bytes(e.get("bytes") or []) for e in content]
+        finished = choice.get("finish_reason") != "length"
+        extra: dict[str, Any] = {}
+        idx = text.find(THINK_CLOSE)
+        if idx >= 0:
+            reasoning, answer, thinking_stop = text[:idx], text[idx + len(THINK_CLOSE):], "natural"
+            truncated = not finished
+        elif finished:
+            # The model ended its turn without closing </think>: its whole output is reasoning, and the answer it
+            # wrote inside the thinking (last <answer> tag) is taken as the answer. Flagged, never silent.
+            reasoning, thinking_stop, truncated = text, "unclosed", False
+            tag = text.rfind("<answer>")
+            answer = text[tag:] if tag >= 0 else ""
+            extra["think_unclosed"] = True
+        else:
+            reasoning, answer, thinking_stop, truncated = text, "", "capped", True
+        # reasoning tokens: the generated tokens whose bytes end at or before the </think> delimiter
+        limit, used, count = len(reasoning.encode()), 0, 0
+        for piece in pieces:
+            used += len(piece)
+            if used > limit:
+                break
+            count += 1
+        return Completion(
+            reasoning=reasoning, answer_text=answer, reasoning_tokens=count, reasoning_tokens_source="tokenizer",
+            output_tokens=int(usage["completion_tokens"]), input_tokens=int(usage["prompt_tokens"]),
+            stop_reason="max_tokens" if not finished else "stop", truncated=truncated,
+            latency_s=time.perf_counter() - start, thinking_stop=thinking_stop, extra=extra,
+        )
+
+    async def generate_sweep(
+        self, requests: Sequence[GenerateRequest]
+    ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
+        from .local_sweep import sweep
+
+        async for pair in sweep(self, list(requests)):
+            yield pair
+
+    async def aclose(self) -> None:
+        # The server is shared per process (other models may use the same file); shutdown_engines() frees it.
+        self._engine = None
+
+
+def create(spec: ModelSpec, options: dict[str, Any]) -> LocalModel:
+    if spec.base_url:
+        raise ModelUnavailable(f"{spec}: local models take no base URL")
+    return LocalModel(spec, get_pack(spec.model), options)

@@ -1,0 +1,116 @@
+"""End-to-end with the real embedded model (Qwen2.5-Coder-0.5B through llama.cpp): budgets, natural stops,
+determinism, shared-prefix sweeps equal to independent runs. Small budgets keep this under a minute or two."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from overthink.budget import plan_budget
+from overthink.core import Mechanism
+from overthink.errors import ModelUnavailable
+from overthink.models import SweepModel, load_model
+from overthink.models.base import GenerateRequest
+from overthink.models.packs import list_packs
+from overthink.tasks import get_task
+
+pytestmark = pytest.mark.slow
+
+SPEC = "local:qwen2.5-coder-0.5b"
+FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "thinking_stop", "truncated", "stop_reason",
+          "output_tokens")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    if not next(r for r in list_packs() if r["name"] == "qwen2.5-coder-0.5b")["installed"]:
+        pytest.skip("the qwen2.5-coder-0.5b packs are not installed")
+    old = os.environ.get("OVERTHINK_HOME")
+    os.environ["OVERTHINK_HOME"] = str(tmp_path_factory.mktemp("local-home"))
+    try:
+        m = load_model(SPEC, {"n_ctx": 2048})
+        m.engine()  # join + verify + load once; the model keeps its path afterwards
+    finally:
+        if old is None:
+            os.environ.pop("OVERTHINK_HOME", None)
+        else:
+            os.environ["OVERTHINK_HOME"] = old
+    return m
+
+
+@pytest.fixture(scope="module")
+def items():
+    task = get_task("word-problems")
+    return task, task.items(2, seed=0)
+
+
+def req(prompt: str, budget, mechanism="forced", seed=1, temperature=None, margin=12) -> GenerateRequest:
+    return GenerateRequest(prompt=prompt, plan=plan_budget(budget, mechanism, answer_margin=margin), seed=seed,
+                           temperature=temperature)
+
+
+def fields(c) -> tuple:
+    return tuple(getattr(c, f) for f in FIELDS)
+
+
+async def test_forced_budgets_and_shared_equals_independent(model, items):
+    assert isinstance(model, SweepModel)
+    task, its = items
+    for item in its:
+        requests = [req(task.render(item), b) for b in (0, 16, 64)]
+        independent = {r.plan.budget: await model.generate(r) for r in requests}
+        for b, c in independent.items():
+            assert c.reasoning_tokens is not None and c.reasoning_tokens <= b
+            assert c.reasoning_tokens_source == "tokenizer"
+            assert c.answer_text.startswith("<answer>")
+            assert c.input_tokens and c.input_tokens > 20 and c.output_tokens >= c.reasoning_tokens
+            if b == 0:
+                assert c.reasoning == "" and c.thinking_stop == "none"
+            elif c.thinking_stop == "capped":
+                assert c.reasoning_tokens == b and c.reasoning
+        assert independent[64].reasoning.startswith(independent[16].reasoning)
+        seen = []
+        async for r, c in model.generate_sweep(requests):
+            assert not isinstance(c, BaseException), c
+            assert fields(c) == fields(independent[r.plan.budget]), r.plan.budget
+            assert c.shared_trace == (r.plan.budget > 0)
+            seen.append(r.plan.budget)
+        assert sorted(seen) == [0, 16, 64]
+
+
+async def test_natural_stop_is_recorded_and_shared(model):
+    prompt = "What is 2 + 3? Give your final answer inside <answer></answer> tags."
+    big = await model.generate(req(prompt, 200))
+    assert big.thinking_stop == "natural" and 0 < big.reasoning_tokens < 200
+    n = big.reasoning_tokens
+    # budgets just below and above the natural stop, answered from one trace, each equal to its own run
+    budgets = [n - 1, n + 1, 200]
+    requests = [req(prompt, b) for b in budgets]
+    got = {r.plan.budget: c async for r, c in model.generate_sweep(requests)}
+    assert fields(got[200]) == fields(big)
+    for b in budgets[:2]:
+        alone = await model.generate(req(prompt, b))
+        assert fields(got[b]) == fields(alone), b
+    assert got[n - 1].thinking_stop == "capped" and got[200].thinking_stop == "natural"
+    assert got[n + 1].answer_text == got[200].answer_text
+
+
+async def test_determinism_and_seeds(model, items):
+    task, its = items
+    prompt = task.render(its[0])
+    a, b = await model.generate(req(prompt, 16)), await model.generate(req(prompt, 16))
+    assert fields(a) == fields(b)
+    hot = [await model.generate(req(prompt, 16, seed=s, temperature=1.0)) for s in (1, 1, 2)]
+    assert fields(hot[0]) == fields(hot[1])  # same seed, same text even when sampling
+    assert hot[2].reasoning != hot[0].reasoning  # a different seed gives a different sample
+
+
+async def test_prompted_and_native(model, items):
+    task, its = items
+    c = await model.generate(req(task.render(its[0]), 24, mechanism="prompted", margin=8))
+    assert c.output_tokens <= 32 and c.reasoning_tokens <= c.output_tokens
+    assert c.truncated == (c.stop_reason == "max_tokens" and c.thinking_stop in ("capped", "natural"))
+    native = GenerateRequest(prompt="hi", plan=plan_budget(64, Mechanism.NATIVE, answer_margin=8), seed=1)
+    with pytest.raises(ModelUnavailable, match="no native budget control"):
+        await model.generate(native)
