@@ -86,6 +86,26 @@ def _default_run_dir(models: list[str], tasks: list[str]) -> str:
     return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
 
 
+def _prepare_local(name: str) -> None:
+    """Join and verify the embedded model's file once, with a progress bar (no silent minutes)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from ..models.packs import ensure_model
+
+    with Progress(TextColumn("  {task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        stages: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in stages:
+                stages[stage] = bar.add_task(stage, total=total)
+            bar.update(stages[stage], completed=done)
+
+        path = ensure_model(name, progress=update)
+    typer.echo(f"embedded model {name}: {path} (sha256 verified)", err=True)
+
+
 def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False) -> Path:
     """Build the config (file < stored config of an existing run dir < flags), run it, return the run dir."""
     from ..config import build_config
@@ -102,6 +122,9 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
 
     for name in cfg.tasks:  # fail on an unknown task before anything is created on disk
         get_task(name, **cfg.task_args.get(name, {}))
+    for spec in cfg.models:
+        if spec.startswith("local:"):
+            _prepare_local(spec.split(":", 1)[1])
     run_dir = cfg.run_dir or _default_run_dir(cfg.models, cfg.tasks)
     cfg = cfg.model_copy(update={"run_dir": run_dir})
     typer.echo(f"run dir: {run_dir}", err=True)
@@ -216,13 +239,6 @@ def quickstart(
 ) -> None:
     """A small budget sweep on the embedded model: misleading math (inverse?) next to word problems (positive)."""
     spec = model or QUICKSTART["models"][0]
-    if spec.startswith("local:"):
-        from ..models.packs import ensure_model
-
-        name = spec.split(":", 1)[1]
-        typer.echo(f"preparing the embedded model {name} (joined once, verified by sha256)...", err=True)
-        path = ensure_model(name, progress=lambda msg: typer.echo(f"  {msg}", err=True))
-        typer.echo(f"model ready: {path}", err=True)
     overrides = {**QUICKSTART, "models": [spec], "run_dir": run_dir, "limit": limit or QUICKSTART["limit"],
                  "budgets": budgets or QUICKSTART["budgets"]}
     out = execute(overrides, None)
