@@ -20,7 +20,8 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ THINK_CLOSE = "</think>"
 ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
 ANSWER_CLOSE = "</answer>"
 DEFAULT_N_CTX = 8192  # per slot
+
+
+Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @dataclass
@@ -67,14 +71,17 @@ class _Answer:
 
 @dataclass
 class _Engine:
-    """One llama.cpp server per process per model file. Thread-safe (llama.cpp's server queue); calls are
-    bounded to n_parallel at a time so queued requests wait in asyncio, not in blocked worker threads."""
+    """One llama.cpp server per process per model file, with n_parallel slots (KV caches).
+
+    A caller takes a slot for a whole generation (`async with engine.slot()`), so the answer passes that follow a
+    thinking pass find that pass's KV cache in the slot and only process the answer cue. Queued callers wait in
+    asyncio, not in blocked worker threads."""
 
     path: Path
     options: dict[str, int]
     server: Any = None
-    # one semaphore per event loop (a semaphore is bound to the loop it is first used in)
-    _sems: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+    # one pool of free slot ids per event loop (asyncio queues are bound to the loop they are used in)
+    _pools: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
 
     def start(self) -> None:
         import xllamacpp
@@ -96,13 +103,20 @@ class _Engine:
             raise RuntimeError(f"llama.cpp: {message}")
         return result
 
-    async def call(self, body: dict[str, Any]) -> dict[str, Any]:
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]:
+        """Hold one slot; yields `call(body)` pinned to it."""
         loop = asyncio.get_running_loop()
-        sem = self._sems.get(loop)
-        if sem is None:
-            sem = self._sems[loop] = asyncio.Semaphore(self.options["n_parallel"])
-        async with sem:
-            return await asyncio.to_thread(self.complete, body)
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = asyncio.Queue()
+            for i in range(self.options["n_parallel"]):
+                pool.put_nowait(i)
+        slot_id = await pool.get()
+        try:
+            yield lambda body: asyncio.to_thread(self.complete, {**body, "id_slot": slot_id})
+        finally:
+            pool.put_nowait(slot_id)
 
 
 _ENGINES: dict[Path, _Engine] = {}
@@ -156,9 +170,12 @@ class LocalModel:
                 self._engine = _engine(path, self.options)
             return self._engine
 
-    async def _call(self, body: dict[str, Any]) -> dict[str, Any]:
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Call]:
+        """Hold one llama.cpp slot for a whole generation; yields `call(body)`."""
         engine = self._engine or await asyncio.to_thread(self.engine)  # never block the event loop on loading
-        return await engine.call(body)
+        async with engine.slot() as call:
+            yield call
 
     def prompt(self, request: GenerateRequest) -> str:
         t = self.pack.chat_template
@@ -167,11 +184,13 @@ class LocalModel:
                 + t["assistant"] + THINK_OPEN)
 
     def _body(self, request: GenerateRequest, prompt: Any, max_tokens: int, stop: list[str],
-              pieces: bool) -> dict[str, Any]:
+              pieces: bool, cached: bool = False) -> dict[str, Any]:
+        # A pass that starts a generation never reuses a slot's cache: a prefix left by an earlier request would be
+        # computed in other batch shapes and could change greedy outputs. Answer passes (cached=True) reuse only
+        # the KV cache of the thinking pass just run in the same slot.
         body: dict[str, Any] = {
             "prompt": prompt, "max_tokens": max_tokens, "stop": stop, "seed": request.seed,
-            "temperature": 0.0 if request.temperature is None else request.temperature,
-            "cache_prompt": False,  # with prompt caching, identical greedy calls were seen to differ
+            "temperature": 0.0 if request.temperature is None else request.temperature, "cache_prompt": cached,
         }
         if request.top_p is not None:
             body["top_p"] = request.top_p
@@ -189,10 +208,14 @@ class LocalModel:
         return max(0, plan.max_tokens - plan.answer_tokens)  # "natural" budget: think freely up to the cap
 
     # -- passes -----------------------------------------------------------------------------------------------
-    async def think(self, request: GenerateRequest, cap: int) -> Trace:
+    async def think(self, request: GenerateRequest, cap: int, call: Call, *, exact: bool = False) -> Trace:
+        """The thinking pass. It asks for cap + 1 tokens so that the KV of every token up to the cap is computed
+        by decoding (a sampled token is only fed back when the next one is generated): the answer pass then
+        reuses the same cache whether the cut is at the cap or inside a longer trace. `exact` asks for cap
+        tokens (the rare cut that lands inside the stop word)."""
         start = time.perf_counter()
-        body = self._body(request, self.prompt(request), cap, [THINK_CLOSE], pieces=True)
-        result = await self._call(body)
+        body = self._body(request, self.prompt(request), cap if exact else cap + 1, [THINK_CLOSE], pieces=True)
+        result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
         content = (choice.get("logprobs") or {}).get("content") or []
         total = int(usage["completion_tokens"])
@@ -204,13 +227,15 @@ class LocalModel:
         return Trace([int(e["id"]) for e in content], [bytes(e.get("bytes") or []) for e in content], natural,
                      total, int(usage["prompt_tokens"]), time.perf_counter() - start)
 
-    async def answer(self, request: GenerateRequest, ids: list[int]) -> _Answer:
+    async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> _Answer:
+        """The answer pass after the first len(ids) thinking tokens (run right after `think` in the same slot)."""
         start = time.perf_counter()
         base = self.prompt(request)
         # [text, ids..., text] is one mixed prompt; a list of strings alone would be a batch of prompts.
         prompt: Any = [base, *ids, ANSWER_CUE] if ids else base + ANSWER_CUE
-        body = self._body(request, prompt, self._answer_budget(request.plan), [ANSWER_CLOSE], pieces=False)
-        result = await self._call(body)
+        body = self._body(request, prompt, self._answer_budget(request.plan), [ANSWER_CLOSE], pieces=False,
+                          cached=True)
+        result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
         return _Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
                        int(usage["completion_tokens"]), int(usage["prompt_tokens"]), time.perf_counter() - start)
@@ -241,17 +266,27 @@ class LocalModel:
         )
 
     async def _generate_forced(self, request: GenerateRequest) -> Completion:
+        async with self.session() as call:
+            return await self.forced_in_slot(request, call)
+
+    async def forced_in_slot(self, request: GenerateRequest, call: Call) -> Completion:
+        from .local_sweep import plan_cuts
+
         cap = self.think_cap(request.plan)
-        if cap == 0:
-            return self._forced(None, 0, "none", await self.answer(request, []), 0)
-        trace = await self.think(request, cap)
-        ans = await self.answer(request, trace.ids)
-        return self._forced(trace, len(trace.ids), "natural" if trace.natural else "capped", ans, cap)
+        trace = await self.think(request, cap, call)  # for cap 0 this only fills the slot with the prompt
+        cut = plan_cuts(trace, [cap])[0]
+        if cut is None:  # the cap falls inside the stop word: think again, capped exactly
+            trace = await self.think(request, cap, call, exact=True)
+            cut = ("natural" if trace.natural else "capped", len(trace.ids))
+        stop, n = cut
+        ans = await self.answer(request, trace.ids[:n], call)
+        return self._forced(trace, n, stop, ans, cap)
 
     async def _generate_prompted(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()
         body = self._body(request, self.prompt(request), request.plan.max_tokens, [], pieces=True)
-        result = await self._call(body)
+        async with self.session() as call:
+            result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
         text = choice.get("text") or ""
         content = (choice.get("logprobs") or {}).get("content") or []

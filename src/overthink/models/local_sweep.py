@@ -12,7 +12,6 @@ run would have done:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -50,80 +49,57 @@ def plan_cuts(trace: Trace | None, caps: list[int]) -> list[tuple[str, int] | No
 
 async def sweep(model: LocalModel, requests: list[GenerateRequest]
                 ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
+    """One slot, one thinking pass at the largest cap, then the answer passes from the longest cut down.
+
+    Descending order matters: the slot's cache then always holds the decoded trace up to the next cut, so every
+    answer pass reuses exactly the KV an independent run at that budget would have (see LocalModel.think).
+    """
     if not requests:
         return
     if not _shareable(requests):
         async for pair in _independent(model, requests):
             yield pair
         return
-    start = time.perf_counter()
-    caps = [model.think_cap(r.plan) for r in requests]
-    trace = None
-    if max(caps) > 0:
+    async with model.session() as call:
+        start = time.perf_counter()
+        caps = [model.think_cap(r.plan) for r in requests]
         try:
-            trace = await model.think(requests[0], max(caps))
+            trace = await model.think(requests[0], max(caps), call)
         except Exception as exc:  # noqa: BLE001 - any failure is each sample's error, stored by the runner
             for r in requests:
                 yield r, exc
             return
-    cuts = plan_cuts(trace, caps)
-    groups: dict[tuple[str, int], list[int]] = {}
-    alone: list[int] = []
-    for i, cut in enumerate(cuts):
-        if cut is None:
-            alone.append(i)
-        else:
-            groups.setdefault(cut, []).append(i)
-
-    async def answer_group(cut: tuple[str, int], members: list[int]):
-        _stop, n = cut
-        try:
-            ids = trace.ids[:n] if (trace and n) else []
-            ans = await model.answer(requests[members[0]], ids)
-            return members, ans, None, cut
-        except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
-            return members, None, exc, cut
-
-    async def run_alone(i: int):
-        try:
-            return [i], await model.generate(requests[i]), None, None
-        except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
-            return [i], None, exc, None
-
-    tasks = [asyncio.ensure_future(answer_group(c, m)) for c, m in groups.items()]
-    tasks += [asyncio.ensure_future(run_alone(i)) for i in alone]
-    try:
-        for fut in asyncio.as_completed(tasks):
-            members, result, exc, cut = await fut
-            for i in members:
-                if exc is not None:
+        cuts = plan_cuts(trace, caps)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, cut in enumerate(cuts):
+            if cut is not None:
+                groups.setdefault(cut, []).append(i)
+        for cut in sorted(groups, key=lambda c: -c[1]):
+            stop, n = cut
+            members = groups[cut]
+            try:
+                ans = await model.answer(requests[members[0]], trace.ids[:n], call)
+            except Exception as exc:  # noqa: BLE001 - handed to the runner as these samples' error
+                for i in members:
                     yield requests[i], exc
-                elif cut is None:  # an independent run
-                    yield requests[i], result
-                else:
-                    stop, n = cut
-                    done = model._forced(trace if stop != "none" else None, n, stop, result, caps[i])
-                    done.shared_trace = stop != "none"
-                    done.latency_s = time.perf_counter() - start  # the sweep's wall time until this sample
-                    if trace is not None and stop != "none":
-                        done.extra["shared_think_tokens"] = len(trace.ids)
-                    yield requests[i], done
-    finally:
-        for t in tasks:
-            t.cancel()
+                continue
+            for i in members:
+                done = model._forced(trace, n, stop, ans, caps[i])
+                done.shared_trace = stop != "none"  # answered from a cut of the shared thinking trace
+                done.latency_s = time.perf_counter() - start  # the sweep's wall time until this sample
+                done.extra["shared_think_tokens"] = len(trace.ids)
+                yield requests[i], done
+        for i, cut in enumerate(cuts):  # cuts inside the stop word: think again, alone, in the same slot
+            if cut is None:
+                try:
+                    yield requests[i], await model.forced_in_slot(requests[i], call)
+                except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
+                    yield requests[i], exc
 
 
 async def _independent(model: LocalModel, requests: list[GenerateRequest]):
-    async def one(r: GenerateRequest):
+    for r in requests:
         try:
-            return r, await model.generate(r)
+            yield r, await model.generate(r)
         except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
-            return r, exc
-
-    tasks = [asyncio.ensure_future(one(r)) for r in requests]
-    try:
-        for fut in asyncio.as_completed(tasks):
-            yield await fut
-    finally:
-        for t in tasks:
-            t.cancel()
+            yield r, exc
