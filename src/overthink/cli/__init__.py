@@ -243,6 +243,9 @@ def quickstart(
                  "budgets": budgets or QUICKSTART["budgets"]}
     out = execute(overrides, None)
     _print_summary(out)
+    from ..report.html import build_report
+
+    typer.echo(f"report: {build_report([out], Path(out) / 'report.html')}")
 
 
 @app.command()
