@@ -1,4 +1,4 @@
-"""Headless Chromium for report tests: Debian's `chromium` driven by the `playwright` package.
+"""Headless Chromium for the report and review tests: Debian's `chromium` driven by the `playwright` package.
 
 `playwright install` cannot download browsers here, so the system browser is used. Tests that need it skip, with
 the reason, only when the browser or the playwright package is missing (CI installs both).
@@ -17,7 +17,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync playwright runs an event loop in this thread while it lives, which would break asyncio.run()
+# in the test modules that follow.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not os.path.exists(CHROMIUM):
         pytest.skip("chromium is not installed (apt-get install -y chromium); browser tests skipped")

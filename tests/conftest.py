@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Each test gets its own OVERTHINK_HOME unless it relies on the prepared embedded model (see local_home)."""

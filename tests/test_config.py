@@ -1,9 +1,8 @@
 import pytest
+from helpers import run_cli
 
 from overthink.config import build_config
 from overthink.errors import ConfigError
-
-from helpers import run_cli
 
 
 def test_yaml_and_flag_override(tmp_path):

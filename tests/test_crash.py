@@ -9,7 +9,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from helpers import run_cli
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from review_browser import browser, review_server  # noqa: F401  (fixture)
+from browser import browser  # noqa: F401  (fixture)
+from review_browser import review_server
 from review_fixtures import EVIL_ID, add_evil_item, stub_run
 
 from overthink.review import data

@@ -11,7 +11,7 @@ import pytest
 
 from overthink.errors import DataError, UserError
 from overthink.tasks import BUILTIN, get_task
-from overthink.tasks.grades import (COLUMNS, PUBLISHED_R, STRESS_LEVELS, GradesRegression, feature_reliance, simulate)
+from overthink.tasks.grades import COLUMNS, PUBLISHED_R, STRESS_LEVELS, GradesRegression, feature_reliance, simulate
 from overthink.tasks.misleading_math import CATEGORIES, DISTRACTORS
 from overthink.tasks.misleading_python import SNIPPETS
 

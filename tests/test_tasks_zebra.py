@@ -63,7 +63,7 @@ def test_small_puzzles_unique_and_minimal_by_brute_force(grid: str) -> None:
         assert sols == [meta["solution"]]  # exactly one solution, the recorded one
         attr, value = meta["question"]
         assert meta["solution"][attr].index(value) + 1 == item.answer
-        assert f"Question: What position is" in item.prompt
+        assert "Question: What position is" in item.prompt
         for i, c in enumerate(clues, 1):
             assert f"Clue {i}: {clue_text(c)}" in item.prompt
         minimal = [c for i, c in enumerate(clues, 1) if i not in distractors]

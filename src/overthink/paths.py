@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 
 def home() -> Path:
@@ -29,3 +30,21 @@ def tasks_dir() -> Path:
     path = home() / "tasks"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def user_table(name: str, what: str) -> dict[str, Any]:
+    """An optional user file OVERTHINK_HOME/<name>: a YAML mapping of `what`; {} when the file is absent."""
+    import yaml
+
+    from .errors import ConfigError
+
+    path = home() / name
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must map {what}")
+    return data

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .paths import user_table
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,7 @@ def _packaged() -> dict[str, Any]:
 
 
 def _user() -> dict[str, Any]:
-    from .paths import home
-
-    path = home() / "prices.yaml"
-    if not path.exists():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must map provider names to price tables")
-    return data
+    return user_table("prices.yaml", "provider names to price tables")
 
 
 def price_for(provider: str, model: str, override: dict[str, Any] | None = None) -> Price | None:

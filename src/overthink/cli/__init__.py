@@ -6,7 +6,6 @@ A UserError anywhere prints one line to stderr and exits with code 2.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time

@@ -8,15 +8,14 @@ table row, not a new regex.
 from __future__ import annotations
 
 import fnmatch
-import os
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
+from ..paths import user_table
 
 KNOWN_FIELDS = {
     "match", "thinking", "efforts", "min_budget", "reasoning", "temperature", "system_role", "budget_field",
@@ -31,17 +30,7 @@ def _packaged() -> dict[str, Any]:
 
 
 def _user_table() -> dict[str, Any]:
-    root = os.environ.get("OVERTHINK_HOME")
-    path = Path(root).expanduser() / "capabilities.yaml" if root else Path.home() / ".cache/overthink/capabilities.yaml"
-    if not path.exists():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must map provider names to tables")
-    return data
+    return user_table("capabilities.yaml", "provider names to tables")
 
 
 def _check(entry: dict[str, Any], where: str) -> dict[str, Any]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
-from .. import datasets
 from ..core import Item
 from ..errors import DataError
-from .base import Scoring, Task
-from .loading import select
+from .base import Scoring
+from .loading import DatasetTask
 
 DATASET = "bbeh-zebra"
 FILE = "task.json"
@@ -59,20 +57,14 @@ def load_puzzles(path: Path) -> list[Item]:
     return items
 
 
-class BbehZebra(Task):
+class BbehZebra(DatasetTask):
     family = "bbeh-zebra"
     scoring = Scoring.NUMERIC
     default_size = 200
     paper_size = 200
 
-    def __init__(self, name: str | None = None, data: str | None = None, **options: Any) -> None:
-        super().__init__(name=name, **options)
-        # locate now, so a missing dataset stops a run before anything is created on disk
-        self.path = Path(data) if data else datasets.locate(DATASET, FILE)
+    dataset = DATASET
+    file = FILE
 
-    def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
-        path = self.path
-        return select(load_puzzles(path), n, seed, self.name)
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "dataset": DATASET}
+    def load(self, path: Path) -> list[Item]:
+        return load_puzzles(path)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-from .. import datasets
 from ..core import Item
 from ..errors import DataError
-from .base import Scoring, Task
-from .loading import read_records, select
+from .base import Scoring
+from .loading import DatasetTask, read_records
 
 DATASET = "gsm8k"
 FILE = "test.jsonl"
@@ -34,19 +32,13 @@ def load_gsm8k(path: Path) -> list[Item]:
     return items
 
 
-class Gsm8k(Task):
+class Gsm8k(DatasetTask):
     family = "gsm8k"
     scoring = Scoring.NUMERIC
     default_size = 1319
 
-    def __init__(self, name: str | None = None, data: str | None = None, **options: Any) -> None:
-        super().__init__(name=name, **options)
-        # locate now, so a missing dataset stops a run before anything is created on disk
-        self.path = Path(data) if data else datasets.locate(DATASET, FILE)
+    dataset = DATASET
+    file = FILE
 
-    def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
-        path = self.path
-        return select(load_gsm8k(path), n, seed, self.name)
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "dataset": DATASET}
+    def load(self, path: Path) -> list[Item]:
+        return load_gsm8k(path)

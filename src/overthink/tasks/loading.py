@@ -7,10 +7,12 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from .. import datasets
 from ..core import Item
 from ..errors import DataError
+from .base import Task
 
 
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -78,3 +80,24 @@ def interleave(groups: list[list[Item]], n: int | None) -> list[Item]:
     for i in range(longest):
         out.extend(g[i] for g in groups if i < len(g))
     return out if n is None else out[:n]
+
+
+class DatasetTask(Task):
+    """A task read from one file of a fetched dataset (or `data=PATH`); items are a seeded selection of it."""
+
+    dataset: ClassVar[str]
+    file: ClassVar[str]
+
+    def __init__(self, name: str | None = None, data: str | None = None, **options: Any) -> None:
+        super().__init__(name=name, **options)
+        # locate now, so a missing dataset stops a run before anything is created on disk
+        self.path = Path(data) if data else datasets.locate(self.dataset, self.file)
+
+    def load(self, path: Path) -> list[Item]:
+        raise NotImplementedError
+
+    def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
+        return select(self.load(self.path), n, seed, self.name)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "dataset": self.dataset}

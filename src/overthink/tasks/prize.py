@@ -11,7 +11,6 @@ records are written atomically to OVERTHINK_HOME/tasks/NAME.jsonl with a NAME.me
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
