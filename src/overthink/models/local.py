@@ -148,6 +148,10 @@ def shutdown_engines() -> None:
 
 
 class LocalModel:
+    # Tokens after thinking: room for an <answer> (forced) or for a visible answer after a soft budget (prompted).
+    # The paper's 16,384 fits 30-billion-parameter servers, not a laptop CPU; --answer-margin overrides it.
+    default_answer_margin = 128
+
     def __init__(self, spec: ModelSpec, pack: ModelPack, options: dict[str, Any]) -> None:
         self.spec = spec
         self.pack = pack
@@ -337,3 +341,6 @@ def create(spec: ModelSpec, options: dict[str, Any]) -> LocalModel:
     if spec.base_url:
         raise ModelUnavailable(f"{spec}: local models take no base URL")
     return LocalModel(spec, get_pack(spec.model), options)
+
+
+MODEL_CLASS = LocalModel
