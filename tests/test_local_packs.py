@@ -175,3 +175,20 @@ def test_plan_cuts_mirrors_independent_runs():
     assert plan_cuts(_T(27, True, 28), [27, 28, 64]) == [("capped", 27), ("natural", 27), ("natural", 27)]
     # capped at the largest budget
     assert plan_cuts(_T(64, False, 64), [16, 64]) == [("capped", 16), ("capped", 64)]
+
+
+def test_local_plans_refused_before_any_work():
+    """Native budgets and budgets that cannot fit the context are refused up front (no model load needed)."""
+    from overthink.budget import plan_budget
+    from overthink.errors import ModelUnavailable
+    from overthink.models import load_model
+
+    model = load_model("local:qwen2.5-coder-0.5b", {"n_ctx": 4096})
+    with pytest.raises(ModelUnavailable, match="no native budget control"):
+        model.check_plan(plan_budget(64, "native", answer_margin=128))
+    with pytest.raises(ModelUnavailable, match="n_ctx"):
+        model.check_plan(plan_budget(4000, "forced", answer_margin=128))
+    model.check_plan(plan_budget(1024, "forced", answer_margin=128))
+    natural = plan_budget("natural", "forced", answer_margin=128)
+    model.check_plan(natural)
+    assert model.think_cap(natural) == 4096 - 2048 - 128  # natural thinking is capped to what the context leaves

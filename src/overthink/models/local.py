@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..budget import BudgetPlan
-from ..core import Completion, Mechanism
+from ..core import NATURAL, Completion, Mechanism
 from ..errors import ModelUnavailable
 from .base import GenerateRequest, ModelSpec
 from .packs import ModelPack, ensure_model, get_pack
@@ -40,6 +40,7 @@ THINK_CLOSE = "</think>"
 ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
 ANSWER_CLOSE = "</answer>"
 DEFAULT_N_CTX = 8192  # per slot
+PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
 
 
 Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -205,11 +206,31 @@ class LocalModel:
     def _answer_budget(self, plan: BudgetPlan) -> int:
         return int(self.answer_tokens or plan.answer_tokens)
 
-    @staticmethod
-    def think_cap(plan: BudgetPlan) -> int:
+    def think_cap(self, plan: BudgetPlan) -> int:
         if plan.think_tokens is not None:
             return int(plan.think_tokens)
-        return max(0, plan.max_tokens - plan.answer_tokens)  # "natural" budget: think freely up to the cap
+        # "natural": think freely, up to what the context leaves after a prompt and the answer
+        return max(0, min(plan.max_tokens - plan.answer_tokens, self._room() - self._answer_budget(plan)))
+
+    def _room(self) -> int:
+        """Tokens a slot leaves for thinking + answer after a generous prompt allowance."""
+        return self.options["n_ctx"] - PROMPT_ROOM
+
+    def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
+        """Refuse, before any work, what the embedded model cannot do (the runner calls this per budget)."""
+        if plan.mechanism is Mechanism.NATIVE:
+            raise ModelUnavailable(
+                f"{self.spec}: local models have no native budget control; use --mechanism forced (hard cap) "
+                "or prompted (budget stated in the prompt)")
+        if plan.budget == NATURAL:
+            return  # natural thinking is capped to what the context leaves
+        need = (self.think_cap(plan) + self._answer_budget(plan) if plan.mechanism is Mechanism.FORCED
+                else plan.max_tokens)
+        if need > self._room():
+            raise ModelUnavailable(
+                f"{self.spec}: budget {plan.budget} needs {need} output tokens but the context leaves "
+                f"{self._room()} after the prompt; raise it with model_options: {{{self.spec}: {{n_ctx: "
+                f"{need + PROMPT_ROOM}}}}}")
 
     # -- passes -----------------------------------------------------------------------------------------------
     async def think(self, request: GenerateRequest, cap: int, call: Call, *, exact: bool = False) -> Trace:
@@ -288,7 +309,8 @@ class LocalModel:
 
     async def _generate_prompted(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()
-        body = self._body(request, self.prompt(request), request.plan.max_tokens, [], pieces=True)
+        body = self._body(request, self.prompt(request), min(request.plan.max_tokens, self._room()), [],
+                          pieces=True)
         async with self.session() as call:
             result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
