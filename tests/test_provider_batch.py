@@ -140,8 +140,7 @@ def test_missing_key_is_one_line_cli_error_before_any_sample(tmp_path, monkeypat
                                       "--run-dir", str(tmp_path / "r")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: ANTHROPIC_API_KEY is not set")
-    with Store(tmp_path / "r") as store:
-        assert store.count() == 0
+    assert not (tmp_path / "r").exists()  # refused before the run dir is created
 
 
 def test_budget_below_anthropic_minimum_is_refused_before_any_request(api, tmp_path):

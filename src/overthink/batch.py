@@ -52,7 +52,7 @@ async def _run_model(runner: Runner, units: list[Unit], model: Any, run_id: str,
     for unit in units:
         for budget in unit.budgets:
             key = (unit.model, unit.task.name, unit.item.id, budget, mech, unit.replicate)
-            planned[custom_id(key)] = (unit, runner._request(unit, budget, model))
+            planned[custom_id(key)] = (unit, runner.request_for(unit, budget, model))
     in_flight = {cid for b in store.open_batches(spec) for cid in b["entries"]}
 
     fresh = [(cid, ur) for cid, ur in planned.items() if cid not in in_flight]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .budget import plan_budget
+from .budget import BudgetPlan, plan_budget
 from .config import ExperimentConfig
 from .core import Budget, Completion, Item, Mechanism, SampleRecord, Status
 from .errors import ConfigError
@@ -74,6 +74,36 @@ def open_run(cfg: ExperimentConfig, store: Store) -> str:
     return run_id
 
 
+def plan_for(cfg: ExperimentConfig, budget: Budget, model: Model) -> BudgetPlan:
+    margin = cfg.answer_margin or getattr(model, "default_answer_margin", 10_000)
+    return plan_budget(budget, cfg.mechanism, answer_margin=margin, cautioned=cfg.cautioned)
+
+
+def check_models(cfg: ExperimentConfig, models: dict[str, Model]) -> None:
+    """Refuse, before any request, budgets a model cannot honour and --max-cost without a price."""
+    for spec, model in models.items():
+        if cfg.batch:
+            model.batch_mode = True  # type: ignore[attr-defined]
+        check = getattr(model, "check_plan", None)
+        for budget in cfg.sweep_budgets():
+            try:
+                plan = plan_for(cfg, budget, model)
+            except ValueError as exc:
+                raise ConfigError(f"{spec}: {exc}") from None
+            if check is not None:
+                check(plan, cfg.temperature)
+        if cfg.max_cost is not None and getattr(model, "price", 0) is None:
+            raise ConfigError(f"--max-cost: no price known for {spec}; add it to $OVERTHINK_HOME/prices.yaml "
+                              f"or model_options.{spec}.price")
+
+
+def prepare_models(cfg: ExperimentConfig, loader: Callable[[str, dict], Model] = load_model) -> dict[str, Model]:
+    """Create and check every model of a run (missing keys, impossible budgets) before anything touches disk."""
+    models = {spec: loader(spec, cfg.model_options.get(spec, {})) for spec in cfg.models}
+    check_models(cfg, models)
+    return models
+
+
 class Runner:
     def __init__(self, cfg: ExperimentConfig, store: Store, *, models: dict[str, Model] | None = None,
                  progress: bool = True, model_loader: Callable[[str, dict], Model] = load_model) -> None:
@@ -82,11 +112,6 @@ class Runner:
         self._models = models
         self._loader = model_loader
         self.show_progress = progress
-
-    def _load_models(self) -> dict[str, Model]:
-        if self._models is not None:
-            return self._models
-        return {spec: self._loader(spec, self.cfg.model_options.get(spec, {})) for spec in self.cfg.models}
 
     def _load_tasks(self) -> list[tuple[Task, list[Item]]]:
         out = []
@@ -116,10 +141,10 @@ class Runner:
         return units
 
     async def run(self) -> RunStats:
+        models = self._models if self._models is not None else prepare_models(self.cfg, self._loader)
+        check_models(self.cfg, models)
         run_id = open_run(self.cfg, self.store)
         tasks = self._load_tasks()
-        models = self._load_models()
-        self._check_models(models)
         units = self.plan(tasks)
         stats = RunStats(run_id, planned=sum(len(u.budgets) for u in units))
         started = time.perf_counter()
@@ -151,36 +176,15 @@ class Runner:
         stats.wall_s = time.perf_counter() - started
         return stats
 
-    def _plan(self, budget: Budget, model: Model):
-        margin = self.cfg.answer_margin or getattr(model, "default_answer_margin", 10_000)
-        return plan_budget(budget, self.cfg.mechanism, answer_margin=margin, cautioned=self.cfg.cautioned)
-
-    def _check_models(self, models: dict[str, Model]) -> None:
-        """Refuse, before any request, budgets a model cannot honour and --max-cost without a price."""
-        for spec, model in models.items():
-            if self.cfg.batch:
-                model.batch_mode = True  # type: ignore[attr-defined]
-            check = getattr(model, "check_plan", None)
-            for budget in self.cfg.sweep_budgets():
-                try:
-                    plan = self._plan(budget, model)
-                except ValueError as exc:
-                    raise ConfigError(f"{spec}: {exc}") from None
-                if check is not None:
-                    check(plan, self.cfg.temperature)
-            if self.cfg.max_cost is not None and getattr(model, "price", 0) is None:
-                raise ConfigError(f"--max-cost: no price known for {spec}; add it to $OVERTHINK_HOME/prices.yaml "
-                                  f"or model_options.{spec}.price")
-
-    def _request(self, unit: Unit, budget: Budget, model: Model) -> GenerateRequest:
-        plan = self._plan(budget, model)
+    def request_for(self, unit: Unit, budget: Budget, model: Model) -> GenerateRequest:
+        plan = plan_for(self.cfg, budget, model)
         return GenerateRequest(prompt=unit.task.render(unit.item), plan=plan, seed=unit.seed,
                                system=unit.task.system, temperature=self.cfg.temperature, top_p=self.cfg.top_p,
                                key=budget)
 
     async def _run_unit(self, unit: Unit, model: Model, run_id: str, stats: RunStats,
                         progress: SweepProgress) -> None:
-        requests = [self._request(unit, b, model) for b in unit.budgets]
+        requests = [self.request_for(unit, b, model) for b in unit.budgets]
         shared = (len(requests) > 1 and self.cfg.mechanism is Mechanism.FORCED and isinstance(model, SweepModel))
         if shared:
             pending = {id(r): r for r in requests}

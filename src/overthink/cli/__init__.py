@@ -108,7 +108,7 @@ def _prepare_local(name: str) -> None:
 def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False) -> Path:
     """Build the config (file < stored config of an existing run dir < flags), run it, return the run dir."""
     from ..config import build_config
-    from ..runner import run_sync
+    from ..runner import prepare_models, run_sync
     from ..store import Store
 
     run_dir = overrides.get("run_dir")
@@ -126,10 +126,11 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
             _prepare_local(spec.split(":", 1)[1])
     run_dir = cfg.run_dir or _default_run_dir(cfg.models, cfg.tasks)
     cfg = cfg.model_copy(update={"run_dir": run_dir})
+    models = prepare_models(cfg)  # a missing key or an impossible budget stops here, before the run dir exists
     typer.echo(f"run dir: {run_dir}", err=True)
     with Store(run_dir) as store:
         try:
-            stats = run_sync(cfg, store, progress=not quiet)
+            stats = run_sync(cfg, store, models=models, progress=not quiet)
         except KeyboardInterrupt:
             typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
                        err=True)
