@@ -90,6 +90,8 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
     # RMSE tasks regress squared error: a change d(MSE) is a change of about d(MSE) / (2 RMSE) in RMSE.
     scale = float(np.mean(y) * (1 - np.mean(y))) if logit else 1.0 / (2 * math.sqrt(max(np.mean(y), 1e-12)))
     detectable = (Z95 + Z80) * se * span * scale
+    if logit and detectable >= 1.0:  # the linearisation breaks down (e.g. a score pinned at 0 or 1): no claim
+        detectable = math.nan
     # Spearman on within-item-demeaned values; p from the clustered regression of ranks on ranks.
     yw = y - pd.Series(y).groupby(groups).transform("mean").to_numpy()
     rx, ry = stats.rankdata(xw), stats.rankdata(yw)
