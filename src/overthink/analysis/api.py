@@ -51,7 +51,9 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         if f.empty:
             continue
         merged = data.samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
-        merged["factor_value"] = merged["factor_value"].astype(str)
+        # a factor column holding NaN for other tasks arrives as float: show 3, not 3.0
+        merged["factor_value"] = merged["factor_value"].map(
+            lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
         table = score_table(merged, data.metrics(), by=[*GROUP[:3], "factor_value", "budget"], n_boot=n_boot)
         parts.append(table.assign(factor=key))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
