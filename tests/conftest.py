@@ -1,12 +1,27 @@
-import os
+"""Fixtures every test shares: an isolated OVERTHINK_HOME, and the `tasks` CLI group for in-process calls."""
+
+from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory, monkeypatch):
-    """Each test gets its own OVERTHINK_HOME unless it relies on the prepared embedded model (see local_home)."""
-    if "OVERTHINK_TEST_KEEP_HOME" not in os.environ:
-        monkeypatch.setenv("OVERTHINK_HOME", str(tmp_path_factory.mktemp("home")))
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own OVERTHINK_HOME (models, data, imported tasks) inside its tmp_path."""
+    monkeypatch.setenv("OVERTHINK_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
 
 
+@pytest.fixture
+def cli():
+    """`overthink tasks ...` in process, with the same UserError -> exit 2 handling as the real CLI."""
+    import typer
+    from typer.testing import CliRunner
+
+    from overthink.cli import _Group
+    from overthink.cli.tasks_import import register
+
+    tasks_app = typer.Typer(cls=_Group)
+    register(tasks_app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(tasks_app, [str(a) for a in args])

@@ -22,12 +22,6 @@ GSM8K = shared_data() / "gsm8k" / "test.jsonl"
 MEMO = shared_data() / "memotrap" / "1-proverb-ending.csv"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OVERTHINK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 @pytest.mark.parametrize(("subset", "rows"), [("corrigible-neutral-HHH", 340), ("myopic-reward", 1000),
                                               ("self-awareness-general-ai", 300), ("survival-instinct", 953)])
 def test_ai_risk_subsets_parse_completely(subset: str, rows: int) -> None:

@@ -20,10 +20,8 @@ GSM8K_URL = "/openai/grade-school-math/3101c7d5072418e28b9008a6636bde82a006892c/
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OVERTHINK_HOME", str(tmp_path / "home"))
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OVERTHINK_DATA_MIRROR", "http://127.0.0.1:9")  # nothing listens: no accidental network
-    return tmp_path / "home"
 
 
 @pytest.fixture

@@ -10,30 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from overthink.cli import _Group
-from overthink.cli.tasks_import import register
 from overthink.errors import UserError
 from overthink.tasks import get_task, task_names
 from overthink.tasks.distract import derive, insert, make_distractors
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_task"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OVERTHINK_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def cli():
-    tasks_app = typer.Typer(cls=_Group)
-    register(tasks_app)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(tasks_app, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -14,22 +14,22 @@ def home() -> Path:
     return root
 
 
-def models_dir() -> Path:
-    path = home() / "models"
+def _subdir(name: str) -> Path:
+    path = home() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def models_dir() -> Path:
+    return _subdir("models")
 
 
 def data_dir() -> Path:
-    path = home() / "data"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _subdir("data")
 
 
 def tasks_dir() -> Path:
-    path = home() / "tasks"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _subdir("tasks")
 
 
 def user_table(name: str, what: str) -> dict[str, Any]:
