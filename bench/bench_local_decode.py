@@ -56,8 +56,8 @@ async def main() -> None:
         decode.append(r["timings"]["predicted_per_second"])
         assert r["usage"]["completion_tokens"] == c.output_tokens, "both sides must generate the same tokens"
 
-    # forced: two passes (think with stop </think>, then the answer from the cut) vs the same two calls made
-    # directly (plain text prompts, no per-token ids)
+    # forced: two passes (think with stop </think>, then the answer from the cut, reusing the thinking pass's KV
+    # cache in the same slot) vs the same two calls made directly (plain text prompts, no per-token ids)
     forced = GenerateRequest(prompt=PROMPT, plan=plan_budget(args.tokens, "forced", answer_margin=16), seed=7)
     f_ours, f_direct = [], []
     for _ in range(args.rounds):
@@ -65,10 +65,12 @@ async def main() -> None:
         c = await model.generate(forced)
         f_ours.append(c.output_tokens / (time.perf_counter() - t))
         t = time.perf_counter()
-        r1 = engine.server.handle_completions({**body, "max_tokens": args.tokens, "stop": ["</think>"]})
+        r1 = engine.server.handle_completions({**body, "max_tokens": args.tokens + 1, "stop": ["</think>"],
+                                               "id_slot": 0})
         r2 = engine.server.handle_completions({**body, "prompt": body["prompt"] + r1["choices"][0]["text"]
-                                               + "\n</think>\n<answer>", "max_tokens": 16, "stop": ["</answer>"]})
-        n = r1["usage"]["completion_tokens"] + r2["usage"]["completion_tokens"]
+                                               + "\n</think>\n<answer>", "max_tokens": 16, "stop": ["</answer>"],
+                                               "cache_prompt": True, "id_slot": 0})
+        n = min(r1["usage"]["completion_tokens"], args.tokens) + r2["usage"]["completion_tokens"]
         f_direct.append(n / (time.perf_counter() - t))
 
     print(f"\ngenerated tokens/s, wall clock incl. prompt processing (median of {args.rounds} alternating runs, "
