@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .core import DONE_STATUSES, Budget, Item, SampleRecord
+from .core import DONE_STATUSES, Item, SampleRecord
 
 DB_NAME = "overthink.sqlite"
 SCHEMA_VERSION = 1
@@ -53,10 +53,6 @@ CREATE TABLE IF NOT EXISTS batches (
 # `labels` is an append-only log: each row is one reviewer's full verdict on a sample at a time (labels and tags as
 # JSON lists); the newest row per (sample_id, reviewer) is the current one, older rows are the history.
 # batches.entries: JSON {custom_id: sample key as a list}. status: submitted | collected.
-
-
-def sample_key(record: SampleRecord) -> tuple:
-    return tuple(getattr(record, k) for k in _KEY)
 
 
 class Store:
@@ -228,13 +224,6 @@ def _from_sql(column: str, value: Any) -> Any:
     if column in _BOOL_COLUMNS:
         return None if value is None else bool(value)
     return value
-
-
-def normalise_budget(budget: Budget) -> Budget:
-    """Budgets are stored as int when numeric, else as text; '64' and 64 are the same key."""
-    if isinstance(budget, str) and budget.isdigit():
-        return int(budget)
-    return budget
 
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
