@@ -148,33 +148,33 @@ class Runner:
         units = self.plan(tasks)
         stats = RunStats(run_id, planned=sum(len(u.budgets) for u in units))
         started = time.perf_counter()
-        if self.cfg.batch:
-            from .batch import run_batches
+        try:
+            with SweepProgress(units, enabled=self.show_progress) as progress:
+                if self.cfg.batch:
+                    from .batch import run_batches
 
-            try:
-                with SweepProgress(units, enabled=self.show_progress) as progress:
                     await run_batches(self, units, models, run_id, stats, progress)
-            finally:
-                for model in models.values():
-                    await model.aclose()
-            stats.wall_s = time.perf_counter() - started
-            return stats
+                else:
+                    await self._run_pool(units, models, run_id, stats, progress)
+        finally:
+            for model in models.values():
+                await model.aclose()
+        stats.wall_s = time.perf_counter() - started
+        return stats
+
+    async def _run_pool(self, units: list[Unit], models: dict[str, Model], run_id: str, stats: RunStats,
+                        progress: SweepProgress) -> None:
+        """`concurrency` workers take units off one queue until it is empty or the cost limit is reached."""
         queue: asyncio.Queue[Unit] = asyncio.Queue()
         for unit in units:
             queue.put_nowait(unit)
-        with SweepProgress(units, enabled=self.show_progress) as progress:
-            async def worker() -> None:
-                while not queue.empty() and not stats.stopped_for_cost:
-                    unit = queue.get_nowait()
-                    await self._run_unit(unit, models[unit.model], run_id, stats, progress)
 
-            try:
-                await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, max(1, len(units))))))
-            finally:
-                for model in models.values():
-                    await model.aclose()
-        stats.wall_s = time.perf_counter() - started
-        return stats
+        async def worker() -> None:
+            while not queue.empty() and not stats.stopped_for_cost:
+                unit = queue.get_nowait()
+                await self._run_unit(unit, models[unit.model], run_id, stats, progress)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.cfg.concurrency, max(1, len(units))))))
 
     def request_for(self, unit: Unit, budget: Budget, model: Model) -> GenerateRequest:
         plan = plan_for(self.cfg, budget, model)
