@@ -33,6 +33,7 @@ def test_run_summary_export_roundtrip(tmp_path):
 def test_user_errors_exit_2_without_traceback(tmp_path):
     for args in (("summary", str(tmp_path / "missing")), ("resume", str(tmp_path)),
                  ("export", str(tmp_path), "--format", "xml"),
+                 ("export", str(tmp_path), "--labels", "--format", "parquet"),
                  ("run", "--model", "stub:oracle", "--task", "misleading-math", "--budgets", "0,lots"),
                  ("run", "--model", "stub:oracle", "--task", "misleading-math", "--task-args", "{bad json")):
         res = run_cli(*args, cwd=tmp_path)

@@ -44,3 +44,28 @@ def test_cli_unknown_model_and_task(tmp_path):
     res = run_cli("run", "--model", "stub:oracle", "--task", "nope", cwd=tmp_path)
     assert res.returncode == 2 and "unknown task 'nope'" in res.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_key_in_any_model_options_is_refused(tmp_path):
+    """Configs are stored with the run: a secret is refused even for a model the run does not load."""
+    with pytest.raises(ConfigError, match="looks like a secret"):
+        build_config(None, {"models": ["stub:oracle"], "tasks": ["misleading-math"],
+                            "model_options": {"openai:gpt-4o": {"api_key": "sk-abc"}}})
+
+
+def test_bad_model_option_values_are_config_errors(tmp_path):
+    from overthink.models import load_model
+
+    with pytest.raises(ConfigError, match="n_ctx must be int"):
+        load_model("local:qwen2.5-coder-0.5b", {"n_ctx": "big"})
+    with pytest.raises(ConfigError, match="unknown option"):
+        load_model("local:qwen2.5-coder-0.5b", {"nctx": 16384})
+    res = run_cli("run", "--model", "local:qwen2.5-coder-0.5b", "--task", "misleading-math", "--config",
+                  str(_write(tmp_path / "o.yaml", "model_options:\n  local:qwen2.5-coder-0.5b: {n_ctx: big}\n")),
+                  cwd=tmp_path)
+    assert res.returncode == 2 and "n_ctx must be int" in res.stderr and "Traceback" not in res.stderr
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path

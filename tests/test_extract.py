@@ -31,6 +31,12 @@ def test_parse_letter_is_strict():
     assert parse_letter("C", 2) is None  # out of range
     assert parse_letter("Because the answer is A", 2) is None  # no first-capital-letter fallback
     assert parse_letter("yes", 2, ("Yes", "No")) == "A"
+    choices = ("Yes", "No", "Maybe", "a lot of them")
+    assert parse_letter("a lot of them", 4, choices) == "D"  # the text of choice D, not the letter "a"
+    assert parse_letter("B or C", 4, choices) is None
+    assert parse_letter("A and B", 4, choices) is None
+    assert parse_letter("A) No", 4, choices) is None  # a letter that contradicts its own text
+    assert parse_letter("(B) No", 4, choices) == "B" and parse_letter("c.", 4, choices) == "C"
 
 
 def test_grade_statuses():

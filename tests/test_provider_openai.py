@@ -88,6 +88,14 @@ def test_non_reasoning_prompted_sends_temperature_and_system_role(api):
     assert out.reasoning_tokens_source in ("usage", "output_minus_answer_estimate")
 
 
+def test_non_reasoning_model_reasoning_is_measured_from_visible_text(api):
+    """gpt-4o-style models report reasoning_tokens = 0 while a prompted budget makes them reason visibly."""
+    api.visible_reasoning = 600
+    out = run(model(api, name="gpt-4o").generate(req(2048, "prompted")))
+    assert out.reasoning_tokens_source == "output_minus_answer_estimate"
+    assert 590 <= out.reasoning_tokens <= 605
+
+
 def test_retry_after_429_and_timeouts(api):
     api.faults += [{"status": 429, "headers": {"retry-after-ms": "200"}}, {"status": 503}, {"sleep": 1.5, "status": 200},
                    {"malformed": "[]"}]

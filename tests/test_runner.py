@@ -95,3 +95,42 @@ def test_truncated_and_unparsed_are_their_own_status(tmp_path):
         assert by == {0: "ok", 64: "truncated", 256: "unparsed"}
         assert store.conn.execute("SELECT COUNT(*) FROM samples WHERE status != 'ok' AND score IS NOT NULL"
                                   ).fetchone()[0] == 0
+
+
+def test_semantic_diff_is_per_model_and_ignores_operational_options(tmp_path):
+    base = cfg(tmp_path, model_options={"stub:flat": {"delay_s": 0.0, "max_attempts": 3}})
+    added = cfg(tmp_path, models=["stub:flat", "stub:oracle"],
+                model_options={"stub:flat": {"delay_s": 0.0, "max_attempts": 9}, "stub:oracle": {"answer": "3"}})
+    assert added.semantic_diff(base) == []  # a new model with its options, and a retry setting, are fine
+    changed = cfg(tmp_path, model_options={"stub:flat": {"delay_s": 0.5, "max_attempts": 3}})
+    assert changed.semantic_diff(base) == ["model_options.stub:flat"]
+    assert cfg(tmp_path, task_args={"zebra": {"grids": "3x3"}}).semantic_diff(cfg(tmp_path)) == []
+
+
+def test_budgets_after_a_natural_run_add_a_controlled_sweep(tmp_path):
+    from helpers import run_cli
+
+    run_dir = str(tmp_path / "r")
+    common = ("--model", "stub:flat", "--task", "misleading-math", "--limit", "3", "--run-dir", run_dir, "--quiet")
+    assert run_cli("run", *common, "--natural", "2").returncode == 0
+    res = run_cli("run", *common, "--budgets", "0,64")
+    assert res.returncode == 0 and "ran 6 of 6" in res.stderr
+    with Store(run_dir) as store:
+        assert {r["budget"] for r in store.iter_samples()} == {"natural", 0, 64}
+
+
+def test_a_user_error_from_a_provider_stops_the_run_instead_of_filling_it_with_errors(tmp_path):
+    from overthink.models import ModelSpec
+    from overthink.models.stub import StubModel
+
+    class Misconfigured(StubModel):
+        async def generate(self, request):
+            if request.plan.budget == 256:
+                raise ConfigError("the server has no chat template; set model_options.chat_template")
+            return await super().generate(request)
+
+    model = Misconfigured(ModelSpec("stub", "flat"), {})
+    with Store(tmp_path) as store:
+        with pytest.raises(ConfigError, match="chat template"):
+            asyncio.run(Runner(cfg(tmp_path, concurrency=1), store, models={"stub:flat": model}, progress=False).run())
+        assert store.count("error") == 0 and store.count() >= 2  # finished samples kept, nothing stored as error

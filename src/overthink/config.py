@@ -18,6 +18,18 @@ from .errors import ConfigError
 SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
 
 
+# model_options that change how a model is called, not what a sample means
+OPERATIONAL_OPTIONS = frozenset({"timeout_s", "max_attempts", "max_concurrency", "backoff_initial_s",
+                                 "backoff_max_s", "price", "api_key_env", "env_file", "n_threads", "n_parallel",
+                                 "progress"})
+
+
+def _semantic_options(field: str, options: dict[str, Any]) -> dict[str, Any]:
+    if field != "model_options":
+        return options
+    return {k: v for k, v in options.items() if k not in OPERATIONAL_OPTIONS}
+
+
 class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -76,6 +88,20 @@ class ExperimentConfig(BaseModel):
         except UserError as exc:
             raise ValueError(str(exc)) from None
 
+    @field_validator("model_options")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The config is stored with the run: a key written into it is refused for every model, loaded or not."""
+        from .errors import UserError
+        from .secrets import check_options
+
+        try:
+            for spec, options in value.items():
+                check_options(spec, options)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     def sweep_budgets(self) -> list[Budget]:
         """The budgets a run visits: the configured ones, or just 'natural' for a natural run."""
         return [NATURAL] if self.natural else list(self.budgets)
@@ -84,7 +110,18 @@ class ExperimentConfig(BaseModel):
         return self.natural or self.replicates
 
     def semantic_diff(self, other: ExperimentConfig) -> list[str]:
-        return [f for f in SEMANTIC_FIELDS if getattr(self, f) != getattr(other, f)]
+        """Fields whose change would make new samples incomparable with stored ones. Per-task and per-model
+        options are compared only for tasks / models in both configs (adding one is fine), and operational
+        model options (timeouts, retries, concurrency, prices, key variables) may always change."""
+        diff = [f for f in SEMANTIC_FIELDS if f not in ("task_args", "model_options")
+                and getattr(self, f) != getattr(other, f)]
+        for field in ("task_args", "model_options"):
+            mine, theirs = getattr(self, field), getattr(other, field)
+            for key in sorted(set(mine) & set(theirs)):
+                a, b = (_semantic_options(field, x[key]) for x in (mine, theirs))
+                if a != b:
+                    diff.append(f"{field}.{key}")
+        return diff
 
 
 def _format_error(exc: ValidationError, source: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from .budget import BudgetPlan, plan_budget
 from .config import ExperimentConfig
 from .core import Budget, Completion, Item, Mechanism, SampleRecord, Status
-from .errors import ConfigError
+from .errors import ConfigError, UserError
 from .models import GenerateRequest, Model, ModelSpec, SweepModel, load_model
 from .progress import SweepProgress
 from .store import Store
@@ -190,9 +190,11 @@ class Runner:
             pending = {id(r): r for r in requests}
             try:
                 async for request, result in model.generate_sweep(requests):  # type: ignore[attr-defined]
+                    if isinstance(result, UserError):
+                        raise result
                     pending.pop(id(request), None)
                     self._finish(unit, request, result, model, run_id, stats, progress)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, UserError):  # a user mistake stops the run; it is not an API fault
                 raise
             except Exception as exc:  # the shared trace failed: every budget not yet answered is an error
                 for request in pending.values():
@@ -205,7 +207,7 @@ class Runner:
             stats.reserved_usd += worst
             try:
                 result: Completion | BaseException = await model.generate(request)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, UserError):  # a user mistake stops the run; it is not an API fault
                 raise
             except Exception as exc:  # any provider failure is stored as an error, never scored
                 result = exc

@@ -31,6 +31,7 @@ class FakeAPI:
                  batch_polls: int = 1) -> None:
         self.answer = answer
         self.think_fraction = think_fraction
+        self.visible_reasoning = 0  # tokens of visible reasoning a non-reasoning chat model writes
         self.report_thinking_tokens = report_thinking_tokens
         self.batch_polls = batch_polls  # status polls before a batch ends
         self.faults: list[dict[str, Any]] = []
@@ -184,6 +185,10 @@ class FakeAPI:
         finish = "stop" if think + ANSWER_TOKENS <= cap else "length"
         text = f"<answer>{self.answer}</answer>" if finish == "stop" else ""
         out = min(cap, think + ANSWER_TOKENS)
+        if self.visible_reasoning and "reasoning_effort" not in body:
+            # a non-reasoning model: it reasons in the visible text and reports reasoning_tokens = 0
+            text = "step " * self.visible_reasoning + text
+            out = min(cap, self.visible_reasoning + ANSWER_TOKENS)
         return {"id": self._id("chatcmpl"), "object": "chat.completion", "created": 1, "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish,
                              "logprobs": None}],

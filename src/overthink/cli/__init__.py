@@ -116,17 +116,20 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
     if run_dir and (Path(run_dir) / "overthink.sqlite").exists():
         with Store(run_dir, create=False) as old:
             stored = old.get_meta("config") or {}
+    if overrides.get("budgets") is not None and overrides.get("natural") is None:
+        stored.pop("natural", None)  # explicit budgets on a natural run dir add a controlled sweep
     cfg = build_config(config_file, overrides, base=stored)
     from ..tasks import get_task
 
     for name in cfg.tasks:  # fail on an unknown task before anything is created on disk
         get_task(name, **cfg.task_args.get(name, {}))
+    # bad model options, a missing key or an impossible budget stop here, before the run dir exists
+    models = prepare_models(cfg)
     for spec in cfg.models:
         if spec.startswith("local:"):
             _prepare_local(spec.split(":", 1)[1])
     run_dir = cfg.run_dir or _default_run_dir(cfg.models, cfg.tasks)
     cfg = cfg.model_copy(update={"run_dir": run_dir})
-    models = prepare_models(cfg)  # a missing key or an impossible budget stops here, before the run dir exists
     typer.echo(f"run dir: {run_dir}", err=True)
     with Store(run_dir) as store:
         try:
@@ -216,6 +219,8 @@ def export(
     writer = write_export
     if labels:
         from ..review.labels import write_label_export as writer
+    if labels and format == "parquet":
+        raise UserError("--labels exports as jsonl or csv, not parquet")
     with Store(run_dir, create=False) as store:
         if format == "parquet":  # binary: a file (or a pipe via stdout's buffer)
             n = write_export(store, format, out if out is not None else sys.stdout.buffer)

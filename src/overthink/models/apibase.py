@@ -14,7 +14,7 @@ from ..core import NATURAL
 from ..errors import ConfigError
 from ..pricing import Price, price_for, worst_case_cost
 from ..secrets import check_options, redact
-from .base import GenerateRequest, ModelSpec
+from .base import GenerateRequest, ModelSpec, check_known, model_option
 from .capabilities import capabilities
 from .retry import BackoffWait, call_with_retries, limiter_for, status_of
 
@@ -55,18 +55,16 @@ class ApiModel:
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         check_options(str(spec), options)
-        unknown = set(options) - COMMON_OPTIONS - self.extra_options
-        if unknown:
-            raise ConfigError(f"model_options for {spec}: unknown option(s) {', '.join(sorted(unknown))}; known: "
-                              f"{', '.join(sorted(COMMON_OPTIONS | self.extra_options))}")
+        check_known(spec, options, COMMON_OPTIONS | self.extra_options)
         self.spec = spec
         self.options = options
         self.caps = capabilities(self.provider, spec.model, options.get("capabilities"))
         self.price: Price | None = price_for(self.provider, spec.model, options.get("price"))
-        self.timeout_s = float(options.get("timeout_s", 600))
-        self.attempts = int(options.get("max_attempts", 6))
-        self.limiter = limiter_for(self.provider, spec.base_url, int(options.get("max_concurrency", 16)))
-        self.wait = BackoffWait(float(options.get("backoff_initial_s", 1.0)), float(options.get("backoff_max_s", 60)))
+        self.timeout_s = model_option(spec, options, "timeout_s", float, 600)
+        self.attempts = model_option(spec, options, "max_attempts", int, 6)
+        self.limiter = limiter_for(self.provider, spec.base_url, model_option(spec, options, "max_concurrency", int, 16))
+        self.wait = BackoffWait(model_option(spec, options, "backoff_initial_s", float, 1.0),
+                                model_option(spec, options, "backoff_max_s", float, 60))
         self.key_env = options.get("api_key_env", self.default_key_env)
         self.env_file = options.get("env_file", ".env")
         self.batch_mode = False

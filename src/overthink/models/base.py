@@ -42,6 +42,28 @@ class ModelSpec:
         return f"{self.provider}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
 
 
+def model_option(spec: ModelSpec | str, options: dict[str, Any], name: str, cast: type, default: Any) -> Any:
+    """One `model_options` value, converted; a bad value is a ConfigError naming the model and the option."""
+    value = options.get(name, default)
+    if value is None:
+        return None
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"model_options for {spec}: {name} must be {cast.__name__}, got {value!r}") from None
+
+
+def check_known(spec: ModelSpec | str, options: dict[str, Any], known: set[str]) -> None:
+    unknown = set(options) - known
+    if unknown:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"model_options for {spec}: unknown option(s) {', '.join(sorted(unknown))}; known: "
+                          f"{', '.join(sorted(known))}")
+
+
 @dataclass
 class GenerateRequest:
     """One call to a model: the messages, the budget plan and the sampling settings."""

@@ -29,7 +29,7 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
 from ..errors import ModelUnavailable
-from .base import GenerateRequest, ModelSpec
+from .base import GenerateRequest, ModelSpec, check_known, model_option
 from .packs import ModelPack, ensure_model, get_pack
 
 THINK_INSTRUCTION = (
@@ -40,6 +40,7 @@ THINK_CLOSE = "</think>"
 ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
 ANSWER_CLOSE = "</answer>"
 DEFAULT_N_CTX = 8192  # per slot
+LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress"}
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
 
 
@@ -156,13 +157,15 @@ class LocalModel:
     def __init__(self, spec: ModelSpec, pack: ModelPack, options: dict[str, Any]) -> None:
         self.spec = spec
         self.pack = pack
+        check_known(spec, options, LOCAL_OPTIONS)
         self.progress = options.get("progress")
         self.options = {
-            "n_ctx": int(options.get("n_ctx") or DEFAULT_N_CTX),
-            "n_threads": int(options.get("n_threads") or os.cpu_count() or 1),
-            "n_parallel": max(1, int(options.get("n_parallel") or 1)),
+            "n_ctx": model_option(spec, options, "n_ctx", int, DEFAULT_N_CTX),
+            "n_threads": model_option(spec, options, "n_threads", int, os.cpu_count() or 1),
+            "n_parallel": max(1, model_option(spec, options, "n_parallel", int, 1)),
         }
-        self.answer_tokens = options.get("answer_tokens")  # overrides plan.answer_tokens when set
+        # overrides plan.answer_tokens when set
+        self.answer_tokens = model_option(spec, options, "answer_tokens", int, None)
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
 

@@ -125,7 +125,8 @@ class OpenAIModel(ApiModel):
         except (AttributeError, IndexError, TypeError) as exc:
             raise MalformedResponse(f"{self.api} response without choices/output/usage: {exc}") from None
         reported = getattr(details, "reasoning_tokens", None) if details is not None else None
-        if reported is not None:
+        # Non-reasoning models report reasoning_tokens = 0 while a prompted budget makes them reason in visible text.
+        if reported is not None and (reported > 0 or plan.mechanism is not Mechanism.PROMPTED):
             reasoning_tokens, source = int(reported), "usage"
         elif plan.mechanism is Mechanism.PROMPTED and plan.thinking and output_tokens is not None:
             # Visible step-by-step text: everything before the final answer tag counts as reasoning.

@@ -16,6 +16,7 @@ import email.utils
 import json
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -93,19 +94,29 @@ class AdaptiveLimiter:
         self.ceiling = max(1, ceiling)
         self.limit = float(self.ceiling)
         self.in_flight = 0
-        self._cond = asyncio.Condition()
+        self._conds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one Condition per event loop
         self.min_seen = self.ceiling
 
+    @property
+    def _cond(self) -> asyncio.Condition:
+        loop = asyncio.get_running_loop()
+        cond = self._conds.get(loop)
+        if cond is None:
+            cond = self._conds[loop] = asyncio.Condition()
+        return cond
+
     async def __aenter__(self) -> AdaptiveLimiter:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+        cond = self._cond
+        async with cond:
+            await cond.wait_for(lambda: self.in_flight < int(self.limit))
             self.in_flight += 1
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        async with self._cond:
+        cond = self._cond
+        async with cond:
             self.in_flight -= 1
-            self._cond.notify_all()
+            cond.notify_all()
 
     def on_rate_limit(self) -> None:
         self.limit = max(1.0, self.limit / 2)

@@ -53,16 +53,18 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
                     f"{r['mean_reasoning_tokens']:.0f}", f"{r['median_reasoning_tokens']:.0f}", str(r["errors"]),
                     str(r["truncated"]), str(r["unparsed"]))
     console.print(out)
-    for (task, model, mech), curve in table.groupby(["task", "model", "mechanism"], sort=False):
+    # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
+    controlled = table[table["budget"].astype(str) != "natural"]
+    for (task, model, mech), curve in controlled.groupby(["task", "model", "mechanism"], sort=False):
         metric = curve["metric"].iloc[0]
         verdict, delta = paper_verdict(curve, metric)
         change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
         console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] "
                       f"({change} from the shortest to the longest budget; paper's rule)", highlight=False)
-    if plot:
+    if plot and len(controlled):
         from .figures import save_curves
 
-        paths = save_curves(table, Path(run_dir) / "figures")
+        paths = save_curves(controlled, Path(run_dir) / "figures")
         console.print("figure: " + ", ".join(str(p) for p in paths))
     return table
 

@@ -44,7 +44,10 @@ _NUMBER_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])|(?<![\
 _WORD_NUMBERS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
-_LETTER_RE = re.compile(r"^\(?\s*([A-Za-z])\s*\)?(?:[\s.:)\-]|$)")
+# A letter on its own ("B", "(B)", "B.", "B:") or with an explicit marker before text ("(B) No", "B) No", "B: No").
+# "a lot of them" or "B or C" are not letters: no first-letter guessing.
+_BARE_LETTER_RE = re.compile(r"\(?\s*([A-Za-z])\s*\)?[.:]?")
+_MARKED_LETTER_RE = re.compile(r"(?:\(([A-Za-z])\)|([A-Za-z])[).:])\s*(.+)", re.DOTALL)
 
 ANSWER_FORMAT = "Give your final answer inside <answer></answer> tags."
 CHOICE_FORMAT = "Answer with the letter of your choice inside <answer></answer> tags, e.g. <answer>A</answer>."
@@ -75,17 +78,28 @@ def parse_number(text: str) -> float | None:
 
 
 def parse_letter(text: str, n_choices: int, choices: tuple[str, ...] | None = None) -> str | None:
-    """A choice letter from "A", "(B)", "C) text"; or the letter of a choice whose text matches exactly."""
-    m = _LETTER_RE.match(text.strip())
-    if m:
-        letter = m.group(1).upper()
-        return letter if ord(letter) - ord("A") < n_choices else None
+    """A choice letter from "A", "(B)", "C) text", or the letter of the choice whose text the answer is exactly.
+
+    A marked letter whose text names a *different* choice is contradictory and gives None (unparsed)."""
+    text = text.strip()
+    by_text = None
     if choices:
         norm = _normalise(text)
         hits = [i for i, c in enumerate(choices) if _normalise(c) == norm]
-        if len(hits) == 1:
-            return chr(ord("A") + hits[0])
-    return None
+        by_text = chr(ord("A") + hits[0]) if len(hits) == 1 else None
+    bare = _BARE_LETTER_RE.fullmatch(text)
+    marked = None if bare else _MARKED_LETTER_RE.fullmatch(text)
+    if bare or marked:
+        letter = (bare.group(1) if bare else marked.group(1) or marked.group(2)).upper()
+        if ord(letter) - ord("A") >= n_choices:
+            return by_text
+        if marked and choices:
+            rest = _normalise(marked.group(3))
+            named = [i for i, c in enumerate(choices) if _normalise(c) == rest]
+            if named and chr(ord("A") + named[0]) != letter:
+                return None
+        return letter
+    return by_text
 
 
 def _normalise(text: str) -> str:
