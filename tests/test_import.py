@@ -121,3 +121,18 @@ def test_csv_as_tasks_export_writes_it(cli, tmp_path: Path) -> None:
     choice.write_text('id,prompt,classes,answer_index\nc,"Pick","[""yes"", ""no""]",0\n')
     assert cli("import", choice, "--name", "choice").exit_code == 0
     assert get_task("choice").items()[0].choices == ("yes", "no")
+
+
+def test_every_bad_line_is_reported_including_invalid_json(cli, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "bad.jsonl", [
+        {"prompt": "ok", "answer": 1},
+        "not json at all",
+        {"prompt": "x", "classes": ["a", "b"], "answer_index": 5},
+        {"answer": 3},
+        {"prompt": "", "answer": 3},
+    ])
+    res = cli("import", src, "--name", "bad")
+    assert res.exit_code == 2
+    for line, needle in ((2, "not valid JSON"), (3, "out of range"), (4, "missing field `prompt`"),
+                         (5, "got an empty string")):
+        assert f"bad.jsonl:{line}: " in res.output and needle in res.output

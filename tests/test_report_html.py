@@ -109,3 +109,21 @@ def test_report_shows_label_counts_per_budget(tmp_path):
     section = html[html.index("labels</summary>"):]
     row = re.search(r"<tr><td>misleading-math</td><td>stub:inverse</td><td>1024</td><td>(\d+)</td>", section)
     assert row and row.group(1) == "3"
+
+
+def test_report_of_a_run_with_no_scored_sample(tmp_path):
+    """Every sample truncated: the report still renders and shows the censoring instead of crashing."""
+    from overthink.core import Item, SampleRecord
+    from overthink.store import Store
+
+    run = tmp_path / "censored"
+    with Store(run) as store:
+        store.set_meta("tasks", {"misleading-math": {"metric": "accuracy"}})
+        store.add_items("misleading-math", [Item(f"i{i}", "Q", answer=2) for i in range(3)])
+        for i in range(3):
+            for budget in (0, 32, 128):
+                store.record(SampleRecord(run_id="x", model="local:m", provider="local", task="misleading-math",
+                                          item_id=f"i{i}", budget=budget, mechanism="prompted", replicate=0, seed=1,
+                                          status="truncated", reasoning_tokens=budget + 10, stop_reason="max_tokens"))
+    html = build_report([run], tmp_path / "r.html").read_text()
+    assert "truncated" in html and "nan" not in html.lower().replace("nano", "")

@@ -44,7 +44,7 @@ def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N
     out = dict(peak_budget=None, peak_score=math.nan, p_peak_best=math.nan, change_point=None,
                change_point_score=math.nan, recommended_budget=None, recommended_score=math.nan,
                sureness=math.nan, sureness_words="unknown", n_budgets=len(budgets))
-    if len(budgets) < 2:
+    if len(budgets) < 2 or not (curve["status"] == "ok").any():
         return out
     sums, counts = _matrices(curve, budgets)
     n_items = len(sums)

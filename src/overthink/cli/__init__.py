@@ -169,6 +169,8 @@ def run(
 ) -> None:
     """Sweep reasoning budgets (or sample natural lengths) and store every sample as it completes."""
     tasks = _split(task)
+    if natural is not None and budgets is not None:
+        raise UserError("--natural samples without a budget; give either --natural K or --budgets, not both")
     if data is not None:
         if not tasks or len(tasks) != 1:
             raise UserError("--data goes with exactly one --task; for several, use --task-args TASK.data=PATH")
@@ -221,6 +223,8 @@ def export(
         from ..review.labels import write_label_export as writer
     if labels and format == "parquet":
         raise UserError("--labels exports as jsonl or csv, not parquet")
+    if format == "parquet" and out is None and sys.stdout.isatty():
+        raise UserError("parquet is binary: give --out FILE (or pipe stdout to a file)")
     with Store(run_dir, create=False) as store:
         if format == "parquet":  # binary: a file (or a pipe via stdout's buffer)
             n = write_export(store, format, out if out is not None else sys.stdout.buffer)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from ..report.terminal import wide_console
 from . import _Group
 
 app = typer.Typer(cls=_Group, no_args_is_help=True, help="Public datasets: list, fetch (or --from a local copy).")
@@ -25,7 +26,7 @@ def list_() -> None:
         upstream = row["upstream"].removeprefix("https://")
         upstream += f"@{row['commit'][:8]}" if row["commit"] else " (you download it)"
         table.add_row(row["name"], row["licence"], upstream, row["cached"])
-    Console().print(table)
+    wide_console().print(table)
 
 
 @app.command()

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from ..report.terminal import wide_console
+
 app = typer.Typer(help="Estimate requests, tokens and cost of an experiment file.", no_args_is_help=True)
 
 
 def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")]) -> None:
     """Print expected and worst-case requests, tokens and cost per model and budget (no API calls, no key)."""
-    from rich.console import Console
     from rich.table import Table
 
     from ..config import build_config
@@ -36,7 +37,7 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
                   f"{sum(r.output_tokens for r in rows):,}", f"{sum(r.max_output_tokens for r in rows):,}",
                   usd(sum(r.cost_usd for r in priced)) if priced else "no price",
                   usd(sum(r.max_cost_usd or 0 for r in priced)) if priced else "no price")
-    Console().print(table)
+    wide_console().print(table)
     if cfg.max_cost is not None:
         typer.echo(f"--max-cost {cfg.max_cost:g} USD: the run stops before a request could pass it")
 

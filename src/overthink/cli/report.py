@@ -13,7 +13,8 @@ app = typer.Typer(add_completion=False, help="Write the HTML report for one or m
 @app.command()
 def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="one or more run directories, compared side by side")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")] = Path("report.html"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="the HTML file to write (default: "
+                                             "RUN_DIR/report.html for one run, ./report.html for several)")] = None,
     n_boot: Annotated[int, typer.Option(help="bootstrap resamples of items for every CI")] = 1000,
     probe_samples: Annotated[int, typer.Option(help="traces read per budget for the text probes")] = 2000,
 ) -> None:
@@ -23,5 +24,7 @@ def report(
 
     if n_boot < 100:
         raise UserError(f"--n-boot {n_boot}: use at least 100 resamples for a 95 % CI")
+    if out is None:
+        out = Path(run_dirs[0]) / "report.html" if len(run_dirs) == 1 else Path("report.html")
     path = build_report(run_dirs, out, n_boot=n_boot, probes_per_group=probe_samples)
     typer.echo(f"wrote {path} (figures as PNG and PDF in {path.parent / 'figures'})", err=True)

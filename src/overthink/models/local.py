@@ -196,12 +196,17 @@ class LocalModel:
         # A pass that starts a generation never reuses a slot's cache: a prefix left by an earlier request would be
         # computed in other batch shapes and could change greedy outputs. Answer passes (cached=True) reuse only
         # the KV cache of the thinking pass just run in the same slot.
+        # Greedy by default; a natural run samples (the paper's open-weight 0.6 / 0.95), or its K samples per
+        # item would all be the same text.
+        natural = request.plan.budget == NATURAL
+        temperature = request.temperature if request.temperature is not None else (0.6 if natural else 0.0)
+        top_p = request.top_p if request.top_p is not None else (0.95 if natural else None)
         body: dict[str, Any] = {
             "prompt": prompt, "max_tokens": max_tokens, "stop": stop, "seed": request.seed,
-            "temperature": 0.0 if request.temperature is None else request.temperature, "cache_prompt": cached,
+            "temperature": temperature, "cache_prompt": cached,
         }
-        if request.top_p is not None:
-            body["top_p"] = request.top_p
+        if top_p is not None:
+            body["top_p"] = top_p
         if pieces:  # per-token ids and bytes; post-sampling probs are the cheap way to get them
             body.update(n_probs=1, post_sampling_probs=True)
         return body

@@ -29,13 +29,14 @@ def _fmt(value: float, pct: bool) -> str:
     return f"{100 * value:.1f}" if pct else f"{value:.3f}"
 
 
-def _console() -> Console:
+def wide_console() -> Console:
+    """The terminal's console, or a wide one when output goes to a file or pipe (tables are not cut at 80)."""
     console = Console()
     return console if console.is_terminal else Console(width=160)
 
 
 def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None) -> pd.DataFrame:
-    console = console or _console()
+    console = console or wide_console()
     with Store(run_dir, create=False) as store:
         table = run_table(store)
     if table.empty:
@@ -58,9 +59,13 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     for (task, model, mech), curve in controlled.groupby(["task", "model", "mechanism"], sort=False):
         metric = curve["metric"].iloc[0]
         verdict, delta = paper_verdict(curve, metric)
-        change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
-        console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] "
-                      f"({change} from the shortest to the longest budget; paper's rule)", highlight=False)
+        if math.isnan(delta):
+            why = "no scored samples at the extreme budgets" if verdict == "insufficient" else "no change measured"
+            detail = f"{why}; see the err / trunc / unparsed columns"
+        else:
+            change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
+            detail = f"{change} from the shortest to the longest budget; paper's rule"
+        console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] ({detail})", highlight=False)
     if plot and len(controlled):
         from .figures import save_curves
 
@@ -72,7 +77,7 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
 def print_models(console: Console | None = None) -> None:
     from ..models import PROVIDERS
 
-    console = console or _console()
+    console = console or wide_console()
     out = Table(title="models")
     for col in ("spec", "installed", "prepared", "size", "licence"):
         out.add_column(col)

@@ -108,7 +108,8 @@ def record_to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict
     if prompt is None:
         raise ValueError("missing field `prompt`")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError(f"`prompt` must be a non-empty string, got {type(prompt).__name__}")
+        got = "an empty string" if isinstance(prompt, str) else type(prompt).__name__
+        raise ValueError(f"`prompt` must be a non-empty string, got {got}")
     item_id = rec.get("id")
     if item_id in (None, ""):
         item_id = f"{name}-{lineno}"
@@ -143,7 +144,7 @@ def read_items(path: str | Path, name: str | None = None, mapping: dict[str, str
     errors: list[str] = []
     seen: dict[str, int] = {}
     csv_cells = Path(path).suffix.lower() == ".csv"
-    for lineno, record in read_records(Path(path)):
+    for lineno, record in read_records(Path(path), errors):
         try:
             item = record_to_item(record, name, lineno, mapping, csv_cells)
         except ValueError as exc:

@@ -15,21 +15,28 @@ from ..errors import DataError
 from .base import Task
 
 
-def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) from a .jsonl or .csv file. Malformed lines raise DataError naming file and line."""
+def read_records(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) from a .jsonl or .csv file. A malformed line raises DataError naming file and line,
+    or, when an `errors` list is given, is added to it and skipped (to report every bad line at once)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield from _read_csv(path)
+        yield from _read_csv(path, errors)
     elif suffix in (".jsonl", ".json", ".ndjson"):
-        yield from _read_jsonl(path)
+        yield from _read_jsonl(path, errors)
     else:
         raise DataError(f"{path}: unsupported file type {suffix!r} (use .jsonl or .csv)")
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _bad(message: str, errors: list[str] | None) -> None:
+    if errors is None:
+        raise DataError(message)
+    errors.append(message)
+
+
+def _read_jsonl(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -37,13 +44,15 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                _bad(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})", errors)
+                continue
             if not isinstance(record, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
+                _bad(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}", errors)
+                continue
             yield lineno, record
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_csv(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames:
@@ -52,11 +61,12 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             for row in reader:
                 if None in row:  # more cells than header columns
-                    raise DataError(f"{path}:{start}: {len(row) - 1 + len(row[None])} cells but "
-                                    f"{len(reader.fieldnames)} header columns")
-                if any(v is None for v in row.values()):
-                    raise DataError(f"{path}:{start}: fewer cells than the {len(reader.fieldnames)} header columns")
-                yield start, dict(row)
+                    _bad(f"{path}:{start}: {len(row) - 1 + len(row[None])} cells but "
+                         f"{len(reader.fieldnames)} header columns", errors)
+                elif any(v is None for v in row.values()):
+                    _bad(f"{path}:{start}: fewer cells than the {len(reader.fieldnames)} header columns", errors)
+                else:
+                    yield start, dict(row)
                 start = reader.line_num + 1  # a quoted cell may span lines; report where the record starts
         except csv.Error as exc:
             raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
