@@ -136,3 +136,12 @@ def test_every_bad_line_is_reported_including_invalid_json(cli, tmp_path: Path) 
     for line, needle in ((2, "not valid JSON"), (3, "out of range"), (4, "missing field `prompt`"),
                          (5, "got an empty string")):
         assert f"bad.jsonl:{line}: " in res.output and needle in res.output
+
+
+def test_imported_and_derived_tasks_are_listed(cli, tmp_path: Path) -> None:
+    from overthink.tasks import task_names
+
+    src = write_jsonl(tmp_path / "mine.jsonl", [{"prompt": "2+2?", "answer": 4}, {"prompt": "3+4?", "answer": 7}])
+    assert cli("import", src, "--name", "mine").exit_code == 0
+    assert cli("distract", "mine", "--kinds", "math", "--counts", "1", "--out", "mine-d").exit_code == 0
+    assert {"mine", "mine-d"} <= set(task_names())

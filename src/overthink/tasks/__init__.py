@@ -53,9 +53,18 @@ def _plugins() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group="overthink.tasks")}
 
 
+def imported_names() -> list[str]:
+    """Tasks made by `overthink tasks import` / `tasks distract` (stored in OVERTHINK_HOME/tasks)."""
+    from ..paths import home
+
+    folder = home() / "tasks"
+    return sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
 def task_names() -> list[str]:
-    """Names a user can pass to --task (built-ins and installed plugins; prefix families listed by their docs)."""
-    return sorted(set(BUILTIN) | set(_plugins()))
+    """Names a user can pass to --task: built-ins, installed plugins and imported tasks (prefix families such as
+    `ai-risk/<subset>` are listed by their docs)."""
+    return sorted(set(BUILTIN) | set(_plugins()) | set(imported_names()))
 
 
 def get_task(name: str, **options: Any) -> Task:
