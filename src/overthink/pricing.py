@@ -11,7 +11,6 @@ import fnmatch
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -69,10 +68,6 @@ def worst_case_cost(price: Price | None, prompt_chars: int, max_tokens: int, *, 
     if price is None:
         return None
     return price.cost(prompt_chars // 3 + 16, max_tokens, batch=batch)
-
-
-def price_path_hint() -> str:
-    return str(Path("$OVERTHINK_HOME") / "prices.yaml")
 
 
 @dataclass

@@ -100,11 +100,6 @@ DISTRACTORS: dict[str, Distractor] = {
 }
 
 
-def parse_counts(value: Any) -> list[int]:
-    """Distractor counts from "1,2,3", [1, 2] or 3 (kept for callers of the foundation API)."""
-    return sorted(parse_distribution(value, "distractors"))
-
-
 class CountingTask(Task):
     """The shared frame of misleading-math and misleading-python: two things, N distractors, "how many types?".
 

@@ -68,22 +68,6 @@ def schedule(dist: Mapping[int, float], n: int) -> list[int]:
     return out
 
 
-def int_option(options: Mapping[str, Any], name: str, default: int, lo: int, hi: int) -> int:
-    """An integer option in [lo, hi]; UserError naming it otherwise."""
-    value = options.get(name, default)
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        out = int(value)
-        if str(out) != str(value).strip() and not isinstance(value, int):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise UserError(f"option {name!r}: expected an integer, got {value!r}") from None
-    if not lo <= out <= hi:
-        raise UserError(f"option {name!r}: must be between {lo} and {hi}, got {out}")
-    return out
-
-
 def check_options(options: Mapping[str, Any], known: Sequence[str], task: str) -> None:
     """Reject unknown option names (a typo would otherwise be silently ignored)."""
     unknown = sorted(set(options) - set(known))

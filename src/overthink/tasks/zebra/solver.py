@@ -11,7 +11,7 @@ Unary clues (at / not at a position, at one of the ends) become masks on the ini
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 SAME, DIFF, LT, IMM, NEXT, ALLDIFF = range(6)
@@ -214,10 +214,3 @@ def count_solutions(p: Problem, limit: int = 2, stats: Stats | None = None) -> t
             if _propagate(p, child, queue, queued, stats):
                 stack.append(child)
     return len(found), found
-
-
-def solve_unique(n: int, m: int, clues: Iterable[Clue]) -> tuple[list[int] | None, Stats]:
-    """The unique solution (entity -> 0-based position) or None when there are 0 or >= 2; with the work done."""
-    stats = Stats()
-    count, sols = count_solutions(Problem(n, m, list(clues)), 2, stats)
-    return (sols[0] if count == 1 else None), stats
