@@ -1,12 +1,11 @@
 """Loading one or more run stores into flat DataFrames for analysis.
 
-Reads SQLite directly with pandas (not row by row through Store.iter_samples) because reports must scale to
-millions of samples. Reasoning text is not loaded here; probes and trace examples fetch text separately.
+Samples come from Store.sample_frame (one query into pandas, not row by row through Store.iter_samples) because
+reports must scale to millions of samples. Reasoning text is not loaded here; probes and trace examples fetch text separately.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> RunData:
         if not (path / DB_NAME).exists():
             raise UserError(f"{path} is not a run directory (no {DB_NAME} in it)")
         with Store(path, create=False) as store:
-            frame = pd.read_sql_query(f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples", store.conn)
+            frame = store.sample_frame(SAMPLE_COLUMNS)
             items = pd.DataFrame(store.items(), columns=["task", "item_id", "prompt", "expected", "metadata"])
             for name, info in (store.get_meta("tasks") or {}).items():
                 tasks.setdefault(name, info)
@@ -91,15 +90,8 @@ def item_factors(items: pd.DataFrame) -> pd.DataFrame:
 
 def read_texts(path: Path, keys: pd.DataFrame) -> pd.DataFrame:
     """reasoning and answer_text for the given (model_id, task, item_id, budget, mechanism, replicate) keys."""
-    conn = sqlite3.connect(path / DB_NAME)
-    try:
-        rows = []
-        sql = ("SELECT reasoning, answer_text FROM samples WHERE model = ? AND task = ? AND item_id = ? AND "
-               "budget = ? AND mechanism = ? AND replicate = ?")
-        for key in keys.itertuples(index=False):
-            found = conn.execute(sql, (key.model_id, key.task, key.item_id, key.budget, key.mechanism,
-                                       int(key.replicate))).fetchone()
-            rows.append(found or ("", ""))
-    finally:
-        conn.close()
+    wanted = [(k.model_id, k.task, k.item_id, k.budget, k.mechanism, int(k.replicate))
+              for k in keys.itertuples(index=False)]
+    with Store(path, create=False) as store:
+        rows = store.texts(wanted)
     return pd.DataFrame(rows, columns=["reasoning", "answer_text"], index=keys.index)

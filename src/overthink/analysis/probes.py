@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
 
-from ..store import DB_NAME
+from ..store import Store
 
 MARKERS = ("wait", "actually", "hmm", "on second thought", "let me reconsider", "reconsider", "double-check",
            "double check", "re-check", "recheck", "hold on", "alternatively", "i made a mistake", "let me re-")
@@ -60,16 +59,8 @@ def answer_changes(reasoning: str) -> int:
 
 def read_sample_texts(path: Path, ids: list[int]) -> pd.DataFrame:
     """id and reasoning text of the given sample rows."""
-    conn = sqlite3.connect(path / DB_NAME)
-    try:
-        parts = []
-        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-            chunk = [int(i) for i in ids[start:start + 900]]
-            parts += conn.execute(f"SELECT id, reasoning FROM samples WHERE id IN ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall()
-    finally:
-        conn.close()
-    return pd.DataFrame(parts, columns=["id", "reasoning"])
+    with Store(path, create=False) as store:
+        return pd.DataFrame(store.reasoning_by_id(ids), columns=["id", "reasoning"])
 
 
 def pick_for_text(samples: pd.DataFrame, per_group: int) -> pd.DataFrame:

@@ -69,15 +69,10 @@ class ItemRow:
         return {s["status"] for samples in self.cells.values() for s in samples}
 
 
-def _samples(store: Store, where: str = "", args: tuple = (), *, text: bool = False) -> list[dict[str, Any]]:
-    cols = _SAMPLE_COLS + (("reasoning", "answer_text") if text else ())
-    rows = store.conn.execute(f"SELECT {', '.join(cols)} FROM samples {where} ORDER BY id", args)
-    out = []
-    for row in rows:
-        rec = dict(zip(cols, row))
-        rec["correct"] = None if rec["correct"] is None else bool(rec["correct"])
-        out.append(rec)
-    return out
+def _samples(store: Store, task: str | None = None, item_id: str | None = None, *,
+             text: bool = False) -> list[dict[str, Any]]:
+    return store.sample_rows(_SAMPLE_COLS + (("reasoning", "answer_text") if text else ()), task=task,
+                             item_id=item_id)
 
 
 def _accuracy(cells: dict[Any, list[dict[str, Any]]]) -> dict[Any, float]:
@@ -155,7 +150,7 @@ class Filters:
 def item_detail(store: Store, task: str, item_id: str) -> dict[str, Any] | None:
     """The item (prompt, expected, metadata) with all its samples grouped model -> budget -> samples."""
     item = next((i for i in store.items(task) if i["item_id"] == item_id), None)
-    samples = _samples(store, "WHERE task = ? AND item_id = ?", (task, item_id), text=True)
+    samples = _samples(store, task, item_id, text=True)
     if item is None and not samples:
         return None
     if item is None:  # samples without a stored item (older stores): still reviewable

@@ -1,17 +1,15 @@
 """Review labels: the failure-mode taxonomy (as data), validation, agreement between reviewers, counts, export.
 
 Labels are stored per sample (one reasoning trace at one budget) in the run store's `labels` table; see
-Store.add_label / Store.labels. A reviewer's current verdict on a sample is a set of taxonomy codes (possibly empty),
+Store.add_label / Store.labels (the label export lives in store/export.py and is re-exported here). A reviewer's current verdict on a sample is a set of taxonomy codes (possibly empty),
 free tags and a note.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +17,7 @@ from statsmodels.stats.inter_rater import cohens_kappa
 
 from ..core import budget_sort_key
 from ..errors import UserError
-from ..store import EXPORT_FORMATS, Store
+from ..store import LABEL_EXPORT_COLUMNS, Store, label_records, write_label_export
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,7 @@ def label_counts(store: Store, reviewer: str | None = None) -> pd.DataFrame:
     current = [r for r in store.labels() if reviewer is None or r["reviewer"] == reviewer]
     if not current:
         return pd.DataFrame(columns=columns)
-    meta = {sid: (t, m, b) for sid, t, m, b in store.conn.execute("SELECT id, task, model, budget FROM samples")}
+    meta = {r["id"]: (r["task"], r["model"], r["budget"]) for r in store.sample_rows(("id", "task", "model", "budget"))}
     pairs = {(r["sample_id"], code) for r in current for code in r["labels"]}
     rows = [(*meta[sid], code) for sid, code in pairs]
     df = pd.DataFrame(rows, columns=columns[:-1])
@@ -141,35 +139,5 @@ def label_counts(store: Store, reviewer: str | None = None) -> pd.DataFrame:
     return out.sort_values(["task", "model", "_b", "_l"]).drop(columns=["_b", "_l"]).reset_index(drop=True)
 
 
-LABEL_EXPORT_COLUMNS = ["sample_id", "task", "model", "item_id", "budget", "mechanism", "replicate", "status",
-                        "correct", "reviewer", "labels", "tags", "note", "created_at"]
-
-
-def label_records(store: Store, *, history: bool = False) -> list[dict[str, Any]]:
-    """Current labels (or the full history) joined with their sample's key and outcome."""
-    keys = ("model", "budget", "mechanism", "replicate", "status", "correct")
-    meta = {row[0]: dict(zip(keys, row[1:])) for row in store.conn.execute(
-        f"SELECT id, {', '.join(keys)} FROM samples")}
-    out = []
-    for rec in store.labels(history=history):
-        sample = meta.get(rec["sample_id"], {})
-        correct = sample.get("correct")
-        merged = {**rec, **sample, "correct": None if correct is None else bool(correct)}
-        out.append({c: merged.get(c) for c in LABEL_EXPORT_COLUMNS})
-    return out
-
-
-def write_label_export(store: Store, fmt: str, out: IO[str], *, history: bool = False) -> int:
-    """Write labels as jsonl or csv (lists as JSON text in csv); returns the number of records."""
-    if fmt not in EXPORT_FORMATS:
-        raise UserError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
-    records = label_records(store, history=history)
-    if fmt == "jsonl":
-        for rec in records:
-            out.write(json.dumps(rec) + "\n")
-        return len(records)
-    writer = csv.DictWriter(out, fieldnames=LABEL_EXPORT_COLUMNS)
-    writer.writeheader()
-    for rec in records:
-        writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in rec.items()})
-    return len(records)
+__all__ = ["BY_CODE", "CODES", "LABEL_EXPORT_COLUMNS", "TAXONOMY", "agreement", "label_counts", "label_records",
+           "reviewers", "validate_label", "write_label_export"]

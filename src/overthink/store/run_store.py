@@ -6,53 +6,18 @@ never overwritten or recomputed; an `error` row is replaced when the key is retr
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import fields
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core import DONE_STATUSES, Item, SampleRecord
+import pandas as pd
 
-DB_NAME = "overthink.sqlite"
-SCHEMA_VERSION = 1
-
-_COLUMNS = [f.name for f in fields(SampleRecord)]
-_KEY = ("model", "task", "item_id", "budget", "mechanism", "replicate")
-_JSON_COLUMNS = {"metadata"}
-_BOOL_COLUMNS = {"correct", "shared_trace"}
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    task TEXT NOT NULL, item_id TEXT NOT NULL, prompt TEXT NOT NULL, expected TEXT, metadata TEXT NOT NULL,
-    PRIMARY KEY (task, item_id)
-);
-CREATE TABLE IF NOT EXISTS samples (
-    id INTEGER PRIMARY KEY,
-    {", ".join(c + (" TEXT" if c in _JSON_COLUMNS else "") for c in _COLUMNS)},
-    attempts INTEGER NOT NULL DEFAULT 1,
-    UNIQUE ({", ".join(_KEY)})
-);
-CREATE INDEX IF NOT EXISTS samples_group ON samples (task, model, budget);
-CREATE TABLE IF NOT EXISTS labels (
-    id INTEGER PRIMARY KEY, sample_id INTEGER NOT NULL REFERENCES samples (id), task TEXT NOT NULL,
-    item_id TEXT NOT NULL, labels TEXT NOT NULL, tags TEXT NOT NULL, note TEXT NOT NULL,
-    reviewer TEXT NOT NULL, created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS labels_sample ON labels (sample_id, reviewer);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, status TEXT NOT NULL, entries TEXT NOT NULL,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL
-);
-"""
-# `budget` has no declared type on purpose: ints stay ints and effort levels stay text.
-# `labels` is an append-only log: each row is one reviewer's full verdict on a sample at a time (labels and tags as
-# JSON lists); the newest row per (sample_id, reviewer) is the current one, older rows are the history.
-# batches.entries: JSON {custom_id: sample key as a list}. status: submitted | collected.
+from ..core import DONE_STATUSES, Item, SampleRecord
+from ..errors import UserError
+from .schema import COLUMNS, DB_NAME, KEY, SAMPLE_COLUMNS, SCHEMA, SCHEMA_VERSION, TEXT_COLUMNS, from_sql, to_sql
 
 
 class Store:
@@ -62,8 +27,6 @@ class Store:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / DB_NAME
         if not create and not self.path.exists():
-            from .errors import UserError
-
             raise UserError(f"{self.run_dir} is not a run directory (no {DB_NAME} in it)")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -109,13 +72,13 @@ class Store:
         """Commit one sample at once. Returns False (and writes nothing) if its key is already finished."""
         if sample.created_at is None:
             sample.created_at = time.time()
-        values = [_to_sql(c, getattr(sample, c)) for c in _COLUMNS]
-        placeholders = ", ".join("?" for _ in _COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in _KEY)
+        values = [to_sql(c, getattr(sample, c)) for c in COLUMNS]
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
         done = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
         cur = self.conn.execute(
-            f"INSERT INTO samples ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}, attempts = samples.attempts + 1 "
+            f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}, attempts = samples.attempts + 1 "
             f"WHERE samples.status NOT IN ({done})",
             values,
         )
@@ -125,7 +88,7 @@ class Store:
         """Keys that must not be run again (everything but errors)."""
         done = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
         return {tuple(r) for r in self.conn.execute(
-            f"SELECT {', '.join(_KEY)} FROM samples WHERE status IN ({done})")}
+            f"SELECT {', '.join(KEY)} FROM samples WHERE status IN ({done})")}
 
     def count(self, status: str | None = None) -> int:
         if status is None:
@@ -133,17 +96,45 @@ class Store:
         return self.conn.execute("SELECT COUNT(*) FROM samples WHERE status = ?", (status,)).fetchone()[0]
 
     def iter_samples(self, *, with_text: bool = True) -> Iterator[dict[str, Any]]:
-        cols = [c for c in _COLUMNS if with_text or c not in ("reasoning", "answer_text")]
+        cols = [c for c in COLUMNS if with_text or c not in TEXT_COLUMNS]
         cur = self.conn.execute(f"SELECT {', '.join(cols)} FROM samples ORDER BY id")
         for row in cur:
-            yield {c: _from_sql(c, v) for c, v in zip(cols, row)}
+            yield {c: from_sql(c, v) for c, v in zip(cols, row)}
 
-    def dataframe(self, *, with_text: bool = False):
+    def dataframe(self, *, with_text: bool = False) -> pd.DataFrame:
         """All samples as a pandas DataFrame (metadata as a dict column)."""
-        import pandas as pd
-
         return pd.DataFrame(list(self.iter_samples(with_text=with_text)),
-                            columns=[c for c in _COLUMNS if with_text or c not in ("reasoning", "answer_text")])
+                            columns=[c for c in COLUMNS if with_text or c not in TEXT_COLUMNS])
+
+    # -- reads for analysis and review (columns are checked against the schema: they are spliced into SQL) --------
+    def sample_frame(self, columns: Sequence[str]) -> pd.DataFrame:
+        """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows."""
+        return pd.read_sql_query(f"SELECT {_columns(columns)} FROM samples", self.conn)
+
+    def sample_rows(self, columns: Sequence[str], *, task: str | None = None,
+                    item_id: str | None = None) -> list[dict[str, Any]]:
+        """Chosen sample columns, decoded (bools, JSON), in insertion order; optionally of one task / item."""
+        where = [(c, v) for c, v in (("task", task), ("item_id", item_id)) if v is not None]
+        sql = f"SELECT {_columns(columns)} FROM samples"
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
+        rows = self.conn.execute(sql + " ORDER BY id", tuple(v for _, v in where))
+        return [{c: from_sql(c, v) for c, v in zip(columns, row)} for row in rows]
+
+    def texts(self, keys: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
+        """(reasoning, answer_text) per sample key (model, task, item_id, budget, mechanism, replicate);
+        ("", "") for a key not in the store."""
+        sql = f"SELECT reasoning, answer_text FROM samples WHERE {' AND '.join(f'{c} = ?' for c in KEY)}"
+        return [self.conn.execute(sql, tuple(key)).fetchone() or ("", "") for key in keys]
+
+    def reasoning_by_id(self, ids: Sequence[int]) -> list[tuple[int, str]]:
+        """(id, reasoning) of the given sample rows (unknown ids are skipped)."""
+        out: list[tuple[int, str]] = []
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = [int(i) for i in ids[start:start + 900]]
+            out += self.conn.execute(f"SELECT id, reasoning FROM samples WHERE id IN ({','.join('?' * len(chunk))})",
+                                     chunk).fetchall()
+        return out
 
     # -- review labels ------------------------------------------------------------------------------------------
     def add_label(self, sample_id: int, labels: list[str], *, reviewer: str, tags: list[str] | None = None,
@@ -151,8 +142,6 @@ class Store:
         """Commit one reviewer's labels for a sample at once (replaces their earlier verdict, keeps history)."""
         row = self.conn.execute("SELECT task, item_id FROM samples WHERE id = ?", (sample_id,)).fetchone()
         if row is None:
-            from .errors import UserError
-
             raise UserError(f"no sample with id {sample_id} in {self.path}")
         when = time.time() if created_at is None else created_at
         cur = self.conn.execute(
@@ -176,7 +165,7 @@ class Store:
             out.append(rec)
         return out
 
-    # -- provider batches (see batch.py) ----------------------------------------------------------------------
+    # -- provider batches (the batch executor) ----------------------------------------------------------------------
     def add_batch(self, batch_id: str, model: str, entries: dict[str, list]) -> None:
         """Record a submitted batch at once, so a killed process polls it on resume instead of paying again."""
         now = time.time()
@@ -210,81 +199,8 @@ def _item_meta(item: Item) -> dict[str, Any]:
     return meta
 
 
-def _to_sql(column: str, value: Any) -> Any:
-    if column in _JSON_COLUMNS:
-        return json.dumps(value, default=str)
-    if column in _BOOL_COLUMNS:
-        return None if value is None else int(bool(value))
-    return value
-
-
-def _from_sql(column: str, value: Any) -> Any:
-    if column in _JSON_COLUMNS:
-        return json.loads(value) if value else {}
-    if column in _BOOL_COLUMNS:
-        return None if value is None else bool(value)
-    return value
-
-
-EXPORT_FORMATS = ("jsonl", "csv", "parquet")
-
-
-def export_records(store: Store, *, with_text: bool = True) -> Iterator[dict[str, Any]]:
-    """Samples in the export schema: the record fields, then the item's task metadata at top level.
-
-    A metadata key that collides with a record field is prefixed `meta_`; per-sample provider details stay
-    under `metadata`.
-    """
-    item_meta = {(i["task"], i["item_id"]): i["metadata"] for i in store.items()}
-    for row in store.iter_samples(with_text=with_text):
-        for key, value in item_meta.get((row["task"], row["item_id"]), {}).items():
-            row["meta_" + key if key in row else key] = value
-        yield row
-
-
-def write_export(store: Store, fmt: str, out) -> int:
-    """Write all samples as jsonl or csv to a text stream (parquet: to a path or binary stream); returns the count."""
-    import csv
-
-    if fmt not in EXPORT_FORMATS:
-        from .errors import UserError
-
-        raise UserError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
-    if fmt == "parquet":
-        return write_parquet(store, out)
-    n = 0
-    if fmt == "jsonl":
-        for n, rec in enumerate(export_records(store), 1):
-            out.write(json.dumps(rec, default=str) + "\n")
-        return n
-    records = list(export_records(store))
-    columns = list(dict.fromkeys(k for r in records for k in r)) or _COLUMNS
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for rec in records:
-        writer.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in rec.items()})
-    return len(records)
-
-
-def write_parquet(store: Store, out) -> int:
-    """The export schema as one Parquet table. Nested values (lists, dicts) are JSON text, as in the CSV; a column
-    holding mixed types (budget: 64 and "high") is stored as text so one file can hold every run."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if isinstance(out, io.TextIOBase):
-        from .errors import UserError
-
-        raise UserError("parquet is binary: give an output file (--out FILE.parquet)")
-    frame = pd.DataFrame(list(export_records(store)))
-    for col in frame.columns:
-        values = frame[col].dropna()
-        if frame[col].dtype != object or values.empty:
-            continue
-        if values.map(lambda v: isinstance(v, (list, dict))).any():
-            frame[col] = frame[col].map(lambda v: None if v is None else json.dumps(v, default=str))
-        elif values.map(type).nunique() > 1:
-            frame[col] = frame[col].map(lambda v: None if v is None else str(v))
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out)
-    return len(frame)
+def _columns(columns: Sequence[str]) -> str:
+    unknown = [c for c in columns if c not in SAMPLE_COLUMNS]
+    if unknown or not columns:
+        raise ValueError(f"not sample columns: {', '.join(unknown) or '(none given)'}")
+    return ", ".join(columns)

@@ -1,0 +1,65 @@
+"""The run store's SQLite schema and how record fields map to columns (JSON and bool columns)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+from ..core import SampleRecord
+
+DB_NAME = "overthink.sqlite"
+SCHEMA_VERSION = 1
+
+COLUMNS = [f.name for f in fields(SampleRecord)]
+KEY = ("model", "task", "item_id", "budget", "mechanism", "replicate")
+JSON_COLUMNS = {"metadata"}
+BOOL_COLUMNS = {"correct", "shared_trace"}
+TEXT_COLUMNS = ("reasoning", "answer_text")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    task TEXT NOT NULL, item_id TEXT NOT NULL, prompt TEXT NOT NULL, expected TEXT, metadata TEXT NOT NULL,
+    PRIMARY KEY (task, item_id)
+);
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY,
+    {", ".join(c + (" TEXT" if c in JSON_COLUMNS else "") for c in COLUMNS)},
+    attempts INTEGER NOT NULL DEFAULT 1,
+    UNIQUE ({", ".join(KEY)})
+);
+CREATE INDEX IF NOT EXISTS samples_group ON samples (task, model, budget);
+CREATE TABLE IF NOT EXISTS labels (
+    id INTEGER PRIMARY KEY, sample_id INTEGER NOT NULL REFERENCES samples (id), task TEXT NOT NULL,
+    item_id TEXT NOT NULL, labels TEXT NOT NULL, tags TEXT NOT NULL, note TEXT NOT NULL,
+    reviewer TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_sample ON labels (sample_id, reviewer);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY, model TEXT NOT NULL, status TEXT NOT NULL, entries TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
+"""
+# `budget` has no declared type on purpose: ints stay ints and effort levels stay text.
+# `labels` is an append-only log: each row is one reviewer's full verdict on a sample at a time (labels and tags as
+# JSON lists); the newest row per (sample_id, reviewer) is the current one, older rows are the history.
+# batches.entries: JSON {custom_id: sample key as a list}. status: submitted | collected.
+
+SAMPLE_COLUMNS = frozenset(("id", "attempts", *COLUMNS))  # what a read may ask for
+
+
+def to_sql(column: str, value: Any) -> Any:
+    if column in JSON_COLUMNS:
+        return json.dumps(value, default=str)
+    if column in BOOL_COLUMNS:
+        return None if value is None else int(bool(value))
+    return value
+
+
+def from_sql(column: str, value: Any) -> Any:
+    if column in JSON_COLUMNS:
+        return json.loads(value) if value else {}
+    if column in BOOL_COLUMNS:
+        return None if value is None else bool(value)
+    return value
