@@ -11,7 +11,7 @@ from overthink.cli.tasks import app
 from overthink.core import Item
 from overthink.errors import DataError
 from overthink.tasks import get_task
-from overthink.tasks.io import item_to_record, read_items, write_items
+from overthink.tasks.files import item_to_record, read_items, write_items
 
 SUITE = [("misleading-math", {}), ("misleading-python", {}), ("famous-paradoxes", {}),
          ("grades-regression", {}), ("zebra", {"grids": "3x3,4x4"})]

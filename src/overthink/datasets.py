@@ -26,6 +26,7 @@ import yaml
 
 from . import paths
 from .errors import DataError
+from .tasks.files import read_prize_file  # validates a user-supplied prize copy, line by line
 
 Progress = Callable[[str, int, int | None], None]
 """progress(file name, bytes done, bytes total or None)."""
@@ -302,8 +303,6 @@ def _copy_verified(local: Path, dest: Path, f: DataFile) -> dict[str, Any]:
 
 
 def _copy_user_supplied(ds: Dataset, source: Path, result: FetchResult) -> FetchResult:
-    from .tasks.prize import read_prize_file  # validates the prize schema, line by line
-
     if source.is_file():
         files = [source]
     elif source.is_dir():

@@ -99,7 +99,7 @@ def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output JS
            n: Annotated[int | None, typer.Option("--n", min=1, help="Items (default: the task's size).")] = None,
            seed: Annotated[int, typer.Option("--seed")] = 0, task_args: TaskArgs = None, data: Data = None) -> None:
     """Write a task's items as JSONL in the paper's public schema."""
-    from ..tasks.io import write_items
+    from ..tasks.files import write_items
 
     task = _task(name, task_args, data)
     count = write_items(task.items(n, seed), out)

@@ -14,7 +14,7 @@ ALL_KINDS = "math,python,irrelevant-facts"
 
 def parse_mapping(values: list[str] | None) -> dict[str, str]:
     """--map prompt=question --map answer=target (or comma-separated) -> {"prompt": "question", ...}."""
-    from ..tasks.io import FIELDS
+    from ..tasks.files import FIELDS
 
     out: dict[str, str] = {}
     for value in values or []:
@@ -40,7 +40,7 @@ def import_(
     force: Annotated[bool, typer.Option(help="replace an existing task of that name")] = False,
 ) -> None:
     """Import your own data (paper schema: id, prompt, answer | classes + answer_index); every line is validated."""
-    from ..tasks.prize import import_task
+    from ..tasks.imported import import_task
 
     path, n = import_task(file, name, parse_mapping(map_), scoring=scoring, force=force)
     typer.echo(f"imported {n} items as task {name!r} ({path}); run it with --task {name}")

@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..errors import UserError
+from ..paths import home
 from .base import Graded, Metric, Scoring, Task, extract_answer
 
 BUILTIN: dict[str, str] = {
@@ -29,7 +30,7 @@ BUILTIN: dict[str, str] = {
 # Prefix families: "prefix/<rest>" -> "module:factory", factory(name, rest, **options) -> Task
 PREFIXES: dict[str, str] = {
     "ai-risk": "overthink.tasks.ai_risk:subset_task",
-    "prize": "overthink.tasks.prize:prize_task",
+    "prize": "overthink.tasks.imported:prize_task",
 }
 
 # Extra resolvers (imported tasks on disk, ...) consulted after built-ins; each returns a Task or None.
@@ -40,7 +41,7 @@ def _resolve_lazily(target: str) -> Callable[..., Task | None]:
     return lambda name, **options: _load(target)(name, **options)
 
 
-RESOLVERS.append(_resolve_lazily("overthink.tasks.prize:resolve_imported"))  # `tasks import` / `tasks distract`
+RESOLVERS.append(_resolve_lazily("overthink.tasks.imported:resolve_imported"))  # `tasks import` / `tasks distract`
 RESOLVERS.append(_resolve_lazily("overthink.tasks.plugins:resolve_file"))  # --task path/to/file.py:Class
 
 
@@ -55,8 +56,6 @@ def _plugins() -> dict[str, Any]:
 
 def imported_names() -> list[str]:
     """Tasks made by `overthink tasks import` / `tasks distract` (stored in OVERTHINK_HOME/tasks)."""
-    from ..paths import home
-
     folder = home() / "tasks"
     return sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
 

@@ -21,7 +21,8 @@ from .. import datasets
 from ..core import Item
 from ..errors import DataError
 from .base import Metric, Scoring, Task
-from .loading import interleave, read_records, select
+from .files import read_records
+from .sampling import interleave, select
 
 DATASET = "ai-risk"
 SUBSETS = (

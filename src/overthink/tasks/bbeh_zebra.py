@@ -15,7 +15,7 @@ from pathlib import Path
 from ..core import Item
 from ..errors import DataError
 from .base import Scoring
-from .loading import DatasetTask
+from .dataset import DatasetTask
 
 DATASET = "bbeh-zebra"
 FILE = "task.json"

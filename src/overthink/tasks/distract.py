@@ -20,7 +20,7 @@ from typing import Any
 from ..core import Item
 from ..errors import DataError
 from . import get_task
-from .prize import save_task
+from .imported import save_task
 
 _NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hiro", "Ines", "Jonas", "Kemi", "Luca"]
 _THINGS = ["crates", "tickets", "bottles", "notebooks", "tiles", "seedlings", "batteries", "stamps", "lamps"]

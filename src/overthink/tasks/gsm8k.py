@@ -9,7 +9,8 @@ from pathlib import Path
 from ..core import Item
 from ..errors import DataError
 from .base import Scoring
-from .loading import DatasetTask, read_records
+from .dataset import DatasetTask
+from .files import read_records
 
 DATASET = "gsm8k"
 FILE = "test.jsonl"

@@ -1,4 +1,6 @@
-"""Shared helpers for generators: per-item counts from a configurable distribution, option validation.
+"""Shared helpers for tasks: deterministic item selection, per-item counts from a distribution, option checks.
+
+`select` and `interleave` choose which items a run uses (a seeded shuffle whose prefixes nest; balanced groups).
 
 A distribution of distractor counts is given as "1,2,3,4,5" (equal shares), a list, a single int, or a weights dict
 {"0": 92, "1": 180, ...}. Items get their count from a smooth weighted round-robin, so the first n items hold the
@@ -7,10 +9,32 @@ counts in proportion to the weights for every n (equal weights: exactly equal nu
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import UserError
+from ..core import Item
+from ..errors import DataError, UserError
+
+
+def select(items: list[Item], n: int | None, seed: int, key: str) -> list[Item]:
+    """The first n items of a seeded shuffle (n=None: all). Any n is a subset of any larger n for one seed."""
+    if n is None or n >= len(items):
+        n = len(items)
+    if n < 0:
+        raise DataError(f"item count must be >= 0, got {n}")
+    order = list(range(len(items)))
+    random.Random(f"{key}:{seed}").shuffle(order)
+    return [items[i] for i in order[:n]]
+
+
+def interleave(groups: list[list[Item]], n: int | None) -> list[Item]:
+    """Round-robin across groups so that any prefix stays balanced; first n (n=None: all)."""
+    out: list[Item] = []
+    longest = max((len(g) for g in groups), default=0)
+    for i in range(longest):
+        out.extend(g[i] for g in groups if i < len(g))
+    return out if n is None else out[:n]
 
 
 def parse_distribution(value: Any, option: str, allowed: Sequence[int] | None = None) -> dict[int, float]:

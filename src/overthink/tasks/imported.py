@@ -1,6 +1,6 @@
-"""Users' own data: the paper schema reader with validation, `tasks import`, imported tasks and `prize/<name>`.
+"""Imported tasks: `tasks import` (validate, then store), tasks read from those files, and `prize/<name>`.
 
-The paper schema (also what `tasks export` writes): one record per line with `id` (optional; default
+The paper schema (read and written by tasks/files.py; also what `tasks export` writes): one record per line with `id` (optional; default
 `<name>-<line>`), `prompt`, and either `answer` or `classes` (a list, or a Python-list string as in the Inverse
 Scaling Prize CSVs) + `answer_index`. Every other key is metadata. Other schemas map onto it with
 `mapping={"prompt": "question", "answer": "target"}`.
@@ -18,26 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import paths
+from .. import datasets, paths
 from ..core import Item
 from ..errors import DataError
+from . import BUILTIN, PREFIXES
 from .base import Metric, Scoring, Task
-from .io import item_to_record, read_items
-from .loading import select
+from .files import item_to_record, read_items, read_prize_file
+from .sampling import select
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-
-
-def read_prize_file(path: Path) -> list[Item]:
-    """An Inverse Scaling Prize classification file (prompt, classes, answer_index); validated."""
-    items = read_items(path, prize_name(Path(path)))
-    if any(i.choices is None for i in items):
-        raise DataError(f"{path}: Inverse Scaling Prize files need `classes` and `answer_index` on every line")
-    return items
-
-
-def prize_name(path: Path) -> str:
-    return path.stem.removesuffix("_classification").removesuffix("-classification")
 
 
 def detect_scoring(items: list[Item]) -> Scoring:
@@ -61,8 +50,6 @@ def _plain_number(value: Any) -> bool:
 
 
 def check_name(name: str) -> None:
-    from . import BUILTIN, PREFIXES
-
     if not NAME_RE.match(name):
         raise DataError(f"task name {name!r}: use letters, digits, '.', '_' and '-' (no '/'), at most 80 characters")
     if name in BUILTIN or name in PREFIXES:
@@ -160,8 +147,6 @@ def resolve_imported(name: str, **options: Any) -> Task | None:
 
 def prize_task(name: str, rest: str, data: str | None = None, **options: Any) -> Task:
     """`prize/<name>`: an Inverse Scaling Prize classification file (option data=FILE to read one directly)."""
-    from .. import datasets
-
     path = data
     if path is None:
         found = find_prize_file(rest)
@@ -177,8 +162,6 @@ def prize_task(name: str, rest: str, data: str | None = None, **options: Any) ->
 
 
 def find_prize_file(rest: str) -> Path | None:
-    from .. import datasets
-
     for ds in datasets.registry().values():  # a pinned upstream copy named by the registry (memo-trap-part1)
         if ds.task == f"prize/{rest}" and ds.files:
             return datasets.locate(ds.name, ds.files[0].name)

@@ -1,27 +1,85 @@
-"""Items to and from files in the paper's public schema.
+"""Task data files: line-numbered record reading (.jsonl / .csv) and items in the paper's public schema.
 
 One JSON object per line: `id`, `prompt`, then either `answer` (open answer) or `classes` + `answer_index`
 (multiple choice), and every metadata key at top level. CSV files use the same column names; there `classes` is
 a JSON array, and a metadata cell holding JSON (an object, array, number, true/false/null) is decoded.
 (The Inverse Scaling Prize files give `classes` as a Python-list string; that is read too.)
-Reading validates every line and reports all bad lines as `file:line: reason`.
+Reading validates every line and reports all bad lines as `file:line: reason`. `read_prize_file` reads an Inverse
+Scaling Prize classification file (used by `prize/<name>` tasks and to check a user-supplied copy on `data fetch`).
 """
 
 from __future__ import annotations
 
 import ast
+import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..core import Item
 from ..errors import DataError
-from .loading import read_records
 
 RESERVED = ("id", "prompt", "answer", "classes", "answer_index")
 FIELDS = RESERVED
 MAX_ERRORS = 10
+
+
+def read_records(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) from a .jsonl or .csv file. A malformed line raises DataError naming file and line,
+    or, when an `errors` list is given, is added to it and skipped (to report every bad line at once)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        yield from _read_csv(path, errors)
+    elif suffix in (".jsonl", ".json", ".ndjson"):
+        yield from _read_jsonl(path, errors)
+    else:
+        raise DataError(f"{path}: unsupported file type {suffix!r} (use .jsonl or .csv)")
+
+
+def _bad(message: str, errors: list[str] | None) -> None:
+    if errors is None:
+        raise DataError(message)
+    errors.append(message)
+
+
+def _read_jsonl(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                _bad(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})", errors)
+                continue
+            if not isinstance(record, dict):
+                _bad(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}", errors)
+                continue
+            yield lineno, record
+
+
+def _read_csv(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames:
+            raise DataError(f"{path}: empty CSV (no header row)")
+        start = 2
+        try:
+            for row in reader:
+                if None in row:  # more cells than header columns
+                    _bad(f"{path}:{start}: {len(row) - 1 + len(row[None])} cells but "
+                         f"{len(reader.fieldnames)} header columns", errors)
+                elif any(v is None for v in row.values()):
+                    _bad(f"{path}:{start}: fewer cells than the {len(reader.fieldnames)} header columns", errors)
+                else:
+                    yield start, dict(row)
+                start = reader.line_num + 1  # a quoted cell may span lines; report where the record starts
+        except csv.Error as exc:
+            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
 
 
 def item_to_record(item: Item) -> dict[str, Any]:
@@ -160,4 +218,16 @@ def read_items(path: str | Path, name: str | None = None, mapping: dict[str, str
         raise DataError(f"{len(errors)} bad line(s); nothing imported:\n" + "\n".join(errors[:MAX_ERRORS]) + more)
     if not items:
         raise DataError(f"{path}: no records")
+    return items
+
+
+def prize_name(path: Path) -> str:
+    return path.stem.removesuffix("_classification").removesuffix("-classification")
+
+
+def read_prize_file(path: Path) -> list[Item]:
+    """An Inverse Scaling Prize classification file (prompt, classes, answer_index); validated."""
+    items = read_items(path, prize_name(Path(path)))
+    if any(i.choices is None for i in items):
+        raise DataError(f"{path}: Inverse Scaling Prize files need `classes` and `answer_index` on every line")
     return items
