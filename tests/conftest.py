@@ -18,10 +18,10 @@ def cli():
     import typer
     from typer.testing import CliRunner
 
-    from overthink.cli import _Group
+    from overthink.cli.common import ErrorGroup
     from overthink.cli.tasks_import import register
 
-    tasks_app = typer.Typer(cls=_Group)
+    tasks_app = typer.Typer(cls=ErrorGroup)
     register(tasks_app)
     runner = CliRunner()
     return lambda *args: runner.invoke(tasks_app, [str(a) for a in args])

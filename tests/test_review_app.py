@@ -191,10 +191,10 @@ def test_bind_refuses_a_busy_port_with_a_clear_message():
 def test_review_cli_rejects_a_directory_that_is_not_a_run(tmp_path):
     import typer
 
-    from overthink.cli import _Group
+    from overthink.cli.common import ErrorGroup
     from overthink.cli.review import review
 
-    main = typer.Typer(cls=_Group)  # wired as on the main app: UserError -> one line, exit 2
+    main = typer.Typer(cls=ErrorGroup)  # wired as on the main app: UserError -> one line, exit 2
     main.command("review")(review)
     main.command("other")(lambda: None)
     result = CliRunner().invoke(main, ["review", str(tmp_path)])

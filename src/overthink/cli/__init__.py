@@ -1,36 +1,31 @@
 """The `overthink` command line. Thin: parse arguments, call the library, print.
 
-Each command group beyond the core commands lives in its own module here (`cli/tasks.py`, ...).
+Each command group beyond the core commands lives in its own module here (`cli/tasks.py`, ...); helpers they
+share (the error-handling group, --task-args, progress bars) are in `cli/common.py`.
 A UserError anywhere prints one line to stderr and exits with code 2.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from typer.core import TyperGroup
 
 from ..errors import UserError
+from . import data as data_cli
+from . import tasks as tasks_cli
+from . import tasks_import
+from .common import ErrorGroup, parse_task_args
+from .common import default_run_dir as _default_run_dir
+from .common import prepare_local as _prepare_local
+from .common import split_values as _split
+from .estimate import estimate
+from .report import report
+from .review import review
 
-
-class _Group(TyperGroup):
-    """Turns UserError into one clear line and exit code 2, for every command and sub-group."""
-
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-
-
-app = typer.Typer(cls=_Group, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                   help="Find where more thinking makes a reasoning model worse.")
 
 QUICKSTART = {
@@ -42,67 +37,6 @@ QUICKSTART = {
     "seed": 0,
     "concurrency": 1,
 }
-
-
-def _split(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
-def parse_task_args(values: list[str] | None, tasks: list[str] | None) -> dict[str, dict[str, Any]] | None:
-    """`--task-args` as JSON ({"task": {"opt": value}}) or TASK.OPT=VALUE / OPT=VALUE (all tasks)."""
-    if not values:
-        return None
-    out: dict[str, dict[str, Any]] = {}
-    for value in values:
-        if value.lstrip().startswith("{"):
-            try:
-                data = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"--task-args: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-                raise UserError('--task-args JSON must map task names to options: {"task": {"option": value}}')
-            for task, opts in data.items():
-                out.setdefault(task, {}).update(opts)
-            continue
-        if "=" not in value:
-            raise UserError(f"--task-args {value!r}: write TASK.OPTION=VALUE, OPTION=VALUE or a JSON object")
-        key, raw = value.split("=", 1)
-        parsed = yaml.safe_load(raw) if raw else ""
-        task, _, option = key.rpartition(".")
-        if not task:
-            if not tasks or len(tasks) > 1:
-                raise UserError(f"--task-args {value!r}: with {'several tasks' if tasks else 'no --task'}, "
-                                f"name the task: TASK.{key}={raw}")
-            task = tasks[0]
-        out.setdefault(task, {})[option] = parsed
-    return out
-
-
-def _default_run_dir(models: list[str], tasks: list[str]) -> str:
-    slug = "-".join([models[0].split(":", 1)[-1].split("@")[0].replace("/", "_"), tasks[0].replace("/", "_")])
-    return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
-
-
-def _prepare_local(name: str) -> None:
-    """Join and verify the embedded model's file once, with a progress bar (no silent minutes)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    from ..models.packs import ensure_model
-
-    with Progress(TextColumn("  {task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        stages: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in stages:
-                stages[stage] = bar.add_task(stage, total=total)
-            bar.update(stages[stage], completed=done)
-
-        path = ensure_model(name, progress=update)
-    typer.echo(f"embedded model {name}: {path} (sha256 verified)", err=True)
 
 
 def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False) -> Path:
@@ -216,11 +150,9 @@ def export(
     labels: Annotated[bool, typer.Option("--labels", help="export the review labels instead of the samples")] = False,
 ) -> None:
     """One record per sample, in the export schema (with --labels: one per reviewed sample and reviewer)."""
-    from ..store import Store, write_export
+    from ..store import Store, write_export, write_label_export
 
-    writer = write_export
-    if labels:
-        from ..review.labels import write_label_export as writer
+    writer = write_label_export if labels else write_export
     if labels and format == "parquet":
         raise UserError("--labels exports as jsonl or csv, not parquet")
     if format == "parquet" and out is None and sys.stdout.isatty():
@@ -266,13 +198,6 @@ def models() -> None:
 
 
 def _register_groups() -> None:
-    from . import data as data_cli
-    from . import tasks as tasks_cli
-    from . import tasks_import
-    from .estimate import estimate
-    from .report import report
-    from .review import review
-
     tasks_import.register(tasks_cli.app)
     app.add_typer(tasks_cli.app, name="tasks", help="List, show, export, import and distract tasks.")
     app.add_typer(data_cli.app, name="data", help="Fetch and list the real datasets.")

@@ -6,14 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from ..report.terminal import wide_console
-from . import _Group
+from .common import ErrorGroup, byte_progress
 
-app = typer.Typer(cls=_Group, no_args_is_help=True, help="Public datasets: list, fetch (or --from a local copy).")
+app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, help="Public datasets: list, fetch (or --from a local copy).")
 
 
 @app.command("list")
@@ -41,15 +39,7 @@ def fetch(
     from ..datasets import get_dataset
 
     ds = get_dataset(name)
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        ids: dict[str, int] = {}
-
-        def progress(file: str, done: int, total: int | None) -> None:
-            if file not in ids:
-                ids[file] = bar.add_task(file, total=total)
-            bar.update(ids[file], completed=done, total=total)
-
+    with byte_progress() as progress:
         result = do_fetch(name, source=from_, force=force, progress=progress)
     for f in result.fetched:
         typer.echo(f"{'copied' if from_ else 'downloaded'} and verified {f}", err=True)

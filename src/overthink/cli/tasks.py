@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import yaml
 
 from ..errors import UserError
+from .common import task_options
 
 app = typer.Typer(no_args_is_help=True, help="List, preview and export tasks.")
 
@@ -21,32 +21,10 @@ TaskArgs = Annotated[list[str] | None, typer.Option(
 Data = Annotated[Path | None, typer.Option("--data", help="Data file for tasks that load one (grades-regression).")]
 
 
-def task_options(values: list[str] | None, data: Path | None = None) -> dict[str, Any]:
-    """Options for one task from --task-args values (OPTION=VALUE, YAML-typed, or a JSON object) and --data."""
-    out: dict[str, Any] = {}
-    for value in values or []:
-        if value.lstrip().startswith("{"):
-            try:
-                parsed = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"--task-args: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(parsed, dict):
-                raise UserError("--task-args JSON must be an object of options")
-            out.update(parsed)
-        elif "=" in value:
-            key, raw = value.split("=", 1)
-            out[key.strip()] = yaml.safe_load(raw) if raw else ""
-        else:
-            raise UserError(f"--task-args {value!r}: write OPTION=VALUE or a JSON object")
-    if data is not None:
-        out["data"] = str(data)
-    return out
-
-
 def _task(name: str, args: list[str] | None, data: Path | None):  # type: ignore[no-untyped-def]
     from ..tasks import get_task
 
-    return get_task(name, **task_options(args, data))
+    return get_task(name, **task_options(name, args, data))
 
 
 @app.command("list")

@@ -1,0 +1,115 @@
+"""Helpers every command module shares: the error-handling group, list flags, --task-args, run dirs, progress bars."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from typer.core import TyperGroup
+
+from ..errors import UserError
+from ..models.packs import ensure_model
+
+ByteProgress = Callable[[str, int, int | None], None]
+"""progress(label, bytes done, bytes total or None): what datasets.fetch and packs.ensure_model report."""
+
+
+class ErrorGroup(TyperGroup):
+    """Turns UserError into one clear line and exit code 2, for every command and sub-group."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def split_values(values: list[str] | None) -> list[str] | None:
+    """Repeatable, comma-separated flag values as one list (None when none were given)."""
+    if not values:
+        return None
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def parse_task_args(values: list[str] | None, tasks: list[str] | None) -> dict[str, dict[str, Any]] | None:
+    """`--task-args` as JSON or TASK.OPT=VALUE / OPT=VALUE (VALUE typed as YAML). A JSON object maps task names to
+    options ({"task": {"opt": value}}); with exactly one task it may also hold that task's options directly.
+    OPT=VALUE and option-only JSON need exactly one task in `tasks`."""
+    if not values:
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    for value in values:
+        if value.lstrip().startswith("{"):
+            try:
+                data = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"--task-args: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(data, dict):
+                raise UserError('--task-args JSON must be an object: {"task": {"option": value}}')
+            if tasks and len(tasks) == 1 and not set(data) <= set(tasks):
+                data = {tasks[0]: data}  # the options of the one task
+            if not all(isinstance(v, dict) for v in data.values()):
+                raise UserError('--task-args JSON must map task names to options: {"task": {"option": value}}')
+            for task, opts in data.items():
+                out.setdefault(task, {}).update(opts)
+            continue
+        if "=" not in value:
+            raise UserError(f"--task-args {value!r}: write TASK.OPTION=VALUE, OPTION=VALUE or a JSON object")
+        key, raw = value.split("=", 1)
+        parsed = yaml.safe_load(raw) if raw else ""
+        task, _, option = key.strip().rpartition(".")
+        if not task:
+            if not tasks or len(tasks) > 1:
+                raise UserError(f"--task-args {value!r}: with {'several tasks' if tasks else 'no --task'}, "
+                                f"name the task: TASK.{key}={raw}")
+            task = tasks[0]
+        out.setdefault(task, {})[option] = parsed
+    return out
+
+
+def task_options(name: str, values: list[str] | None, data: Path | None = None) -> dict[str, Any]:
+    """Options for the one task NAME (`tasks show` / `tasks export`) from --task-args and --data."""
+    parsed = parse_task_args(values, [name]) or {}
+    other = sorted(set(parsed) - {name})
+    if other:
+        raise UserError(f"--task-args names task {other[0]!r}, but this command is for {name!r}")
+    out = dict(parsed.get(name, {}))
+    if data is not None:
+        out["data"] = str(data)
+    return out
+
+
+def default_run_dir(models: list[str], tasks: list[str]) -> str:
+    slug = "-".join([models[0].split(":", 1)[-1].split("@")[0].replace("/", "_"), tasks[0].replace("/", "_")])
+    return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
+
+
+@contextmanager
+def byte_progress(indent: str = "") -> Iterator[ByteProgress]:
+    """A transient download-style bar on stderr, one line per label; yields the progress callback."""
+    with Progress(TextColumn(indent + "{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        ids: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int | None) -> None:
+            if label not in ids:
+                ids[label] = bar.add_task(label, total=total)
+            bar.update(ids[label], completed=done, total=total)
+
+        yield update
+
+
+def prepare_local(name: str) -> None:
+    """Join and verify the embedded model's file once, with a progress bar (no silent minutes)."""
+    with byte_progress("  ") as update:
+        path = ensure_model(name, progress=update)
+    typer.echo(f"embedded model {name}: {path} (sha256 verified)", err=True)
