@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import UserError
+from ..tasks import get_task
+
 # Text feature values with a natural order (data, not code).
 ORDINAL = {"low": 0.0, "moderate": 1.0, "medium": 1.0, "high": 2.0, "no": 0.0, "yes": 1.0,
            "false": 0.0, "true": 1.0}
@@ -108,9 +111,6 @@ def feature_roles(tasks: dict[str, dict[str, Any]], names: list[str]) -> dict[st
         info = tasks.get(name, {})
         causal, spurious = info.get("causal_features"), info.get("spurious_features")
         if causal is None or spurious is None:
-            from ..errors import UserError
-            from ..tasks import get_task
-
             try:
                 task = get_task(name)
             except UserError:  # a task not installed here: its roles are unknown and the section says so

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..datasets import describe_all, get_dataset
+from ..datasets import fetch as do_fetch
 from ..report.terminal import wide_console
 from .common import ErrorGroup, byte_progress
 
@@ -17,8 +19,6 @@ app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, help="Public datasets: l
 @app.command("list")
 def list_() -> None:
     """Known datasets, licence, upstream and whether they are cached."""
-    from ..datasets import describe_all
-
     table = Table("name", "licence", "upstream", "cached")
     for row in describe_all():
         upstream = row["upstream"].removeprefix("https://")
@@ -35,9 +35,6 @@ def fetch(
     force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
 ) -> None:
     """Download NAME into OVERTHINK_HOME/data/NAME, verify its pinned checksum, record source and licence."""
-    from ..datasets import fetch as do_fetch
-    from ..datasets import get_dataset
-
     ds = get_dataset(name)
     with byte_progress() as progress:
         result = do_fetch(name, source=from_, force=force, progress=progress)

@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from ..errors import UserError
+from ..tasks import Task, get_task, task_names
+from ..tasks.files import write_items
 from .common import task_options
 
 app = typer.Typer(no_args_is_help=True, help="List, preview and export tasks.")
@@ -21,20 +25,13 @@ TaskArgs = Annotated[list[str] | None, typer.Option(
 Data = Annotated[Path | None, typer.Option("--data", help="Data file for tasks that load one (grades-regression).")]
 
 
-def _task(name: str, args: list[str] | None, data: Path | None):  # type: ignore[no-untyped-def]
-    from ..tasks import get_task
-
+def _task(name: str, args: list[str] | None, data: Path | None) -> Task:
     return get_task(name, **task_options(name, args, data))
 
 
 @app.command("list")
 def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
     """Built-in and plugin tasks: name, family, items at default size (and in the paper), metric."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from ..tasks import get_task, task_names
-
     rows = []
     for name in task_names():
         try:
@@ -77,8 +74,6 @@ def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output JS
            n: Annotated[int | None, typer.Option("--n", min=1, help="Items (default: the task's size).")] = None,
            seed: Annotated[int, typer.Option("--seed")] = 0, task_args: TaskArgs = None, data: Data = None) -> None:
     """Write a task's items as JSONL in the paper's public schema."""
-    from ..tasks.files import write_items
-
     task = _task(name, task_args, data)
     count = write_items(task.items(n, seed), out)
     typer.echo(f"wrote {count} items of {name} to {out}")

@@ -20,6 +20,8 @@ from markupsafe import Markup
 from ..analysis.api import analyze_data
 from ..analysis.curves import N_BOOT
 from ..analysis.load import load_runs
+from ..review.labels import label_counts
+from ..store import Store
 from . import figures
 from .examples import pick_examples
 from .text import TREND_WORDS, fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
@@ -58,9 +60,6 @@ def _clean_budgets(row: dict[str, Any]) -> dict[str, Any]:
 
 def _label_table(run_dirs: Sequence[str | Path]) -> dict[str, Any] | None:
     """Label counts per (task, model, budget) x failure mode, when any run has labels."""
-    from ..review.labels import label_counts
-    from ..store import Store
-
     frames = []
     for run_dir in run_dirs:
         with Store(run_dir, create=False) as store:
