@@ -33,5 +33,5 @@ def add_evil_item(run_dir: Path) -> list[int]:
                 expected="2", score=float(answer == "2"), correct=answer == "2",
                 reasoning=(f"It cost $61 so 61 + 2 ... {EVIL} " * 80) if budget else "",
                 answer_text=f"<answer>{answer}</answer>{EVIL}"))
-        return [r[0] for r in store.conn.execute("SELECT id FROM samples WHERE item_id = ? ORDER BY budget",
-                                                 (EVIL_ID,))]
+        rows = store.sample_rows(("id", "budget"), item_id=EVIL_ID)
+        return [r["id"] for r in sorted(rows, key=lambda r: r["budget"])]

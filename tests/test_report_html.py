@@ -100,7 +100,7 @@ def test_report_shows_label_counts_per_budget(tmp_path):
     html = build_report([run], tmp_path / "before.html").read_text()
     assert "Reviewers&#39; labels" not in html and "Reviewers' labels" not in html  # no labels, no section
     with Store(run) as store:
-        ids = [r[0] for r in store.conn.execute("SELECT id FROM samples WHERE budget = 1024 ORDER BY id LIMIT 3")]
+        ids = [r["id"] for r in store.sample_rows(("id", "budget")) if r["budget"] == 1024][:3]
         for sid in ids:
             store.add_label(sid, [CODES[0]], reviewer="ana")
             store.add_label(sid, [CODES[0]], reviewer="ben")  # a second reviewer does not double the count

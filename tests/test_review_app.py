@@ -112,7 +112,7 @@ def test_filters_match_the_store(client, run_dir, query, pick):
 def test_label_filter_and_escaped_list(client, run_dir):
     _login(client)
     with Store(run_dir) as store:
-        sid = store.conn.execute("SELECT id FROM samples WHERE item_id = 'mm-0-00004' AND budget = 0").fetchone()[0]
+        [sid] = [r["id"] for r in store.sample_rows(("id", "budget"), item_id="mm-0-00004") if r["budget"] == 0]
         store.add_label(sid, ["lost-constraints"], reviewer="zed", tags=["<i>x</i>"])
     assert _links(client.get("/?label=lost-constraints").text) == ["mm-0-00004"]
     assert _links(client.get("/?label=tag:<i>x</i>").text) == ["mm-0-00004"]
@@ -145,7 +145,7 @@ def test_agreement_page(tmp_path):
     client.get(f"/agreement?token={config.token}")
     assert re.search(r"0 reviewer\(s\) so far.\s+Agreement needs two.", client.get("/agreement").text)
     with Store(tmp_path) as store:
-        ids = [r[0] for r in store.conn.execute("SELECT id FROM samples ORDER BY id")]
+        ids = [r["id"] for r in store.sample_rows(("id",))]
         store.add_label(ids[0], [], reviewer="p3")
     assert "1 reviewer(s) so far: p3." in client.get("/agreement").text
     with Store(tmp_path) as store:

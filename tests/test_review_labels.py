@@ -27,7 +27,7 @@ def _store(tmp_path, n: int = 10, budgets=(0, 1024)) -> Store:
 
 
 def _ids(store: Store) -> list[int]:
-    return [r[0] for r in store.conn.execute("SELECT id FROM samples ORDER BY id")]
+    return [r["id"] for r in store.sample_rows(("id",))]
 
 
 def test_add_label_keeps_history_and_the_newest_is_current(tmp_path):
@@ -103,7 +103,7 @@ def test_agreement_counts_only_samples_both_reviewed_and_an_unbalanced_case(tmp_
 
 def test_label_counts_per_budget(tmp_path):
     with _store(tmp_path, n=3, budgets=(0, 1024)) as store:
-        by_key = {(r[1], r[2]): r[0] for r in store.conn.execute("SELECT id, item_id, budget FROM samples")}
+        by_key = {(r["item_id"], r["budget"]): r["id"] for r in store.sample_rows(("id", "item_id", "budget"))}
         assert label_counts(store).empty and list(label_counts(store).columns) == [
             "task", "model", "budget", "label", "count"]
         store.add_label(by_key[("i0", 1024)], ["distracted", "lost-constraints"], reviewer="ann")

@@ -31,8 +31,7 @@ def test_error_is_replaced_on_retry(tmp_path):
         assert s.record(rec(status="ok", score=1.0, correct=True))
         rows = list(s.iter_samples())
         assert len(rows) == 1 and rows[0]["status"] == "ok" and rows[0]["error"] is None
-        attempts = s.conn.execute("SELECT attempts FROM samples").fetchone()[0]
-        assert attempts == 2
+        assert s.sample_rows(("attempts",)) == [{"attempts": 2}]
 
 
 def test_budget_types_kept_and_keys(tmp_path):
@@ -72,3 +71,24 @@ def test_export_jsonl_and_csv_join_item_metadata(tmp_path):
         assert rows[0]["spans"] == '["a, b"]' and rows[0]["budget"] == "64"
         with pytest.raises(UserError):
             write_export(s, "xml", io.StringIO())
+
+
+def test_reads_for_analysis_and_review(tmp_path):
+    with Store(tmp_path) as s:
+        s.record(rec("i1", 0, reasoning="short", answer_text="<answer>1</answer>", correct=True, shared_trace=True))
+        s.record(rec("i1", "high", reasoning="long " * 50, answer_text="<answer>2</answer>", correct=False))
+        s.record(rec("i2", 0, task="other", reasoning="", correct=None))
+        frame = s.sample_frame(("id", "item_id", "budget", "correct"))
+        assert list(frame.columns) == ["id", "item_id", "budget", "correct"] and len(frame) == 3
+        assert frame["budget"].tolist() == [0, "high", 0]  # stored types, not text
+        rows = s.sample_rows(("id", "budget", "correct", "shared_trace"), task="t", item_id="i1")
+        got = [(r["budget"], r["correct"], r["shared_trace"]) for r in rows]
+        assert got == [(0, True, True), ("high", False, False)]
+        assert [r["item_id"] for r in s.sample_rows(("item_id",), task="other")] == ["i2"]
+        keys = [("stub:oracle", "t", "i1", "high", "forced", 0), ("stub:oracle", "t", "nope", 0, "forced", 0)]
+        assert s.texts(keys) == [("long " * 50, "<answer>2</answer>"), ("", "")]
+        ids = [r["id"] for r in rows]
+        assert sorted(s.reasoning_by_id([*ids, 999])) == [(ids[0], "short"), (ids[1], "long " * 50)]
+        with pytest.raises(ValueError, match="not sample columns: id; DROP TABLE samples"):
+            s.sample_rows(("id; DROP TABLE samples",))
+        assert s.count() == 3

@@ -1,7 +1,8 @@
 """Loading one or more run stores into flat DataFrames for analysis.
 
 Samples come from Store.sample_frame (one query into pandas, not row by row through Store.iter_samples) because
-reports must scale to millions of samples. Reasoning text is not loaded here; probes and trace examples fetch text separately.
+reports must scale to millions of samples. Reasoning text is not loaded here; probes and trace examples fetch text
+separately (read_texts, probes.read_sample_texts: through the store as well).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Review labels: the failure-mode taxonomy (as data), validation, agreement between reviewers, counts, export.
 
 Labels are stored per sample (one reasoning trace at one budget) in the run store's `labels` table; see
-Store.add_label / Store.labels (the label export lives in store/export.py and is re-exported here). A reviewer's current verdict on a sample is a set of taxonomy codes (possibly empty),
-free tags and a note.
+Store.add_label / Store.labels (the label export lives in store/export.py and is re-exported here). A reviewer's
+current verdict on a sample is a set of taxonomy codes (possibly empty), free tags and a note.
 """
 
 from __future__ import annotations
