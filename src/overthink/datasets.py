@@ -3,8 +3,9 @@
 Nothing ships inside the package. `fetch` downloads each file from its pinned upstream commit into a `.part` file
 (resuming with an HTTP Range request when the server supports it, restarting otherwise), verifies it, and only
 then renames it into place, so a partial or corrupt file is never used. `fetch(..., source=PATH)` takes a local
-file or folder instead (offline use) and verifies it the same way. A SOURCE.json next to the data records where it
-came from and under which licence.
+file or folder instead (offline use) and verifies it the same way (a user-supplied dataset, which has no pinned
+checksum, is checked line by line against the prize schema by tasks/files.py). A SOURCE.json next to the data
+records where it came from and under which licence.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`overthink tasks list | show | export`: browse the task suite and write it in the paper's public schema.
 
-(`overthink tasks import` and `distract` live with the datasets code and are registered on this same app.)
+(`overthink tasks import` and `distract` live in cli/tasks_import.py and are registered on this same app.)
 """
 
 from __future__ import annotations
