@@ -1,25 +1,33 @@
-"""What the API providers share: options, capability and price lookup, retries, cost, pre-run plan checks."""
+"""What the API providers share: options, capability and price lookup, retries, cost, pre-run plan checks, the
+`generate` template, and the one decision of how an answer ended (`ending`).
+
+A provider (anthropic.py, openai.py, ...) subclasses `ApiModel` and writes only what differs: `params` (the wire
+body), `send` (one SDK call) and `completion` (the response parsed, using `ending` and `reasoning_before_answer`).
+"""
 
 from __future__ import annotations
 
 import inspect
-import math
 import re
 import time
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..budget import BudgetPlan
-from ..core import NATURAL
+from ..budget import BudgetPlan, effort_for_budget
+from ..core import NATURAL, Completion, ThinkingStop
 from ..errors import ConfigError
-from ..pricing import Price, price_for, worst_case_cost
+from ..pricing import Price, price_for
 from ..secrets import check_options, redact
+from ..tokens import estimate_tokens
 from .base import GenerateRequest, ModelSpec, check_known, model_option
 from .capabilities import capabilities
 from .retry import BackoffWait, call_with_retries, limiter_for, status_of
 
 T = TypeVar("T")
 _ANSWER = re.compile(r"<answer>.*?</answer>", re.DOTALL | re.IGNORECASE)
+CAP_REASONS = frozenset({"length", "max_tokens"})  # finish/stop reasons meaning "the output cap was hit"
 
 COMMON_OPTIONS = {
     "api_key_env", "capabilities", "price", "timeout_s", "max_attempts", "max_concurrency", "backoff_initial_s",
@@ -32,9 +40,37 @@ def has_answer(text: str) -> bool:
     return bool(_ANSWER.search(text or ""))
 
 
-def estimate_tokens(text: str) -> int:
-    """A labelled estimate (about 4 characters per token) used only when nothing better is reported."""
-    return math.ceil(len(text) / 4) if text else 0
+@dataclass(frozen=True)
+class Ending:
+    stop_reason: str  # the provider's reason, with every "output cap hit" spelled max_tokens
+    truncated: bool  # the cap was hit before a complete answer: never scored as wrong
+    thinking_stop: ThinkingStop
+
+
+def ending(finish: str, text: str, *, thought: bool, capped: bool | None = None) -> Ending:
+    """How a response ended, decided in one place for every API provider.
+
+    `finish` is the provider's stop/finish reason ("length" and "max_tokens" mean the output cap was hit),
+    `text` the visible answer text, `thought` whether the model thought at all. `capped` is whether the thinking
+    itself was cut at its budget when the provider knows it (two-pass forcing); otherwise thinking counts as
+    capped only when the cap was hit before any answer text.
+    """
+    hit = finish in CAP_REASONS
+    truncated = hit and not has_answer(text)
+    if not thought:
+        stop = ThinkingStop.NONE
+    elif capped if capped is not None else truncated and not text:
+        stop = ThinkingStop.CAPPED
+    else:
+        stop = ThinkingStop.NATURAL
+    return Ending("max_tokens" if hit else finish, truncated, stop)
+
+
+def reasoning_before_answer(output_tokens: int, text: str, *, all_answer: bool = False) -> int:
+    """Reasoning tokens of a model that reasons in visible text: the billed output minus an estimate of the
+    final answer (from its last <answer> tag; `all_answer`: the whole text is answer, thinking was separate)."""
+    answer = text if all_answer else text[text.rfind("<answer>"):] if "<answer>" in text else ""
+    return max(0, output_tokens - estimate_tokens(answer))
 
 
 class ProviderError(Exception):
@@ -46,7 +82,17 @@ class ProviderError(Exception):
 
 
 class ApiModel:
-    """Base for HTTP API providers. Subclasses set `provider`, `extra_options` and implement `generate`."""
+    """Base for HTTP API providers; `generate` is a template and a subclass implements only what differs:
+
+        body = self.params(request)       # the exact wire body (also what a batch entry carries)
+        response = await self.send(body)  # one SDK call, no retries of its own (SDK clients: max_retries=0)
+        return self.completion(response, request.plan, latency_s)  # parse; a malformed body raises
+                                                                   # MalformedResponse and is retried
+
+    The template owns timing, retries and concurrency (`call`), the attempt count (extra["attempts"]) and error
+    wrapping (ProviderError, redacted). `completion` decides truncation and thinking stop with `ending`. Set
+    `provider` (the capability/price table key), `extra_options`, `default_key_env`; override `check_plan`.
+    """
 
     provider = ""
     default_answer_margin = 10_000
@@ -74,8 +120,10 @@ class ApiModel:
         return None if self.price is None else round(self.price.cost(input_tokens, output_tokens, batch=batch), 8)
 
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
-        chars = len(request.prompt) + len(request.system_text() or "")
-        return worst_case_cost(self.price, chars, request.plan.max_tokens, batch=self.batch_mode)
+        if self.price is None:
+            return None
+        sent = estimate_tokens(request.prompt + (request.system_text() or ""), generous=True)
+        return self.price.cost(sent, request.plan.max_tokens, batch=self.batch_mode)
 
     # -- checks ---------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
@@ -87,8 +135,6 @@ class ApiModel:
             return None
         table = self.options.get("effort_table")
         if table and isinstance(plan.budget, int):
-            from ..budget import effort_for_budget
-
             if plan.budget == 0:
                 return "none"
             try:
@@ -98,6 +144,39 @@ class ApiModel:
                                   f"levels, e.g. {{0: low, 4096: medium, 8192: high}}") from None
             return effort_for_budget(plan.budget, rows)
         return plan.effort
+
+    # -- the template -------------------------------------------------------------------------------------
+    @abstractmethod
+    def params(self, request: GenerateRequest) -> dict[str, Any]:
+        """The exact request body for `request`."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def send(self, body: dict[str, Any]) -> Any:
+        """One SDK call with `body`; returns the SDK's response object."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def completion(self, response: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
+        """`response` parsed; raise MalformedResponse when it lacks what the wire format promises."""
+        raise NotImplementedError
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        start = self.clock()
+        out, attempts = await self.exchange(self.params(request),
+                                            lambda resp: self.completion(resp, request.plan, self.clock() - start))
+        out.extra["attempts"] = attempts
+        return out
+
+    async def exchange(self, body: dict[str, Any], parse: Callable[[Any], T]) -> tuple[T, int]:
+        """`send(body)` then `parse` inside one retried attempt (a malformed body is retried too); returns the
+        parsed value and how many attempts it took."""
+        counter: dict[str, Any] = {}
+
+        async def attempt() -> T:
+            return parse(await self.send(body))
+
+        return await self.call(attempt, counter), counter.get("attempts", 1)
 
     # -- calls ----------------------------------------------------------------------------------------------
     async def call(self, fn: Callable[[], Awaitable[T]], counter: dict[str, Any] | None = None) -> T:
