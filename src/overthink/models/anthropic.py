@@ -23,7 +23,7 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, ending, reasoning_before_answer, sdk_kwargs
+from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -45,9 +45,8 @@ class AnthropicModel(ApiModel):
     # -- request --------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         modes = self.caps.thinking
-        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
-            raise ConfigError(f"{self.spec}: mechanism 'forced' needs control of the raw text; use 'native' "
-                              f"(thinking budget) or 'prompted' for Anthropic models")
+        self.refuse_forced(plan, "needs control of the raw text; use 'native' (thinking budget) or 'prompted' "
+                                 "for Anthropic models")
         if plan.mechanism is not Mechanism.NATIVE or not plan.thinking:
             return
         if temperature is not None and temperature != 1:
@@ -92,10 +91,7 @@ class AnthropicModel(ApiModel):
                 if effort:
                     body["output_config"] = {"effort": effort}
         else:
-            if request.temperature is not None:
-                body["temperature"] = request.temperature
-            if request.top_p is not None:
-                body["top_p"] = request.top_p
+            body.update(sampling(request))
         return body
 
     async def send(self, body: dict[str, Any]) -> Any:
@@ -123,15 +119,12 @@ class AnthropicModel(ApiModel):
             source = TokenSource.OUTPUT_MINUS_ANSWER
         else:
             reasoning_tokens, source = 0, TokenSource.NO_THINKING
-        end = ending(str(message.stop_reason or "unknown"), text, thought=thought or bool(reasoning_tokens))
-        return Completion(
-            reasoning=thinking_text, answer_text=text, reasoning_tokens=reasoning_tokens,
-            reasoning_tokens_source=source, output_tokens=output_tokens, input_tokens=input_tokens,
-            stop_reason=end.stop_reason, truncated=end.truncated, latency_s=latency_s,
-            cost_usd=self.cost(input_tokens, output_tokens, batch=batch), thinking_stop=end.thinking_stop,
+        return self.completed(
+            text=text, reasoning=thinking_text, tokens=reasoning_tokens, source=source,
+            finish=str(message.stop_reason or "unknown"), thought=thought or bool(reasoning_tokens),
+            output_tokens=output_tokens, input_tokens=input_tokens, latency_s=latency_s, batch=batch,
             extra={"api": "messages", "thinking_summarized": bool(thinking_text), "redacted_thinking": redacted,
-                   "request_id": getattr(message, "id", None), **({"batch": True} if batch else {})},
-        )
+                   "request_id": getattr(message, "id", None)})
 
     # -- Message Batches ------------------------------------------------------------------------------------
     async def submit_batch(self, entries: list[tuple[str, dict[str, Any]]]) -> str:
@@ -161,9 +154,6 @@ class AnthropicModel(ApiModel):
                 detail = getattr(getattr(result, "error", None), "error", None)
                 msg = getattr(detail, "message", "") if detail is not None else ""
                 yield entry.custom_id, RuntimeError(f"batch entry {result.type}{': ' + msg if msg else ''}")
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> AnthropicModel:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..budget import BudgetPlan, effort_for_budget
-from ..core import NATURAL, Completion, ThinkingStop
+from ..core import NATURAL, Completion, Mechanism, ThinkingStop, TokenSource
 from ..errors import ConfigError
 from ..pricing import Price, price_for
 from ..secrets import check_options, redact
@@ -66,6 +66,11 @@ def ending(finish: str, text: str, *, thought: bool, capped: bool | None = None)
     return Ending("max_tokens" if hit else finish, truncated, stop)
 
 
+def sampling(request: GenerateRequest) -> dict[str, Any]:
+    """The request's temperature / top_p, only those set (None = the provider's default is left alone)."""
+    return {k: v for k, v in (("temperature", request.temperature), ("top_p", request.top_p)) if v is not None}
+
+
 def reasoning_before_answer(output_tokens: int, text: str, *, all_answer: bool = False) -> int:
     """Reasoning tokens of a model that reasons in visible text: the billed output minus an estimate of the
     final answer (from its last <answer> tag; `all_answer`: the whole text is answer, thinking was separate)."""
@@ -90,11 +95,13 @@ class ApiModel:
                                                                    # MalformedResponse and is retried
 
     The template owns timing, retries and concurrency (`call`), the attempt count (extra["attempts"]) and error
-    wrapping (ProviderError, redacted). `completion` decides truncation and thinking stop with `ending`. Set
-    `provider` (the capability/price table key), `extra_options`, `default_key_env`; override `check_plan`.
+    wrapping (ProviderError, redacted). `completion` builds its result with `completed`, which decides
+    truncation and the thinking stop with `ending`. A subclass sets `provider` (the capability and price table
+    key), `extra_options`, `default_key_env` and `client` (closed by `aclose`), and extends `check_plan`.
     """
 
     provider = ""
+    client: Any  # the SDK client `send` uses; closed by aclose
     default_answer_margin = 10_000
     extra_options: frozenset[str] = frozenset()
     default_key_env: str | None = None
@@ -108,7 +115,8 @@ class ApiModel:
         self.price: Price | None = price_for(self.provider, spec.model, options.get("price"))
         self.timeout_s = model_option(spec, options, "timeout_s", float, 600)
         self.attempts = model_option(spec, options, "max_attempts", int, 6)
-        self.limiter = limiter_for(self.provider, spec.base_url, model_option(spec, options, "max_concurrency", int, 16))
+        ceiling = model_option(spec, options, "max_concurrency", int, 16)
+        self.limiter = limiter_for(self.provider, spec.base_url, ceiling)
         self.wait = BackoffWait(model_option(spec, options, "backoff_initial_s", float, 1.0),
                                 model_option(spec, options, "backoff_max_s", float, 60))
         self.key_env = options.get("api_key_env", self.default_key_env)
@@ -119,6 +127,17 @@ class ApiModel:
     def cost(self, input_tokens: int | None, output_tokens: int | None, *, batch: bool = False) -> float | None:
         return None if self.price is None else round(self.price.cost(input_tokens, output_tokens, batch=batch), 8)
 
+    def completed(self, *, text: str, reasoning: str, tokens: int | None, source: TokenSource, finish: str,
+                  thought: bool, output_tokens: int | None, input_tokens: int | None, latency_s: float = 0.0,
+                  batch: bool = False, capped: bool | None = None, extra: dict[str, Any]) -> Completion:
+        """The Completion of a parsed response: its ending decided by `ending`, its cost from the price table."""
+        end = ending(finish, text, thought=thought, capped=capped)
+        return Completion(
+            reasoning=reasoning, answer_text=text, reasoning_tokens=tokens, reasoning_tokens_source=source,
+            output_tokens=output_tokens, input_tokens=input_tokens, stop_reason=end.stop_reason,
+            truncated=end.truncated, latency_s=latency_s, cost_usd=self.cost(input_tokens, output_tokens, batch=batch),
+            thinking_stop=end.thinking_stop, extra={**extra, **({"batch": True} if batch else {})})
+
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
         if self.price is None:
             return None
@@ -128,6 +147,11 @@ class ApiModel:
     # -- checks ---------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Raise a UserError before any work when this model cannot honour `plan`. Subclasses extend."""
+
+    def refuse_forced(self, plan: BudgetPlan, why: str) -> None:
+        """A hosted API returns text, not a think block the client can cut: a forced budget is refused."""
+        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
+            raise ConfigError(f"{self.spec}: mechanism 'forced' {why}")
 
     def effort_for(self, plan: BudgetPlan) -> str | None:
         """The effort level for a native plan: the plan's own (budget.py's mapping) or the user's effort_table."""
@@ -189,6 +213,9 @@ class ApiModel:
             tries = counter.get("attempts")
             raise ProviderError(redact(f"{type(exc).__name__}: {exc}"[:1500])
                                 + (f" (after {tries} attempts)" if tries else ""), status_of(exc)) from None
+
+    async def aclose(self) -> None:
+        await self.client.close()
 
     @staticmethod
     def clock() -> float:

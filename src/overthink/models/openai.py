@@ -21,7 +21,7 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, ending, reasoning_before_answer, sdk_kwargs
+from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -49,9 +49,8 @@ class OpenAIModel(ApiModel):
     # -- request --------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         reasoning = self.caps.reasoning
-        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
-            raise ConfigError(f"{self.spec}: mechanism 'forced' is not possible through the OpenAI API; use "
-                              f"'native' (reasoning_effort) or 'prompted'")
+        self.refuse_forced(plan, "is not possible through the OpenAI API; use 'native' (reasoning_effort) or "
+                                 "'prompted'")
         if reasoning and temperature is not None:
             raise ConfigError(f"{self.spec}: reasoning models take no temperature; drop `temperature` "
                               f"(got {temperature})")
@@ -91,10 +90,7 @@ class OpenAIModel(ApiModel):
             if reasoning:
                 body["reasoning"] = {"effort": effort, "summary": "auto"} if effort else {"summary": "auto"}
         if not reasoning and self.caps.temperature:
-            if request.temperature is not None:
-                body["temperature"] = request.temperature
-            if request.top_p is not None:
-                body["top_p"] = request.top_p
+            body.update(sampling(request))
         return body
 
     async def send(self, body: dict[str, Any]) -> Any:
@@ -135,14 +131,10 @@ class OpenAIModel(ApiModel):
             reasoning_tokens, source = reasoning_before_answer(output_tokens, text), TokenSource.OUTPUT_MINUS_ANSWER
         else:
             reasoning_tokens, source = None, TokenSource.NONE
-        end = ending(finish, text, thought=bool(reasoning_tokens))
-        return Completion(
-            reasoning=reasoning_text, answer_text=text, reasoning_tokens=reasoning_tokens,
-            reasoning_tokens_source=source, output_tokens=output_tokens, input_tokens=input_tokens,
-            stop_reason=end.stop_reason, truncated=end.truncated, latency_s=latency_s,
-            cost_usd=self.cost(input_tokens, output_tokens, batch=batch), thinking_stop=end.thinking_stop,
-            extra={"api": self.api, "request_id": getattr(resp, "id", None), **({"batch": True} if batch else {})},
-        )
+        return self.completed(
+            text=text, reasoning=reasoning_text, tokens=reasoning_tokens, source=source, finish=finish,
+            thought=bool(reasoning_tokens), output_tokens=output_tokens, input_tokens=input_tokens,
+            latency_s=latency_s, batch=batch, extra={"api": self.api, "request_id": getattr(resp, "id", None)})
 
     # -- Batch API ------------------------------------------------------------------------------------------
     async def submit_batch(self, entries: list[tuple[str, dict[str, Any]]]) -> str:
@@ -193,9 +185,6 @@ class OpenAIModel(ApiModel):
             return self.completion(model_cls.model_validate(response["body"]), plan, 0.0, batch=True)
         except Exception as exc:  # a malformed line is that entry's error, not the whole batch's
             return MalformedResponse(f"batch line not a valid {self.api} response: {exc}"[:500])
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAIModel:

@@ -25,7 +25,7 @@ from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
 from ..tokens import estimate_tokens
-from .apibase import ApiModel, ending, sdk_kwargs
+from .apibase import ApiModel, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -101,12 +101,7 @@ class OpenAICompatibleModel(ApiModel):
         return msgs + [{"role": "user", "content": request.prompt}]
 
     def _sampling(self, request: GenerateRequest) -> dict[str, Any]:
-        out: dict[str, Any] = {"seed": request.seed}
-        if request.temperature is not None:
-            out["temperature"] = request.temperature
-        if request.top_p is not None:
-            out["top_p"] = request.top_p
-        return out
+        return {"seed": request.seed, **sampling(request)}
 
     def _extra(self, more: dict[str, Any] | None = None) -> dict[str, Any]:
         extra = dict(self.options.get("extra_body") or {})
@@ -166,14 +161,11 @@ class OpenAICompatibleModel(ApiModel):
             tokens, source = None, TokenSource.NONE  # counted by generate once the response is in
         else:
             tokens, source = 0, TokenSource.NONE
-        end = ending(str(choice.finish_reason), content, thought=bool(tokens if tokens is not None else reasoning))
-        return Completion(
-            reasoning=reasoning, answer_text=content, reasoning_tokens=tokens, reasoning_tokens_source=source,
+        return self.completed(
+            text=content, reasoning=reasoning, tokens=tokens, source=source, finish=str(choice.finish_reason),
+            thought=bool(tokens if tokens is not None else reasoning), latency_s=latency_s,
             output_tokens=getattr(usage, "completion_tokens", None), input_tokens=getattr(usage, "prompt_tokens", None),
-            stop_reason=end.stop_reason, truncated=end.truncated, latency_s=latency_s,
-            cost_usd=self.cost(getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0)),
-            thinking_stop=end.thinking_stop, extra={"api": "chat"},
-        )
+            extra={"api": "chat"})
 
     def _pass_body(self, request: GenerateRequest, prompt: str, max_tokens: int, **more: Any) -> dict[str, Any]:
         return {"model": self.spec.model, "prompt": prompt, "max_tokens": max_tokens, **more,
@@ -198,13 +190,10 @@ class OpenAICompatibleModel(ApiModel):
         answer = cue + text
         out_tokens = (think_tokens or 0) + (answer_tokens or 0)
         in_tokens = in_tokens if in_tokens is not None else in2
-        end = ending(finish, answer, thought=budget > 0, capped=capped)
-        return Completion(
-            reasoning=thinking, answer_text=answer, reasoning_tokens=think_tokens, reasoning_tokens_source=source,
-            output_tokens=out_tokens, input_tokens=in_tokens, stop_reason=end.stop_reason, truncated=end.truncated,
-            cost_usd=self.cost(in_tokens, out_tokens), thinking_stop=end.thinking_stop,
-            extra={"api": "completions", "passes": 2 if budget else 1},
-        )
+        return self.completed(
+            text=answer, reasoning=thinking, tokens=think_tokens, source=source, finish=finish, thought=budget > 0,
+            capped=capped, output_tokens=out_tokens, input_tokens=in_tokens,
+            extra={"api": "completions", "passes": 2 if budget else 1})
 
     async def count_tokens(self, text: str) -> tuple[int, TokenSource]:
         """Tokens of `text` via the server's /tokenize (llama.cpp or vLLM shape), else a labelled estimate."""
@@ -227,7 +216,7 @@ class OpenAICompatibleModel(ApiModel):
         return estimate_tokens(text), TokenSource.ESTIMATE
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await super().aclose()
         await self.http.aclose()
 
 
