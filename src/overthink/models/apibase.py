@@ -2,7 +2,8 @@
 `generate` template, and the one decision of how an answer ended (`ending`).
 
 A provider (anthropic.py, openai.py, ...) subclasses `ApiModel` and writes only what differs: `params` (the wire
-body), `send` (one SDK call) and `completion` (the response parsed, using `ending` and `reasoning_before_answer`).
+body), `send` (one SDK call) and `completion` (the response parsed into `completed(...)`, which decides the
+ending with `ending`; `reasoning_before_answer` measures reasoning written in visible text).
 """
 
 from __future__ import annotations
@@ -57,12 +58,8 @@ def ending(finish: str, text: str, *, thought: bool, capped: bool | None = None)
     """
     hit = finish in CAP_REASONS
     truncated = hit and not has_answer(text)
-    if not thought:
-        stop = ThinkingStop.NONE
-    elif capped if capped is not None else truncated and not text:
-        stop = ThinkingStop.CAPPED
-    else:
-        stop = ThinkingStop.NATURAL
+    cut = capped if capped is not None else truncated and not text
+    stop = ThinkingStop.NONE if not thought else ThinkingStop.CAPPED if cut else ThinkingStop.NATURAL
     return Ending("max_tokens" if hit else finish, truncated, stop)
 
 
@@ -186,9 +183,9 @@ class ApiModel:
         raise NotImplementedError
 
     async def generate(self, request: GenerateRequest) -> Completion:
+        body = self.params(request)
         start = self.clock()
-        out, attempts = await self.exchange(self.params(request),
-                                            lambda resp: self.completion(resp, request.plan, self.clock() - start))
+        out, attempts = await self.exchange(body, lambda r: self.completion(r, request.plan, self.clock() - start))
         out.extra["attempts"] = attempts
         return out
 
