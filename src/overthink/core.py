@@ -33,6 +33,31 @@ class Mechanism(StrEnum):
     NATIVE = "native"  # the provider's own budget control (thinking.budget_tokens, reasoning_effort, ...)
 
 
+class TokenSource(StrEnum):
+    """How a completion's `reasoning_tokens` was measured (stored as `reasoning_tokens_source`).
+
+    Str values, so the store and the exports hold the same text whether a provider sets the member or its value.
+    """
+
+    TOKENIZER = "tokenizer"  # counted with the model's own tokenizer (the embedded local model)
+    USAGE = "usage"  # the provider's usage report (thinking_tokens / reasoning_tokens)
+    TOKENIZE_ENDPOINT = "tokenize_endpoint"  # the reasoning text counted by the server's /tokenize
+    OUTPUT_MINUS_ANSWER = "output_minus_answer_estimate"  # billed output minus an estimate of the visible answer
+    ESTIMATE = "estimate"  # the reasoning text's length in characters / 4 (tokens.estimate_tokens)
+    NO_THINKING = "no_thinking"  # nothing was thought and nothing reported: 0 tokens (anthropic)
+    NONE = "none"  # not measured (no reasoning text and no report), or an error sample
+    STUB = "stub"  # the test stub's synthetic count
+
+
+class ThinkingStop(StrEnum):
+    """How the thinking ended (stored as `thinking_stop`; None on error samples)."""
+
+    NATURAL = "natural"  # the model closed its thinking itself
+    CAPPED = "capped"  # cut at the budget (forcing) or by the output cap before any answer text
+    UNCLOSED = "unclosed"  # the model ended its turn inside an unclosed think block (local, prompted)
+    NONE = "none"  # no thinking
+
+
 @dataclass(frozen=True)
 class Item:
     """One question. Either `answer` (open answer) or `choices` + `answer_index` (multiple choice)."""
@@ -59,15 +84,14 @@ class Completion:
     reasoning: str = ""
     answer_text: str = ""
     reasoning_tokens: int | None = None
-    reasoning_tokens_source: str = "none"  # tokenizer | usage | tokenize_endpoint | estimate | none
+    reasoning_tokens_source: str = TokenSource.NONE  # a TokenSource
     output_tokens: int | None = None
     input_tokens: int | None = None
     stop_reason: str = "stop"  # stop | max_tokens | error ...
     truncated: bool = False
     latency_s: float = 0.0
     cost_usd: float | None = None
-    # How the thinking ended: "natural" (model closed it), "capped" (forced at the budget), "none" (no thinking).
-    thinking_stop: str = "none"
+    thinking_stop: str = ThinkingStop.NONE  # a ThinkingStop: how the thinking ended
     shared_trace: bool = False  # answered from a cut of a longer shared thinking trace
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -87,7 +111,7 @@ class SampleRecord:
     seed: int
     status: str
     reasoning_tokens: int | None = None
-    reasoning_tokens_source: str = "none"
+    reasoning_tokens_source: str = TokenSource.NONE
     output_tokens: int | None = None
     input_tokens: int | None = None
     answer: str | None = None

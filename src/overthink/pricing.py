@@ -17,6 +17,7 @@ import yaml
 
 from .errors import ConfigError
 from .paths import user_table
+from .tokens import estimate_tokens
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def price_for(provider: str, model: str, override: dict[str, Any] | None = None)
 
 
 def estimate_input_tokens(text: str) -> int:
-    """A deliberately generous token count for text we have not sent yet (about 3 characters per token)."""
-    return len(text) // 3 + 16
+    """A deliberately generous token count for text we have not sent yet (tokens.estimate_tokens, generous)."""
+    return estimate_tokens(text, generous=True)
 
 
 def worst_case_cost(price: Price | None, prompt_chars: int, max_tokens: int, *, batch: bool = False) -> float | None:

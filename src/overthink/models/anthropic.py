@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism
+from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, estimate_tokens, has_answer, sdk_kwargs
+from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -44,10 +44,9 @@ class AnthropicModel(ApiModel):
 
     # -- request --------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
-        modes = list(self.caps.get("thinking") or [])
-        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
-            raise ConfigError(f"{self.spec}: mechanism 'forced' needs control of the raw text; use 'native' "
-                              f"(thinking budget) or 'prompted' for Anthropic models")
+        modes = self.caps.thinking
+        self.refuse_forced(plan, "needs control of the raw text; use 'native' (thinking budget) or 'prompted' "
+                                 "for Anthropic models")
         if plan.mechanism is not Mechanism.NATIVE or not plan.thinking:
             return
         if temperature is not None and temperature != 1:
@@ -56,7 +55,7 @@ class AnthropicModel(ApiModel):
         if plan.budget == NATURAL:
             return
         if isinstance(plan.budget, int) and "budget_tokens" in modes:
-            low = int(self.caps.get("min_budget", 1024))
+            low = self.caps.min_budget
             if plan.budget < low:
                 raise ConfigError(f"{self.spec}: budget {plan.budget} is below the API's minimum thinking budget "
                                   f"of {low} tokens; use 0 (thinking off) or a budget >= {low}")
@@ -66,9 +65,9 @@ class AnthropicModel(ApiModel):
                               f"which the capabilities table does not list for this model; numeric budgets "
                               f"(>= 1024) set budget_tokens")
         effort = self.effort_for(plan)
-        if effort not in (self.caps.get("efforts") or []):
+        if effort not in self.caps.efforts:
             raise ConfigError(f"{self.spec}: effort {effort!r} (budget {plan.budget!r}) is not one of this "
-                              f"model's levels {self.caps.get('efforts')}; extend model_options.capabilities "
+                              f"model's levels {list(self.caps.efforts)}; extend model_options.capabilities "
                               f"if the model accepts it")
 
     def params(self, request: GenerateRequest) -> dict[str, Any]:
@@ -80,7 +79,7 @@ class AnthropicModel(ApiModel):
         if system:
             body["system"] = system
         thinking = plan.thinking and (plan.mechanism is Mechanism.NATIVE or plan.budget == NATURAL)
-        modes = list(self.caps.get("thinking") or [])
+        modes = self.caps.thinking
         if thinking:
             if isinstance(plan.budget, int) and "budget_tokens" in modes:
                 body["thinking"] = {"type": "enabled", "budget_tokens": plan.think_tokens}
@@ -92,11 +91,12 @@ class AnthropicModel(ApiModel):
                 if effort:
                     body["output_config"] = {"effort": effort}
         else:
-            if request.temperature is not None:
-                body["temperature"] = request.temperature
-            if request.top_p is not None:
-                body["top_p"] = request.top_p
+            body.update(sampling(request))
         return body
+
+    async def send(self, body: dict[str, Any]) -> Any:
+        create = self.client.messages.create
+        return await create(**sdk_kwargs(create, body))
 
     # -- response -------------------------------------------------------------------------------------------
     def completion(self, message: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
@@ -112,42 +112,19 @@ class AnthropicModel(ApiModel):
         details = getattr(usage, "output_tokens_details", None)
         thought = bool(thinking_text or redacted)
         if details is not None and getattr(details, "thinking_tokens", None) is not None:
-            reasoning_tokens, source = int(details.thinking_tokens), "usage"
+            reasoning_tokens, source = int(details.thinking_tokens), TokenSource.USAGE
         elif thought or plan.mechanism is Mechanism.PROMPTED and plan.thinking:
             # Summarized thinking is shorter than what was billed: measure from the bill, not the summary.
-            answer = text if thought else text[text.rfind("<answer>"):] if "<answer>" in text else ""
-            reasoning_tokens = max(0, output_tokens - estimate_tokens(answer))
-            source = "output_minus_answer_estimate"
+            reasoning_tokens = reasoning_before_answer(output_tokens, text, all_answer=thought)
+            source = TokenSource.OUTPUT_MINUS_ANSWER
         else:
-            reasoning_tokens, source = 0, "no_thinking"
-        stop = str(message.stop_reason or "unknown")
-        truncated = stop == "max_tokens" and not has_answer(text)
-        if truncated and not text:
-            thinking_stop = "capped"
-        else:
-            thinking_stop = "natural" if thought or reasoning_tokens else "none"
-        return Completion(
-            reasoning=thinking_text, answer_text=text, reasoning_tokens=reasoning_tokens,
-            reasoning_tokens_source=source, output_tokens=output_tokens, input_tokens=input_tokens,
-            stop_reason=stop, truncated=truncated, latency_s=latency_s,
-            cost_usd=self.cost(input_tokens, output_tokens, batch=batch), thinking_stop=thinking_stop,
+            reasoning_tokens, source = 0, TokenSource.NO_THINKING
+        return self.completed(
+            text=text, reasoning=thinking_text, tokens=reasoning_tokens, source=source,
+            finish=str(message.stop_reason or "unknown"), thought=thought or bool(reasoning_tokens),
+            output_tokens=output_tokens, input_tokens=input_tokens, latency_s=latency_s, batch=batch,
             extra={"api": "messages", "thinking_summarized": bool(thinking_text), "redacted_thinking": redacted,
-                   "request_id": getattr(message, "id", None), **({"batch": True} if batch else {})},
-        )
-
-    async def generate(self, request: GenerateRequest) -> Completion:
-        body = self.params(request)
-        counter: dict[str, Any] = {}
-        start = self.clock()
-
-        kwargs = sdk_kwargs(self.client.messages.create, body)
-
-        async def attempt() -> Completion:  # parsing inside the retry: a malformed body is retried too
-            return self.completion(await self.client.messages.create(**kwargs), request.plan, self.clock() - start)
-
-        out = await self.call(attempt, counter)
-        out.extra["attempts"] = counter.get("attempts", 1)
-        return out
+                   "request_id": getattr(message, "id", None)})
 
     # -- Message Batches ------------------------------------------------------------------------------------
     async def submit_batch(self, entries: list[tuple[str, dict[str, Any]]]) -> str:
@@ -177,9 +154,6 @@ class AnthropicModel(ApiModel):
                 detail = getattr(getattr(result, "error", None), "error", None)
                 msg = getattr(detail, "message", "") if detail is not None else ""
                 yield entry.custom_id, RuntimeError(f"batch entry {result.type}{': ' + msg if msg else ''}")
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> AnthropicModel:

@@ -1,25 +1,34 @@
-"""What the API providers share: options, capability and price lookup, retries, cost, pre-run plan checks."""
+"""What the API providers share: options, capability and price lookup, retries, cost, pre-run plan checks, the
+`generate` template, and the one decision of how an answer ended (`ending`).
+
+A provider (anthropic.py, openai.py, ...) subclasses `ApiModel` and writes only what differs: `params` (the wire
+body), `send` (one SDK call) and `completion` (the response parsed into `completed(...)`, which decides the
+ending with `ending`; `reasoning_before_answer` measures reasoning written in visible text).
+"""
 
 from __future__ import annotations
 
 import inspect
-import math
 import re
 import time
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..budget import BudgetPlan
-from ..core import NATURAL
+from ..budget import BudgetPlan, effort_for_budget
+from ..core import NATURAL, Completion, Mechanism, ThinkingStop, TokenSource
 from ..errors import ConfigError
-from ..pricing import Price, price_for, worst_case_cost
+from ..pricing import Price, price_for
 from ..secrets import check_options, redact
+from ..tokens import estimate_tokens
 from .base import GenerateRequest, ModelSpec, check_known, model_option
 from .capabilities import capabilities
 from .retry import BackoffWait, call_with_retries, limiter_for, status_of
 
 T = TypeVar("T")
 _ANSWER = re.compile(r"<answer>.*?</answer>", re.DOTALL | re.IGNORECASE)
+CAP_REASONS = frozenset({"length", "max_tokens"})  # finish/stop reasons meaning "the output cap was hit"
 
 COMMON_OPTIONS = {
     "api_key_env", "capabilities", "price", "timeout_s", "max_attempts", "max_concurrency", "backoff_initial_s",
@@ -32,9 +41,38 @@ def has_answer(text: str) -> bool:
     return bool(_ANSWER.search(text or ""))
 
 
-def estimate_tokens(text: str) -> int:
-    """A labelled estimate (about 4 characters per token) used only when nothing better is reported."""
-    return math.ceil(len(text) / 4) if text else 0
+@dataclass(frozen=True)
+class Ending:
+    stop_reason: str  # the provider's reason, with every "output cap hit" spelled max_tokens
+    truncated: bool  # the cap was hit before a complete answer: never scored as wrong
+    thinking_stop: ThinkingStop
+
+
+def ending(finish: str, text: str, *, thought: bool, capped: bool | None = None) -> Ending:
+    """How a response ended, decided in one place for every API provider.
+
+    `finish` is the provider's stop/finish reason ("length" and "max_tokens" mean the output cap was hit),
+    `text` the visible answer text, `thought` whether the model thought at all. `capped` is whether the thinking
+    itself was cut at its budget when the provider knows it (two-pass forcing); otherwise thinking counts as
+    capped only when the cap was hit before any answer text.
+    """
+    hit = finish in CAP_REASONS
+    truncated = hit and not has_answer(text)
+    cut = capped if capped is not None else truncated and not text
+    stop = ThinkingStop.NONE if not thought else ThinkingStop.CAPPED if cut else ThinkingStop.NATURAL
+    return Ending("max_tokens" if hit else finish, truncated, stop)
+
+
+def sampling(request: GenerateRequest) -> dict[str, Any]:
+    """The request's temperature / top_p, only those set (None = the provider's default is left alone)."""
+    return {k: v for k, v in (("temperature", request.temperature), ("top_p", request.top_p)) if v is not None}
+
+
+def reasoning_before_answer(output_tokens: int, text: str, *, all_answer: bool = False) -> int:
+    """Reasoning tokens of a model that reasons in visible text: the billed output minus an estimate of the
+    final answer (from its last <answer> tag; `all_answer`: the whole text is answer, thinking was separate)."""
+    answer = text if all_answer else text[text.rfind("<answer>"):] if "<answer>" in text else ""
+    return max(0, output_tokens - estimate_tokens(answer))
 
 
 class ProviderError(Exception):
@@ -46,9 +84,21 @@ class ProviderError(Exception):
 
 
 class ApiModel:
-    """Base for HTTP API providers. Subclasses set `provider`, `extra_options` and implement `generate`."""
+    """Base for HTTP API providers; `generate` is a template and a subclass implements only what differs:
+
+        body = self.params(request)       # the exact wire body (also what a batch entry carries)
+        response = await self.send(body)  # one SDK call, no retries of its own (SDK clients: max_retries=0)
+        return self.completion(response, request.plan, latency_s)  # parse; a malformed body raises
+                                                                   # MalformedResponse and is retried
+
+    The template owns timing, retries and concurrency (`call`), the attempt count (extra["attempts"]) and error
+    wrapping (ProviderError, redacted). `completion` builds its result with `completed`, which decides
+    truncation and the thinking stop with `ending`. A subclass sets `provider` (the capability and price table
+    key), `extra_options`, `default_key_env` and `client` (closed by `aclose`), and extends `check_plan`.
+    """
 
     provider = ""
+    client: Any  # the SDK client `send` uses; closed by aclose
     default_answer_margin = 10_000
     extra_options: frozenset[str] = frozenset()
     default_key_env: str | None = None
@@ -62,7 +112,8 @@ class ApiModel:
         self.price: Price | None = price_for(self.provider, spec.model, options.get("price"))
         self.timeout_s = model_option(spec, options, "timeout_s", float, 600)
         self.attempts = model_option(spec, options, "max_attempts", int, 6)
-        self.limiter = limiter_for(self.provider, spec.base_url, model_option(spec, options, "max_concurrency", int, 16))
+        ceiling = model_option(spec, options, "max_concurrency", int, 16)
+        self.limiter = limiter_for(self.provider, spec.base_url, ceiling)
         self.wait = BackoffWait(model_option(spec, options, "backoff_initial_s", float, 1.0),
                                 model_option(spec, options, "backoff_max_s", float, 60))
         self.key_env = options.get("api_key_env", self.default_key_env)
@@ -73,13 +124,31 @@ class ApiModel:
     def cost(self, input_tokens: int | None, output_tokens: int | None, *, batch: bool = False) -> float | None:
         return None if self.price is None else round(self.price.cost(input_tokens, output_tokens, batch=batch), 8)
 
+    def completed(self, *, text: str, reasoning: str, tokens: int | None, source: TokenSource, finish: str,
+                  thought: bool, output_tokens: int | None, input_tokens: int | None, latency_s: float = 0.0,
+                  batch: bool = False, capped: bool | None = None, extra: dict[str, Any]) -> Completion:
+        """The Completion of a parsed response: its ending decided by `ending`, its cost from the price table."""
+        end = ending(finish, text, thought=thought, capped=capped)
+        return Completion(
+            reasoning=reasoning, answer_text=text, reasoning_tokens=tokens, reasoning_tokens_source=source,
+            output_tokens=output_tokens, input_tokens=input_tokens, stop_reason=end.stop_reason,
+            truncated=end.truncated, latency_s=latency_s, cost_usd=self.cost(input_tokens, output_tokens, batch=batch),
+            thinking_stop=end.thinking_stop, extra={**extra, **({"batch": True} if batch else {})})
+
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
-        chars = len(request.prompt) + len(request.system_text() or "")
-        return worst_case_cost(self.price, chars, request.plan.max_tokens, batch=self.batch_mode)
+        if self.price is None:
+            return None
+        sent = estimate_tokens(request.prompt + (request.system_text() or ""), generous=True)
+        return self.price.cost(sent, request.plan.max_tokens, batch=self.batch_mode)
 
     # -- checks ---------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Raise a UserError before any work when this model cannot honour `plan`. Subclasses extend."""
+
+    def refuse_forced(self, plan: BudgetPlan, why: str) -> None:
+        """A hosted API returns text, not a think block the client can cut: a forced budget is refused."""
+        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
+            raise ConfigError(f"{self.spec}: mechanism 'forced' {why}")
 
     def effort_for(self, plan: BudgetPlan) -> str | None:
         """The effort level for a native plan: the plan's own (budget.py's mapping) or the user's effort_table."""
@@ -87,8 +156,6 @@ class ApiModel:
             return None
         table = self.options.get("effort_table")
         if table and isinstance(plan.budget, int):
-            from ..budget import effort_for_budget
-
             if plan.budget == 0:
                 return "none"
             try:
@@ -98,6 +165,39 @@ class ApiModel:
                                   f"levels, e.g. {{0: low, 4096: medium, 8192: high}}") from None
             return effort_for_budget(plan.budget, rows)
         return plan.effort
+
+    # -- the template -------------------------------------------------------------------------------------
+    @abstractmethod
+    def params(self, request: GenerateRequest) -> dict[str, Any]:
+        """The exact request body for `request`."""
+        raise NotImplementedError
+
+    @abstractmethod
+    async def send(self, body: dict[str, Any]) -> Any:
+        """One SDK call with `body`; returns the SDK's response object."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def completion(self, response: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
+        """`response` parsed; raise MalformedResponse when it lacks what the wire format promises."""
+        raise NotImplementedError
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        body = self.params(request)
+        start = self.clock()
+        out, attempts = await self.exchange(body, lambda r: self.completion(r, request.plan, self.clock() - start))
+        out.extra["attempts"] = attempts
+        return out
+
+    async def exchange(self, body: dict[str, Any], parse: Callable[[Any], T]) -> tuple[T, int]:
+        """`send(body)` then `parse` inside one retried attempt (a malformed body is retried too); returns the
+        parsed value and how many attempts it took."""
+        counter: dict[str, Any] = {}
+
+        async def attempt() -> T:
+            return parse(await self.send(body))
+
+        return await self.call(attempt, counter), counter.get("attempts", 1)
 
     # -- calls ----------------------------------------------------------------------------------------------
     async def call(self, fn: Callable[[], Awaitable[T]], counter: dict[str, Any] | None = None) -> T:
@@ -110,6 +210,9 @@ class ApiModel:
             tries = counter.get("attempts")
             raise ProviderError(redact(f"{type(exc).__name__}: {exc}"[:1500])
                                 + (f" (after {tries} attempts)" if tries else ""), status_of(exc)) from None
+
+    async def aclose(self) -> None:
+        await self.client.close()
 
     @staticmethod
     def clock() -> float:

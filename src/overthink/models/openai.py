@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism
+from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, estimate_tokens, has_answer, sdk_kwargs
+from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -48,10 +48,9 @@ class OpenAIModel(ApiModel):
 
     # -- request --------------------------------------------------------------------------------------------
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
-        reasoning = bool(self.caps.get("reasoning"))
-        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL:
-            raise ConfigError(f"{self.spec}: mechanism 'forced' is not possible through the OpenAI API; use "
-                              f"'native' (reasoning_effort) or 'prompted'")
+        reasoning = self.caps.reasoning
+        self.refuse_forced(plan, "is not possible through the OpenAI API; use 'native' (reasoning_effort) or "
+                                 "'prompted'")
         if reasoning and temperature is not None:
             raise ConfigError(f"{self.spec}: reasoning models take no temperature; drop `temperature` "
                               f"(got {temperature})")
@@ -60,13 +59,13 @@ class OpenAIModel(ApiModel):
                 raise ConfigError(f"{self.spec}: not a reasoning model in the capabilities table, so it has no "
                                   f"native budget; use mechanism 'prompted' or extend model_options.capabilities")
             effort = self.effort_for(plan)
-            if effort not in (self.caps.get("efforts") or []):
+            if effort not in self.caps.efforts:
                 raise ConfigError(f"{self.spec}: budget {plan.budget!r} means reasoning_effort {effort!r}, which "
-                                  f"this model does not take (levels: {', '.join(self.caps.get('efforts') or [])})")
+                                  f"this model does not take (levels: {', '.join(self.caps.efforts)})")
 
     def _messages(self, request: GenerateRequest) -> list[dict[str, str]]:
         system = request.system_text()
-        role = self.caps.get("system_role", "system")
+        role = self.caps.system_role
         if not system:
             return [{"role": "user", "content": request.prompt}]
         if role == "user":  # models that take no system/developer message at all
@@ -76,7 +75,7 @@ class OpenAIModel(ApiModel):
     def params(self, request: GenerateRequest) -> dict[str, Any]:
         """The exact request body (Chat Completions or Responses) for a request; also used for batch lines."""
         plan = request.plan
-        reasoning = bool(self.caps.get("reasoning"))
+        reasoning = self.caps.reasoning
         effort = self.effort_for(plan) if reasoning and plan.mechanism is Mechanism.NATIVE else None
         if self.api == "chat":
             body: dict[str, Any] = {"model": self.spec.model, "messages": self._messages(request),
@@ -90,12 +89,13 @@ class OpenAIModel(ApiModel):
                     "store": False}
             if reasoning:
                 body["reasoning"] = {"effort": effort, "summary": "auto"} if effort else {"summary": "auto"}
-        if not reasoning and self.caps.get("temperature", True):
-            if request.temperature is not None:
-                body["temperature"] = request.temperature
-            if request.top_p is not None:
-                body["top_p"] = request.top_p
+        if not reasoning and self.caps.temperature:
+            body.update(sampling(request))
         return body
+
+    async def send(self, body: dict[str, Any]) -> Any:
+        create = self.client.chat.completions.create if self.api == "chat" else self.client.responses.create
+        return await create(**sdk_kwargs(create, body))
 
     @property
     def endpoint(self) -> str:
@@ -111,7 +111,6 @@ class OpenAIModel(ApiModel):
                 usage = resp.usage
                 input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
                 details = getattr(usage, "completion_tokens_details", None)
-                truncating = finish == "length"
             else:
                 text = resp.output_text or ""
                 reasoning_text = "\n".join(s.text for item in resp.output if item.type == "reasoning"
@@ -121,43 +120,21 @@ class OpenAIModel(ApiModel):
                 details = getattr(usage, "output_tokens_details", None)
                 reason = getattr(getattr(resp, "incomplete_details", None), "reason", None)
                 finish = "length" if resp.status == "incomplete" and reason == "max_output_tokens" else str(resp.status)
-                truncating = finish == "length"
         except (AttributeError, IndexError, TypeError) as exc:
             raise MalformedResponse(f"{self.api} response without choices/output/usage: {exc}") from None
         reported = getattr(details, "reasoning_tokens", None) if details is not None else None
         # Non-reasoning models report reasoning_tokens = 0 while a prompted budget makes them reason in visible text.
         if reported is not None and (reported > 0 or plan.mechanism is not Mechanism.PROMPTED):
-            reasoning_tokens, source = int(reported), "usage"
+            reasoning_tokens, source = int(reported), TokenSource.USAGE
         elif plan.mechanism is Mechanism.PROMPTED and plan.thinking and output_tokens is not None:
             # Visible step-by-step text: everything before the final answer tag counts as reasoning.
-            answer = text[text.rfind("<answer>"):] if "<answer>" in text else ""
-            reasoning_tokens, source = max(0, output_tokens - estimate_tokens(answer)), "output_minus_answer_estimate"
+            reasoning_tokens, source = reasoning_before_answer(output_tokens, text), TokenSource.OUTPUT_MINUS_ANSWER
         else:
-            reasoning_tokens, source = None, "none"
-        truncated = truncating and not has_answer(text)
-        return Completion(
-            reasoning=reasoning_text, answer_text=text, reasoning_tokens=reasoning_tokens,
-            reasoning_tokens_source=source, output_tokens=output_tokens, input_tokens=input_tokens,
-            stop_reason="max_tokens" if truncating else finish, truncated=truncated, latency_s=latency_s,
-            cost_usd=self.cost(input_tokens, output_tokens, batch=batch),
-            thinking_stop=("capped" if truncated and not text else "natural") if reasoning_tokens else "none",
-            extra={"api": self.api, "request_id": getattr(resp, "id", None), **({"batch": True} if batch else {})},
-        )
-
-    async def generate(self, request: GenerateRequest) -> Completion:
-        body = self.params(request)
-        counter: dict[str, Any] = {}
-        start = self.clock()
-        create = self.client.chat.completions.create if self.api == "chat" else self.client.responses.create
-
-        kwargs = sdk_kwargs(create, body)
-
-        async def attempt() -> Completion:  # parsing inside the retry: a malformed body is retried too
-            return self.completion(await create(**kwargs), request.plan, self.clock() - start)
-
-        out = await self.call(attempt, counter)
-        out.extra["attempts"] = counter.get("attempts", 1)
-        return out
+            reasoning_tokens, source = None, TokenSource.NONE
+        return self.completed(
+            text=text, reasoning=reasoning_text, tokens=reasoning_tokens, source=source, finish=finish,
+            thought=bool(reasoning_tokens), output_tokens=output_tokens, input_tokens=input_tokens,
+            latency_s=latency_s, batch=batch, extra={"api": self.api, "request_id": getattr(resp, "id", None)})
 
     # -- Batch API ------------------------------------------------------------------------------------------
     async def submit_batch(self, entries: list[tuple[str, dict[str, Any]]]) -> str:
@@ -208,9 +185,6 @@ class OpenAIModel(ApiModel):
             return self.completion(model_cls.model_validate(response["body"]), plan, 0.0, batch=True)
         except Exception as exc:  # a malformed line is that entry's error, not the whole batch's
             return MalformedResponse(f"batch line not a valid {self.api} response: {exc}"[:500])
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
 
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAIModel:

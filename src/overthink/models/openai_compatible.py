@@ -21,10 +21,11 @@ from typing import Any
 import httpx
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism
+from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, estimate_tokens, has_answer
+from ..tokens import estimate_tokens
+from .apibase import ApiModel, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -53,8 +54,7 @@ class OpenAICompatibleModel(ApiModel):
         headers = {"Authorization": f"Bearer {key}"} if self.key_env else {}
         self.http = httpx.AsyncClient(base_url=self.root, timeout=timeout, headers=headers)
         self._tokenize_style: str | None = None  # "llama.cpp" | "vllm" | "none", found on first use
-        self.think_open = str(self.caps.get("think_open", "<think>\n"))
-        self.think_close = str(self.caps.get("think_close", "</think>"))
+        self.think_open, self.think_close = self.caps.think_open, self.caps.think_close
 
     # -- planning -------------------------------------------------------------------------------------------
     def route(self, plan: BudgetPlan) -> str:
@@ -65,7 +65,7 @@ class OpenAICompatibleModel(ApiModel):
             return "forcing"
         if plan.mechanism is Mechanism.PROMPTED:
             return "prompt"
-        if self.enforcement in ("auto", "server") and self.caps.get("budget_field"):
+        if self.enforcement in ("auto", "server") and self.caps.budget_field:
             return "chat" if plan.budget == 0 else "server"  # B = 0: thinking switched off instead
         if self.enforcement in ("auto", "forcing"):
             return "forcing"
@@ -75,7 +75,7 @@ class OpenAICompatibleModel(ApiModel):
         if isinstance(plan.budget, str) and plan.budget != NATURAL:
             raise ConfigError(f"{self.spec}: effort budgets ({plan.budget!r}) are for the openai provider; "
                               f"give numeric budgets")
-        if self.enforcement == "server" and plan.mechanism is Mechanism.NATIVE and not self.caps.get("budget_field"):
+        if self.enforcement == "server" and plan.mechanism is Mechanism.NATIVE and not self.caps.budget_field:
             raise ConfigError(f"{self.spec}: enforcement 'server' but no budget_field is declared in "
                               f"model_options.capabilities (e.g. budget_field: thinking_token_budget for vLLM)")
 
@@ -101,12 +101,7 @@ class OpenAICompatibleModel(ApiModel):
         return msgs + [{"role": "user", "content": request.prompt}]
 
     def _sampling(self, request: GenerateRequest) -> dict[str, Any]:
-        out: dict[str, Any] = {"seed": request.seed}
-        if request.temperature is not None:
-            out["temperature"] = request.temperature
-        if request.top_p is not None:
-            out["top_p"] = request.top_p
-        return out
+        return {"seed": request.seed, **sampling(request)}
 
     def _extra(self, more: dict[str, Any] | None = None) -> dict[str, Any]:
         extra = dict(self.options.get("extra_body") or {})
@@ -115,28 +110,39 @@ class OpenAICompatibleModel(ApiModel):
         extra.update(more or {})
         return extra
 
+    def params(self, request: GenerateRequest) -> dict[str, Any]:
+        """The chat request body (routes chat, server and prompt; forcing builds its own two bodies)."""
+        plan = request.plan
+        more: dict[str, Any] = {}
+        if plan.budget == 0 and self.caps.thinking_switch:
+            more["chat_template_kwargs"] = {"enable_thinking": False}
+        if self.route(plan) == "server":
+            more[str(self.caps.budget_field)] = plan.think_tokens
+        return {"model": self.spec.model, "messages": self._messages(request), "max_tokens": plan.max_tokens,
+                **self._sampling(request), **self._extra(more)}
+
+    async def send(self, body: dict[str, Any]) -> Any:
+        """A body with a `prompt` goes to the completions endpoint (forcing), one with `messages` to chat."""
+        create = self.client.completions.create if "prompt" in body else self.client.chat.completions.create
+        return await create(**sdk_kwargs(create, body))
+
     # -- generation -----------------------------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> Completion:
+        """The template for chat routes; forcing makes two template exchanges of its own. Reasoning text the
+        server did not count is counted afterwards (its /tokenize, else the estimate), outside the retries."""
         route = self.route(request.plan)
         start = self.clock()
-        out = await (self._forced(request) if route == "forcing" else self._chat(request, route))
+        out = await (self._forced(request) if route == "forcing" else super().generate(request))
+        if out.reasoning_tokens is None:
+            out.reasoning_tokens, out.reasoning_tokens_source = await self.count_tokens(out.reasoning)
         out.latency_s = self.clock() - start
         label = {"chat": "none", "server": "server_field", "forcing": "client_forcing", "prompt": "prompt"}[route]
-        if request.plan.budget == 0 and route != "forcing" and self.caps.get("thinking_switch", True):
+        if request.plan.budget == 0 and route != "forcing" and self.caps.thinking_switch:
             label = "thinking_switch"  # chat_template_kwargs enable_thinking false
         out.extra["enforced_by"] = label
         return out
 
-    async def _chat(self, request: GenerateRequest, route: str) -> Completion:
-        plan = request.plan
-        more: dict[str, Any] = {}
-        if plan.budget == 0 and self.caps.get("thinking_switch", True):
-            more["chat_template_kwargs"] = {"enable_thinking": False}
-        if route == "server":
-            more[str(self.caps["budget_field"])] = plan.think_tokens
-        body = dict(model=self.spec.model, messages=self._messages(request), max_tokens=plan.max_tokens,
-                    **self._sampling(request))
-        resp = await self.call(lambda: self.client.chat.completions.create(**body, extra_body=self._extra(more)))
+    def completion(self, resp: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
         try:
             choice = resp.choices[0]
             msg = choice.message
@@ -150,65 +156,49 @@ class OpenAICompatibleModel(ApiModel):
         details = getattr(usage, "completion_tokens_details", None) if usage else None
         reported = getattr(details, "reasoning_tokens", None) if details is not None else None
         if reported is not None:
-            tokens, source = int(reported), "usage"
+            tokens, source = int(reported), TokenSource.USAGE
+        elif reasoning:
+            tokens, source = None, TokenSource.NONE  # counted by generate once the response is in
         else:
-            tokens, source = await self.count_tokens(reasoning)
-        finish = str(choice.finish_reason)
-        truncated = finish == "length" and not has_answer(content)
-        return Completion(
-            reasoning=reasoning, answer_text=content, reasoning_tokens=tokens, reasoning_tokens_source=source,
+            tokens, source = 0, TokenSource.NONE
+        return self.completed(
+            text=content, reasoning=reasoning, tokens=tokens, source=source, finish=str(choice.finish_reason),
+            thought=bool(tokens if tokens is not None else reasoning), latency_s=latency_s,
             output_tokens=getattr(usage, "completion_tokens", None), input_tokens=getattr(usage, "prompt_tokens", None),
-            stop_reason="max_tokens" if finish == "length" else finish, truncated=truncated,
-            cost_usd=self.cost(getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0)),
-            thinking_stop=("capped" if truncated and not content else "natural") if tokens else "none",
-            extra={"api": "chat"},
-        )
+            extra={"api": "chat"})
+
+    def _pass_body(self, request: GenerateRequest, prompt: str, max_tokens: int, **more: Any) -> dict[str, Any]:
+        return {"model": self.spec.model, "prompt": prompt, "max_tokens": max_tokens, **more,
+                **self._sampling(request), **self._extra()}
 
     async def _forced(self, request: GenerateRequest) -> Completion:
         plan = request.plan
         budget = int(plan.think_tokens or 0)
         prompt = await self._template(request) + self.think_open
-        thinking, think_tokens, capped, in_tokens = "", 0, False, None
+        thinking, capped, think_tokens, in_tokens = "", False, 0, None
         if budget > 0:
-            r1 = await self.call(lambda: self.client.completions.create(
-                model=self.spec.model, prompt=prompt, max_tokens=budget, stop=[self.think_close],
-                extra_body=self._extra(), **self._sampling(request)))
-            try:
-                thinking = r1.choices[0].text or ""
-                capped = r1.choices[0].finish_reason == "length"
-                think_tokens = r1.usage.completion_tokens if r1.usage else None
-                in_tokens = r1.usage.prompt_tokens if r1.usage else None
-            except (AttributeError, IndexError) as exc:
-                raise MalformedResponse(f"completions response without choices: {exc}") from None
-        source = "usage"
+            first, _ = await self.exchange(self._pass_body(request, prompt, budget, stop=[self.think_close]), _pass)
+            thinking, finish, think_tokens, in_tokens = first
+            capped = finish == "length"
+        source = TokenSource.USAGE
         if think_tokens is None:
             think_tokens, source = await self.count_tokens(thinking)
         cue = str(self.options.get("answer_cue", ""))
         prompt2 = prompt + thinking.rstrip() + "\n" + self.think_close + "\n" + cue
-        r2 = await self.call(lambda: self.client.completions.create(
-            model=self.spec.model, prompt=prompt2, max_tokens=plan.answer_tokens, extra_body=self._extra(),
-            **self._sampling(request)))
-        try:
-            answer = cue + (r2.choices[0].text or "")
-            finish = str(r2.choices[0].finish_reason)
-            out_tokens = (think_tokens or 0) + (r2.usage.completion_tokens if r2.usage else 0)
-            in_tokens = in_tokens if in_tokens is not None else (r2.usage.prompt_tokens if r2.usage else None)
-        except (AttributeError, IndexError) as exc:
-            raise MalformedResponse(f"completions response without choices: {exc}") from None
-        truncated = finish == "length" and not has_answer(answer)
-        return Completion(
-            reasoning=thinking, answer_text=answer, reasoning_tokens=think_tokens, reasoning_tokens_source=source,
-            output_tokens=out_tokens, input_tokens=in_tokens,
-            stop_reason="max_tokens" if finish == "length" else finish, truncated=truncated,
-            cost_usd=self.cost(in_tokens, out_tokens),
-            thinking_stop="none" if budget == 0 else "capped" if capped else "natural",
-            extra={"api": "completions", "passes": 2 if budget else 1},
-        )
+        second, _ = await self.exchange(self._pass_body(request, prompt2, plan.answer_tokens), _pass)
+        text, finish, answer_tokens, in2 = second
+        answer = cue + text
+        out_tokens = (think_tokens or 0) + (answer_tokens or 0)
+        in_tokens = in_tokens if in_tokens is not None else in2
+        return self.completed(
+            text=answer, reasoning=thinking, tokens=think_tokens, source=source, finish=finish, thought=budget > 0,
+            capped=capped, output_tokens=out_tokens, input_tokens=in_tokens,
+            extra={"api": "completions", "passes": 2 if budget else 1})
 
-    async def count_tokens(self, text: str) -> tuple[int, str]:
+    async def count_tokens(self, text: str) -> tuple[int, TokenSource]:
         """Tokens of `text` via the server's /tokenize (llama.cpp or vLLM shape), else a labelled estimate."""
         if not text:
-            return 0, "none"
+            return 0, TokenSource.NONE
         styles = [self._tokenize_style] if self._tokenize_style else ["llama.cpp", "vllm"]
         for style in styles:
             if style == "none":
@@ -219,15 +209,25 @@ class OpenAICompatibleModel(ApiModel):
                 resp = await self.http.post("/tokenize", json=body)
                 if resp.status_code == 200 and isinstance(resp.json().get("tokens"), list):
                     self._tokenize_style = style
-                    return len(resp.json()["tokens"]), "tokenize_endpoint"
+                    return len(resp.json()["tokens"]), TokenSource.TOKENIZE_ENDPOINT
             except (httpx.HTTPError, ValueError):
                 pass
         self._tokenize_style = "none"
-        return estimate_tokens(text), "estimate"
+        return estimate_tokens(text), TokenSource.ESTIMATE
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await super().aclose()
         await self.http.aclose()
+
+
+def _pass(resp: Any) -> tuple[str, str, int | None, int | None]:
+    """One completions response: (text, finish reason, completion tokens, prompt tokens)."""
+    try:
+        choice, usage = resp.choices[0], resp.usage
+        return (choice.text or "", str(choice.finish_reason), usage.completion_tokens if usage else None,
+                usage.prompt_tokens if usage else None)
+    except (AttributeError, IndexError, TypeError) as exc:
+        raise MalformedResponse(f"completions response without choices: {exc}") from None
 
 
 def split_think(content: str, open_tag: str = "<think>", close_tag: str = "</think>") -> tuple[str, str]:
