@@ -10,8 +10,9 @@ import typer
 
 
 def import_results(
-    sources: Annotated[list[Path], typer.Argument(help="files or directories: inspect_ai logs (.eval/.json), the "
-                                                  "paper's raw/MODEL/TASK.jsonl rows, or tables (.csv/.jsonl/.parquet)")],
+    sources: Annotated[list[Path], typer.Argument(
+        help="files or directories: inspect_ai logs (.eval/.json), the paper's raw/MODEL/TASK.jsonl rows, or tables "
+             "(.csv/.jsonl/.parquet)")],
     run_dir: Annotated[Path, typer.Option(help="the run store to create or extend")],
     format: Annotated[str | None, typer.Option("--format", "-f", help="inspect | paper | table "
                                                "(default: detected per file)")] = None,

@@ -175,12 +175,16 @@ def raise_errors(errors: list[str]) -> None:
 def find_duplicates(samples: list[tuple[str, SampleRecord]], errors: list[str]) -> None:
     seen: dict[tuple, str] = {}
     for origin, rec in samples:
-        key = (rec.model, rec.task, rec.item_id, rec.budget, rec.mechanism, rec.replicate)
+        key = _key(vars(rec))
         if key in seen:
             errors.append(f"{origin}: the same sample (model {rec.model}, item {rec.item_id}, budget {rec.budget}, "
                           f"replicate {rec.replicate}) is already at {seen[key]}")
         else:
             seen[key] = origin
+
+
+def _key(rec: dict[str, Any]) -> tuple:
+    return tuple(rec[k] for k in ("model", "task", "item_id", "budget", "mechanism", "replicate"))
 
 
 @dataclass
@@ -210,7 +214,12 @@ def write(run_dir: Path, got: Collected) -> WriteStats:
             by_task.setdefault(task, []).append(item)
         for task, items in by_task.items():
             store.add_items(task, items)
-        new = store.record_many(rec for _, rec in got.samples)
+        # A key already finished stays as it is; an error row is replaced only by a sample that is not an error
+        # (the same error imported again changes nothing), as `resume` would.
+        stored = {_key(r): r["status"] for r in store.iter_samples(with_text=False)}
+        fresh = [rec for _, rec in got.samples if _key(vars(rec)) not in stored
+                 or (stored[_key(vars(rec))] == Status.ERROR.value and rec.status != Status.ERROR.value)]
+        new = store.record_many(fresh)
         for task, metric in got.metrics.items():
             tasks.setdefault(task, {"name": task, "family": "imported", "metric": metric,
                                     "metric_label": METRIC_LABELS[metric], "default_size": None})

@@ -161,18 +161,21 @@ def _sample(sample: Any, spec: Any, *, model: str, task: str, budget: Budget, me
             path: Path) -> tuple[SampleRecord, Item]:
     name, value, score = _score(sample, scorer)
     output = sample.output
-    message = output.choices[0].message if output and output.choices else None
+    choice = output.choices[0] if output and output.choices else None  # an error sample has no choice
+    message = choice.message if choice is not None else None
     reasoning, reasoning_kind = _reasoning(message) if message is not None else ("", "none")
-    answer_text = output.completion if output else ""
+    answer_text = output.completion if choice is not None else ""
     usage = (sample.model_usage or {}).get(spec.model)
     if usage is None and len(sample.model_usage or {}) == 1:
         usage = next(iter(sample.model_usage.values()))
     tokens = usage.reasoning_tokens if usage is not None else None
     status, error, grade = Status.OK.value, None, (None, None, False)
-    stop = output.stop_reason if output else None
+    stop = choice.stop_reason if choice is not None else None
     limit = getattr(sample, "limit", None)
     if sample.error is not None:
-        status, error = Status.ERROR.value, (sample.error.message or "error")[:2000]
+        text = " ".join((sample.error.message or "error").split())
+        # inspect_ai puts the request first and the provider's error last: keep the end
+        status, error = Status.ERROR.value, text if len(text) <= 500 else "..." + text[-500:]
     elif limit is not None and limit.type == "token" or stop in TRUNCATED_STOPS:
         status = Status.TRUNCATED.value
     elif limit is not None:

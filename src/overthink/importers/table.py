@@ -184,3 +184,39 @@ def table_row(row: dict[str, Any], opts: Options, counter: Counter) -> tuple[Sam
         score=score, correct=correct, error=_str(get("error")), reasoning=_str(get("reasoning")) or "")
     item = Item(id=item_id, prompt=_str(get("prompt")) or "", answer=expected)
     return record, item, metric
+
+
+def frame_tables(frame: Any, run: str = "dataframe") -> tuple[Any, Any, dict[str, dict[str, Any]]]:
+    """A DataFrame with the table-import columns -> (samples, items, tasks) in the shape analysis loads from a
+    run dir. Every bad row is listed (DataError); model and task default to "model" and "task"."""
+    import pandas as pd
+
+    from .common import Collected, find_duplicates, raise_errors
+
+    opts = Options(model=None if "model" in frame else "model", task=None if "task" in frame else "task")
+    need = missing_columns(set(map(str, frame.columns)), {}, opts)
+    if need:
+        raise UserError(f"DataFrame: missing column(s) {', '.join(need)}; it has {', '.join(map(str, frame.columns))}")
+    got, counter = Collected(), Counter()
+    for index, row in zip(frame.index, frame.to_dict("records")):
+        row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        try:
+            record, item, metric = table_row(row, opts, counter)
+        except ValueError as exc:
+            got.errors.append(f"DataFrame row {index}: {exc}")
+            continue
+        got.add(f"DataFrame row {index}", record, item, metric)
+    find_duplicates(got.samples, got.errors)
+    if not got.samples and not got.errors:
+        got.errors.append("DataFrame: no rows")
+    raise_errors(got.errors)
+    cols = ("model", "task", "item_id", "budget", "mechanism", "replicate", "status", "reasoning_tokens", "score",
+            "answer")
+    samples = pd.DataFrame([{"id": i, **{c: getattr(r, c) for c in cols}} for i, (_, r) in enumerate(got.samples, 1)])
+    samples = samples.astype({"reasoning_tokens": "float64", "score": "float64"})
+    samples["run"] = run
+    samples["model_id"] = samples["model"]
+    items = pd.DataFrame([{"run": run, "task": t, "item_id": i, "prompt": it.prompt, "expected": it.expected,
+                           "metadata": {}} for (t, i), it in got.items.items()])
+    tasks = {t: {"name": t, "metric": m} for t, m in got.metrics.items()}
+    return samples, items, tasks
