@@ -194,7 +194,8 @@ def paper_tree(root: Path) -> Path:
                         "output_tokens_details": {"thinking_tokens": 37}}  # the API's own count
     rows.append(paper_row("q4", 1024, correct=False, answer=None))  # no answer: the paper scored it wrong
     rows.append(paper_row("q4", 4096, correct=None, answer=None, stop_reason="max_tokens"))
-    rows.append(paper_row("q4", 0, correct=None, answer=None, error="Max retries reached. Last error: 529"))
+    rows.append(paper_row("q4", 0, correct=None, answer=None, error="Max retries reached. Last error: 529 "
+                          "(Authorization: Bearer sk-ant-api03-abcdefghijklmnop)"))
     write_jsonl(root / "raw" / "claude-x" / "synthetic_misleading_math.jsonl", rows)
     grades = [paper_row(f"s{i}", b, correct=None, answer=str(7 + b // 4096), metric="mse", correct_answer="7",
                         squared_error=float((b // 4096) ** 2), icl_enabled=shots > 0, icl_num_examples=shots,
@@ -223,6 +224,8 @@ def test_paper_rows(tmp_path):
     assert mm[("q4", 1024, 0)]["status"] == "unparsed" and mm[("q4", 1024, 0)]["metadata"]["paper_correct"] is False
     assert mm[("q4", 4096, 0)]["status"] == "truncated"
     assert mm[("q4", 0, 0)]["status"] == "error" and "529" in mm[("q4", 0, 0)]["error"]
+    assert "abcdefghijklmnop" not in mm[("q4", 0, 0)]["error"]  # a key in a result file never reaches the store
+    assert "abcdefghijklmnop" not in (run / DB_NAME).read_bytes().decode("utf-8", "replace")
     assert first["stop_reason"] == "stop_sequence" and first["expected"] == "2"
     grades = [r for r in rows if r["task"] == "grades_regression"]
     assert {r["item_id"] for r in grades} == {"s0", "s1", "s2", "s0@8-shot", "s1@8-shot", "s2@8-shot"}
@@ -378,3 +381,31 @@ def test_score_values_map_to_correct_and_score():
     assert _grade(1) == (1.0, True, False) and _grade(0.25) == (0.25, None, False) and _grade(True)[1] is True
     with pytest.raises(ValueError, match="not C / I / P / N or a number"):
         _grade({"a": 1})
+
+
+def test_table_status_scores_and_metrics(tmp_path):
+    src = write_jsonl(tmp_path / "t.jsonl", [
+        {"item_id": "a", "budget": 0, "score": 0.5, "reasoning_tokens": 3, "latency_s": 1.25, "cost_usd": 0.01},
+        {"item_id": "a", "budget": 512, "status": "error", "error": "HTTP 529", "reasoning_tokens": None},
+        {"item_id": "b", "budget": 512, "status": "truncated", "correct": False, "reasoning_tokens": 512},
+        {"item_id": "b", "budget": 0, "correct": "C", "reasoning_tokens": 0, "reasoning_tokens_source": "usage"},
+    ])
+    run = tmp_path / "run"
+    res = ot("import", src, "--run-dir", run, "--model", "m", "--task", "t")
+    assert res.exit_code == 0, res.output
+    rows = {(r["item_id"], r["budget"]): r for r in samples(run)}
+    assert rows[("a", 0)]["score"] == 0.5 and rows[("a", 0)]["correct"] is None
+    assert rows[("a", 0)]["latency_s"] == 1.25 and rows[("a", 0)]["cost_usd"] == 0.01
+    assert rows[("a", 512)]["status"] == "error" and rows[("a", 512)]["error"] == "HTTP 529"
+    assert rows[("b", 512)]["status"] == "truncated" and rows[("b", 512)]["correct"] is None  # never scored
+    assert rows[("b", 0)]["correct"] is True and rows[("b", 0)]["reasoning_tokens_source"] == "usage"
+    sq = write_jsonl(tmp_path / "sq.jsonl", [{"item_id": "a", "budget": 0, "score": 4.0, "reasoning_tokens": 1}])
+    assert_refused(ot("import", sq, "--run-dir", tmp_path / "r2", "--model", "m", "--task", "g"), tmp_path / "r2",
+                   f"{sq}:1: score 4 is outside [0, 1] for metric accuracy; for squared errors use --metric rmse")
+    res = ot("import", sq, "--run-dir", tmp_path / "r2", "--model", "m", "--task", "g", "--metric", "rmse")
+    assert res.exit_code == 0, res.output
+    zero = write_jsonl(tmp_path / "zero.jsonl", [{"item_id": "b", "budget": 0, "score": 0, "reasoning_tokens": 1}])
+    res = ot("import", zero, "--run-dir", tmp_path / "r2", "--model", "m", "--task", "g")
+    assert res.exit_code == 2 and "stored with metric 'rmse'; this import says 'accuracy'" in res.output
+    res = ot("import", sq, "--run-dir", tmp_path / "r3", "--model", "m", "--task", "g", "--metric", "f1")
+    assert res.exit_code == 2 and "--metric 'f1' is not one of accuracy, rmse, matching_behavior" in res.output

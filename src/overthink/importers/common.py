@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from typing import Any
 
 from ..core import EFFORT_ORDER, NATURAL, Budget, Item, Mechanism, SampleRecord, Status, parse_budget
 from ..errors import DataError, UserError
+from ..secrets import redact
 from ..store import DB_NAME, Store
 
 MAX_ERRORS = 10
@@ -149,6 +152,15 @@ def check_options(opts: Options) -> None:
         value = getattr(opts, name)
         if value is not None and not value.strip():
             raise UserError(f"--{name} is empty")
+
+
+def clean_error(text: Any, limit: int = 500) -> str:
+    """An error message from a result file, one line, with key-like values redacted (keys never reach the store).
+    Long messages keep their end, where SDKs put the provider's own error."""
+    one = " ".join(str(text).split())
+    one = redact(one, tuple(v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN")) and v))
+    one = re.sub(r"\b(sk-[A-Za-z0-9_\-]{8,})", "[REDACTED]", one)
+    return one if len(one) <= limit else "..." + one[-limit:]
 
 
 def plain_json(value: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core import EFFORT_ORDER, NATURAL, Budget, Item, SampleRecord, Status
 from ..errors import UserError
-from .common import Collected, Options, mechanism_of, plain_json
+from .common import Collected, Options, clean_error, mechanism_of, plain_json
 
 INSTALL_HINT = "reading inspect_ai logs needs inspect_ai: pip install 'overthink[inspect]'"
 LOG_SUFFIXES = (".eval", ".json")
@@ -173,9 +173,7 @@ def _sample(sample: Any, spec: Any, *, model: str, task: str, budget: Budget, me
     stop = choice.stop_reason if choice is not None else None
     limit = getattr(sample, "limit", None)
     if sample.error is not None:
-        text = " ".join((sample.error.message or "error").split())
-        # inspect_ai puts the request first and the provider's error last: keep the end
-        status, error = Status.ERROR.value, text if len(text) <= 500 else "..." + text[-500:]
+        status, error = Status.ERROR.value, clean_error(sample.error.message or "error")
     elif limit is not None and limit.type == "token" or stop in TRUNCATED_STOPS:
         status = Status.TRUNCATED.value
     elif limit is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..core import Item, SampleRecord, Status
 from ..models.apibase import estimate_tokens
-from .common import Collected, Options, mechanism_of, plain_json, to_budget, to_int
+from .common import Collected, Options, clean_error, mechanism_of, plain_json, to_budget, to_int
 from .rows import read_rows
 
 PAPER_KEYS = ("instance_id", "reasoning_budget")
@@ -110,7 +110,7 @@ def _row(row: dict[str, Any], path: Path, opts: Options, mechanism: str) -> tupl
     error = row.get("error")
     if error not in (None, ""):
         status = Status.ERROR.value
-        error = str(error)[:2000]
+        error = clean_error(error)
     elif answer is None:
         status = Status.TRUNCATED.value if stop in TRUNCATED_STOPS else Status.UNPARSED.value
     elif raw_metric == "accuracy":

@@ -5,7 +5,7 @@ Fields (the table-import columns; map other column names with `--columns FIELD=C
   optional  model, task (else --model / --task), replicate (else numbered in file order per item and budget),
             reasoning, answer, expected, prompt, status (ok | error | truncated | unparsed; default ok),
             error, mechanism, metric (accuracy | rmse | matching_behavior), reasoning_tokens_source,
-            input_tokens, output_tokens
+            input_tokens, output_tokens, latency_s, cost_usd
 `correct` is true/false (also 1/0, yes/no, C/I); `score` is a number (for rmse: the squared error). A table says
 nothing about how reasoning tokens were counted: the source is "table" unless a reasoning_tokens_source column says.
 """
@@ -21,13 +21,13 @@ import yaml
 
 from ..core import Item, SampleRecord, Status
 from ..errors import UserError
-from .common import Collected, Options, mechanism_of, metric_of, to_budget, to_int
+from .common import Collected, Options, clean_error, mechanism_of, metric_of, to_budget, to_int
 from .rows import read_rows
 
 REQUIRED = ("item_id", "budget", "reasoning_tokens")
 GRADES = ("correct", "score")
 OPTIONAL = ("model", "task", "replicate", "reasoning", "answer", "expected", "prompt", "status", "error",
-            "mechanism", "metric", "reasoning_tokens_source", "input_tokens", "output_tokens")
+            "mechanism", "metric", "reasoning_tokens_source", "input_tokens", "output_tokens", "latency_s", "cost_usd")
 FIELDS = (*REQUIRED, *GRADES, *OPTIONAL)
 TRUE = {"true", "1", "yes", "y", "c", "correct", "1.0"}
 FALSE = {"false", "0", "no", "n", "i", "incorrect", "0.0"}
@@ -130,6 +130,16 @@ def _score(value: Any) -> float | None:
     return score
 
 
+def _number(value: Any, name: str) -> float | None:
+    try:
+        number = _score(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if number is not None and number < 0:
+        raise ValueError(f"{name} {value!r} is negative")
+    return number
+
+
 def _str(value: Any) -> str | None:
     if value is None:
         return None
@@ -181,7 +191,9 @@ def table_row(row: dict[str, Any], opts: Options, counter: Counter) -> tuple[Sam
         mechanism=mechanism, replicate=rep, seed=0, status=status, reasoning_tokens=tokens,
         reasoning_tokens_source=source, output_tokens=to_int(get("output_tokens"), "output_tokens"),
         input_tokens=to_int(get("input_tokens"), "input_tokens"), answer=_str(get("answer")), expected=expected,
-        score=score, correct=correct, error=_str(get("error")), reasoning=_str(get("reasoning")) or "")
+        score=score, correct=correct, error=clean_error(get("error")) if get("error") is not None else None,
+        latency_s=_number(get("latency_s"), "latency_s"), cost_usd=_number(get("cost_usd"), "cost_usd"),
+        reasoning=_str(get("reasoning")) or "")
     item = Item(id=item_id, prompt=_str(get("prompt")) or "", answer=expected)
     return record, item, metric
 
