@@ -3,6 +3,7 @@ the paper's raw result rows, tables with a column map, and malformed inputs; the
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import subprocess
@@ -12,15 +13,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import run_cli
-from import_fixtures import (EFFORTS, QUESTIONS, expected_reasoning_tokens, make_inspect_logs, paper_row,
-                             write_jsonl)
+from import_fixtures import (EFFORTS, QUESTIONS, expected_reasoning_tokens, inspect_task, make_inspect_logs,
+                             paper_row, write_jsonl)
+from servers.fake_api import FakeAPI
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from overthink.analysis.api import analyze
 from overthink.cli import app
+from overthink.importers.inspect_logs import _grade
+from overthink.review.app import ReviewConfig, create_app
 from overthink.store import DB_NAME, Store
-
-pytest.importorskip("inspect_ai")
 
 
 def ot(*args):
@@ -43,6 +46,7 @@ def assert_refused(res, run: Path, *needles: str) -> None:
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory) -> dict[str, Path]:
+    pytest.importorskip("inspect_ai")  # the test extra has it; only these tests need it
     return make_inspect_logs(tmp_path_factory.mktemp("inspect_logs"))
 
 
@@ -111,19 +115,14 @@ def test_reimport_is_idempotent_and_more_budgets_extend_the_curve(logs, tmp_path
     assert list(scores["budget"]) == list(EFFORTS)
 
 
-def test_inspect_log_without_a_reasoning_setting_needs_a_flag(tmp_path):
+def test_inspect_log_without_a_reasoning_setting_needs_a_flag(tmp_path, monkeypatch):
     log_dir = tmp_path / "logs"
-    from inspect_ai import eval as inspect_eval
-    from import_fixtures import inspect_task
-    from servers.fake_api import FakeAPI
-
+    inspect_ai = pytest.importorskip("inspect_ai")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
     server = FakeAPI().start()
     try:
-        import os
-
-        os.environ.setdefault("OPENAI_API_KEY", "sk-test-not-a-secret")
-        (log,) = inspect_eval(inspect_task(), model="openai/o4-mini", model_base_url=server.url + "/v1",
-                              log_dir=str(log_dir), display="none", reasoning_summary="auto")
+        (log,) = inspect_ai.eval(inspect_task(), model="openai/o4-mini", model_base_url=server.url + "/v1",
+                                 log_dir=str(log_dir), display="none", reasoning_summary="auto")
     finally:
         server.stop()
     run = tmp_path / "run"
@@ -160,10 +159,6 @@ def test_every_reader_works_on_an_imported_run(inspect_run, tmp_path):
     assert scores.loc["low", "score"] == pytest.approx(2 / 3) and scores.loc["high", "truncated"] == 6
     assert scores.loc["medium", "errors"] == 1
     assert set(tables["factor_scores"]["factor_value"]) == {"0", "1", "2"}
-    from starlette.testclient import TestClient
-
-    from overthink.review.app import ReviewConfig, create_app
-
     config = ReviewConfig(inspect_run, default_reviewer="ann")
     client = TestClient(create_app(config), base_url="http://127.0.0.1")
     client.get(f"/?token={config.token}")
@@ -288,7 +283,7 @@ def test_table_with_a_column_map(tmp_path):
 
 
 def test_analyze_accepts_a_dataframe_with_the_table_columns(tmp_path):
-    frame = pd.read_csv(__import__("io").StringIO(TABLE)).rename(columns={
+    frame = pd.read_csv(io.StringIO(TABLE)).rename(columns={
         "qid": "item_id", "effort": "budget", "is_right": "correct", "think_tok": "reasoning_tokens",
         "model_name": "model"}).assign(task="mine")
     frame.to_csv(tmp_path / "t.csv", index=False)
@@ -374,8 +369,6 @@ def test_a_sweep_run_dir_is_not_mixed_with_imports(tmp_path):
 
 
 def test_score_values_map_to_correct_and_score():
-    from overthink.importers.inspect_logs import _grade
-
     assert _grade("C") == (1.0, True, False) and _grade("I") == (0.0, False, False)
     assert _grade("P") == (0.5, None, False) and _grade("N") == (None, None, True)
     assert _grade(1) == (1.0, True, False) and _grade(0.25) == (0.25, None, False) and _grade(True)[1] is True
