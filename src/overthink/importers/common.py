@@ -206,7 +206,8 @@ class WriteStats:
 
 
 def write(run_dir: Path, got: Collected) -> WriteStats:
-    """Validate everything, then store it in one transaction. Raises DataError listing every bad row."""
+    """Validate everything, then store it (the samples in one transaction). Raises DataError listing every bad
+    row, and then nothing is written."""
     find_duplicates(got.samples, got.errors)
     if not got.samples and not got.errors:
         got.errors.append("no samples found in the sources")
@@ -221,6 +222,13 @@ def write(run_dir: Path, got: Collected) -> WriteStats:
         if store.get_meta("run_id") is None:
             store.set_meta("run_id", uuid.uuid4().hex[:12])
             store.set_meta("created_at", time.time())
+        # the marker goes first: even a write cut short leaves a dir that `resume` refuses
+        marker = store.get_meta(IMPORTED_KEY) or {"sources": []}
+        known = {s["file"]: s for s in marker["sources"]}
+        for src in got.sources:
+            known[src["file"]] = {**src, "imported_at": time.time()}
+        marker["sources"] = list(known.values())
+        store.set_meta(IMPORTED_KEY, marker)
         by_task: dict[str, list[Item]] = {}
         for (task, _), item in got.items.items():
             by_task.setdefault(task, []).append(item)
@@ -236,10 +244,4 @@ def write(run_dir: Path, got: Collected) -> WriteStats:
             tasks.setdefault(task, {"name": task, "family": "imported", "metric": metric,
                                     "metric_label": METRIC_LABELS[metric], "default_size": None})
         store.set_meta("tasks", tasks)
-        marker = store.get_meta(IMPORTED_KEY) or {"sources": []}
-        known = {s["file"]: s for s in marker["sources"]}
-        for src in got.sources:
-            known[src["file"]] = {**src, "imported_at": time.time()}
-        marker["sources"] = list(known.values())
-        store.set_meta(IMPORTED_KEY, marker)
     return WriteStats(new=new, unchanged=len(got.samples) - new)

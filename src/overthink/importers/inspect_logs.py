@@ -66,7 +66,8 @@ def collect(path: Path, opts: Options, got: Collected) -> None:
         got.add(origin, record, item, metric)
         n += 1
     got.sources.append({"file": str(path), "format": "inspect", "samples": n, "task": spec.task,
-                        "model": spec.model, "eval_id": spec.eval_id, "run_id": spec.run_id})
+                        "model": spec.model, "eval_id": spec.eval_id, "run_id": spec.run_id,
+                        "log_status": log.status})
 
 
 def _budget(config: Any, opts: Options) -> Budget:
