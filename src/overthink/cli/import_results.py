@@ -31,7 +31,8 @@ def import_results(
                                                      "log sets both")] = None,
 ) -> None:
     """Import results of sweeps run elsewhere; every row is validated and nothing is written unless all are good."""
-    from ..importers import Options, import_sources
+    from ..importers.common import Options
+    from ..importers.sources import import_sources
     from ..importers.table import parse_columns
 
     opts = Options(model=model, task=task, metric=metric, mechanism=mechanism, scorer=scorer, unbudgeted=unbudgeted,
