@@ -98,7 +98,10 @@ def test_several_scorers_need_a_choice(logs, tmp_path):
     run = tmp_path / "run"
     assert_refused(ot("import", logs["low"], "--run-dir", run), run,
                    "several scorers (includes, match); choose one with --scorer NAME")
-    assert_refused(ot("import", logs["low"], "--run-dir", run, "--scorer", "nope"), run, "no scorer 'nope'")
+    assert_refused(ot("import", logs["low"], "--run-dir", run, "--scorer", "nope"), run,
+                   f"{logs['low']}: no scorer 'nope' (the log has includes, match)")
+    res = ot("import", logs["low"].parent, "--run-dir", run)
+    assert "3 problem(s)" in res.output  # one line per log, not one per sample
 
 
 def test_reimport_is_idempotent_and_more_budgets_extend_the_curve(logs, tmp_path):

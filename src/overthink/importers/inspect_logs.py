@@ -51,6 +51,14 @@ def collect(path: Path, opts: Options, got: Collected) -> None:
     if not samples:
         got.errors.append(f"{path}: the log holds no samples (status {log.status})")
         return
+    scorers = sorted({name for sample in samples for name in (sample.scores or {})})
+    if opts.scorer is None and len(scorers) > 1:
+        got.errors.append(f"{path}: several scorers ({', '.join(scorers)}); choose one with --scorer NAME")
+        return
+    if opts.scorer is not None and opts.scorer not in scorers:
+        got.errors.append(f"{path}: no scorer {opts.scorer!r} (the log has {', '.join(scorers) or 'none'})")
+        return
+    scorer = opts.scorer or (scorers[0] if scorers else None)
     model = opts.model or spec.model
     task = opts.task or spec.task
     metric = opts.metric or "accuracy"
@@ -59,7 +67,7 @@ def collect(path: Path, opts: Options, got: Collected) -> None:
         origin = f"{path}: sample {sample.id!r} epoch {sample.epoch}"
         try:
             record, item = _sample(sample, spec, model=model, task=task, budget=budget, mechanism=mechanism,
-                                   scorer=opts.scorer, path=path)
+                                   scorer=scorer, path=path)
         except ValueError as exc:
             got.errors.append(f"{origin}: {exc}")
             continue
@@ -124,17 +132,9 @@ def _reasoning(message: Any) -> tuple[str, str]:
 
 
 def _score(sample: Any, scorer: str | None) -> tuple[str | None, Any, Any]:
-    """(scorer name, value, the Score) of the chosen scorer; (None, None, None) when the sample has no score."""
-    scores = sample.scores or {}
-    if not scores:
-        return None, None, None
-    if scorer is None:
-        if len(scores) > 1:
-            raise ValueError(f"several scorers ({', '.join(scores)}); choose one with --scorer NAME")
-        scorer = next(iter(scores))
-    if scorer not in scores:
-        raise ValueError(f"no scorer {scorer!r} (this sample has {', '.join(scores)})")
-    return scorer, scores[scorer].value, scores[scorer]
+    """(scorer name, value, the Score) of the chosen scorer; (None, None, None) when the sample lacks it."""
+    found = (sample.scores or {}).get(scorer) if scorer is not None else None
+    return (None, None, None) if found is None else (scorer, found.value, found)
 
 
 def _grade(value: Any) -> tuple[float | None, bool | None, bool]:
