@@ -178,8 +178,14 @@ def check_target(run_dir: Path) -> None:
                             "(compare both with `overthink report RUN_A RUN_B`)")
 
 
+def _line_order(message: str) -> tuple[str, int]:
+    m = re.match(r"^(.*?):(\d+): ", message)
+    return (m[1], int(m[2])) if m else (message.split(": ", 1)[0], 0)
+
+
 def raise_errors(errors: list[str]) -> None:
     if errors:
+        errors = sorted(errors, key=_line_order)  # by file, then line (a file's own problems first)
         more = f"\n... and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
         raise DataError(f"{len(errors)} problem(s); nothing imported:\n" + "\n".join(errors[:MAX_ERRORS]) + more)
 
