@@ -119,15 +119,23 @@ def test_reimport_is_idempotent_and_more_budgets_extend_the_curve(logs, tmp_path
 
 
 def test_inspect_log_without_a_reasoning_setting_needs_a_flag(tmp_path, monkeypatch):
-    log_dir = tmp_path / "logs"
     inspect_ai = pytest.importorskip("inspect_ai")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
     server = FakeAPI().start()
     try:
         (log,) = inspect_ai.eval(inspect_task(), model="openai/o4-mini", model_base_url=server.url + "/v1",
-                                 log_dir=str(log_dir), display="none", reasoning_summary="auto")
+                                 log_dir=str(tmp_path / "logs"), display="none", reasoning_summary="auto")
+        # a token limit of the sample (not max_tokens of one request): 20 + 305 tokens used of 100 allowed
+        (limited,) = inspect_ai.eval(inspect_task(), model="openai/o4-mini", model_base_url=server.url + "/v1",
+                                     log_dir=str(tmp_path / "limited"), display="none", reasoning_summary="auto",
+                                     reasoning_effort="low", token_limit=100)
     finally:
         server.stop()
+    res = ot("import", limited.location, "--run-dir", tmp_path / "limited_run", "--scorer", "match")
+    assert res.exit_code == 0, res.output
+    limited_rows = samples(tmp_path / "limited_run")
+    assert {r["status"] for r in limited_rows} == {"truncated"} and {r["score"] for r in limited_rows} == {None}
+    assert {r["metadata"]["limit"]["type"] for r in limited_rows} == {"token"}
     run = tmp_path / "run"
     assert_refused(ot("import", log.location, "--run-dir", run, "--scorer", "match"), run,
                    "neither reasoning_tokens nor reasoning_effort", "--unbudgeted 0")

@@ -193,6 +193,8 @@ def _sample(sample: Any, spec: Any, *, model: str, task: str, budget: Budget, me
     }
     if name is not None:
         meta.update(scorer=name, score_value=plain_json(value))
+    if limit is not None:
+        meta["limit"] = {"type": limit.type, "limit": limit.limit, "reason": clean_error(limit.reason or "")}
     record = SampleRecord(
         run_id=spec.run_id, model=model, provider=spec.model.split("/", 1)[0], task=task, item_id=str(sample.id),
         budget=budget, mechanism=mechanism, replicate=int(sample.epoch) - 1,
