@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import budget_sort_key
+from ..importers.table import frame_tables
 from .curves import GROUP, N_BOOT, score_table
 from .features import feature_roles, feature_tables
 from .load import FACTOR_KEYS, RunData, item_factors, load_runs
@@ -88,7 +89,12 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
     }
 
 
-def analyze(run_dirs: Sequence[str | Path], *, n_boot: int = N_BOOT,
+def analyze(run_dirs: Sequence[str | Path] | pd.DataFrame, *, n_boot: int = N_BOOT,
             probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
-    """Analyse one or more run directories; see the module docstring for the tables."""
-    return analyze_data(load_runs(run_dirs), n_boot=n_boot, probes_per_group=probes_per_group)
+    """Analyse one or more run directories, or a DataFrame with the columns of `overthink import --format table`
+    (overthink.importers.table); see the module docstring for the tables."""
+    if isinstance(run_dirs, pd.DataFrame):
+        data = RunData(*frame_tables(run_dirs), runs={})
+    else:
+        data = load_runs(run_dirs)
+    return analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group)

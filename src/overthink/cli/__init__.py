@@ -17,6 +17,7 @@ from ..errors import UserError
 from . import data as data_cli
 from . import tasks as tasks_cli
 from . import tasks_import
+from . import import_results
 from .common import ErrorGroup, parse_task_args
 from .common import default_run_dir as _default_run_dir
 from .common import prepare_local as _prepare_local
@@ -124,6 +125,9 @@ def resume(run_dir: Path, concurrency: Annotated[int | None, typer.Option()] = N
     from ..store import Store
 
     with Store(run_dir, create=False) as store:
+        if store.get_meta("imported") is not None:
+            raise UserError(f"{run_dir} holds imported results (overthink import): there is no model to call; "
+                            "import more files into it instead")
         if store.get_meta("config") is None:
             raise UserError(f"{run_dir} has no stored config to resume")
     execute({"run_dir": str(run_dir), "concurrency": concurrency}, None, quiet=quiet)
@@ -204,6 +208,7 @@ def _register_groups() -> None:
     app.command("review")(review)
     app.command("estimate")(estimate)
     app.command("report")(report)
+    app.command("import")(import_results.import_results)
 
 
 _register_groups()

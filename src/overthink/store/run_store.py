@@ -84,6 +84,12 @@ class Store:
         )
         return cur.rowcount > 0
 
+    def record_many(self, samples: Iterable[SampleRecord]) -> int:
+        """Commit many samples in one transaction (all or none, e.g. an import); returns how many were written."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            return sum(self.record(s) for s in samples)
+
     def done_keys(self) -> set[tuple]:
         """Keys that must not be run again (everything but errors)."""
         done = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
