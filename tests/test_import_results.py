@@ -13,8 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import run_cli
-from import_fixtures import (EFFORTS, QUESTIONS, expected_reasoning_tokens, inspect_task, make_inspect_logs,
-                             paper_row, write_jsonl)
+from import_fixtures import (
+    EFFORTS,
+    QUESTIONS,
+    expected_reasoning_tokens,
+    inspect_task,
+    make_inspect_logs,
+    paper_row,
+    write_jsonl,
+)
 from servers.fake_api import FakeAPI
 from starlette.testclient import TestClient
 from typer.testing import CliRunner

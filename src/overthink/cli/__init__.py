@@ -15,9 +15,8 @@ import typer
 
 from ..errors import UserError
 from . import data as data_cli
+from . import import_results, tasks_import
 from . import tasks as tasks_cli
-from . import tasks_import
-from . import import_results
 from .common import ErrorGroup, parse_task_args
 from .common import default_run_dir as _default_run_dir
 from .common import prepare_local as _prepare_local

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import Item, SampleRecord, Status
-from ..models.apibase import estimate_tokens
+from ..tokens import estimate_tokens
 from .common import Collected, Options, clean_error, mechanism_of, plain_json, to_budget, to_int
 from .rows import read_rows
 

@@ -8,8 +8,15 @@
 
 from __future__ import annotations
 
-from .export import (EXPORT_FORMATS, LABEL_EXPORT_COLUMNS, export_records, label_records, write_export,
-                     write_label_export, write_parquet)
+from .export import (
+                     EXPORT_FORMATS,
+                     LABEL_EXPORT_COLUMNS,
+                     export_records,
+                     label_records,
+                     write_export,
+                     write_label_export,
+                     write_parquet,
+)
 from .run_store import Store
 from .schema import DB_NAME, KEY, SCHEMA, SCHEMA_VERSION
 
