@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from servers.fake_api import FakeAPI
 
-from overthink import batch
+from overthink.sweep import batch
 from overthink.config import build_config
-from overthink.runner import Runner, run_sync
+from overthink.sweep.start import run, run_sync
 from overthink.store import Store, write_export
 
 CANARY = "sk-canary-7f3a9c1e5b2d4f60"
@@ -48,7 +48,7 @@ def test_anthropic_batch_killed_then_resumed_never_pays_twice(api, tmp_path):
     api.batch_polls = 10**9  # the batch never ends: the process is "killed" while polling
 
     async def killed_while_polling(store: Store) -> None:
-        task = asyncio.ensure_future(Runner(cfg, store, progress=False).run())
+        task = asyncio.ensure_future(run(cfg, store, progress=False))
         while not any(b["polls"] for b in api.batches.values()):
             await asyncio.sleep(0.02)
         task.cancel()
@@ -101,8 +101,7 @@ def test_max_cost_stops_before_the_next_request_would_exceed(api, tmp_path):
     opts = {**FAST, "price": {"input": 1.0, "output": 1.0}}
     cfg = config(api, tmp_path, spec, budgets=[1024], limit=5, max_cost=0.0125, model_options={spec: opts})
     with Store(cfg.run_dir) as store:
-        runner = Runner(cfg, store, progress=False)
-        stats = asyncio.run(runner.run())
+        stats = asyncio.run(run(cfg, store, progress=False))
         spent = [r["cost_usd"] for r in store.iter_samples()]
     worst = 0.0112  # about one request's input + 11,024 output tokens at $1/M
     assert stats.stopped_for_cost and 0 < len(spent) < 5 and len(api.billed) == len(spent)

@@ -14,7 +14,7 @@ from ..core import NATURAL
 from ..errors import ConfigError
 from ..pricing import Price, price_for, worst_case_cost
 from ..secrets import check_options, redact
-from .base import GenerateRequest, ModelSpec, check_known, model_option
+from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .capabilities import capabilities
 from .retry import BackoffWait, call_with_retries, limiter_for, status_of
 
@@ -45,7 +45,7 @@ class ProviderError(Exception):
         self.status_code = status
 
 
-class ApiModel:
+class ApiModel(ModelBase):
     """Base for HTTP API providers. Subclasses set `provider`, `extra_options` and implement `generate`."""
 
     provider = ""
