@@ -10,8 +10,8 @@ import time
 from overthink.budget import plan_budget
 from overthink.config import build_config
 from overthink.models import GenerateRequest, load_model
-from overthink.sweep.start import run
 from overthink.store import Store
+from overthink.sweep.start import run
 from overthink.tasks import get_task
 
 N_ITEMS, BUDGETS, REPS = 500, [0, 64, 256, 1024], 2

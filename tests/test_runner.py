@@ -5,8 +5,8 @@ import pytest
 from overthink.config import build_config
 from overthink.errors import ConfigError
 from overthink.models import load_model
-from overthink.sweep.start import run, run_sync
 from overthink.store import Store
+from overthink.sweep.start import run, run_sync
 
 
 def cfg(tmp_path, **kw):

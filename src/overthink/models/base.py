@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..budget import BudgetPlan
 from ..core import Completion
-from ..errors import ModelUnavailable
+from ..errors import ConfigError, ModelUnavailable
 from ..pricing import FREE, Price
 
 # Output tokens left for the answer after thinking, per provider, when the config gives no answer_margin:
@@ -66,16 +66,12 @@ def model_option(spec: ModelSpec | str, options: dict[str, Any], name: str, cast
     try:
         return cast(value)
     except (TypeError, ValueError):
-        from ..errors import ConfigError
-
         raise ConfigError(f"model_options for {spec}: {name} must be {cast.__name__}, got {value!r}") from None
 
 
 def check_known(spec: ModelSpec | str, options: dict[str, Any], known: set[str]) -> None:
     unknown = set(options) - known
     if unknown:
-        from ..errors import ConfigError
-
         raise ConfigError(f"model_options for {spec}: unknown option(s) {', '.join(sorted(unknown))}; known: "
                           f"{', '.join(sorted(known))}")
 
@@ -117,9 +113,11 @@ class ModelBase(ABC):
 
     async def aclose(self) -> None:
         """Release clients, threads or loaded weights at the end of a run."""
+        return None
 
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Raise a UserError before any work when this model cannot honour `plan` (called once per budget)."""
+        return None
 
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
         """The most `request` can cost (input plus every allowed output token) in USD; None = nothing billed."""
