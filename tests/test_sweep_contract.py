@@ -4,6 +4,7 @@ ModelBase, the data the estimate reads agrees with the classes, and a run create
 from __future__ import annotations
 
 import importlib
+import typing
 
 import pytest
 
@@ -19,8 +20,9 @@ BATCH = {"anthropic", "openai"}
 
 
 def provider_class(name: str) -> type:
-    module = importlib.import_module(PROVIDERS[name].split(":")[0])
-    return getattr(module, "MODEL_CLASS", None) or module.StubModel
+    """The class a provider's registered factory declares it returns."""
+    module_name, factory = PROVIDERS[name].split(":")
+    return typing.get_type_hints(getattr(importlib.import_module(module_name), factory))["return"]
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))

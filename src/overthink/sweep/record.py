@@ -37,7 +37,7 @@ def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseE
     if isinstance(result, BaseException):
         return SampleRecord(status=Status.ERROR.value, error=f"{type(result).__name__}: {result}"[:2000], **base)
     c = result
-    common = dict(
+    common: dict[str, Any] = dict(
         reasoning_tokens=c.reasoning_tokens, reasoning_tokens_source=c.reasoning_tokens_source,
         output_tokens=c.output_tokens, input_tokens=c.input_tokens, latency_s=round(c.latency_s, 4),
         cost_usd=c.cost_usd, stop_reason=c.stop_reason, thinking_stop=c.thinking_stop, shared_trace=c.shared_trace,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ExperimentConfig, build_config
+from ..core import Item
 from ..errors import ConfigError, UserError
 from ..models import ModelBase, load_model
 from ..progress import SweepProgress
@@ -117,7 +118,7 @@ class Sweep:
     def run_dir(self) -> str:
         return self.cfg.run_dir or "."
 
-    def _load_items(self, store: Store) -> list[tuple[Task, list]]:
+    def _load_items(self, store: Store) -> list[tuple[Task, list[Item]]]:
         out = []
         for task in self.tasks:
             items = task.items(n=self.cfg.limit, seed=self.cfg.seed)
