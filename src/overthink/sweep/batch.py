@@ -36,11 +36,11 @@ async def run_batches(plan: Plan, models: Mapping[str, ModelBase], recorder: Rec
     """Submit every pending (unit, budget) not already in an open batch, then poll and collect all open ones.
     Models without a batch API were refused before the run started (sweep/start.py)."""
     for spec, model in models.items():
-        assert isinstance(model, BatchModel), spec
         await _run_model(plan, plan.for_model(spec), model, recorder, guard)
 
 
 async def _run_model(plan: Plan, units: list[Unit], model: Any, recorder: Recorder, guard: CostGuard) -> None:
+    """`model` is a ModelBase that is also a BatchModel."""
     store, mech = recorder.store, plan.mechanism
     spec = str(model.spec)
     planned: dict[str, tuple[Unit, GenerateRequest]] = {}
