@@ -7,7 +7,7 @@ import importlib
 from typing import Any
 
 from ..errors import ModelUnavailable
-from .base import BatchModel, GenerateRequest, Model, ModelBase, ModelSpec, SweepModel, answer_margin_for
+from .base import BatchModel, GenerateRequest, ModelBase, ModelSpec, SweepModel, answer_margin_for
 
 # provider name -> "module:factory". The factory takes (spec, options) and returns a ModelBase. What the engine
 # needs of a provider before it is created (its default answer margin) is data in base.py, not a module import.
@@ -41,8 +41,8 @@ def _extra(provider: str) -> str:
     return "local" if provider == "local" else "api"
 
 
-def load_model(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> Model:
-    """Create a Model for a spec. Raises ModelUnavailable with a readable message when it cannot be served."""
+def load_model(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> ModelBase:
+    """Create a model for a spec. Raises ModelUnavailable with a readable message when it cannot be served."""
     parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
     return _factory(parsed.provider)(parsed, dict(options or {}))
 
@@ -55,5 +55,5 @@ def check_spec(spec: str) -> ModelSpec:
     return parsed
 
 
-__all__ = ["BatchModel", "GenerateRequest", "Model", "ModelBase", "ModelSpec", "SweepModel", "PROVIDERS",
+__all__ = ["BatchModel", "GenerateRequest", "ModelBase", "ModelSpec", "SweepModel", "PROVIDERS",
            "answer_margin_for", "load_model", "check_spec"]

@@ -124,9 +124,6 @@ class ModelBase(ABC):
         return None
 
 
-Model = ModelBase  # the name the rest of the code types models with
-
-
 @runtime_checkable
 class SweepModel(Protocol):
     """A model that can answer several budgets of one (item, seed) from one shared thinking trace.
