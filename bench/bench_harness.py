@@ -10,8 +10,8 @@ import time
 from overthink.budget import plan_budget
 from overthink.config import build_config
 from overthink.models import GenerateRequest, load_model
-from overthink.runner import Runner
 from overthink.store import Store
+from overthink.sweep.start import run
 from overthink.tasks import get_task
 
 N_ITEMS, BUDGETS, REPS = 500, [0, 64, 256, 1024], 2
@@ -36,7 +36,7 @@ def harness(progress: bool) -> tuple[int, float]:
                                       limit=N_ITEMS, replicates=REPS, concurrency=4, run_dir=tmp))
         with Store(tmp) as store:
             start = time.perf_counter()
-            stats = asyncio.run(Runner(cfg, store, progress=progress).run())
+            stats = asyncio.run(run(cfg, store, progress=progress))
             return stats.completed, time.perf_counter() - start
 
 

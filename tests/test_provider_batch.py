@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from servers.fake_api import FakeAPI
 
-from overthink import batch
 from overthink.config import build_config
-from overthink.runner import Runner, run_sync
 from overthink.store import Store, write_export
+from overthink.sweep import batch
+from overthink.sweep.start import run, run_sync
 
 CANARY = "sk-canary-7f3a9c1e5b2d4f60"
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.2, "timeout_s": 5, "max_attempts": 3}
@@ -48,7 +48,7 @@ def test_anthropic_batch_killed_then_resumed_never_pays_twice(api, tmp_path):
     api.batch_polls = 10**9  # the batch never ends: the process is "killed" while polling
 
     async def killed_while_polling(store: Store) -> None:
-        task = asyncio.ensure_future(Runner(cfg, store, progress=False).run())
+        task = asyncio.ensure_future(run(cfg, store, progress=False))
         while not any(b["polls"] for b in api.batches.values()):
             await asyncio.sleep(0.02)
         task.cancel()
@@ -101,8 +101,7 @@ def test_max_cost_stops_before_the_next_request_would_exceed(api, tmp_path):
     opts = {**FAST, "price": {"input": 1.0, "output": 1.0}}
     cfg = config(api, tmp_path, spec, budgets=[1024], limit=5, max_cost=0.0125, model_options={spec: opts})
     with Store(cfg.run_dir) as store:
-        runner = Runner(cfg, store, progress=False)
-        stats = asyncio.run(runner.run())
+        stats = asyncio.run(run(cfg, store, progress=False))
         spent = [r["cost_usd"] for r in store.iter_samples()]
     worst = 0.0112  # about one request's input + 11,024 output tokens at $1/M
     assert stats.stopped_for_cost and 0 < len(spent) < 5 and len(api.billed) == len(spent)
@@ -150,3 +149,28 @@ def test_budget_below_anthropic_minimum_is_refused_before_any_request(api, tmp_p
     with Store(tmp_path / "run") as store, pytest.raises(ConfigError, match="minimum thinking budget"):
         run_sync(config(api, tmp_path, spec, budgets=[0, 512]), store, progress=False)
     assert api.log == []
+
+
+def test_max_cost_limits_what_a_batch_submits(api, tmp_path):
+    spec = f"anthropic:claude-sonnet-4-20250514@{api.url}"
+    # batch price: half of $1 per M, so one 1024 request may cost up to ~0.0056; two fit under 0.0125, three do not
+    opts = {**FAST, "price": {"input": 1.0, "output": 1.0}}
+    cfg = config(api, tmp_path, spec, batch=True, budgets=[1024], limit=5, max_cost=0.0125,
+                 model_options={spec: opts})
+    with Store(cfg.run_dir) as store:
+        stats = run_sync(cfg, store, progress=False)
+        assert statuses(store) == {"ok": 2}
+    creates = [e for e in api.log if e["path"] == "/v1/messages/batches"]
+    assert len(creates) == 1 and len(creates[0]["body"]["requests"]) == 2
+    assert stats.stopped_for_cost and stats.completed == 2 and len(api.billed) == 2
+
+
+def test_batch_without_a_batch_api_is_refused_before_the_run_dir(tmp_path):
+    from helpers import run_cli
+
+    res = run_cli("run", "-m", "stub:flat", "-t", "misleading-math", "--limit", "2", "--batch", "--quiet",
+                  "--run-dir", str(tmp_path / "r"))
+    assert res.returncode == 2
+    last = res.stderr.strip().splitlines()[-1]
+    assert last == "error: --batch: stub:flat has no batch API (anthropic: and openai: do)"
+    assert not (tmp_path / "r").exists()

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from overthink.cli.estimate import app
 from overthink.config import build_config
-from overthink.pricing import estimate_run, price_for
+from overthink.pricing import price_for
+from overthink.sweep.estimate import estimate_run
 
 PRESETS = sorted((Path(__file__).parent.parent / "presets").glob("*.yaml"))
 

@@ -5,8 +5,8 @@ import pytest
 from overthink.config import build_config
 from overthink.errors import ConfigError
 from overthink.models import load_model
-from overthink.runner import Runner, run_sync
 from overthink.store import Store
+from overthink.sweep.start import run, run_sync
 
 
 def cfg(tmp_path, **kw):
@@ -36,7 +36,7 @@ def test_resume_never_recalls_finished_keys(tmp_path):
         run_sync(c, store, progress=False)
     model = load_model("stub:flat")
     with Store(tmp_path) as store:
-        stats = asyncio.run(Runner(c, store, models={"stub:flat": model}, progress=False).run())
+        stats = asyncio.run(run(c, store, models={"stub:flat": model}, progress=False))
     assert stats.planned == 0 and model.calls == 0
 
 
@@ -50,7 +50,7 @@ def test_errors_are_stored_and_retried(tmp_path):
         assert "injected failure" in row[0] and row[1] is None and row[2] is None  # never scored
     model = load_model("stub:flat")
     with Store(tmp_path) as store:
-        stats = asyncio.run(Runner(c, store, models={"stub:flat": model}, progress=False).run())
+        stats = asyncio.run(run(c, store, models={"stub:flat": model}, progress=False))
         assert model.calls == errors and store.count("error") == 0 and store.count() == 72
 
 
@@ -90,7 +90,7 @@ def test_truncated_and_unparsed_are_their_own_status(tmp_path):
     model = Odd(ModelSpec("stub", "oracle"), {})
     c = cfg(tmp_path, models=["stub:oracle"], replicates=1)
     with Store(tmp_path) as store:
-        asyncio.run(Runner(c, store, models={"stub:oracle": model}, progress=False).run())
+        asyncio.run(run(c, store, models={"stub:oracle": model}, progress=False))
         by = dict(store.conn.execute("SELECT budget, GROUP_CONCAT(DISTINCT status) FROM samples GROUP BY budget"))
         assert by == {0: "ok", 64: "truncated", 256: "unparsed"}
         assert store.conn.execute("SELECT COUNT(*) FROM samples WHERE status != 'ok' AND score IS NOT NULL"
@@ -132,5 +132,5 @@ def test_a_user_error_from_a_provider_stops_the_run_instead_of_filling_it_with_e
     model = Misconfigured(ModelSpec("stub", "flat"), {})
     with Store(tmp_path) as store:
         with pytest.raises(ConfigError, match="chat template"):
-            asyncio.run(Runner(cfg(tmp_path, concurrency=1), store, models={"stub:flat": model}, progress=False).run())
+            asyncio.run(run(cfg(tmp_path, concurrency=1), store, models={"stub:flat": model}, progress=False))
         assert store.count("error") == 0 and store.count() >= 2  # finished samples kept, nothing stored as error

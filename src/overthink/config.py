@@ -12,7 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .core import NATURAL, Budget, Mechanism, parse_budget
-from .errors import ConfigError
+from .errors import ConfigError, UserError
+from .models import check_spec
+from .secrets import check_options
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
 SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
@@ -80,9 +82,6 @@ class ExperimentConfig(BaseModel):
     @field_validator("models")
     @classmethod
     def _models(cls, value: list[str]) -> list[str]:
-        from .errors import UserError
-        from .models import check_spec
-
         try:
             return [str(check_spec(v)) for v in value]
         except UserError as exc:
@@ -92,9 +91,6 @@ class ExperimentConfig(BaseModel):
     @classmethod
     def _no_secrets(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The config is stored with the run: a key written into it is refused for every model, loaded or not."""
-        from .errors import UserError
-        from .secrets import check_options
-
         try:
             for spec, options in value.items():
                 check_options(spec, options)

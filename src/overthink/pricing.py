@@ -2,7 +2,7 @@
 
 Costs are per sample (input + output tokens, reasoning billed as output) with the provider's batch discount when
 the run goes through a batch API. A model with no price gives cost None, and `--max-cost` refuses to start
-rather than guess.
+rather than guess. A leaf module: it knows price tables, not providers (the run estimate is sweep/estimate.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class Price:
     def cost(self, input_tokens: int | None, output_tokens: int | None, *, batch: bool = False) -> float:
         usd = ((input_tokens or 0) * self.input + (output_tokens or 0) * self.output) / 1e6
         return usd * (self.batch_discount if batch else 1.0)
+
+
+FREE = Price(0.0, 0.0, source="free")  # the embedded model and the test stub
 
 
 @lru_cache(maxsize=1)
@@ -69,62 +72,3 @@ def worst_case_cost(price: Price | None, prompt_chars: int, max_tokens: int, *, 
     if price is None:
         return None
     return price.cost(prompt_chars // 3 + 16, max_tokens, batch=batch)
-
-
-@dataclass
-class EstimateRow:
-    model: str
-    budget: Any
-    requests: int
-    input_tokens: int
-    output_tokens: int  # expected: thinking about the budget + a short answer
-    max_output_tokens: int  # worst case: every allowed token
-    cost_usd: float | None
-    max_cost_usd: float | None
-
-
-EXPECTED_ANSWER_TOKENS = 256
-
-
-def _answer_margin(cfg: Any, provider: str) -> int:
-    if cfg.answer_margin:
-        return int(cfg.answer_margin)
-    import importlib
-
-    from .models import PROVIDERS
-
-    try:
-        module = importlib.import_module(PROVIDERS[provider].split(":")[0])
-    except (KeyError, ImportError):
-        return 10_000
-    return int(getattr(getattr(module, "MODEL_CLASS", None), "default_answer_margin", 10_000))
-
-
-def estimate_run(cfg: Any) -> list[EstimateRow]:
-    """Expected and worst-case requests, tokens and cost of a config, before anything runs (no key needed)."""
-    from .budget import plan_budget
-    from .models import ModelSpec
-    from .tasks import get_task
-
-    prompts: list[str] = []
-    for name in cfg.tasks:
-        task = get_task(name, **cfg.task_args.get(name, {}))
-        prompts += [(task.system or "") + task.render(item) for item in task.items(n=cfg.limit, seed=cfg.seed)]
-    reps = cfg.sweep_replicates()
-    rows = []
-    for spec_text in cfg.models:
-        spec = ModelSpec.parse(spec_text)
-        price = price_for(spec.provider, spec.model, (cfg.model_options.get(spec_text) or {}).get("price"))
-        margin = _answer_margin(cfg, spec.provider)
-        for budget in cfg.sweep_budgets():
-            plan = plan_budget(budget, cfg.mechanism, answer_margin=margin, cautioned=cfg.cautioned)
-            n = len(prompts) * reps
-            inp = sum(estimate_input_tokens(p + (plan.system_prompt or "")) for p in prompts) * reps
-            think = budget if isinstance(budget, int) else plan.max_tokens - plan.answer_tokens
-            expected = min(plan.max_tokens, think + EXPECTED_ANSWER_TOKENS) * n
-            worst = plan.max_tokens * n
-            rows.append(EstimateRow(
-                spec_text, budget, n, inp, expected, worst,
-                None if price is None else price.cost(inp, expected, batch=cfg.batch),
-                None if price is None else price.cost(inp, worst, batch=cfg.batch)))
-    return rows

@@ -18,7 +18,6 @@ from . import data as data_cli
 from . import import_results, tasks_import
 from . import tasks as tasks_cli
 from .common import ErrorGroup, parse_task_args
-from .common import default_run_dir as _default_run_dir
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
 from .estimate import estimate
@@ -39,39 +38,22 @@ QUICKSTART = {
 }
 
 
-def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False) -> Path:
-    """Build the config (file < stored config of an existing run dir < flags), run it, return the run dir."""
-    from ..config import build_config
-    from ..runner import prepare_models, run_sync
-    from ..store import Store
+def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False,
+            resume: bool = False) -> Path:
+    """Begin the run (stored config of an existing run dir < file < flags), run it, return the run dir."""
+    from ..sweep import start
 
-    run_dir = overrides.get("run_dir")
-    stored: dict[str, Any] = {}
-    if run_dir and (Path(run_dir) / "overthink.sqlite").exists():
-        with Store(run_dir, create=False) as old:
-            stored = old.get_meta("config") or {}
-    if overrides.get("budgets") is not None and overrides.get("natural") is None:
-        stored.pop("natural", None)  # explicit budgets on a natural run dir add a controlled sweep
-    cfg = build_config(config_file, overrides, base=stored)
-    from ..tasks import get_task
-
-    for name in cfg.tasks:  # fail on an unknown task before anything is created on disk
-        get_task(name, **cfg.task_args.get(name, {}))
-    # bad model options, a missing key or an impossible budget stop here, before the run dir exists
-    models = prepare_models(cfg)
-    for spec in cfg.models:
-        if spec.startswith("local:"):
-            _prepare_local(spec.split(":", 1)[1])
-    run_dir = cfg.run_dir or _default_run_dir(cfg.models, cfg.tasks)
-    cfg = cfg.model_copy(update={"run_dir": run_dir})
+    # bad config or model options, an unknown task, a missing key or an impossible budget stop here,
+    # before the run dir exists
+    sweep = start.begin(overrides, config_file, resume=resume, prepare_local=_prepare_local)
+    run_dir = sweep.run_dir
     typer.echo(f"run dir: {run_dir}", err=True)
-    with Store(run_dir) as store:
-        try:
-            stats = run_sync(cfg, store, models=models, progress=not quiet)
-        except KeyboardInterrupt:
-            typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
-                       err=True)
-            raise typer.Exit(130) from None
+    try:
+        stats = sweep.execute(progress=not quiet)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
+                   err=True)
+        raise typer.Exit(130) from None
     flags = ", ".join(f"{k} {v}" for k, v in sorted(stats.statuses.items()))
     typer.echo(f"ran {stats.completed} of {stats.planned} pending samples in {stats.wall_s:.1f}s "
                f"({flags or 'nothing to do'})" + (" - stopped at --max-cost" if stats.stopped_for_cost else ""),
@@ -121,15 +103,7 @@ def run(
 def resume(run_dir: Path, concurrency: Annotated[int | None, typer.Option()] = None,
            quiet: Annotated[bool, typer.Option(help="no progress bar")] = False) -> None:
     """Continue a run: finished samples are never recomputed; errors are retried."""
-    from ..store import Store
-
-    with Store(run_dir, create=False) as store:
-        if store.get_meta("imported") is not None:
-            raise UserError(f"{run_dir} holds imported results (overthink import): there is no model to call; "
-                            "import more files into it instead")
-        if store.get_meta("config") is None:
-            raise UserError(f"{run_dir} has no stored config to resume")
-    execute({"run_dir": str(run_dir), "concurrency": concurrency}, None, quiet=quiet)
+    execute({"run_dir": str(run_dir), "concurrency": concurrency}, None, quiet=quiet, resume=True)
     _print_summary(run_dir)
 
 

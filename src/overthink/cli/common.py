@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,11 +85,6 @@ def task_options(name: str, values: list[str] | None, data: Path | None = None) 
     if data is not None:
         out["data"] = str(data)
     return out
-
-
-def default_run_dir(models: list[str], tasks: list[str]) -> str:
-    slug = "-".join([models[0].split(":", 1)[-1].split("@")[0].replace("/", "_"), tasks[0].replace("/", "_")])
-    return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
 
 
 @contextmanager

@@ -17,7 +17,7 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     from rich.table import Table
 
     from ..config import build_config
-    from ..pricing import estimate_run
+    from ..sweep.estimate import estimate_run
 
     cfg = build_config(config)
     rows = estimate_run(cfg)

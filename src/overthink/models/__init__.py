@@ -7,9 +7,10 @@ import importlib
 from typing import Any
 
 from ..errors import ModelUnavailable
-from .base import GenerateRequest, Model, ModelSpec, SweepModel
+from .base import BatchModel, GenerateRequest, ModelBase, ModelSpec, SweepModel, answer_margin_for
 
-# provider name -> "module:factory". The factory takes (spec, options) and returns a Model.
+# provider name -> "module:factory". The factory takes (spec, options) and returns a ModelBase. What the engine
+# needs of a provider before it is created (its default answer margin) is data in base.py, not a module import.
 PROVIDERS: dict[str, str] = {
     "local": "overthink.models.local:create",
     "anthropic": "overthink.models.anthropic:create",
@@ -40,8 +41,8 @@ def _extra(provider: str) -> str:
     return "local" if provider == "local" else "api"
 
 
-def load_model(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> Model:
-    """Create a Model for a spec. Raises ModelUnavailable with a readable message when it cannot be served."""
+def load_model(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> ModelBase:
+    """Create a model for a spec. Raises ModelUnavailable with a readable message when it cannot be served."""
     parsed = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
     return _factory(parsed.provider)(parsed, dict(options or {}))
 
@@ -54,4 +55,5 @@ def check_spec(spec: str) -> ModelSpec:
     return parsed
 
 
-__all__ = ["GenerateRequest", "Model", "ModelSpec", "SweepModel", "PROVIDERS", "load_model", "check_spec"]
+__all__ = ["BatchModel", "GenerateRequest", "ModelBase", "ModelSpec", "SweepModel", "PROVIDERS",
+           "answer_margin_for", "load_model", "check_spec"]

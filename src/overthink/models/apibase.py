@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..pricing import Price, price_for
 from ..secrets import check_options, redact
 from ..tokens import estimate_tokens
-from .base import GenerateRequest, ModelSpec, check_known, model_option
+from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .capabilities import capabilities
 from .retry import BackoffWait, call_with_retries, limiter_for, status_of
 
@@ -83,7 +83,7 @@ class ProviderError(Exception):
         self.status_code = status
 
 
-class ApiModel:
+class ApiModel(ModelBase):
     """Base for HTTP API providers; `generate` is a template and a subclass implements only what differs:
 
         body = self.params(request)       # the exact wire body (also what a batch entry carries)

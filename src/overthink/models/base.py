@@ -1,4 +1,8 @@
-"""The one small protocol every provider implements, and the model spec syntax.
+"""The provider contract: everything the sweep engine may ask of a model, declared here with its defaults.
+
+Every provider class inherits `ModelBase` and overrides only what differs: `generate` (required), `aclose`,
+`default_answer_margin`, `check_plan`, `price`, `worst_case_cost`. Two optional abilities are protocols checked
+once per model: `SweepModel` (several budgets from one shared thinking trace) and `BatchModel` (a batch API).
 
 Spec syntax: PROVIDER:MODEL[@BASE_URL], e.g. `local:qwen2.5-coder-0.5b`, `anthropic:claude-sonnet-4-20250514`,
 `openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1`.
@@ -6,13 +10,25 @@ Spec syntax: PROVIDER:MODEL[@BASE_URL], e.g. `local:qwen2.5-coder-0.5b`, `anthro
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..budget import BudgetPlan
 from ..core import Completion
-from ..errors import ModelUnavailable
+from ..errors import ConfigError, ModelUnavailable
+from ..pricing import FREE, Price
+
+# Output tokens left for the answer after thinking, per provider, when the config gives no answer_margin:
+# the paper's 10,000 for APIs and 16,384 for open-weight servers; the embedded model needs far less.
+# Data rather than class attributes so a cost estimate can read it without importing a provider (or its SDK).
+DEFAULT_ANSWER_MARGIN = 10_000
+ANSWER_MARGINS: dict[str, int] = {"local": 128, "openai-compatible": 16_384}
+
+
+def answer_margin_for(provider: str) -> int:
+    return ANSWER_MARGINS.get(provider, DEFAULT_ANSWER_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -50,16 +66,12 @@ def model_option(spec: ModelSpec | str, options: dict[str, Any], name: str, cast
     try:
         return cast(value)
     except (TypeError, ValueError):
-        from ..errors import ConfigError
-
         raise ConfigError(f"model_options for {spec}: {name} must be {cast.__name__}, got {value!r}") from None
 
 
 def check_known(spec: ModelSpec | str, options: dict[str, Any], known: set[str]) -> None:
     unknown = set(options) - known
     if unknown:
-        from ..errors import ConfigError
-
         raise ConfigError(f"model_options for {spec}: unknown option(s) {', '.join(sorted(unknown))}; known: "
                           f"{', '.join(sorted(known))}")
 
@@ -74,7 +86,7 @@ class GenerateRequest:
     system: str | None = None  # task-level system text; the plan's budget prompt is added by the provider
     temperature: float | None = None  # None = the provider's default for this mechanism
     top_p: float | None = None
-    key: Any = None  # opaque: lets the runner match results of a sweep back to its samples
+    key: Any = None  # opaque: lets the engine match results of a sweep back to its samples
     extra: dict[str, Any] = field(default_factory=dict)
 
     def system_text(self) -> str | None:
@@ -83,27 +95,59 @@ class GenerateRequest:
         return "\n\n".join(parts) if parts else None
 
 
-@runtime_checkable
-class Model(Protocol):
-    """A provider instance bound to one model. Implementations live one per module in this package."""
+class ModelBase(ABC):
+    """A provider instance bound to one model: the whole contract between a provider and the sweep engine."""
 
     spec: ModelSpec
+    price: Price | None = FREE  # None = no known price (--max-cost refuses); the embedded and stub models are free
+    batch_mode: bool = False  # set by the engine for a --batch run: costs carry the provider's batch discount
 
+    @property
+    def default_answer_margin(self) -> int:
+        """Answer room when the config sets no answer_margin (a provider class may override it)."""
+        return answer_margin_for(self.spec.provider)
+
+    @abstractmethod
     async def generate(self, request: GenerateRequest) -> Completion:
-        """Run one request. Raise an exception for a failed request (the runner stores it as `error`)."""
-        ...
+        """Run one request. Raise an exception for a failed request (the engine stores it as `error`)."""
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release clients, threads or loaded weights at the end of a run."""
+        return None
+
+    def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
+        """Raise a UserError before any work when this model cannot honour `plan` (called once per budget)."""
+        return None
+
+    def worst_case_cost(self, request: GenerateRequest) -> float | None:
+        """The most `request` can cost (input plus every allowed output token) in USD; None = nothing billed."""
+        return None
 
 
 @runtime_checkable
-class SweepModel(Model, Protocol):
+class SweepModel(Protocol):
     """A model that can answer several budgets of one (item, seed) from one shared thinking trace.
 
     The requests differ only in `plan.budget` (all `forced`). Results are yielded as soon as each is ready,
-    as (request, completion-or-exception) pairs, so the runner can store each sample the moment it completes.
+    as (request, completion-or-exception) pairs, so the engine can store each sample the moment it completes.
     """
 
     def generate_sweep(
         self, requests: Sequence[GenerateRequest]
     ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]: ...
+
+
+@runtime_checkable
+class BatchModel(Protocol):
+    """A model with a provider batch API (`--batch`). Entries are (custom_id, body) pairs; a submitted batch is
+    polled with `batch_state` until it is 'ended', then `batch_results` yields (custom_id, completion-or-error)
+    for the custom ids in `plans`."""
+
+    def params(self, request: GenerateRequest) -> dict[str, Any]: ...
+
+    async def submit_batch(self, entries: list[tuple[str, dict[str, Any]]]) -> str: ...
+
+    async def batch_state(self, batch_id: str) -> str: ...
+
+    def batch_results(self, batch_id: str,
+                      plans: dict[str, BudgetPlan]) -> AsyncIterator[tuple[str, Completion | BaseException]]: ...

@@ -29,7 +29,7 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
 from ..errors import ModelUnavailable
-from .base import GenerateRequest, ModelSpec, check_known, model_option
+from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .packs import ModelPack, ensure_model, get_pack
 
 THINK_INSTRUCTION = (
@@ -149,7 +149,7 @@ def shutdown_engines() -> None:
         _ENGINES.clear()
 
 
-class LocalModel:
+class LocalModel(ModelBase):
     # Tokens after thinking: room for an <answer> (forced) or for a visible answer after a soft budget (prompted).
     # The paper's 16,384 fits 30-billion-parameter servers, not a laptop CPU; --answer-margin overrides it.
     default_answer_margin = 128

@@ -14,12 +14,12 @@ import time
 from typing import Any
 
 from ..core import NATURAL, Completion
-from .base import GenerateRequest, ModelSpec
+from .base import GenerateRequest, ModelBase, ModelSpec
 
 MODES = ("oracle", "inverse", "flat")
 
 
-class StubModel:
+class StubModel(ModelBase):
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         if spec.model not in MODES:
             from ..errors import ModelUnavailable

@@ -1,0 +1,77 @@
+"""Turning a completion (or a failure) into a stored sample, and the tally of a run: the one place every executor
+records. A sample is graded and committed the moment it completes, so a killed run loses nothing finished."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import Completion, SampleRecord, Status
+from ..models import GenerateRequest, ModelSpec
+from ..progress import SweepProgress
+from ..store import Store
+from .plan import Unit
+
+
+@dataclass
+class RunStats:
+    run_id: str
+    planned: int = 0  # samples that were pending at start
+    completed: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    stopped_for_cost: bool = False
+    wall_s: float = 0.0
+
+
+def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseException, spec: ModelSpec,
+                run_id: str, mechanism: str) -> SampleRecord:
+    """Grade a completion (or record a failure) as a SampleRecord."""
+    base: dict[str, Any] = dict(
+        run_id=run_id, model=unit.model, provider=spec.provider, task=unit.task.name, item_id=unit.item.id,
+        budget=request.plan.budget, mechanism=mechanism, replicate=unit.replicate, seed=unit.seed,
+        expected=unit.item.expected,
+    )
+    if isinstance(result, BaseException):
+        return SampleRecord(status=Status.ERROR.value, error=f"{type(result).__name__}: {result}"[:2000], **base)
+    c = result
+    common: dict[str, Any] = dict(
+        reasoning_tokens=c.reasoning_tokens, reasoning_tokens_source=c.reasoning_tokens_source,
+        output_tokens=c.output_tokens, input_tokens=c.input_tokens, latency_s=round(c.latency_s, 4),
+        cost_usd=c.cost_usd, stop_reason=c.stop_reason, thinking_stop=c.thinking_stop, shared_trace=c.shared_trace,
+        reasoning=c.reasoning, answer_text=c.answer_text, metadata=c.extra,
+    )
+    if c.truncated:
+        return SampleRecord(status=Status.TRUNCATED.value, **base, **common)
+    graded = unit.task.grade(unit.item, c.answer_text)
+    return SampleRecord(status=graded.status.value, answer=graded.answer, score=graded.score, correct=graded.correct,
+                        **base, **common)
+
+
+class Recorder:
+    """Stores each finished sample at once, keeps the run's tally and advances the progress display."""
+
+    def __init__(self, store: Store, run_id: str, mechanism: str, *, planned: int = 0,
+                 progress: SweepProgress | None = None) -> None:
+        self.store = store
+        self.mechanism = mechanism
+        self.stats = RunStats(run_id, planned=planned)
+        self.progress = progress
+
+    def record(self, unit: Unit, request: GenerateRequest, result: Completion | BaseException, spec: ModelSpec,
+               *, where: str | None = None) -> SampleRecord:
+        """`where` names what failed (e.g. a batch id) in a failure's stored error."""
+        sample = make_record(unit, request, result, spec, self.stats.run_id, self.mechanism)
+        if where and isinstance(result, BaseException):
+            sample.error = f"{sample.error} ({where})"
+        self.store.record(sample)
+        stats = self.stats
+        stats.completed += 1
+        stats.statuses[sample.status] += 1
+        stats.reasoning_tokens += sample.reasoning_tokens or 0
+        stats.cost_usd += sample.cost_usd or 0.0
+        if self.progress is not None:
+            self.progress.advance(sample)
+        return sample
