@@ -19,7 +19,7 @@ from ..paths import user_table
 
 KNOWN_FIELDS = {
     "match", "thinking", "efforts", "min_budget", "reasoning", "temperature", "system_role", "budget_field",
-    "think_open", "think_close", "thinking_switch",
+    "think_open", "think_close", "thinking_switch", "max_budget",
 }
 
 
