@@ -252,3 +252,24 @@ def test_vertex_without_credentials_is_a_clear_error(api, tmp_path, monkeypatch)
         model(api, vertex=True, project="p", location="us-central1")
     with pytest.raises(ConfigError, match="vertex must be true or false"):
         model(api, vertex="yes")
+
+
+def test_cli_sweep_end_to_end_and_out_of_range_refused_first(api, tmp_path):
+    from helpers import run_cli
+
+    run_dir = tmp_path / "run"
+    spec = f"gemini:gemini-2.5-flash@{api.url}"
+    res = run_cli("run", "--model", spec, "--task", "misleading-math", "--budgets", "0,1024,4096", "--mechanism",
+                  "native", "--limit", "2", "--run-dir", str(run_dir), "--quiet", env={"GEMINI_API_KEY": KEY})
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in run_cli("export", str(run_dir), "--format", "jsonl").stdout.splitlines()]
+    assert sorted((r["budget"], r["reasoning_tokens"]) for r in rows) == [(0, 0)] * 2 + [(1024, 512)] * 2 + [
+        (4096, 2048)] * 2
+    assert all(r["status"] == "ok" and r["reasoning_tokens_source"] in ("usage", "no_thinking") for r in rows)
+    assert not [p for p in run_dir.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+    calls = len(api.log)
+    res = run_cli("run", "--model", f"gemini:gemini-2.5-pro@{api.url}", "--task", "misleading-math", "--budgets",
+                  "64,1024", "--mechanism", "native", "--limit", "2", "--run-dir", str(tmp_path / "pro"), "--quiet",
+                  env={"GEMINI_API_KEY": KEY})
+    assert res.returncode == 2 and "outside the model's thinkingBudget range 128..32768" in res.stderr
+    assert "Traceback" not in res.stderr and len(api.log) == calls

@@ -192,3 +192,20 @@ def test_ignoring_and_overshooting_upstreams_are_reported_as_observed():
         assert out.reasoning_tokens == int(2048 * 1.7)
     finally:
         server.stop()
+
+
+def test_cli_effort_sweep_end_to_end(api, tmp_path):
+    import json
+
+    from helpers import run_cli
+
+    run_dir = tmp_path / "run"
+    res = run_cli("run", "--model", f"openrouter:{GPT}@{api.url}/api/v1", "--task", "misleading-math",
+                  "--budgets", "low,high", "--mechanism", "native", "--limit", "2", "--run-dir", str(run_dir),
+                  "--quiet", env={"OPENROUTER_API_KEY": KEY})
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in run_cli("export", str(run_dir), "--format", "jsonl").stdout.splitlines()]
+    assert sorted((r["budget"], r["reasoning_tokens"]) for r in rows) == [("high", 2500)] * 2 + [("low", 300)] * 2
+    assert {json.dumps(e["body"]["reasoning"], sort_keys=True) for e in api.log} == {
+        '{"effort": "high", "exclude": false}', '{"effort": "low", "exclude": false}'}
+    assert not [p for p in run_dir.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
