@@ -273,3 +273,17 @@ def test_cli_sweep_end_to_end_and_out_of_range_refused_first(api, tmp_path):
                   env={"GEMINI_API_KEY": KEY})
     assert res.returncode == 2 and "outside the model's thinkingBudget range 128..32768" in res.stderr
     assert "Traceback" not in res.stderr and len(api.log) == calls
+
+
+def test_a_hung_request_times_out_and_is_retried(api):
+    api.faults.append({"sleep": 3})
+    out = run(model(api, timeout_s=1).generate(req(1024)))
+    assert out.extra["attempts"] == 2 and out.reasoning_tokens == 512
+
+
+def test_blocked_prompt_is_stored_not_retried(api):
+    api.faults.append({"status": 200, "body": {"promptFeedback": {"blockReason": "SAFETY"},
+                                               "usageMetadata": {"promptTokenCount": 9, "totalTokenCount": 9}}})
+    out = run(model(api).generate(req(1024)))
+    assert out.stop_reason == "blocked:safety" and out.answer_text == "" and out.extra["attempts"] == 1
+    assert out.input_tokens == 9 and out.output_tokens == 0
