@@ -287,3 +287,16 @@ def test_blocked_prompt_is_stored_not_retried(api):
     out = run(model(api).generate(req(1024)))
     assert out.stop_reason == "blocked:safety" and out.answer_text == "" and out.extra["attempts"] == 1
     assert out.input_tokens == 9 and out.output_tokens == 0
+
+
+def test_connection_refused_is_retried_then_reported():
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    m = load_model(f"gemini:gemini-2.5-flash@http://127.0.0.1:{port}", {**FAST, "max_attempts": 3})
+    with pytest.raises(ProviderError, match="after 3 attempts") as err:
+        run(m.generate(req(1024)))
+    assert "Cannot connect" in str(err.value) or "onnect" in str(err.value)

@@ -22,7 +22,10 @@ project: P, location: L}}` (or GOOGLE_CLOUD_PROJECT / GOOGLE_CLOUD_LOCATION) wit
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+
+import httpx
 
 from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
@@ -34,6 +37,25 @@ from .retry import MalformedResponse
 
 KEY_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 BUDGET, LEVEL = "thinking_budget", "thinking_level"
+
+
+@cache
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The connection errors of the HTTP stacks google-genai may use (aiohttp when installed, else httpx2)."""
+    found: list[type[BaseException]] = []
+    try:
+        import aiohttp
+
+        found.append(aiohttp.ClientConnectionError)
+    except ImportError:
+        pass
+    try:
+        import httpx2
+
+        found.append(httpx2.TransportError)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 def _flag(spec: ModelSpec, options: dict[str, Any], name: str) -> bool:
@@ -168,6 +190,8 @@ class GeminiModel(ApiModel):
         except errors.APIError as exc:
             exc.status_code = exc.code  # the retry policy reads status_code; this SDK calls it code
             raise
+        except _transport_errors() as exc:  # aiohttp / httpx2 connection failures: retried like httpx's
+            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
 
     # -- response -------------------------------------------------------------------------------------------
     def completion(self, resp: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
