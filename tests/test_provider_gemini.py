@@ -34,6 +34,7 @@ def api():
 def key(monkeypatch):
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
 
 
 def model(api, name="gemini-2.5-flash", **options):
@@ -250,6 +251,9 @@ def test_vertex_without_credentials_is_a_clear_error(api, tmp_path, monkeypatch)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     with pytest.raises(ModelUnavailable, match="Vertex AI is not configured"):
         model(api, vertex=True, project="p", location="us-central1")
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")  # the SDK's own switch selects Vertex too
+    with pytest.raises(ModelUnavailable, match="Vertex AI is not configured"):
+        model(api, location="us-central1")
     with pytest.raises(ConfigError, match="vertex must be true or false"):
         model(api, vertex="yes")
 

@@ -22,6 +22,7 @@ project: P, location: L}}` (or GOOGLE_CLOUD_PROJECT / GOOGLE_CLOUD_LOCATION) wit
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -76,7 +77,9 @@ class GeminiModel(ApiModel):
         from google.auth.exceptions import GoogleAuthError
         from google.genai import types
 
-        self.vertex = _flag(spec, options, "vertex")
+        # The SDK's own switch, GOOGLE_GENAI_USE_VERTEXAI, is honoured unless the option says otherwise.
+        env_vertex = os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true")
+        self.vertex = _flag(spec, options, "vertex") if "vertex" in options else env_vertex
         self.include_thoughts = options.get("include_thoughts", True) is not False
         http = types.HttpOptions(base_url=spec.base_url or options.get("base_url"),
                                  api_version=options.get("api_version"), timeout=int(self.timeout_s * 1000))
@@ -90,9 +93,10 @@ class GeminiModel(ApiModel):
                                            project=options.get("project") or project,
                                            location=options.get("location"))
             else:
-                self.client = genai.Client(vertexai=self.vertex or None, api_key=self._key(), http_options=http)
+                self.client = genai.Client(vertexai=self.vertex, api_key=self._key(), http_options=http)
         except (ValueError, GoogleAuthError) as exc:  # no project/location, or no default credentials
-            raise ModelUnavailable(f"{spec}: Vertex AI is not configured: {exc}") from None
+            what = "Vertex AI is not configured" if self.vertex else "the Gemini client could not be created"
+            raise ModelUnavailable(f"{spec}: {what}: {exc}") from None
 
     def _key(self) -> str:
         if self.key_env:
