@@ -8,7 +8,7 @@ import json
 
 import pytest
 from servers.claude_cloud_api import ClaudeCloudAPI
-from servers.gemini_api import service_account
+from servers.oauth import service_account
 
 from overthink.batch import supports_batch
 from overthink.budget import plan_budget

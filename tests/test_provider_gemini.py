@@ -7,7 +7,8 @@ import asyncio
 import json
 
 import pytest
-from servers.gemini_api import DYNAMIC_TOKENS, IGNORED_TOKENS, LEVEL_TOKENS, GeminiAPI, service_account
+from servers.gemini_api import DYNAMIC_TOKENS, IGNORED_TOKENS, LEVEL_TOKENS, GeminiAPI
+from servers.oauth import service_account
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable

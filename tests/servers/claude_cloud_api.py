@@ -2,12 +2,13 @@
 AsyncAnthropicBedrock / AsyncAnthropicVertex clients in tests. The model behaviour, log and faults are FakeAPI's.
 
 - Bedrock: POST /model/{model_id}/invoke. The body must carry an anthropic_version (this SDK sends its own API
-  version; the platforms' documented ones are bedrock-2023-05-31 / vertex-2023-10-16) and no `model`; the request must be SigV4-signed for service "bedrock" with the configured AWS key - the signature is
-  recomputed here with botocore from the signed headers and compared (403 on a mismatch, as AWS answers), or carry
+  version; the platforms' documented ones are bedrock-2023-05-31 / vertex-2023-10-16) and no `model`. The request
+  must be SigV4-signed for service "bedrock" with the configured AWS key - the signature is recomputed here with
+  botocore from the signed headers and compared (403 on a mismatch, as AWS answers) - or carry
   `Authorization: Bearer <bedrock_api_key>`.
-- Vertex: POST /v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict, the same body
-  rules; the bearer token must be the one POST /token issued for a service
-  account whose JWT verifies with `public_key` (401 otherwise).
+- Vertex: POST /v1/projects/{project}/locations/{region}/publishers/anthropic/models/{model}:rawPredict, the same
+  body rules; the bearer token must be the one POST /token issued for a service account whose JWT verifies with
+  `public_key` (401 otherwise).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .fake_api import FakeAPI
-from .gemini_api import verify_jwt
+from .oauth import verify_jwt
+
 
 class ClaudeCloudAPI(FakeAPI):
     def __init__(self, *, aws_key: tuple[str, str] = ("AKIDLOCALTEST0000", "local/secret/key/0000"),

@@ -24,7 +24,6 @@ Misbehaving servers, for the `check` command and the enforcement audit (construc
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -33,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .fake_api import ANSWER_TOKENS, FakeAPI
+from .oauth import verify_jwt
 
 # model -> (min budget, max budget, can switch off with 0, default thinking on) or a set of levels.
 MODELS: dict[str, tuple[int, int, bool, bool] | set[str]] = {
@@ -62,35 +62,6 @@ def _get(d: dict[str, Any], camel: str) -> Any:
     """The API accepts a field in lowerCamelCase or its proto snake_case name (the SDK sends both kinds)."""
     snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
     return d.get(camel, d.get(snake))
-
-
-def verify_jwt(assertion: str, public_key: Any) -> bool:
-    """RS256 signature check of a JWT (what Google's token endpoint does with a service account's key)."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    try:
-        head, payload, sig = assertion.split(".")
-        public_key.verify(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)), f"{head}.{payload}".encode(),
-                          padding.PKCS1v15(), hashes.SHA256())
-    except (ValueError, InvalidSignature):
-        return False
-    return True
-
-
-def service_account(token_uri: str, project: str = "my-proj") -> tuple[dict[str, Any], Any]:
-    """A service-account key file (fresh RSA key) whose token_uri is a local server, and its public key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    info = {"type": "service_account", "project_id": project, "private_key_id": "local-key-1",
-            "private_key": pem, "client_email": f"runner@{project}.iam.gserviceaccount.com",
-            "client_id": "1234567890", "token_uri": token_uri}
-    return info, key.public_key()
 
 
 class GeminiAPI(FakeAPI):

@@ -6,9 +6,10 @@ The request and its parsing are the anthropic provider's (subclasses, no copy): 
 measurement. The SDK clients move the model into the URL (Bedrock /model/ID/invoke, Vertex
 .../publishers/anthropic/models/MODEL:rawPredict) and set anthropic_version for the platform.
 
-Capabilities and prices come from the anthropic rows: the platform id is normalised first
+Capabilities come from the anthropic rows: the platform id is normalised first
 (`us.anthropic.claude-sonnet-4-5-20250929-v1:0` and `claude-sonnet-4-5@20250929` both read as
-claude-sonnet-4-5-20250929). Neither platform has the Message Batches API here, so --batch is refused.
+claude-sonnet-4-5-20250929); prices from the platforms' own rows in prices.yaml. Neither platform has the
+Message Batches API here, so --batch is refused.
 
 Credentials, from each platform's usual environment:
 - Bedrock: AWS_BEARER_TOKEN_BEDROCK (a Bedrock API key), else the AWS credential chain (AWS_ACCESS_KEY_ID /
@@ -28,7 +29,6 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import Completion
 from ..errors import ModelUnavailable
-from ..pricing import price_for
 from ..secrets import get_key
 from .anthropic import AnthropicModel
 from .apibase import ApiModel
@@ -62,7 +62,6 @@ class _PlatformClaude(AnthropicModel):
         ApiModel.__init__(self, spec, options)
         self.anthropic_name = canonical_claude(spec.model)
         self.caps = capabilities("anthropic", self.anthropic_name, options.get("capabilities"))
-        self.price = price_for("anthropic", self.anthropic_name, options.get("price"))
         try:
             self.client = self._platform_client(spec.base_url or options.get("base_url"))
         except (ValueError, ImportError) as exc:
