@@ -16,6 +16,10 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "overthink.models.anthropic:create",
     "openai": "overthink.models.openai:create",
     "openai-compatible": "overthink.models.openai_compatible:create",
+    "gemini": "overthink.models.gemini:create",
+    "openrouter": "overthink.models.openrouter:create",
+    "anthropic-bedrock": "overthink.models.anthropic_cloud:create_bedrock",
+    "anthropic-vertex": "overthink.models.anthropic_cloud:create_vertex",
     "stub": "overthink.models.stub:create",
 }
 
