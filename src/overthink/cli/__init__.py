@@ -266,6 +266,7 @@ def models() -> None:
 
 
 def _register_groups() -> None:
+    from . import check as check_command
     from . import data as data_cli
     from . import tasks as tasks_cli
     from . import tasks_import
@@ -279,6 +280,7 @@ def _register_groups() -> None:
     app.command("review")(review)
     app.command("estimate")(estimate)
     app.command("report")(report)
+    app.command("check")(check_command.check)
 
 
 _register_groups()
