@@ -223,9 +223,12 @@ def _curve_flags(cells: pd.DataFrame, curve: pd.DataFrame) -> tuple[list[str], b
         flags.append(f"lengths do not rise with the budget (median tokens {meds})")
     elif trend["monotone"] is False:
         flags.append("lengths rise with the budget but not monotonically")
-    exceeded = [f for f in cells["flag"] if f]
-    if exceeded:
-        flags.append(f"cap exceeded beyond tolerance ({'; '.join(exceeded)})")
+    exceeded = cells[cells["flag"] != ""]
+    if len(exceeded):
+        worst = exceeded.assign(r=exceeded["max_tokens"] / exceeded["budget"].map(lambda b: max(1, cap_of(b) or 0)))
+        worst = worst.sort_values("r", kind="stable").iloc[-1]
+        flags.append(f"cap exceeded beyond tolerance at {len(exceeded)} of {len(cells)} budgets (worst: "
+                     f"{worst['flag'].split(': ', 1)[-1]})")
     for lo, hi in effort_overlaps(budgets, lengths):
         flags.append(f"effort levels {lo} and {hi} overlap in observed length")
     return flags, active
@@ -274,7 +277,8 @@ def reasoning_text_kind(provider: str, model: str, chars: Any, tokens: Any) -> s
 
 def _answer_tokens(row: Any) -> tuple[float, str]:
     out_tok, rt = row.output_tokens, row.reasoning_tokens
-    known = SOURCE_KIND.get(str(row.reasoning_tokens_source)) in ("usage", "tokenizer")
+    known = (SOURCE_KIND.get(str(row.reasoning_tokens_source)) in ("usage", "tokenizer")
+             or row.reasoning_tokens_source == "no_thinking")
     if known and pd.notna(out_tok) and pd.notna(rt):
         return max(0.0, float(out_tok) - float(rt)), "billed minus reasoning"
     chars = getattr(row, "answer_chars", math.nan)
