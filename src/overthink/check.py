@@ -133,7 +133,7 @@ def _plans(model: Model, budgets: Sequence[Budget], mechanism: str, margin: int,
                 check(plan, None)
         except (UserError, ValueError) as exc:
             if given:
-                raise UserError(f"check {model.spec}: {exc}") from None
+                raise exc if isinstance(exc, UserError) else UserError(f"{model.spec}: {exc}") from None
             notes.append(f"budget {budget} left out: {exc}")
             continue
         out.append((budget, plan))
