@@ -161,9 +161,34 @@ def effort_overlaps(budgets: Sequence[Any], lengths: Sequence[Sequence[float]]) 
 
 
 def token_source(sources: pd.Series) -> str:
-    kinds = sources.map(lambda s: SOURCE_KIND.get(str(s), "none")).value_counts()
+    counts = sources.astype(str).value_counts()
+    kinds = counts.groupby(counts.index.map(lambda s: SOURCE_KIND.get(s, "none")), sort=False).sum()
     kinds = kinds[kinds.index != "none"] if (kinds.index != "none").any() else kinds
-    return " + ".join(kinds.index)
+    return " + ".join(kinds.sort_values(ascending=False, kind="stable").index)
+
+
+def enforcement_column(samples: pd.DataFrame) -> pd.Series:
+    """enforced_by per sample, vectorised: the recorded label where there is one, else derived once per
+    (provider, mechanism, budget, model) - reports must scale to millions of samples."""
+    raw = samples["sample_meta"] if "sample_meta" in samples else samples.get("metadata")
+    recorded = pd.Series(None, index=samples.index, dtype=object)
+    if raw is not None and raw.notna().any():
+        if isinstance(raw.dropna().iloc[0], str):
+            text = raw.astype("string")
+            has = text.str.contains('"enforced_by"', regex=False).fillna(False).to_numpy(bool)
+            recorded[has] = text[has].str.extract(r'"enforced_by":\s*"([^"]+)"', expand=False).astype(object)
+        else:
+            recorded = raw.map(lambda v: meta(v).get("enforced_by"))
+    provider = samples["provider"] if "provider" in samples else samples["model"].str.split(":").str[0]
+    model = samples["model_id"] if "model_id" in samples else samples["model"]
+    keys = pd.DataFrame({"p": provider.astype(str).to_numpy(), "m": samples["mechanism"].astype(str).to_numpy(),
+                         "b": samples["budget"].astype(str).to_numpy(), "n": model.astype(str).to_numpy()})
+    codes = keys.groupby(list(keys), sort=False).ngroup().to_numpy()
+    firsts = np.unique(codes, return_index=True)[1]  # one sample per key, the budget in its own type
+    derived = np.array([enforced_by(keys["p"][i], keys["m"][i], samples["budget"].iloc[i], {},
+                                    model_name(keys["n"][i])) for i in firsts], dtype=object)
+    fallback = pd.Series(derived[codes], index=samples.index)
+    return recorded.where(recorded.notna(), fallback)
 
 
 def _cell(key: tuple, rows: pd.DataFrame, tolerance: float) -> dict[str, Any]:
@@ -171,16 +196,12 @@ def _cell(key: tuple, rows: pd.DataFrame, tolerance: float) -> dict[str, Any]:
     done = rows[rows["status"].isin(DONE) & rows["reasoning_tokens"].notna()]
     tokens = done["reasoning_tokens"].to_numpy(float)
     provider = str(rows["provider"].iloc[0]) if "provider" in rows else str(model).split(":", 1)[0]
-    raw = rows["model_id"].iloc[0] if "model_id" in rows else model
-    metas = rows["sample_meta" if "sample_meta" in rows else "metadata"] if (
-        "sample_meta" in rows or "metadata" in rows) else pd.Series([{}] * len(rows))
-    labels = pd.Series([enforced_by(provider, str(mechanism), budget, meta(m), model_name(raw)) for m in metas])
-    enforcement = " + ".join(labels.value_counts().index)
+    labels = rows["_enforced"].value_counts()
     cap = cap_of(budget)
-    hard = is_hard(labels.mode().iloc[0], cap) if len(labels) else False
+    hard = is_hard(labels.index[0], cap) if len(labels) else False
     row: dict[str, Any] = dict(
-        task=task, model=model, mechanism=mechanism, budget=budget, provider=provider, enforced_by=enforcement,
-        hard_cap=hard, n=len(rows), n_measured=len(tokens),
+        task=task, model=model, mechanism=mechanism, budget=budget, provider=provider,
+        enforced_by=" + ".join(labels.index), hard_cap=hard, n=len(rows), n_measured=len(tokens),
         median_tokens=float(np.median(tokens)) if len(tokens) else math.nan,
         p90_tokens=float(np.quantile(tokens, 0.9)) if len(tokens) else math.nan,
         max_tokens=float(tokens.max()) if len(tokens) else math.nan,
@@ -197,6 +218,8 @@ def audit_table(samples: pd.DataFrame, *, tolerance: float = TOLERANCE) -> pd.Da
     """One row per cell, with the curve's flags and `control_active` repeated on each of its cells."""
     if samples.empty:
         return pd.DataFrame()
+    keep = [c for c in (*CELL, "status", "reasoning_tokens", "reasoning_tokens_source", "provider") if c in samples]
+    samples = samples[keep].assign(_enforced=enforcement_column(samples))
     cells = [_cell(key, rows, tolerance) for key, rows in samples.groupby(list(CELL), sort=False)]
     table = pd.DataFrame(cells)
     table = table.assign(_o=table["budget"].map(budget_sort_key)).sort_values(
@@ -275,34 +298,36 @@ def reasoning_text_kind(provider: str, model: str, chars: Any, tokens: Any) -> s
     return "full"
 
 
-def _answer_tokens(row: Any) -> tuple[float, str]:
-    out_tok, rt = row.output_tokens, row.reasoning_tokens
-    known = (SOURCE_KIND.get(str(row.reasoning_tokens_source)) in ("usage", "tokenizer")
-             or row.reasoning_tokens_source == "no_thinking")
-    if known and pd.notna(out_tok) and pd.notna(rt):
-        return max(0.0, float(out_tok) - float(rt)), "billed minus reasoning"
-    chars = getattr(row, "answer_chars", math.nan)
-    return (math.ceil(chars / 4), "estimate") if pd.notna(chars) else (math.nan, "none")
-
-
 def ledger_table(samples: pd.DataFrame) -> pd.DataFrame:
     """Per sample: billed output tokens, reasoning tokens as reported, visible answer tokens, reasoning text."""
     if samples.empty:
         return pd.DataFrame()
-    rows = []
-    for r in samples.itertuples(index=False):
-        provider = str(getattr(r, "provider", str(r.model).split(":", 1)[0]))
-        answer, answer_source = _answer_tokens(r)
-        rows.append(dict(
-            run=getattr(r, "run", ""), task=r.task, model=r.model, mechanism=r.mechanism, budget=r.budget,
-            item_id=r.item_id, replicate=r.replicate, status=r.status, provider=provider,
-            billed_output_tokens=r.output_tokens, reasoning_tokens=r.reasoning_tokens,
-            reasoning_tokens_source=r.reasoning_tokens_source, answer_tokens=answer,
-            answer_tokens_source=answer_source,
-            reasoning_text=reasoning_text_kind(provider, model_name(getattr(r, "model_id", r.model)),
-                                               getattr(r, "reasoning_chars", math.nan), r.reasoning_tokens),
-            cost_usd=getattr(r, "cost_usd", math.nan)))
-    return pd.DataFrame(rows)
+    cols = [c for c in ("run", "task", "model", "mechanism", "budget", "item_id", "replicate", "status")
+            if c in samples]
+    out = samples[cols].copy()
+    out["provider"] = (samples["provider"] if "provider" in samples
+                       else samples["model"].str.split(":").str[0]).astype(str)
+    billed = pd.to_numeric(samples["output_tokens"], errors="coerce")
+    reasoning = pd.to_numeric(samples["reasoning_tokens"], errors="coerce")
+    source = samples["reasoning_tokens_source"].astype(str)
+    out["billed_output_tokens"], out["reasoning_tokens"], out["reasoning_tokens_source"] = billed, reasoning, source
+    # Billed minus reasoning is exact when both counts are measured; otherwise estimate from the answer text.
+    exact = ((source.map(SOURCE_KIND).isin(["usage", "tokenizer"]) | (source == "no_thinking"))
+             & billed.notna() & reasoning.notna())
+    nan = pd.Series(np.nan, index=samples.index)
+    chars = pd.to_numeric(samples["answer_chars"], errors="coerce") if "answer_chars" in samples else nan
+    out["answer_tokens"] = np.where(exact, (billed - reasoning).clip(lower=0), np.ceil(chars / 4))
+    out["answer_tokens_source"] = np.where(exact, "billed minus reasoning",
+                                           np.where(chars.notna(), "estimate", "none"))
+    model = (samples["model_id"] if "model_id" in samples else samples["model"]).astype(str)
+    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([out["provider"], model]))
+    text_kind = np.array([reasoning_text_kind(p, model_name(m), 1, 1) for p, m in uniques], dtype=object)[codes]
+    # Without stored text sizes (Store.dataframe) the kind stays unknown rather than guessed.
+    text = pd.to_numeric(samples["reasoning_chars"], errors="coerce") if "reasoning_chars" in samples else nan
+    out["reasoning_text"] = np.select([text > 0, text.notna() & (reasoning.fillna(0) > 0), text.notna()],
+                                      [text_kind, "absent", "none"], "unknown")
+    out["cost_usd"] = pd.to_numeric(samples["cost_usd"], errors="coerce") if "cost_usd" in samples else np.nan
+    return out.reset_index(drop=True)
 
 
 def ledger_summary(ledger: pd.DataFrame) -> pd.DataFrame:
