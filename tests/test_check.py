@@ -183,3 +183,27 @@ def test_real_llama_cpp_server_forced_caps_are_exact():
     for s in m.samples:  # forcing is exact: never a token over the cap
         assert s.ok and s.reasoning_tokens <= s.budget
     assert not result.cost_usd  # a local server costs nothing
+
+
+@pytest.mark.parametrize("server", [{"budget_mode": "overshoot"}], indirect=True)
+def test_run_check_stops_a_sweep_whose_control_fails_and_stores_a_passing_one(server, tmp_path):
+    import yaml
+
+    from overthink.store import Store
+
+    spec = claude(server)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"model_options": {spec: FAST}}))
+    args = ["run", "-m", spec, "-t", "misleading-math", "--budgets", "0,1024,2048,4096", "--mechanism", "native",
+            "--limit", "2", "--quiet", "--config", str(cfg), "--check"]
+    res = run_cli(*args, "--run-dir", str(tmp_path / "bad"), env=KEYS)
+    assert res.returncode == 1 and "exceeded: 3,538 observed at 2,048" in res.stderr
+    assert "run not started" in res.stderr and not (tmp_path / "bad").exists()
+    assert [e["body"].get("thinking", {}).get("budget_tokens") for e in server.log] == [None, 1024, 2048]
+    server.budget_mode = "honour"
+    res = run_cli(*args, "--run-dir", str(tmp_path / "good"), env=KEYS)
+    assert res.returncode == 0, res.stderr
+    with Store(tmp_path / "good", create=False) as store:
+        stored = store.get_meta("check")
+        assert stored["ok"] is True and store.count() == 8
+    assert [c["status"] for c in stored["models"][0]["controls"]][:4] == ["honoured"] * 4

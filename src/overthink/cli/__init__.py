@@ -128,10 +128,15 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
     for spec in cfg.models:
         if spec.startswith("local:"):
             _prepare_local(spec.split(":", 1)[1])
+    from .check import positive_control
+
+    checked = positive_control(cfg) if cfg.check else None  # exits 1 before the run dir exists if a control fails
     run_dir = cfg.run_dir or _default_run_dir(cfg.models, cfg.tasks)
     cfg = cfg.model_copy(update={"run_dir": run_dir})
     typer.echo(f"run dir: {run_dir}", err=True)
     with Store(run_dir) as store:
+        if checked is not None:
+            store.set_meta("check", checked.to_dict())
         try:
             stats = run_sync(cfg, store, models=models, progress=not quiet)
         except KeyboardInterrupt:
@@ -161,6 +166,8 @@ def run(
     cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned", help="the paper's cautioned prompt")] = None,
     max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD)")] = None,
     batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
+    check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
+                                               "model; stop (exit 1) if a budget control is not honoured")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
     data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV)")] = None,
     run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued")] = None,
@@ -177,7 +184,7 @@ def run(
         task_args = [*(task_args or []), f"{tasks[0]}.data={data}"]
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
-                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch,
+                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
     out = execute(overrides, config, quiet=quiet)
     _print_summary(out)

@@ -84,3 +84,21 @@ def check(
     else:
         print_check(result, wide_console())
     raise typer.Exit(result.exit_code)
+
+
+def positive_control(cfg: Any) -> Any:
+    """`run --check`: check every model of a run with the run's own mechanism and its cheapest budgets (budget 0 and
+    the two smallest others); the table goes to stderr. Exits 1, before anything is written, if a control fails."""
+    from ..check import check_budgets, run_check
+
+    if cfg.natural:
+        typer.echo("--check: a natural run sets no budget, so there is no budget control to check", err=True)
+        return None
+    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), mechanism=str(cfg.mechanism.value),
+                       model_options=cfg.model_options, answer_margin=cfg.answer_margin)
+    print_check(result, Console(stderr=True, width=160))
+    if not result.ok:
+        typer.echo("run not started: a budget control is not honoured (see the table above); run without --check "
+                   "to sweep anyway, or use `overthink check` to investigate", err=True)
+        raise typer.Exit(1)
+    return result
