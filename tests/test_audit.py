@@ -12,7 +12,7 @@ from helpers import run_cli
 from servers.fake_api import FakeAPI
 
 from overthink.analysis.api import analyze
-from overthink.analysis.audit import control_active, curve_rows, effort_overlaps, length_trend, ledger_summary
+from overthink.analysis.audit import control_active, curve_rows, effort_overlaps, ledger_summary, length_trend
 from overthink.report.html import build_report
 
 KEYS = {"ANTHROPIC_API_KEY": "sk-ant-test-key-000", "OPENAI_API_KEY": "sk-openai-test-000"}

@@ -110,7 +110,8 @@ def test_openai_compatible_server_budget_field(server):
         assert result.ok and "server_field" in c["hard cap"][1]
     else:  # enable_thinking false ignored, fixed length whatever the field says
         assert c["budget 0 = off"][0] == "not honoured"
-        assert c["follows budget"][0] == "not honoured" and c["hard cap"][1].startswith("exceeded: 1,500 observed at 128")
+        assert c["follows budget"][0] == "not honoured"
+        assert c["hard cap"][1].startswith("exceeded: 1,500 observed at 128")
 
 
 def test_failed_request_and_refused_budget(server):

@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import budget_sort_key
+from .audit import audit_table, ledger_table
 from .curves import GROUP, N_BOOT, score_table
 from .features import feature_roles, feature_tables
-from .audit import audit_table, ledger_table
 from .load import FACTOR_KEYS, RunData, item_factors, load_runs
 from .natural import natural_verdicts, quantile_table, rank_table
 from .probes import probe_table
