@@ -153,8 +153,8 @@ def test_cli_table_and_exit_codes(server, tmp_path):
 @pytest.mark.slow
 def test_real_llama_cpp_server_forced_caps_are_exact():
     """The real llama.cpp runtime (xllamacpp's HTTP server with the packaged SmolLM2 GGUF) behind openai-compatible:
-    client-side forcing must never pass the cap. (The embedded Qwen pack passed too but took 125-200 s here, mostly joining and
-    verifying its 491 MB file into the test's fresh OVERTHINK_HOME on a loaded machine, so it is not used.)"""
+    client-side forcing must never pass the cap. (The embedded Qwen pack passed too but took 125-200 s here, mostly
+    joining and verifying its 491 MB file into the test's fresh OVERTHINK_HOME on a loaded machine: not used.)"""
     import socket
 
     xllamacpp = pytest.importorskip("xllamacpp")
