@@ -52,6 +52,7 @@ class ExperimentConfig(BaseModel):
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
     max_cost: float | None = Field(None, ge=0)
     batch: bool = False
+    check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
     run_dir: str | None = None
 
     @model_validator(mode="before")

@@ -5,6 +5,11 @@ The "model" is deterministic: it thinks a known number of tokens per request (a 
 fixed count per effort level) and answers `<answer>{answer}</answer>` (5 tokens). When thinking + answer does not
 fit max tokens it is cut exactly as the APIs do. Faults are scripted: `server.faults.append({...})` makes the next
 matching request fail with a status, headers and body, hang (timeout), or return a malformed body.
+
+Broken budget controls, for the positive control (`overthink check`) and the enforcement audit: budget_mode
+"ignore" thinks `fixed_think` tokens whenever thinking is asked for at all (any budget, any effort, and despite
+enable_thinking false); "overshoot" thinks `overshoot` x the requested budget (default 3,538 at 2,048, as in
+inspect_ai #2287). The chat endpoint also honours an openai-compatible server's `thinking_token_budget`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ ANSWER_TOKENS = 5
 
 class FakeAPI:
     def __init__(self, *, answer: str = "2", think_fraction: float = 0.5, report_thinking_tokens: bool = True,
-                 batch_polls: int = 1) -> None:
+                 batch_polls: int = 1, budget_mode: str = "honour", fixed_think: int = 1500,
+                 overshoot: float = 3538 / 2048) -> None:
+        assert budget_mode in ("honour", "ignore", "overshoot")
+        self.budget_mode = budget_mode
+        self.fixed_think = fixed_think
+        self.overshoot = overshoot
         self.answer = answer
         self.think_fraction = think_fraction
         self.visible_reasoning = 0  # tokens of visible reasoning a non-reasoning chat model writes
@@ -98,6 +108,10 @@ class FakeAPI:
         return body, None
 
     def _think(self, requested: int | None, effort: str | None) -> int:
+        if self.budget_mode == "ignore":  # any budget or effort (even "none") asks for thinking: it thinks
+            return self.fixed_think if requested is not None or effort is not None else 0
+        if self.budget_mode == "overshoot" and requested:
+            return int(requested * self.overshoot)
         if requested:
             return int(requested * self.think_fraction)
         return EFFORT_TOKENS.get(effort or "none", 0)
@@ -109,7 +123,8 @@ class FakeAPI:
         if thinking.get("type") == "enabled":
             want = self._think(thinking["budget_tokens"], None)
         elif thinking.get("type") == "adaptive":
-            want = EFFORT_TOKENS[(body.get("output_config") or {}).get("effort", "high")]
+            effort = (body.get("output_config") or {}).get("effort", "high")
+            want = self.fixed_think if self.budget_mode == "ignore" else EFFORT_TOKENS[effort]
         cap = int(body["max_tokens"])
         think = min(want, cap)
         content: list[dict[str, Any]] = []
@@ -182,6 +197,10 @@ class FakeAPI:
     def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
         cap = int(body.get("max_completion_tokens") or body.get("max_tokens") or 4096)
         think = min(cap, self._think(None, body.get("reasoning_effort")))
+        if "thinking_token_budget" in body or "chat_template_kwargs" in body:  # a server's hard budget / switch
+            off = (body.get("chat_template_kwargs") or {}).get("enable_thinking") is False
+            think = min(cap, self.fixed_think if self.budget_mode == "ignore" else 0 if off else
+                        self._think(body.get("thinking_token_budget"), None))
         finish = "stop" if think + ANSWER_TOKENS <= cap else "length"
         text = f"<answer>{self.answer}</answer>" if finish == "stop" else ""
         out = min(cap, think + ANSWER_TOKENS)

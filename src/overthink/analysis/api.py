@@ -11,6 +11,8 @@ Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   feature_corr      correlation of predictions (per budget) and of the truth with each input feature
   feature_variance  R^2 of predictions by causal / spurious / all features per budget (declared roles only)
   probes            per budget: truncated / unparsed / error shares and trace probes
+  audit             per cell: what enforced the budget, observed tokens vs the cap, flags on inactive controls
+  ledger            per sample: billed output, reported reasoning and visible answer tokens, reasoning text kind
   runs              run label, path, samples
 """
 
@@ -23,6 +25,7 @@ import pandas as pd
 
 from ..core import budget_sort_key
 from ..importers.table import frame_tables
+from .audit import audit_table, ledger_table
 from .curves import GROUP, N_BOOT, score_table
 from .features import feature_roles, feature_tables
 from .load import FACTOR_KEYS, RunData, item_factors, load_runs
@@ -68,7 +71,9 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
         scores = score_table(samples, metrics, n_boot=n_boot)
     controlled = samples[samples["budget"].astype(str) != "natural"] if len(samples) else samples
     controlled_scores = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
-    verdicts = verdict_table(controlled, controlled_scores, metrics) if len(controlled_scores) else pd.DataFrame()
+    audit = audit_table(samples)
+    verdicts = (verdict_table(controlled, controlled_scores, metrics, audit=audit) if len(controlled_scores)
+                else pd.DataFrame())
     roles = feature_roles(data.tasks, sorted(samples["task"].unique())) if len(samples) else {}
     corr, variance = feature_tables(samples, data.items, roles) if len(samples) else (pd.DataFrame(),) * 2
     runs = pd.DataFrame([{"run": k, "path": str(v), "samples": int((samples["run"] == k).sum())}
@@ -85,6 +90,8 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
         "feature_variance": _sort_budgets(variance, ["task", "model", "mechanism"]),
         "probes": _sort_budgets(probe_table(samples, data.items, data.runs, per_group=probes_per_group),
                                 ["task", "model", "mechanism"]),
+        "audit": audit,
+        "ledger": ledger_table(samples),
         "runs": runs,
     }
 

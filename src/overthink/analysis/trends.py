@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .audit import control_columns, curve_rows
 from .curves import paper_verdict
 
 Z95 = stats.norm.ppf(0.975)
@@ -106,8 +107,12 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
 
 
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
-                  keys: tuple[str, ...] = ("task", "model", "mechanism")) -> pd.DataFrame:
-    """One row per curve: the paper's rule between the extreme budgets and the regression test."""
+                  keys: tuple[str, ...] = ("task", "model", "mechanism"),
+                  audit: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per curve: the paper's rule between the extreme budgets and the regression test.
+
+    With the enforcement `audit` (analysis/audit.py), a curve whose budgets did not control its lengths keeps only
+    the regression on measured lengths; the paper's rule, which compares requested budgets, is withdrawn."""
     rows = []
     numeric = scores[scores["budget"].astype(str) != "natural"]
     grouped = dict(iter(samples.groupby(list(keys), sort=False)))
@@ -121,5 +126,7 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
                    last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
         sub = grouped[key]
         row.update(trend_test(sub[sub["budget"].astype(str) != "natural"], metric))
+        if audit is not None:
+            row.update(control_columns(curve_rows(audit, dict(zip(keys, key))), row["paper_verdict"]))
         rows.append(row)
     return pd.DataFrame(rows)

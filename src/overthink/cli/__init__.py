@@ -17,6 +17,7 @@ from ..errors import UserError
 from . import data as data_cli
 from . import import_results, tasks_import
 from . import tasks as tasks_cli
+from .check import positive_control
 from .common import ErrorGroup, parse_task_args
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
@@ -46,10 +47,11 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
     # bad config or model options, an unknown task, a missing key or an impossible budget stop here,
     # before the run dir exists
     sweep = start.begin(overrides, config_file, resume=resume, prepare_local=_prepare_local)
+    checked = positive_control(sweep.cfg) if sweep.cfg.check else None  # exits 1 before the run dir exists
     run_dir = sweep.run_dir
     typer.echo(f"run dir: {run_dir}", err=True)
     try:
-        stats = sweep.execute(progress=not quiet)
+        stats = sweep.execute(progress=not quiet, meta={"check": checked.to_dict()} if checked else None)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
                    err=True)
@@ -77,6 +79,8 @@ def run(
     cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned", help="the paper's cautioned prompt")] = None,
     max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD)")] = None,
     batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
+    check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
+                                               "model; stop (exit 1) if a budget control is not honoured")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
     data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV)")] = None,
     run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued")] = None,
@@ -93,7 +97,7 @@ def run(
         task_args = [*(task_args or []), f"{tasks[0]}.data={data}"]
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
-                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch,
+                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
     out = execute(overrides, config, quiet=quiet)
     _print_summary(out)
@@ -182,6 +186,7 @@ def _register_groups() -> None:
     app.command("estimate")(estimate)
     app.command("report")(report)
     app.command("import")(import_results.import_results)
+    app.command("check")(check_command.check)
 
 
 _register_groups()

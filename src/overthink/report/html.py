@@ -23,6 +23,7 @@ from ..analysis.load import load_runs
 from ..review.labels import label_counts
 from ..store import Store
 from . import figures
+from .audit import html_tables
 from .examples import pick_examples
 from .text import TREND_WORDS, fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
 
@@ -160,6 +161,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         }) if len(t["probes"]) else None,
     }
     tables["labels"] = _label_table(run_dirs)
+    tables.update(html_tables(t))  # the enforcement audit and the token ledger
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,

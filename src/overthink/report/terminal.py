@@ -9,8 +9,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from ..analysis.audit import audit_table
 from ..analysis.curves import paper_verdict, score_table
 from ..store import Store
+from .audit import audit_rich, summary_verdict
 
 
 def run_table(store: Store) -> pd.DataFrame:
@@ -39,6 +41,7 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     console = console or wide_console()
     with Store(run_dir, create=False) as store:
         table = run_table(store)
+        audit = audit_table(store.dataframe())
     if table.empty:
         console.print(f"{run_dir}: no samples yet")
         return table
@@ -59,6 +62,9 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     for (task, model, mech), curve in controlled.groupby(["task", "model", "mechanism"], sort=False):
         metric = curve["metric"].iloc[0]
         verdict, delta = paper_verdict(curve, metric)
+        if (inactive := summary_verdict(audit, task, model, mech)) is not None:
+            console.print(inactive, highlight=False)
+            continue
         if math.isnan(delta):
             why = "no scored samples at the extreme budgets" if verdict == "insufficient" else "no change measured"
             detail = f"{why}; see the err / trunc / unparsed columns"
@@ -66,6 +72,7 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
             change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
             detail = f"{change} from the shortest to the longest budget; paper's rule"
         console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] ({detail})", highlight=False)
+    console.print(audit_rich(audit))
     if plot and len(controlled):
         from .figures import save_curves
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..core import DONE_STATUSES, Item, SampleRecord
 from ..errors import UserError
-from .schema import COLUMNS, DB_NAME, KEY, SAMPLE_COLUMNS, SCHEMA, SCHEMA_VERSION, TEXT_COLUMNS, from_sql, to_sql
+from .schema import COLUMNS, DB_NAME, DERIVED_COLUMNS, KEY, SAMPLE_COLUMNS, SCHEMA, SCHEMA_VERSION, TEXT_COLUMNS, from_sql, to_sql
 
 
 class Store:
@@ -206,7 +206,7 @@ def _item_meta(item: Item) -> dict[str, Any]:
 
 
 def _columns(columns: Sequence[str]) -> str:
-    unknown = [c for c in columns if c not in SAMPLE_COLUMNS]
+    unknown = [c for c in columns if c not in SAMPLE_COLUMNS and c not in DERIVED_COLUMNS]
     if unknown or not columns:
         raise ValueError(f"not sample columns: {', '.join(unknown) or '(none given)'}")
-    return ", ".join(columns)
+    return ", ".join(f"{DERIVED_COLUMNS[c]} AS {c}" if c in DERIVED_COLUMNS else c for c in columns)

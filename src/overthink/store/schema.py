@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS batches (
 # batches.entries: JSON {custom_id: sample key as a list}. status: submitted | collected.
 
 SAMPLE_COLUMNS = frozenset(("id", "attempts", *COLUMNS))  # what a read may ask for
+# Derived columns a frame read may ask for by name: sizes of the texts without reading them (the audit's ledger).
+DERIVED_COLUMNS = {"sample_meta": "metadata", "reasoning_chars": "length(reasoning)",
+                   "answer_chars": "length(answer_text)"}
 
 
 def to_sql(column: str, value: Any) -> Any:

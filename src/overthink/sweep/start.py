@@ -149,9 +149,11 @@ class Sweep:
         recorder.stats.wall_s = time.perf_counter() - started
         return recorder.stats
 
-    def execute(self, *, progress: bool = True) -> RunStats:
-        """Open (or create) the run dir's store and run."""
+    def execute(self, *, progress: bool = True, meta: dict[str, Any] | None = None) -> RunStats:
+        """Open (or create) the run dir's store, record `meta` (e.g. the positive control's result) and run."""
         with Store(self.run_dir) as store:
+            for key, value in (meta or {}).items():
+                store.set_meta(key, value)
             return asyncio.run(self.run(store, progress=progress))
 
 

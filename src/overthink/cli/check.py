@@ -1,0 +1,104 @@
+"""`overthink check MODEL [MODEL ...] [--budgets ...]`: the positive control (thin; see overthink/check.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import UserError
+
+STYLE = {"honoured": "green", "not honoured": "bold red", "inconclusive": "yellow", "n/a": "dim", "info": ""}
+
+
+def _options(values: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for value in values or []:
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--option {value!r}: write KEY=VALUE, e.g. --option timeout_s=30")
+        out[key.strip()] = yaml.safe_load(raw) if raw else ""
+    return out
+
+
+def print_check(result: Any, console: Console) -> None:
+    """One table: a row per model and control, with what was observed and the verdict."""
+    table = Table(title="overthink check: is the budget control honoured?")
+    for col in ("model", "mech", "budgets", "control", "observed (reasoning tokens)", "verdict"):
+        table.add_column(col)
+    for m in result.models:
+        for i, c in enumerate(m.controls):
+            style = STYLE.get(c.status, "")
+            verdict = escape(c.verdict)  # provider error text is untrusted: no rich markup from it
+            table.add_row(escape(m.spec) if i == 0 else "", m.mechanism if i == 0 else "",
+                          ", ".join(map(str, m.budgets)) if i == 0 else "", c.name, escape(c.observed),
+                          f"[{style}]{verdict}[/{style}]" if style else verdict, end_section=i == len(m.controls) - 1)
+    console.print(table)
+    for m in result.models:
+        for note in m.notes:
+            console.print(f"{escape(m.spec)}: {escape(note)}", highlight=False)
+    n = sum(len(m.samples) for m in result.models)
+    cost = result.cost_usd
+    console.print(f"{n} requests; cost spent: " + (f"{cost:.4f} USD" if cost is not None else "no price known"),
+                  highlight=False)
+    failed = ", ".join(f"{spec} {c.name}" for spec, c in result.failures)
+    console.print("[bold red]not honoured: " + escape(failed) + "[/bold red]" if failed else
+                  "[green]every checked control was honoured[/green]")
+
+
+def check(
+    models: Annotated[list[str], typer.Argument(help="PROVIDER:MODEL[@BASE_URL], one or more")],
+    budgets: Annotated[str | None, typer.Option(help="comma-separated, e.g. 0,1024,4096 or none,low,high "
+                                                "(default: 0 and two budgets the model accepts)")] = None,
+    mechanism: Annotated[str | None, typer.Option(help="forced | prompted | native (default: forced for "
+                                                  "local models, else native)")] = None,
+    repeats: Annotated[int, typer.Option(help="requests per budget")] = 1,
+    tolerance: Annotated[float, typer.Option(help="a hard cap may be passed by this fraction (+ 8 tokens)")] = 0.10,
+    prompt: Annotated[str | None, typer.Option(help="the question asked (default: a short timetable sum)")] = None,
+    answer_margin: Annotated[int | None, typer.Option(help="output tokens left for the answer")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="model option KEY=VALUE for every model; repeatable")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON instead of the table")] = False,
+) -> None:
+    """A few cheap requests per model: does each budget succeed, does budget 0 switch thinking off, do lengths
+    rise with the budget, is a hard cap respected, are tokens reported or estimated. Exit code 1 when a control
+    is not honoured, 2 on bad input, 0 otherwise."""
+    from ..check import CHECK_PROMPT, run_check
+    from ..core import parse_budget
+    from ..report.terminal import wide_console
+
+    try:
+        parsed = [parse_budget(b) for b in budgets.split(",") if b.strip()] if budgets else None
+    except ValueError as exc:
+        raise UserError(f"--budgets: {exc}") from None
+    opts = _options(option)
+    result = run_check(models, parsed, mechanism=mechanism, model_options={m: dict(opts) for m in models},
+                       repeats=repeats, tolerance=tolerance, prompt=prompt or CHECK_PROMPT,
+                       answer_margin=answer_margin)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print_check(result, wide_console())
+    raise typer.Exit(result.exit_code)
+
+
+def positive_control(cfg: Any) -> Any:
+    """`run --check`: check every model of a run with the run's own mechanism and its cheapest budgets (budget 0 and
+    the two smallest others); the table goes to stderr. Exits 1, before anything is written, if a control fails."""
+    from ..check import check_budgets, run_check
+
+    if cfg.natural:
+        typer.echo("--check: a natural run sets no budget, so there is no budget control to check", err=True)
+        return None
+    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), mechanism=str(cfg.mechanism.value),
+                       model_options=cfg.model_options, answer_margin=cfg.answer_margin)
+    print_check(result, Console(stderr=True, width=160))
+    if not result.ok:
+        typer.echo("run not started: a budget control is not honoured (see the table above); run without --check "
+                   "to sweep anyway, or use `overthink check` to investigate", err=True)
+        raise typer.Exit(1)
+    return result
