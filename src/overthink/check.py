@@ -24,7 +24,7 @@ from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, enfo
 from .budget import plan_budget
 from .core import Budget, budget_sort_key
 from .errors import UserError
-from .models import GenerateRequest, Model, ModelSpec, load_model
+from .models import GenerateRequest, ModelBase, ModelSpec, load_model
 from .secrets import redact
 
 CHECK_PROMPT = ("A train leaves at 09:47 and the trip takes 2 hours 38 minutes, with a 17-minute delay on the way. "
@@ -97,7 +97,7 @@ class CheckResult:
                 "models": [asdict(m) | {"cost_usd": m.cost_usd} for m in self.models]}
 
 
-def _caps(model: Model) -> Callable[[str, Any], Any]:
+def _caps(model: ModelBase) -> Callable[[str, Any], Any]:
     caps = getattr(model, "caps", None) or {}
     return caps.get if isinstance(caps, dict) else (lambda key, default=None: getattr(caps, key, default))
 
@@ -106,7 +106,7 @@ def default_mechanism(spec: ModelSpec) -> str:
     return "forced" if spec.provider == "local" else "native"
 
 
-def default_budgets(model: Model) -> list[Budget]:
+def default_budgets(model: ModelBase) -> list[Budget]:
     """Budget 0 and two budgets the model's control should tell apart (levels for effort-only models)."""
     provider, get = model.spec.provider, _caps(model)
     efforts = [e for e in (get("efforts", None) or []) if e != "none"]
@@ -122,15 +122,13 @@ def default_budgets(model: Model) -> list[Budget]:
     return [0, low, 4 * low]
 
 
-def _plans(model: Model, budgets: Sequence[Budget], mechanism: str, margin: int, given: bool,
+def _plans(model: ModelBase, budgets: Sequence[Budget], mechanism: str, margin: int, given: bool,
            notes: list[str]) -> list[tuple[Budget, Any]]:
     out = []
     for budget in sorted(dict.fromkeys(budgets), key=budget_sort_key):
         try:
             plan = plan_budget(budget, mechanism, answer_margin=margin)
-            check = getattr(model, "check_plan", None)
-            if check is not None:
-                check(plan, None)
+            model.check_plan(plan, None)
         except (UserError, ValueError) as exc:
             if given:
                 raise exc if isinstance(exc, UserError) else UserError(f"{model.spec}: {exc}") from None
@@ -140,12 +138,12 @@ def _plans(model: Model, budgets: Sequence[Budget], mechanism: str, margin: int,
     return out
 
 
-async def _check_model(spec: str, model: Model, budgets: Sequence[Budget] | None, mechanism: str | None,
+async def _check_model(spec: str, model: ModelBase, budgets: Sequence[Budget] | None, mechanism: str | None,
                        repeats: int, tolerance: float, prompt: str, margin: int | None) -> ModelCheck:
     parsed = model.spec
     mech = mechanism or default_mechanism(parsed)
     notes: list[str] = []
-    margin = margin or int(getattr(model, "default_answer_margin", 10_000))
+    margin = margin or model.default_answer_margin
     plans = _plans(model, budgets or default_budgets(model), mech, margin, budgets is not None, notes)
     result = ModelCheck(spec, mech, [b for b, _ in plans], notes=notes)
     for budget, plan in plans:
@@ -248,7 +246,7 @@ async def check_async(models: Sequence[str], budgets: Sequence[Budget] | None = 
                       mechanism: str | None = None, model_options: dict[str, dict[str, Any]] | None = None,
                       repeats: int = 1, tolerance: float = TOLERANCE, prompt: str = CHECK_PROMPT,
                       answer_margin: int | None = None,
-                      loader: Callable[[str, dict[str, Any]], Model] = load_model) -> CheckResult:
+                      loader: Callable[[str, dict[str, Any]], ModelBase] = load_model) -> CheckResult:
     if repeats < 1:
         raise UserError(f"--repeats must be at least 1, got {repeats}")
     if not 0 <= tolerance < 10:

@@ -17,6 +17,7 @@ from ..errors import UserError
 from . import data as data_cli
 from . import import_results, tasks_import
 from . import tasks as tasks_cli
+from .check import check as check_command
 from .check import positive_control
 from .common import ErrorGroup, parse_task_args
 from .common import prepare_local as _prepare_local
@@ -186,7 +187,7 @@ def _register_groups() -> None:
     app.command("estimate")(estimate)
     app.command("report")(report)
     app.command("import")(import_results.import_results)
-    app.command("check")(check_command.check)
+    app.command("check")(check_command)
 
 
 _register_groups()

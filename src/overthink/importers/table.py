@@ -12,6 +12,7 @@ nothing about how reasoning tokens were counted: the source is "table" unless a 
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -223,8 +224,10 @@ def frame_tables(frame: Any, run: str = "dataframe") -> tuple[Any, Any, dict[str
         got.errors.append("DataFrame: no rows")
     raise_errors(got.errors)
     cols = ("model", "task", "item_id", "budget", "mechanism", "replicate", "status", "reasoning_tokens", "score",
-            "answer")
-    samples = pd.DataFrame([{"id": i, **{c: getattr(r, c) for c in cols}} for i, (_, r) in enumerate(got.samples, 1)])
+            "answer", "provider", "reasoning_tokens_source", "output_tokens", "cost_usd")
+    samples = pd.DataFrame([{"id": i, **{c: getattr(r, c) for c in cols}, "sample_meta": json.dumps(r.metadata),
+                             "reasoning_chars": len(r.reasoning or ""), "answer_chars": len(r.answer_text or "")}
+                            for i, (_, r) in enumerate(got.samples, 1)])
     samples = samples.astype({"reasoning_tokens": "float64", "score": "float64"})
     samples["run"] = run
     samples["model_id"] = samples["model"]
