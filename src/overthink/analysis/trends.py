@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .curves import paper_verdict
+from . import verdicts as V
+from .curves import MIN_ITEMS, paper_verdict  # MIN_ITEMS: fewer clusters and clustered errors mean nothing
 
 Z95 = stats.norm.ppf(0.975)
 Z80 = stats.norm.ppf(0.80)
-MIN_ITEMS = 5  # fewer clusters than this and clustered errors mean nothing
 
 
 def _design(x: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -57,9 +57,10 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
     """
     ok = samples[(samples["status"] == "ok") & samples["reasoning_tokens"].notna() & samples["score"].notna()]
     out: dict[str, float | str | int] = dict(
-        trend="insufficient", slope=math.nan, slope_low=math.nan, slope_high=math.nan, p=math.nan,
+        trend=V.NOT_ENOUGH, slope=math.nan, slope_low=math.nan, slope_high=math.nan, p=math.nan,
         spearman=math.nan, spearman_p=math.nan, n_obs=len(ok), n_clusters=int(ok["item_id"].nunique()),
         detectable_change=math.nan, scale="log-odds" if metric != "rmse" else "squared error",
+        uniform_score=math.nan,
     )
     if out["n_clusters"] < MIN_ITEMS:
         return out
@@ -68,12 +69,12 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
     groups = pd.factorize(ok["item_id"])[0]
     xw = x - pd.Series(x).groupby(groups).transform("mean").to_numpy()
     if np.std(xw) < 1e-9:
-        out["trend"] = "no length variation"
+        out["trend"] = V.NO_LENGTH_VARIATION
         return out
     logit = metric != "rmse"
     if np.ptp(y) == 0:
         # Every answer scored the same: nothing changes with length. Power is unknown; say so rather than guess.
-        out.update(trend="no trend", slope=0.0, p=1.0)
+        out.update(trend=V.NO_TREND, slope=0.0, p=1.0, uniform_score=float(y[0]))
         return out
     res = _fit(y, _design(x, groups), groups, logit)
     slope, se = float(res.params[1]), float(res.bse[1])
@@ -81,9 +82,9 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
         return out
     p = float(2 * stats.norm.sf(abs(slope / se)))
     worse_sign = 1 if metric == "rmse" else -1
-    trend = "no trend"
+    trend = V.NO_TREND
     if p < 0.05:
-        trend = "inverse" if slope * worse_sign > 0 else "positive"
+        trend = V.INVERSE if slope * worse_sign > 0 else V.POSITIVE
     span = float(np.quantile(x, 0.95) - np.quantile(x, 0.05)) or float(np.ptp(x))
     # Smallest change between short and long reasoning that this design detects with 80 % power (two-sided 5 %):
     # the slope (Z95 + Z80) * SE, carried over the observed length range (logit: linearised at the mean score).
@@ -107,7 +108,11 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
 
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
                   keys: tuple[str, ...] = ("task", "model", "mechanism")) -> pd.DataFrame:
-    """One row per curve: the paper's rule between the extreme budgets and the regression test."""
+    """One row per curve: the paper's rule between the extreme budgets, the regression test, and the verdict.
+
+    `verdict` is the curve's call in the shared vocabulary (analysis/verdicts.py), `verdict_words` its plain
+    words and `verdict_detail` the one-line reason; `min_scored*` name the budget with the fewest scored items.
+    """
     rows = []
     numeric = scores[scores["budget"].astype(str) != "natural"]
     grouped = dict(iter(samples.groupby(list(keys), sort=False)))
@@ -119,7 +124,13 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
                    first_budget=first["budget"], last_budget=last["budget"], first_score=first["score"],
                    last_score=last["score"], first_tokens=first["mean_reasoning_tokens"],
                    last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
+        thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
+        row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
+                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_ITEMS)
         sub = grouped[key]
         row.update(trend_test(sub[sub["budget"].astype(str) != "natural"], metric))
+        row["verdict"] = V.curve_verdict(str(row["trend"]), verdict)
+        row["verdict_words"] = V.words(row["verdict"])
+        row["verdict_detail"] = V.detail(row)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -197,9 +197,16 @@ def resume(run_dir: Path, concurrency: Annotated[int | None, typer.Option()] = N
 
 
 @app.command()
-def summary(run_dir: Path) -> None:
+def summary(
+    run_dir: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="the score table and verdicts as JSON on stdout")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="the score table with each curve's verdict as CSV")] = False,
+    fail_on: Annotated[str | None, typer.Option(help="inverse: exit 1 when any curve is called inverse")] = None,
+) -> None:
     """Per task x model x budget: n, score with 95 % CI, reasoning tokens, errors / truncations / unparsed."""
-    _print_summary(run_dir, plot=False)
+    from ..report.summary import run_summary_command
+
+    raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on))
 
 
 def _print_summary(run_dir: Path, plot: bool = True) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ..analysis.curves import paper_verdict, score_table
+from ..analysis.curves import score_table
+from ..analysis.verdicts import missing, terminal_line
 from ..store import Store
+from .summary import Summary, build_summary
 
 
 def run_table(store: Store) -> pd.DataFrame:
@@ -24,9 +26,21 @@ def run_table(store: Store) -> pd.DataFrame:
 
 
 def _fmt(value: float, pct: bool) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "-"
     return f"{100 * value:.1f}" if pct else f"{value:.3f}"
+
+
+def _tokens(value: float) -> str:
+    return "-" if missing(value) else f"{value:.0f}"
+
+
+def _score_cell(r: pd.Series) -> str:
+    pct = r["metric"] != "rmse"
+    if missing(r["score"]):
+        return "-"
+    unit = "%" if pct else " RMSE"
+    return f"{_fmt(r['score'], pct)}{unit} [{_fmt(r['ci_low'], pct)}, {_fmt(r['ci_high'], pct)}]"
 
 
 def wide_console() -> Console:
@@ -35,10 +49,12 @@ def wide_console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
-def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None) -> pd.DataFrame:
+def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None,
+                  summary: Summary | None = None) -> pd.DataFrame:
+    """The score table (n = scored / total samples), one verdict line per curve, then setup warnings, once."""
     console = console or wide_console()
-    with Store(run_dir, create=False) as store:
-        table = run_table(store)
+    summary = summary or build_summary(run_dir)
+    table = summary.scores
     if table.empty:
         console.print(f"{run_dir}: no samples yet")
         return table
@@ -47,25 +63,18 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
                 "unparsed"):
         out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
     for _, r in table.iterrows():
-        pct = r["metric"] != "rmse"
-        unit = "%" if pct else " RMSE"
-        score = f"{_fmt(r['score'], pct)}{unit} [{_fmt(r['ci_low'], pct)}, {_fmt(r['ci_high'], pct)}]"
-        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]), str(r["n"]), score,
-                    f"{r['mean_reasoning_tokens']:.0f}", f"{r['median_reasoning_tokens']:.0f}", str(r["errors"]),
-                    str(r["truncated"]), str(r["unparsed"]))
+        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]),
+                    f"{r['n_scored']}/{r['n']}", _score_cell(r), _tokens(r["mean_reasoning_tokens"]),
+                    _tokens(r["median_reasoning_tokens"]), str(r["errors"]), str(r["truncated"]),
+                    str(r["unparsed"]))
     console.print(out)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
+    for row in summary.verdicts.to_dict("records"):
+        console.print(terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
+                      highlight=False)
+    for warning in summary.warnings:
+        console.print(f"warning: {warning}", highlight=False, markup=False)
     controlled = table[table["budget"].astype(str) != "natural"]
-    for (task, model, mech), curve in controlled.groupby(["task", "model", "mechanism"], sort=False):
-        metric = curve["metric"].iloc[0]
-        verdict, delta = paper_verdict(curve, metric)
-        if math.isnan(delta):
-            why = "no scored samples at the extreme budgets" if verdict == "insufficient" else "no change measured"
-            detail = f"{why}; see the err / trunc / unparsed columns"
-        else:
-            change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
-            detail = f"{change} from the shortest to the longest budget; paper's rule"
-        console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] ({detail})", highlight=False)
     if plot and len(controlled):
         from .figures import save_curves
 
