@@ -277,6 +277,7 @@ def _register_groups() -> None:
     from . import tasks as tasks_cli
     from . import tasks_import
     from .estimate import estimate
+    from .power import power
     from .report import report
     from .review import review
 
@@ -286,6 +287,7 @@ def _register_groups() -> None:
     app.command("review")(review)
     app.command("estimate")(estimate)
     app.command("report")(report)
+    app.command("power")(power)
 
 
 _register_groups()

@@ -104,3 +104,32 @@ def print_models(console: Console | None = None) -> None:
     console.print("API providers (any model name): " + ", ".join(f"{p}:MODEL" for p in api)
                   + "  e.g. anthropic:claude-sonnet-4-20250514, openai:o4-mini, "
                     "openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
+
+
+def print_power(plan: pd.DataFrame, run_dir: str, *, console: Console) -> None:
+    """The sample-size plan of `overthink power` as a table, with notes below it."""
+    if plan.empty:
+        console.print(f"{run_dir}: nothing to plan")
+        return
+    first = plan.iloc[0]
+    out = Table(title=f"overthink power: {run_dir} - drop of {100 * first['detect']:.0f} points, "
+                      f"{100 * first['target_power']:.0f} % power, two-sided 5 % trend test")
+    for col in ("task", "model", "mech", "pilot items", "replicates", "items needed", "samples", "power there",
+                "power at pilot size"):
+        out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
+    notes = []
+    for r in plan.to_dict("records"):
+        if missing(r.get("replicates")):
+            notes.append(f"{r['task']} / {r['model']}: {r['note']}")
+            continue
+        needed = r["items_needed"]
+        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["pilot_items"]),
+                    str(int(r["replicates"])), "-" if missing(needed) else f"{int(needed):,}",
+                    "-" if missing(r["samples_needed"]) else f"{int(r['samples_needed']):,}",
+                    f"{100 * r['power_at_items']:.0f} %", f"{100 * r['power_at_pilot_items']:.0f} %")
+        if r.get("note"):
+            notes.append(f"{r['task']} / {r['model']}: {r['note']}")
+    if out.row_count:
+        console.print(out)
+    for note in dict.fromkeys(notes):
+        console.print(f"note: {note}", highlight=False, markup=False)
