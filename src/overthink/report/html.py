@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..analysis.api import analyze_data
-from ..analysis.curves import N_BOOT
+from ..analysis.curves import MIN_ITEMS, N_BOOT
 from ..analysis.load import load_runs
 from . import figures
 from .examples import pick_examples
@@ -79,7 +79,8 @@ def _label_table(run_dirs: Sequence[str | Path]) -> dict[str, Any] | None:
 
 def _score_cols() -> dict[str, Any]:
     return {"task": "task", "model": "model", "mech": "mechanism", "budget": "budget",
-            "n (scored / total)": lambda r: f"{r['n_scored']} / {r['n']}", "items": "n_items", "score": lambda r: fmt_score(r["score"], r["metric"]),
+            "n (scored / total)": lambda r: f"{r['n_scored']} / {r['n']}", "items": "n_items",
+            "score": lambda r: fmt_score(r["score"], r["metric"]),
             "95 % CI": lambda r: f"{fmt_score(r['ci_low'], r['metric'])} - {fmt_score(r['ci_high'], r['metric'])}",
             "mean tokens": lambda r: fmt_num(r["mean_reasoning_tokens"], 0), "errors": "errors",
             "truncated": "truncated", "unparsed": "unparsed"}
@@ -92,7 +93,7 @@ def _natural_sentence(v: dict[str, Any]) -> str:
                 f"({fmt_score(v['uniform_score'], v['metric'])}), so nothing changes with length.")
     if not clause:
         return (f"Not enough data for a trend test: {v['n_obs']} scored samples from {v['n_clusters']} items "
-                f"(at least 5 items are needed).")
+                f"(at least {MIN_ITEMS} items are needed).")
     return f"Each item was answered {v['k']} times without a budget. The {clause}."
 
 
@@ -144,7 +145,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
             "task": "task", "model": "model", "mech": "mechanism", "verdict": "verdict",
             "paper's rule": "paper_verdict",
             "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "regression": "trend",
-            "slope / doubling": lambda r: fmt_num(r["slope"]) if slope_sentence(r) else "-", "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
+            "slope / doubling": lambda r: fmt_num(r["slope"]) if slope_sentence(r) else "-",
+            "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
             "p": lambda r: fmt_p(r["p"]), "Spearman (within item)": "spearman",
             "Spearman p": lambda r: fmt_p(r["spearman_p"]), "items": "n_clusters",
             "80 % power at": lambda r: fmt_delta(r["detectable_change"], r["metric"]).lstrip("+"),
@@ -172,7 +174,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
-        tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data), n_boot=n_boot, probes_per_group=probes_per_group,
+        tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
+        n_boot=n_boot, probes_per_group=probes_per_group,
         tables_raw=t,
     )
 

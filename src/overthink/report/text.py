@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..analysis.curves import MIN_ITEMS
 from ..analysis.verdicts import (METRIC_NAMES, NOT_ENOUGH, WORDS, fmt_delta, fmt_num, fmt_p, fmt_score, missing,
                                  slope_sentence)
 
@@ -51,8 +52,8 @@ def sweet_sentence(row: dict[str, Any]) -> str:
                 f"so the cheapest, {row['recommended_budget']}, is as good as any.")
     if row.get("recommended_budget") is None:
         n_items = row.get("n_items", 0)
-        if not missing(n_items) and 0 < int(n_items) < 5:
-            return f"Not enough data: {int(n_items)} items (at least 5 are needed to pick a budget)."
+        if not missing(n_items) and 0 < int(n_items) < MIN_ITEMS:
+            return f"Not enough data: {int(n_items)} items (at least {MIN_ITEMS} are needed to pick a budget)."
         return "Not enough budgets or items to pick a budget."
     text = (f"Use budget {row['recommended_budget']} ({fmt_score(row['recommended_score'], metric)}); "
             f"the best score was at {row['peak_budget']} ({fmt_score(row['peak_score'], metric)}).")
