@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from ..core import NATURAL, budget_sort_key
+from ..errors import UserError
 from .curves import MIN_ITEMS
+from .load import load_runs
 from .trends import trend_test
 from .verdicts import INVERSE
 
@@ -146,9 +148,6 @@ def power_plan(samples: pd.DataFrame, metrics: dict[str, str], detect: float, *,
 def plan_run(run_dir: str, detect_points: float, *, target: float = 0.8, n_sims: int = 100, seed: int = 0,
              replicates: Sequence[int] | None = None) -> pd.DataFrame:
     """power_plan for the curves of one run directory; `detect_points` in points (10 = a drop of 10 %)."""
-    from ..errors import UserError
-    from .load import load_runs
-
     if not 0 < detect_points < 100:
         raise UserError(f"--detect {detect_points:g}: give the drop to detect in points, between 0 and 100")
     if not 0.5 <= target < 1:

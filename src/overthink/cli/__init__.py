@@ -204,7 +204,7 @@ def summary(
     fail_on: Annotated[str | None, typer.Option(help="inverse: exit 1 when any curve is called inverse")] = None,
 ) -> None:
     """Per task x model x budget: n, score with 95 % CI, reasoning tokens, errors / truncations / unparsed."""
-    from ..report.summary import run_summary_command
+    from ..report.terminal import run_summary_command
 
     raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on))
 

@@ -116,29 +116,3 @@ def failing_curves(summary: Summary, fail_on: str) -> list[str]:
     hit = summary.verdicts[summary.verdicts["verdict"] == fail_on]
     return [f"{r.task} / {r.model} ({r.mechanism})" for r in hit.itertuples(index=False)]
 
-
-def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: bool = False,
-                        fail_on: str | None = None, out: IO[str] | None = None) -> int:
-    """What `overthink summary` does; returns the exit code (FAIL_EXIT when --fail-on matched, else 0)."""
-    import sys
-
-    from .terminal import print_summary
-
-    if as_json and as_csv:
-        raise UserError("--json and --csv: choose one")
-    if fail_on is not None and fail_on not in FAIL_ON:
-        raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
-    summary = build_summary(run_dir)
-    out = out or sys.stdout
-    if as_json:
-        write_json(summary, out)
-    elif as_csv:
-        write_csv(summary, out)
-    else:
-        print_summary(run_dir, plot=False, summary=summary)
-    failing = failing_curves(summary, fail_on) if fail_on else []
-    if failing:
-        print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
-              f"the calibrated trend test: {'; '.join(failing)}", file=sys.stderr)
-        return FAIL_EXIT
-    return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 from rich.console import Console
@@ -11,8 +13,9 @@ from rich.table import Table
 
 from ..analysis.curves import score_table
 from ..analysis.verdicts import missing, terminal_line
+from ..errors import UserError
 from ..store import Store
-from .summary import Summary, build_summary
+from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
 
 def run_table(store: Store) -> pd.DataFrame:
@@ -81,6 +84,29 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
         paths = save_curves(controlled, Path(run_dir) / "figures")
         console.print("figure: " + ", ".join(str(p) for p in paths))
     return table
+
+
+def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: bool = False,
+                        fail_on: str | None = None, out: TextIO | None = None) -> int:
+    """What `overthink summary` does; returns the exit code (FAIL_EXIT when --fail-on matched, else 0)."""
+    if as_json and as_csv:
+        raise UserError("--json and --csv: choose one")
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
+    summary = build_summary(run_dir)
+    out = out or sys.stdout
+    if as_json:
+        write_json(summary, out)
+    elif as_csv:
+        write_csv(summary, out)
+    else:
+        print_summary(run_dir, plot=False, summary=summary)
+    failing = failing_curves(summary, fail_on) if fail_on else []
+    if failing:
+        print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
+              f"the calibrated trend test: {'; '.join(failing)}", file=sys.stderr)
+        return FAIL_EXIT
+    return 0
 
 
 def print_models(console: Console | None = None) -> None:
