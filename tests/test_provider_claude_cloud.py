@@ -10,12 +10,12 @@ import pytest
 from servers.claude_cloud_api import ClaudeCloudAPI
 from servers.oauth import service_account
 
-from overthink.sweep.batch import supports_batch
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
 from overthink.models import GenerateRequest, ModelSpec, load_model
 from overthink.models.anthropic_cloud import canonical_claude, vertex_spec
 from overthink.models.apibase import ProviderError
+from overthink.sweep.batch import supports_batch
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}
 AK, SK = "AKIDLOCALTEST0000", "local/secret/key/0000"

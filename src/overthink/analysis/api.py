@@ -3,7 +3,8 @@
 Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   scores            score per task x model x mechanism x budget with item-bootstrap 95 % CIs
   factor_scores     the same split by a scaling factor from item metadata (distractor count, grid size, shots)
-  verdicts          paper's rule + within-item logistic (or OLS for RMSE) slope with clustered CI, Spearman, power
+  verdicts          paper's rule + within-item logistic (or OLS for RMSE) slope with clustered CI, Spearman, power;
+                    `verdict` / `verdict_words` / `verdict_detail` in the shared vocabulary (analysis/verdicts.py)
   sweet_spot        peak budget, change point, recommended budget and how sure
   natural_rank      natural runs: score per length rank within item
   natural_quantile  natural runs: score per length quantile
@@ -14,6 +15,7 @@ Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   audit             per cell: what enforced the budget, observed tokens vs the cap, flags on inactive controls
   ledger            per sample: billed output, reported reasoning and visible answer tokens, reasoning text kind
   runs              run label, path, samples
+  warnings          weak-setup warnings (kind, task, model, warning): repeating replicates, few items, truncation
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ import pandas as pd
 
 from ..core import budget_sort_key
 from ..importers.table import frame_tables
+from ..store import Store
 from .audit import audit_table, ledger_table
 from .curves import GROUP, N_BOOT, score_table
 from .features import feature_roles, feature_tables
 from .load import FACTOR_KEYS, RunData, item_factors, load_runs
 from .natural import natural_verdicts, quantile_table, rank_table
 from .probes import probe_table
+from .setup_checks import setup_warnings
 from .sweetspot import sweet_spot_table
 from .trends import verdict_table
 
@@ -63,6 +67,15 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def run_configs(data: RunData) -> list[dict]:
+    """The stored config of each run (for the setup checks); a run without one contributes nothing."""
+    configs = []
+    for path in data.runs.values():
+        with Store(path, create=False) as store:
+            configs.append(store.get_meta("config") or {})
+    return configs
+
+
 def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
     samples, metrics = data.samples, data.metrics()
     if samples.empty:
@@ -93,6 +106,7 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
         "audit": audit,
         "ledger": ledger_table(samples),
         "runs": runs,
+        "warnings": setup_warnings(samples, scores, run_configs(data)),
     }
 
 

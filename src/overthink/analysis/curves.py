@@ -1,8 +1,13 @@
-"""Scaling curves: score per (task, model, mechanism, budget) with 95 % CIs from a bootstrap over items.
+"""Scaling curves: score per (task, model, mechanism, budget) with 95 % CIs.
 
-Replicates of one item are correlated, so the bootstrap resamples items and keeps all their replicates. Only `ok`
-samples are scored; errors, truncations and unparsed answers are counted beside the score, never folded into it.
-The x-axis of a curve is the measured mean reasoning length, not the requested budget.
+Proportions (accuracy, matching behaviour) get a Wilson score interval per budget, which stays honest at the
+boundaries (0 of 20 correct is [0 %, 16.1 %], not [0, 0]). Replicates of one item are correlated, so the Wilson
+interval uses the effective sample size of the item clustering: n_eff = p(1 - p) / v, where v is the item-clustered
+variance of the score (Kish's design effect), kept between the number of items and the number of scored samples
+(at p = 0 or 1, where v says nothing, n_eff = the number of items). RMSE has no such interval: it keeps the
+percentile bootstrap over items (an item's replicates move together). Only `ok` samples are scored; errors,
+truncations and unparsed answers are counted beside the score, never folded into it. The x-axis of a curve is the
+measured mean reasoning length, not the requested budget.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..core import budget_sort_key
 
@@ -66,6 +72,26 @@ def item_bootstrap(sums: np.ndarray, counts: np.ndarray, *, rmse: bool = False, 
     return (float(point), float(lo), float(hi))
 
 
+def wilson_interval(sums: np.ndarray, counts: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Point estimate and Wilson score interval of sum(sums)/sum(counts), with the item-clustered effective n.
+
+    `sums` and `counts` are per item (score sum and number of scored samples). See the module docstring.
+    """
+    total, k = float(counts.sum()), int((counts > 0).sum())
+    if total == 0:
+        return (math.nan, math.nan, math.nan)
+    p = float(sums.sum() / total)
+    n_eff = float(k)
+    if 0 < p < 1 and k >= 2:
+        v = k / (k - 1) * float(((sums - p * counts) ** 2).sum()) / total ** 2
+        n_eff = min(total, max(float(k), p * (1 - p) / v)) if v > 0 else total
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    denom = 1 + z * z / n_eff
+    centre = (p + z * z / (2 * n_eff)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff))
+    return (p, max(0.0, centre - half), min(1.0, centre + half))
+
+
 def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: Sequence[str] = GROUP,
                 n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """One row per group: n, score with CI, reasoning-length stats and the status counts.
@@ -81,12 +107,16 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
         status = g["status"]
         scored = g[status == "ok"]
         per_item = scored.groupby("item_id")["score"].agg(["sum", "count"])
-        point, lo, hi = item_bootstrap(per_item["sum"].to_numpy(float), per_item["count"].to_numpy(float),
-                                       rmse=metric == "rmse", n_boot=n_boot, seed=seed)
+        sums, counts = per_item["sum"].to_numpy(float), per_item["count"].to_numpy(float)
+        if metric == "rmse":
+            point, lo, hi = item_bootstrap(sums, counts, rmse=True, n_boot=n_boot, seed=seed)
+        else:
+            point, lo, hi = wilson_interval(sums, counts)
         answered = g[status != "error"]["reasoning_tokens"].dropna()
         row.update(
             metric=metric, n=len(g), n_scored=len(scored), n_items=g["item_id"].nunique(),
-            score=point, ci_low=lo, ci_high=hi,
+            n_items_scored=len(per_item),
+            score=point, ci_low=lo, ci_high=hi, ci_method="bootstrap" if metric == "rmse" else "wilson",
             mean_reasoning_tokens=float(answered.mean()) if len(answered) else math.nan,
             median_reasoning_tokens=float(answered.median()) if len(answered) else math.nan,
             errors=int((status == "error").sum()), truncated=int((status == "truncated").sum()),
@@ -102,18 +132,24 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
     return out.reset_index(drop=True)
 
 
+MIN_ITEMS = 5  # fewer items than this at an extreme budget and neither test makes a call
+
+
 def paper_verdict(curve: pd.DataFrame, metric: str = "accuracy") -> tuple[str, float]:
     """The paper's rule between the extremes of one curve (rows ordered by budget).
 
     inverse / positive: the score moves by more than 2 points (RMSE: 0.05) with non-overlapping 95 % CIs;
-    flat: below the threshold; noisy: above it with overlapping CIs. Returns (verdict, change in score units).
-    For RMSE "inverse" means the error grows.
+    flat: below the threshold; noisy: above it with overlapping CIs; "not enough data" with fewer than MIN_ITEMS
+    scored items at an extreme budget. Returns (verdict, change in score units). For RMSE "inverse" means the
+    error grows.
     """
     curve = curve.dropna(subset=["score"])
     if len(curve) < 2:
-        return ("insufficient", math.nan)
+        return ("not enough data", math.nan)
     first, last = curve.iloc[0], curve.iloc[-1]
     delta = float(last["score"] - first["score"])
+    if "n_items_scored" in curve and min(first["n_items_scored"], last["n_items_scored"]) < MIN_ITEMS:
+        return ("not enough data", delta)
     threshold = 0.05 if metric == "rmse" else 0.02
     if abs(delta) <= threshold:
         return ("flat", delta)

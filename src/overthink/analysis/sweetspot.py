@@ -8,6 +8,10 @@ are asked at every budget (comparing two independent CIs would waste that pairin
   paired-bootstrap CI of the difference excludes 0).
 - recommended: the cheapest budget not significantly worse than the peak; `sureness` is the share of bootstrap
   resamples in which it is within the practical threshold (2 points; RMSE 0.05) of that resample's best budget.
+
+Sureness is only put in words when the data can carry it: with fewer than MIN_ITEMS items, or when every scored
+sample got the same score (all 0 %, say), every resample agrees trivially, so the words are "not enough data" or
+"no difference" instead of "confident".
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..core import budget_sort_key
-from .curves import N_BOOT, boot_weights
+from . import verdicts as V
+from .curves import MIN_ITEMS, N_BOOT, boot_weights
 
 KEYS = ["task", "model", "mechanism"]
 
@@ -33,7 +38,7 @@ def _matrices(curve: pd.DataFrame, budgets: list) -> tuple[np.ndarray, np.ndarra
 
 def sureness_words(p: float) -> str:
     if not math.isfinite(p):
-        return "unknown"
+        return V.NOT_ENOUGH
     return "confident" if p >= 0.9 else "fairly sure" if p >= 0.7 else "unsure"
 
 
@@ -43,12 +48,19 @@ def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N
     budgets = sorted(curve["budget"].unique(), key=budget_sort_key)
     out = dict(peak_budget=None, peak_score=math.nan, p_peak_best=math.nan, change_point=None,
                change_point_score=math.nan, recommended_budget=None, recommended_score=math.nan,
-               sureness=math.nan, sureness_words="unknown", n_budgets=len(budgets))
+               sureness=math.nan, sureness_words=V.NOT_ENOUGH, n_budgets=len(budgets), n_items=0,
+               uniform_score=math.nan)
     if len(budgets) < 2 or not (curve["status"] == "ok").any():
         return out
     sums, counts = _matrices(curve, budgets)
-    n_items = len(sums)
-    if n_items < 2 or (counts.sum(axis=0) == 0).any():
+    n_items = out["n_items"] = len(sums)
+    if n_items < MIN_ITEMS or (counts.sum(axis=0) == 0).any():
+        return out
+    scores = curve.loc[curve["status"] == "ok", "score"].to_numpy(float)
+    if np.ptp(scores) == 0:  # every budget scored the same: the cheapest is as good as any, nothing to be sure of
+        same = float(np.sqrt(scores[0])) if metric == "rmse" else float(scores[0])
+        out.update(peak_budget=budgets[0], peak_score=same, recommended_budget=budgets[0], recommended_score=same,
+                   sureness_words="no difference", uniform_score=same)
         return out
     rmse = metric == "rmse"
 

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import verdicts as V
 from .audit import control_columns, curve_rows
-from .curves import paper_verdict
+from .curves import MIN_ITEMS, paper_verdict  # MIN_ITEMS: fewer clusters and clustered errors mean nothing
 
 Z95 = stats.norm.ppf(0.975)
 Z80 = stats.norm.ppf(0.80)
-MIN_ITEMS = 5  # fewer clusters than this and clustered errors mean nothing
 
 
 def _design(x: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -50,17 +50,20 @@ def _fit(y: np.ndarray, X: np.ndarray, groups: np.ndarray, logit: bool):
         return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
 
 
-def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, float | str | int]:
+def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *,
+               spearman: bool = True) -> dict[str, float | str | int]:
     """Slope of score on log2(1 + reasoning tokens) within items, with a clustered 95 % CI, and Spearman.
 
     `samples` are the rows of one curve (any statuses; only `ok` rows with a token count are used).
-    `worse` is +1 when a positive slope means a worse score (RMSE) and -1 otherwise.
+    `worse` is +1 when a positive slope means a worse score (RMSE) and -1 otherwise. `spearman=False` skips the
+    cross-check (the power planner simulates many sweeps and needs only the call).
     """
     ok = samples[(samples["status"] == "ok") & samples["reasoning_tokens"].notna() & samples["score"].notna()]
     out: dict[str, float | str | int] = dict(
-        trend="insufficient", slope=math.nan, slope_low=math.nan, slope_high=math.nan, p=math.nan,
+        trend=V.NOT_ENOUGH, slope=math.nan, slope_low=math.nan, slope_high=math.nan, p=math.nan,
         spearman=math.nan, spearman_p=math.nan, n_obs=len(ok), n_clusters=int(ok["item_id"].nunique()),
         detectable_change=math.nan, scale="log-odds" if metric != "rmse" else "squared error",
+        uniform_score=math.nan,
     )
     if out["n_clusters"] < MIN_ITEMS:
         return out
@@ -69,12 +72,12 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
     groups = pd.factorize(ok["item_id"])[0]
     xw = x - pd.Series(x).groupby(groups).transform("mean").to_numpy()
     if np.std(xw) < 1e-9:
-        out["trend"] = "no length variation"
+        out["trend"] = V.NO_LENGTH_VARIATION
         return out
     logit = metric != "rmse"
     if np.ptp(y) == 0:
         # Every answer scored the same: nothing changes with length. Power is unknown; say so rather than guess.
-        out.update(trend="no trend", slope=0.0, p=1.0)
+        out.update(trend=V.NO_TREND, slope=0.0, p=1.0, uniform_score=float(y[0]))
         return out
     res = _fit(y, _design(x, groups), groups, logit)
     slope, se = float(res.params[1]), float(res.bse[1])
@@ -82,9 +85,9 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
         return out
     p = float(2 * stats.norm.sf(abs(slope / se)))
     worse_sign = 1 if metric == "rmse" else -1
-    trend = "no trend"
+    trend = V.NO_TREND
     if p < 0.05:
-        trend = "inverse" if slope * worse_sign > 0 else "positive"
+        trend = V.INVERSE if slope * worse_sign > 0 else V.POSITIVE
     span = float(np.quantile(x, 0.95) - np.quantile(x, 0.05)) or float(np.ptp(x))
     # Smallest change between short and long reasoning that this design detects with 80 % power (two-sided 5 %):
     # the slope (Z95 + Z80) * SE, carried over the observed length range (logit: linearised at the mean score).
@@ -93,6 +96,10 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
     detectable = (Z95 + Z80) * se * span * scale
     if logit and detectable >= 1.0:  # the linearisation breaks down (e.g. a score pinned at 0 or 1): no claim
         detectable = math.nan
+    out.update(trend=trend, slope=slope, slope_low=slope - Z95 * se, slope_high=slope + Z95 * se, p=p,
+               detectable_change=float(detectable))
+    if not spearman:
+        return out
     # Spearman on within-item-demeaned values; p from the clustered regression of ranks on ranks.
     yw = y - pd.Series(y).groupby(groups).transform("mean").to_numpy()
     rx, ry = stats.rankdata(xw), stats.rankdata(yw)
@@ -101,18 +108,20 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy") -> dict[str, flo
     if math.isfinite(rho):
         rank_res = _fit(ry, np.column_stack([np.ones_like(rx), rx]), groups, logit=False)
         rank_p = float(2 * stats.norm.sf(abs(rank_res.params[1] / rank_res.bse[1])))
-    out.update(trend=trend, slope=slope, slope_low=slope - Z95 * se, slope_high=slope + Z95 * se, p=p,
-               spearman=rho, spearman_p=rank_p, detectable_change=float(detectable))
+    out.update(spearman=rho, spearman_p=rank_p)
     return out
 
 
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
                   keys: tuple[str, ...] = ("task", "model", "mechanism"),
                   audit: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per curve: the paper's rule between the extreme budgets and the regression test.
+    """One row per curve: the paper's rule between the extreme budgets, the regression test, and the verdict.
 
+    `verdict` is the curve's call in the shared vocabulary (analysis/verdicts.py), `verdict_words` its plain
+    words and `verdict_detail` the one-line reason; `min_scored*` name the budget with the fewest scored items.
     With the enforcement `audit` (analysis/audit.py), a curve whose budgets did not control its lengths keeps only
-    the regression on measured lengths; the paper's rule, which compares requested budgets, is withdrawn."""
+    the regression on measured lengths; the paper's rule, which compares requested budgets, is withdrawn.
+    """
     rows = []
     numeric = scores[scores["budget"].astype(str) != "natural"]
     grouped = dict(iter(samples.groupby(list(keys), sort=False)))
@@ -124,8 +133,14 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
                    first_budget=first["budget"], last_budget=last["budget"], first_score=first["score"],
                    last_score=last["score"], first_tokens=first["mean_reasoning_tokens"],
                    last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
+        thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
+        row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
+                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_ITEMS)
         sub = grouped[key]
         row.update(trend_test(sub[sub["budget"].astype(str) != "natural"], metric))
+        row["verdict"] = V.curve_verdict(str(row["trend"]), verdict)
+        row["verdict_words"] = V.words(row["verdict"])
+        row["verdict_detail"] = V.detail(row)
         if audit is not None:
             row.update(control_columns(curve_rows(audit, dict(zip(keys, key))), row["paper_verdict"]))
         rows.append(row)

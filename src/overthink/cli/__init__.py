@@ -23,6 +23,7 @@ from .common import ErrorGroup, parse_task_args
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
 from .estimate import estimate
+from .power import power
 from .report import report
 from .review import review
 
@@ -113,9 +114,17 @@ def resume(run_dir: Path, concurrency: Annotated[int | None, typer.Option()] = N
 
 
 @app.command()
-def summary(run_dir: Path) -> None:
-    """Per task x model x budget: n, score with 95 % CI, reasoning tokens, errors / truncations / unparsed."""
-    _print_summary(run_dir, plot=False)
+def summary(
+    run_dir: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="the score table and verdicts as JSON on stdout")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="the score table with each curve's verdict as CSV")] = False,
+    fail_on: Annotated[str | None, typer.Option(help="inverse: exit 1 when any curve is called inverse")] = None,
+) -> None:
+    """Per task x model x budget: n (scored / total), score with 95 % CI, reasoning tokens, errors / truncations /
+    unparsed, and each curve's verdict. Exit code 1 with --fail-on inverse when a curve is called inverse."""
+    from ..report.terminal import run_summary_command
+
+    raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on))
 
 
 def _print_summary(run_dir: Path, plot: bool = True) -> None:
@@ -188,6 +197,7 @@ def _register_groups() -> None:
     app.command("report")(report)
     app.command("import")(import_results.import_results)
     app.command("check")(check_command)
+    app.command("power")(power)
 
 
 _register_groups()

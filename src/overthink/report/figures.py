@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
@@ -14,7 +15,7 @@ import pandas as pd  # noqa: E402
 
 _SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
-                 "matching_behavior": "% answers matching the behaviour"}
+                 "matching_behavior": "answers matching the behaviour"}
 
 
 def curve_figure(table: pd.DataFrame):
@@ -22,29 +23,80 @@ def curve_figure(table: pd.DataFrame):
     tasks = list(dict.fromkeys(table["task"]))
     cols = min(3, len(tasks))
     rows = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
     for ax, task in zip(axes.flat, tasks):
         sub = table[table["task"] == task]
         metric = sub["metric"].iloc[0]
-        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
-            x = line["mean_reasoning_tokens"].fillna(0)
-            y = line["score"]
-            err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
-            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=f"{model} ({mech})")
-            for xi, yi, b in zip(x, y, line["budget"]):
-                ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7, alpha=0.7)
+        lines = list(sub.groupby(["model", "mechanism"], sort=False))
+        for (model, mech), line in lines:
+            _errorbar(ax, line["mean_reasoning_tokens"].fillna(0), line, label=f"{model} ({mech})")
         ax.set_xscale("symlog", linthresh=16)
-        ax.set_xlabel("mean reasoning tokens (measured)")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-        if metric != "rmse":
-            ax.set_ylim(-0.03, 1.03)
+        ax.margins(x=0.08)
+        _length_ticks(ax, sub, with_budgets=len(lines) == 1)
+        ax.set_xlabel("mean reasoning tokens (measured)" + ("; B = budget" if len(lines) == 1 else ""))
+        _score_axis(ax, metric)
         ax.set_title(task)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _legend_below(ax)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
     fig.tight_layout()
+    for ax, task in zip(axes.flat, tasks):  # after layout: label placement needs final positions
+        sub = table[table["task"] == task]
+        if sub.groupby(["model", "mechanism"]).ngroups > 1:
+            _budget_labels(fig, ax, sub)
     return fig
+
+
+def _errorbar(ax, x, line: pd.DataFrame, label: str) -> None:
+    y = line["score"]
+    err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
+    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+
+
+def _length_ticks(ax, sub: pd.DataFrame, *, with_budgets: bool) -> None:
+    """Major x ticks at the measured mean lengths (not 0, 10^1, 10^2), thinned so their labels never collide."""
+    points = (sub.assign(x=sub["mean_reasoning_tokens"].fillna(0)).sort_values("x")[["x", "budget"]]
+              .drop_duplicates("x"))
+    if points.empty:
+        return
+    trans = ax.xaxis.get_transform()
+    pos = trans.transform(points["x"].to_numpy(float))
+    span = max(float(pos.max() - pos.min()), 1e-9)
+    keep, last = [], -math.inf
+    for i, p in enumerate(pos):
+        if p - last >= 0.09 * span or len(pos) == 1:
+            keep.append(i)
+            last = p
+    chosen = points.iloc[keep]
+    labels = [f"{x:.0f}" + (f"\nB={b}" if with_budgets else "") for x, b in zip(chosen["x"], chosen["budget"])]
+    ax.set_xticks(chosen["x"].to_numpy(float), labels, fontsize=8)
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+def _legend_below(ax, ncol: int = 1) -> None:
+    """The legend under the axes, outside the plotting area, so it never covers a line."""
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=ncol, frameon=False)
+
+
+def _budget_labels(fig, ax, sub: pd.DataFrame) -> None:
+    """`B=` labels next to each point, placed greedily so no two overlap (a label that fits nowhere is dropped)."""
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    placed = []
+    offsets = ((4, 4), (4, -11), (-30, 4), (-30, -11), (4, 14), (-30, 14), (4, -21), (-30, -21))
+    for (_model, _mech), line in sub.groupby(["model", "mechanism"], sort=False):
+        for xi, yi, b in zip(line["mean_reasoning_tokens"].fillna(0), line["score"], line["budget"]):
+            if pd.isna(yi):
+                continue
+            for dx, dy in offsets:
+                text = ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                                   alpha=0.75)
+                box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+                fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+                if fits and not any(box.overlaps(other) for other in placed):
+                    placed.append(box)
+                    break
+                text.remove()
 
 
 def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
@@ -74,24 +126,32 @@ def _grid(n: int, width: float = 5.2, height: float = 3.8):
 
 
 def _score_axis(ax, metric: str) -> None:
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    """Scores in % like the tables (RMSE in its own units)."""
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric) + ("" if metric == "rmse" else " (%)"))
     if metric != "rmse":
         ax.set_ylim(-0.03, 1.03)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.grid(alpha=0.3)
 
 
 def factor_figure(table: pd.DataFrame):
-    """Curves split by a scaling factor: one panel per (task, factor), one line per (model, factor value)."""
+    """Curves split by a scaling factor: one panel per (task, factor), one line per (model, factor value), with
+    95 % CIs (a few items per line swing widely; the bars show it) and the legend outside the plot."""
     panels = list(table.groupby(["task", "factor"], sort=False))
-    fig, axes = _grid(len(panels))
+    fig, axes = _grid(len(panels), height=4.6)
     for ax, ((task, factor), sub) in zip(axes, panels):
-        for (model, value), line in sub.groupby(["model", "factor_value"], sort=False):
-            ax.plot(line["mean_reasoning_tokens"].fillna(0), line["score"], marker="o", label=f"{model} {factor}={value}")
+        groups = list(sub.groupby(["model", "factor_value"], sort=False))
+        for (model, value), line in groups:
+            n = int(line["n_items"].max()) if "n_items" in line else 0
+            _errorbar(ax, line["mean_reasoning_tokens"].fillna(0), line,
+                      label=f"{model} {factor}={value}" + (f" ({n} items)" if n else ""))
         ax.set_xscale("symlog", linthresh=16)
+        ax.margins(x=0.08)
+        _length_ticks(ax, sub, with_budgets=False)
         ax.set_xlabel("mean reasoning tokens (measured)")
         _score_axis(ax, sub["metric"].iloc[0])
         ax.set_title(f"{task} by {factor}")
-        ax.legend(fontsize=6)
+        _legend_below(ax, ncol=2 if len(groups) > 3 else 1)
     fig.tight_layout()
     return fig
 
@@ -109,7 +169,7 @@ def rank_figure(table: pd.DataFrame, column: str = "length_rank", xlabel: str = 
         ax.set_xlabel(xlabel)
         _score_axis(ax, sub["metric"].iloc[0])
         ax.set_title(task)
-        ax.legend(fontsize=7)
+        _legend_below(ax)
     fig.tight_layout()
     return fig
 
@@ -145,11 +205,12 @@ def probes_figure(probes: pd.DataFrame):
                 if col in line and line[col].notna().any():
                     ax.plot(x, line[col], marker="o", label=f"{label}: {model}")
         ax.set_ylim(-0.03, 1.03)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
         ax.set_xlabel("budget")
-        ax.set_ylabel("share of samples")
+        ax.set_ylabel("share of samples (%)")
         ax.set_title(task)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6)
+        _legend_below(ax, ncol=2)
     fig.tight_layout()
     return fig
 

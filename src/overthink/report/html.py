@@ -18,14 +18,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..analysis.api import analyze_data
-from ..analysis.curves import N_BOOT
+from ..analysis.curves import MIN_ITEMS, N_BOOT
 from ..analysis.load import load_runs
+from ..analysis.verdicts import slope_sentence, words
 from ..review.labels import label_counts
 from ..store import Store
 from . import figures
 from .audit import html_tables
 from .examples import pick_examples
-from .text import TREND_WORDS, fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
+from .text import fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
 
 
 def _env() -> Environment:
@@ -77,11 +78,23 @@ def _label_table(run_dirs: Sequence[str | Path]) -> dict[str, Any] | None:
 
 
 def _score_cols() -> dict[str, Any]:
-    return {"task": "task", "model": "model", "mech": "mechanism", "budget": "budget", "n": "n",
-            "items": "n_items", "score": lambda r: fmt_score(r["score"], r["metric"]),
+    return {"task": "task", "model": "model", "mech": "mechanism", "budget": "budget",
+            "n (scored / total)": lambda r: f"{r['n_scored']} / {r['n']}", "items": "n_items",
+            "score": lambda r: fmt_score(r["score"], r["metric"]),
             "95 % CI": lambda r: f"{fmt_score(r['ci_low'], r['metric'])} - {fmt_score(r['ci_high'], r['metric'])}",
             "mean tokens": lambda r: fmt_num(r["mean_reasoning_tokens"], 0), "errors": "errors",
             "truncated": "truncated", "unparsed": "unparsed"}
+
+
+def _natural_sentence(v: dict[str, Any]) -> str:
+    clause = slope_sentence(v)
+    if not missing(v.get("uniform_score")):
+        return (f"Each item was answered {v['k']} times without a budget; every scored answer got the same score "
+                f"({fmt_score(v['uniform_score'], v['metric'])}), so nothing changes with length.")
+    if not clause:
+        return (f"Not enough data for a trend test: {v['n_obs']} scored samples from {v['n_clusters']} items "
+                f"(at least {MIN_ITEMS} items are needed).")
+    return f"Each item was answered {v['k']} times without a budget. The {clause}."
 
 
 def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boot: int = N_BOOT,
@@ -122,21 +135,18 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
             notes.append("Distractor engagement: no item lists distractor_spans or no reasoning text was stored.")
 
     verdicts = t["verdicts"].to_dict("records")
-    heads = [dict(v, sentence=headline(v), words=TREND_WORDS.get(str(v["trend"]), str(v["trend"])))
-             for v in verdicts]
-    natural = [dict(v, words=TREND_WORDS.get(str(v["trend"]), str(v["trend"])),
-                    sentence=(f"Each item was answered {v['k']} times without a budget. Within items, the slope is "
-                              f"{v['slope']:+.2f} {v['scale']} per doubling of reasoning "
-                              f"(95 % CI {v['slope_low']:+.2f} to {v['slope_high']:+.2f}, {fmt_p(v['p'])})."
-                              if not missing(v["slope"]) else "Not enough data for a trend test."))
+    heads = [dict(v, sentence=headline(v), words=v["verdict_words"]) for v in verdicts]
+    natural = [dict(v, verdict=v["trend"], words=words(str(v["trend"])), sentence=_natural_sentence(v))
                for v in t["natural_verdicts"].to_dict("records")]
     sweet = [dict(s, sentence=sweet_sentence(s)) for s in map(_clean_budgets, t["sweet_spot"].to_dict("records"))]
     tables = {
         "scores": _rows(scores, _score_cols()) if len(scores) else None,
         "verdicts": _rows(t["verdicts"], {
-            "task": "task", "model": "model", "mech": "mechanism", "paper's rule": "paper_verdict",
+            "task": "task", "model": "model", "mech": "mechanism", "verdict": "verdict",
+            "paper's rule": "paper_verdict",
             "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "regression": "trend",
-            "slope / doubling": "slope", "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
+            "slope / doubling": lambda r: fmt_num(r["slope"]) if slope_sentence(r) else "-",
+            "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
             "p": lambda r: fmt_p(r["p"]), "Spearman (within item)": "spearman",
             "Spearman p": lambda r: fmt_p(r["spearman_p"]), "items": "n_clusters",
             "80 % power at": lambda r: fmt_delta(r["detectable_change"], r["metric"]).lstrip("+"),
@@ -165,7 +175,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
-        tables=tables, notes=notes, examples=pick_examples(data), n_boot=n_boot, probes_per_group=probes_per_group,
+        tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
+        n_boot=n_boot, probes_per_group=probes_per_group,
         tables_raw=t,
     )
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import math
+import sys
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ..analysis.audit import audit_table
-from ..analysis.curves import paper_verdict, score_table
+from ..analysis.curves import score_table
+from ..analysis.verdicts import missing, terminal_line
+from ..errors import UserError
 from ..store import Store
 from .audit import audit_rich, summary_verdict
+from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
 
 def run_table(store: Store) -> pd.DataFrame:
@@ -26,9 +30,21 @@ def run_table(store: Store) -> pd.DataFrame:
 
 
 def _fmt(value: float, pct: bool) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "-"
     return f"{100 * value:.1f}" if pct else f"{value:.3f}"
+
+
+def _tokens(value: float) -> str:
+    return "-" if missing(value) else f"{value:.0f}"
+
+
+def _score_cell(r: pd.Series) -> str:
+    pct = r["metric"] != "rmse"
+    if missing(r["score"]):
+        return "-"
+    unit = "%" if pct else " RMSE"
+    return f"{_fmt(r['score'], pct)}{unit} [{_fmt(r['ci_low'], pct)}, {_fmt(r['ci_high'], pct)}]"
 
 
 def wide_console() -> Console:
@@ -37,11 +53,12 @@ def wide_console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
-def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None) -> pd.DataFrame:
+def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None,
+                  summary: Summary | None = None) -> pd.DataFrame:
+    """The score table (n = scored / total samples), one verdict line per curve, then setup warnings, once."""
     console = console or wide_console()
-    with Store(run_dir, create=False) as store:
-        table = run_table(store)
-        audit = audit_table(store.dataframe())
+    summary = summary or build_summary(run_dir)
+    table = summary.scores
     if table.empty:
         console.print(f"{run_dir}: no samples yet")
         return table
@@ -50,35 +67,49 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
                 "unparsed"):
         out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
     for _, r in table.iterrows():
-        pct = r["metric"] != "rmse"
-        unit = "%" if pct else " RMSE"
-        score = f"{_fmt(r['score'], pct)}{unit} [{_fmt(r['ci_low'], pct)}, {_fmt(r['ci_high'], pct)}]"
-        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]), str(r["n"]), score,
-                    f"{r['mean_reasoning_tokens']:.0f}", f"{r['median_reasoning_tokens']:.0f}", str(r["errors"]),
-                    str(r["truncated"]), str(r["unparsed"]))
+        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]),
+                    f"{r['n_scored']}/{r['n']}", _score_cell(r), _tokens(r["mean_reasoning_tokens"]),
+                    _tokens(r["median_reasoning_tokens"]), str(r["errors"]), str(r["truncated"]),
+                    str(r["unparsed"]))
     console.print(out)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
+    for row in summary.verdicts.to_dict("records"):
+        inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])
+        console.print(inactive or terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
+                      highlight=False)
+    for warning in summary.warnings:
+        console.print(f"warning: {warning}", highlight=False, markup=False)
     controlled = table[table["budget"].astype(str) != "natural"]
-    for (task, model, mech), curve in controlled.groupby(["task", "model", "mechanism"], sort=False):
-        metric = curve["metric"].iloc[0]
-        verdict, delta = paper_verdict(curve, metric)
-        if (inactive := summary_verdict(audit, task, model, mech)) is not None:
-            console.print(inactive, highlight=False)
-            continue
-        if math.isnan(delta):
-            why = "no scored samples at the extreme budgets" if verdict == "insufficient" else "no change measured"
-            detail = f"{why}; see the err / trunc / unparsed columns"
-        else:
-            change = f"{100 * delta:+.1f} points" if metric != "rmse" else f"{delta:+.3f} RMSE"
-            detail = f"{change} from the shortest to the longest budget; paper's rule"
-        console.print(f"verdict {task} / {model} ({mech}): [bold]{verdict}[/bold] ({detail})", highlight=False)
-    console.print(audit_rich(audit))
+    console.print(audit_rich(summary.audit))
     if plot and len(controlled):
         from .figures import save_curves
 
         paths = save_curves(controlled, Path(run_dir) / "figures")
         console.print("figure: " + ", ".join(str(p) for p in paths))
     return table
+
+
+def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: bool = False,
+                        fail_on: str | None = None, out: TextIO | None = None) -> int:
+    """What `overthink summary` does; returns the exit code (FAIL_EXIT when --fail-on matched, else 0)."""
+    if as_json and as_csv:
+        raise UserError("--json and --csv: choose one")
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
+    summary = build_summary(run_dir)
+    out = out or sys.stdout
+    if as_json:
+        write_json(summary, out)
+    elif as_csv:
+        write_csv(summary, out)
+    else:
+        print_summary(run_dir, plot=False, summary=summary)
+    failing = failing_curves(summary, fail_on) if fail_on else []
+    if failing:
+        print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
+              f"the calibrated trend test: {'; '.join(failing)}", file=sys.stderr)
+        return FAIL_EXIT
+    return 0
 
 
 def print_models(console: Console | None = None) -> None:
@@ -102,3 +133,32 @@ def print_models(console: Console | None = None) -> None:
     console.print("API providers (any model name): " + ", ".join(f"{p}:MODEL" for p in api)
                   + "  e.g. anthropic:claude-sonnet-4-20250514, openai:o4-mini, "
                     "openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
+
+
+def print_power(plan: pd.DataFrame, run_dir: str, *, console: Console) -> None:
+    """The sample-size plan of `overthink power` as a table, with notes below it."""
+    if plan.empty:
+        console.print(f"{run_dir}: nothing to plan")
+        return
+    first = plan.iloc[0]
+    out = Table(title=f"overthink power: {run_dir} - drop of {100 * first['detect']:.0f} points, "
+                      f"{100 * first['target_power']:.0f} % power, two-sided 5 % trend test")
+    for col in ("task", "model", "mech", "pilot items", "replicates", "items needed", "samples", "power there",
+                "power at pilot size"):
+        out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
+    notes = []
+    for r in plan.to_dict("records"):
+        if missing(r.get("replicates")):
+            notes.append(f"{r['task']} / {r['model']}: {r['note']}")
+            continue
+        needed = r["items_needed"]
+        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["pilot_items"]),
+                    str(int(r["replicates"])), "-" if missing(needed) else f"{int(needed):,}",
+                    "-" if missing(r["samples_needed"]) else f"{int(r['samples_needed']):,}",
+                    f"{100 * r['power_at_items']:.0f} %", f"{100 * r['power_at_pilot_items']:.0f} %")
+        if r.get("note"):
+            notes.append(f"{r['task']} / {r['model']}: {r['note']}")
+    if out.row_count:
+        console.print(out)
+    for note in dict.fromkeys(notes):
+        console.print(f"note: {note}", highlight=False, markup=False)

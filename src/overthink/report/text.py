@@ -1,62 +1,48 @@
-"""Plain-language sentences for the report's headlines and formatting helpers for its tables."""
+"""Plain-language sentences for the report's headlines and formatting helpers for its tables.
+
+The verdict names, their words and the number formatters come from analysis/verdicts.py, so the terminal, the
+HTML report and the API say the same thing.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-TREND_WORDS = {
-    "inverse": "more reasoning makes it worse (inverse scaling)",
-    "positive": "more reasoning makes it better",
-    "no trend": "no significant change with reasoning length",
-    "no length variation": "reasoning length did not vary, so no trend can be measured",
-    "insufficient": "not enough data to tell",
-}
-METRIC_NAMES = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
-                "matching_behavior": "% answers matching the behaviour"}
+from ..analysis.curves import MIN_ITEMS
+from ..analysis.verdicts import (
+    METRIC_NAMES,
+    NOT_ENOUGH,
+    WORDS,
+    fmt_delta,
+    fmt_num,
+    fmt_p,
+    fmt_score,
+    missing,
+    slope_sentence,
+)
 
-
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_score(value: Any, metric: str) -> str:
-    if missing(value):
-        return "-"
-    return f"{value:.3f}" if metric == "rmse" else f"{100 * value:.1f} %"
-
-
-def fmt_delta(value: Any, metric: str) -> str:
-    if missing(value):
-        return "-"
-    return f"{value:+.3f} RMSE" if metric == "rmse" else f"{100 * value:+.1f} points"
-
-
-def fmt_num(value: Any, digits: int = 2) -> str:
-    if missing(value):
-        return "-"
-    if isinstance(value, (int,)) or (isinstance(value, float) and value.is_integer() and abs(value) >= 100):
-        return f"{int(value):,}"
-    return f"{value:.{digits}f}"
-
-
-def fmt_p(p: Any) -> str:
-    if missing(p):
-        return "-"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+TREND_WORDS = WORDS  # the report's name for the shared vocabulary
+__all__ = ["TREND_WORDS", "fmt_delta", "fmt_num", "fmt_p", "fmt_score", "headline", "missing", "sweet_sentence"]
 
 
 def headline(row: dict[str, Any]) -> str:
-    """One sentence a manager can read: what happens, how big, how sure."""
+    """One sentence a manager can read: what happens, how big, how sure (a verdict_table row)."""
     metric = row["metric"]
     name = METRIC_NAMES.get(metric, metric)
     parts = [f"{name[:1].upper() + name[1:]} goes from {fmt_score(row['first_score'], metric)} at budget "
              f"{row['first_budget']} (about {fmt_num(row['first_tokens'], 0)} reasoning tokens) to "
              f"{fmt_score(row['last_score'], metric)} at budget {row['last_budget']} "
              f"(about {fmt_num(row['last_tokens'], 0)} tokens)."]
-    if not missing(row.get("slope")) and row.get("trend") in ("inverse", "positive", "no trend"):
-        parts.append(f"Within items, the slope is {row['slope']:+.2f} {row['scale']} per doubling of reasoning "
-                     f"(95 % CI {row['slope_low']:+.2f} to {row['slope_high']:+.2f}, {fmt_p(row['p'])}).")
+    verdict = row.get("verdict", row.get("trend"))
+    if verdict == NOT_ENOUGH:
+        detail = str(row.get("verdict_detail", ""))
+        return " ".join(parts + [detail[:1].upper() + detail[1:] + "." if detail else "Not enough data to tell."])
+    if not missing(row.get("uniform_score")):
+        parts.append(f"Every scored answer got the same score ({fmt_score(row['uniform_score'], metric)}), so "
+                     f"nothing changes with length and no power can be stated.")
+    elif slope_sentence(row):
+        clause = slope_sentence(row)
+        parts.append(clause[:1].upper() + clause[1:] + ".")
     if not missing(row.get("detectable_change")):
         parts.append(f"With {row['n_items']} items this test finds a change of about "
                      f"{fmt_delta(row['detectable_change'], metric).lstrip('+')} or more between short and long "
@@ -70,10 +56,18 @@ def headline(row: dict[str, Any]) -> str:
 
 def sweet_sentence(row: dict[str, Any]) -> str:
     metric = row["metric"]
+    if row.get("sureness_words") == "no difference":
+        return (f"Every budget scored the same ({fmt_score(row['recommended_score'], metric)}): no budget is better, "
+                f"so the cheapest, {row['recommended_budget']}, is as good as any.")
     if row.get("recommended_budget") is None:
+        n_items = row.get("n_items", 0)
+        if not missing(n_items) and 0 < int(n_items) < MIN_ITEMS:
+            return f"Not enough data: {int(n_items)} items (at least {MIN_ITEMS} are needed to pick a budget)."
         return "Not enough budgets or items to pick a budget."
     text = (f"Use budget {row['recommended_budget']} ({fmt_score(row['recommended_score'], metric)}); "
             f"the best score was at {row['peak_budget']} ({fmt_score(row['peak_score'], metric)}).")
     if row.get("change_point") is not None:
         text += f" From budget {row['change_point']} on the score is significantly worse than at the peak."
+    if missing(row.get("sureness")):
+        return text
     return text + f" Sureness: {row['sureness_words']} ({fmt_num(100 * row['sureness'], 0)} % of resamples)."

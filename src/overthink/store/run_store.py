@@ -17,7 +17,18 @@ import pandas as pd
 
 from ..core import DONE_STATUSES, Item, SampleRecord
 from ..errors import UserError
-from .schema import COLUMNS, DB_NAME, DERIVED_COLUMNS, KEY, SAMPLE_COLUMNS, SCHEMA, SCHEMA_VERSION, TEXT_COLUMNS, from_sql, to_sql
+from .schema import (
+    COLUMNS,
+    DB_NAME,
+    DERIVED_COLUMNS,
+    KEY,
+    SAMPLE_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TEXT_COLUMNS,
+    from_sql,
+    to_sql,
+)
 
 
 class Store:

@@ -1,0 +1,121 @@
+"""`overthink summary` as data: the score table, the verdicts and the setup warnings of one run.
+
+The terminal table, `--json`, `--csv` and `--fail-on` all come from `build_summary`, so they cannot disagree.
+Field names are a stable interface (documented in docs/report.md, "Machine-readable summary"): add fields, never
+rename them. Missing values are JSON null / an empty CSV cell, never NaN.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from ..analysis.audit import audit_table
+from ..analysis.curves import score_table
+from ..analysis.setup_checks import setup_warnings
+from ..analysis.trends import verdict_table
+from ..analysis.verdicts import INVERSE
+from ..errors import UserError
+from ..store import Store
+
+SCHEMA = "overthink.summary/1"
+SCORE_FIELDS = ("task", "model", "mechanism", "budget", "metric", "n", "n_scored", "n_items", "score", "ci_low",
+                "ci_high", "ci_method", "mean_reasoning_tokens", "median_reasoning_tokens", "errors", "truncated",
+                "unparsed")
+VERDICT_FIELDS = ("task", "model", "mechanism", "metric", "verdict", "verdict_words", "verdict_detail", "trend",
+                  "slope", "slope_low", "slope_high", "p", "scale", "detectable_change", "n_items", "paper_verdict",
+                  "paper_delta", "first_budget", "last_budget", "first_score", "last_score")
+# CSV: one row per score-table row, with its curve's verdict beside it.
+CSV_FIELDS = (*SCORE_FIELDS, "verdict", "p", "paper_verdict")
+FAIL_ON = ("inverse",)
+FAIL_EXIT = 1  # `--fail-on inverse` found an inverse curve (2 stays "bad input")
+
+
+@dataclass
+class Summary:
+    run_dir: Path
+    scores: pd.DataFrame
+    verdicts: pd.DataFrame
+    warnings: list[str]
+    audit: pd.DataFrame = field(default_factory=pd.DataFrame)  # the enforcement audit (analysis/audit.py)
+
+
+def build_summary(run_dir: str | Path) -> Summary:
+    """Read one run and compute its score table, verdicts (controlled budgets only) and setup warnings."""
+    run_dir = Path(run_dir)
+    with Store(run_dir, create=False) as store:
+        samples = store.dataframe()
+        tasks = store.get_meta("tasks") or {}
+        config = store.get_meta("config") or {}
+    if samples.empty:
+        return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [])
+    audit = audit_table(samples)
+    metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
+    scores = score_table(samples, metrics)
+    is_controlled = scores["budget"].astype(str) != "natural"
+    controlled = samples[samples["budget"].astype(str) != "natural"]
+    verdicts = (verdict_table(controlled, scores[is_controlled], metrics, audit=audit) if is_controlled.any()
+                else pd.DataFrame())
+    warnings = list(setup_warnings(samples, scores, [config])["warning"])
+    return Summary(run_dir, scores, verdicts, warnings, audit)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars: NaN / inf -> None, numpy numbers -> Python numbers, 64.0 budgets -> 64."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+    return value
+
+
+def _records(frame: pd.DataFrame, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    if frame.empty:
+        return []
+    return [{f: _clean(rec.get(f)) for f in fields} for rec in frame.to_dict("records")]
+
+
+def summary_dict(summary: Summary) -> dict[str, Any]:
+    verdicts = _records(summary.verdicts, VERDICT_FIELDS)
+    return {"schema": SCHEMA, "run_dir": str(summary.run_dir), "scores": _records(summary.scores, SCORE_FIELDS),
+            "verdicts": verdicts, "warnings": summary.warnings,
+            "inverse": [f"{v['task']} / {v['model']} ({v['mechanism']})" for v in verdicts
+                        if v["verdict"] == INVERSE]}
+
+
+def write_json(summary: Summary, out: IO[str]) -> None:
+    json.dump(summary_dict(summary), out, indent=2, allow_nan=False)
+    out.write("\n")
+
+
+def write_csv(summary: Summary, out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=list(CSV_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    by_curve = {(v["task"], v["model"], v["mechanism"]): v for v in _records(summary.verdicts, VERDICT_FIELDS)}
+    for row in _records(summary.scores, SCORE_FIELDS):
+        verdict = by_curve.get((row["task"], row["model"], row["mechanism"]), {})
+        if str(row["budget"]) == "natural":
+            verdict = {}  # verdicts compare budgets; a natural row has none
+        full = {**row, "verdict": verdict.get("verdict"), "p": verdict.get("p"),
+                "paper_verdict": verdict.get("paper_verdict")}
+        writer.writerow({k: "" if v is None else v for k, v in full.items()})
+
+
+def failing_curves(summary: Summary, fail_on: str) -> list[str]:
+    """Curves whose verdict is `fail_on` ("inverse": called inverse by the calibrated trend test)."""
+    if fail_on not in FAIL_ON:
+        raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
+    if summary.verdicts.empty:
+        return []
+    hit = summary.verdicts[summary.verdicts["verdict"] == fail_on]
+    return [f"{r.task} / {r.model} ({r.mechanism})" for r in hit.itertuples(index=False)]
+
