@@ -30,6 +30,7 @@ from .retry import MalformedResponse
 
 class AnthropicModel(ApiModel):
     provider = "anthropic"
+    batch_api = True  # Message Batches
     default_key_env = "ANTHROPIC_API_KEY"
     extra_options = frozenset({"base_url"})
 

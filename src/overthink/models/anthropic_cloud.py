@@ -46,16 +46,11 @@ def canonical_claude(model: str) -> str:
     return name.replace("@", "-")  # Vertex claude-sonnet-4-5@20250929
 
 
-def _no_batch(self: Any) -> Any:
-    raise AttributeError("the Message Batches API is not available on this platform")
-
-
 class _PlatformClaude(AnthropicModel):
     """Anthropic's request/response over a platform client. Subclasses build `self.client`."""
 
     extra_options = frozenset({"base_url", "region"})
-    # Hidden so the engine sees no batch support (the SDK refuses /v1/messages/batches on both platforms).
-    submit_batch = batch_state = batch_results = property(_no_batch)
+    batch_api = False  # the inherited batch methods have no API behind them on this platform
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         # ApiModel's setup only: AnthropicModel.__init__ would want ANTHROPIC_API_KEY and build a direct client.

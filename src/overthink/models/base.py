@@ -101,6 +101,7 @@ class ModelBase(ABC):
     spec: ModelSpec
     price: Price | None = FREE  # None = no known price (--max-cost refuses); the embedded and stub models are free
     batch_mode: bool = False  # set by the engine for a --batch run: costs carry the provider's batch discount
+    batch_api: bool = False  # declared by a provider that implements BatchModel and whose platform has the API
 
     @property
     def default_answer_margin(self) -> int:

@@ -30,6 +30,7 @@ APIS = ("chat", "responses")
 
 class OpenAIModel(ApiModel):
     provider = "openai"
+    batch_api = True  # the Batch API (Files + /v1/batches)
     default_key_env = "OPENAI_API_KEY"
     extra_options = frozenset({"api", "base_url", "send_seed"})
 

@@ -30,16 +30,11 @@ from .openai import OpenAIModel
 BASE_URL = "https://openrouter.ai/api/v1"
 
 
-def _no_batch(self: Any) -> Any:
-    raise AttributeError("OpenRouter has no batch API")
-
-
 class OpenRouterModel(OpenAIModel):
     provider = "openrouter"
     default_key_env = "OPENROUTER_API_KEY"
     extra_options = frozenset({"base_url", "provider_routing"})
-    # The inherited OpenAI Batch API methods do not exist here; hidden so the engine sees no batch support.
-    submit_batch = batch_state = batch_results = property(_no_batch)
+    batch_api = False  # the inherited batch methods have no API behind them on this platform
 
     def _client(self, key: str) -> Any:
         import openai

@@ -29,7 +29,7 @@ def custom_id(key: SampleKey) -> str:
 
 
 def supports_batch(model: ModelBase) -> bool:
-    return isinstance(model, BatchModel)
+    return model.batch_api and isinstance(model, BatchModel)
 
 
 async def run_batches(plan: Plan, models: Mapping[str, ModelBase], recorder: Recorder, guard: CostGuard) -> None:
