@@ -30,6 +30,7 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
 from ..errors import ModelUnavailable
 from .base import GenerateRequest, ModelSpec, check_known, model_option
+from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
 from .packs import ModelPack, ensure_model, get_pack
 
 THINK_INSTRUCTION = (
@@ -38,37 +39,9 @@ THINK_INSTRUCTION = (
 THINK_OPEN = "<think>\n"
 THINK_CLOSE = "</think>"
 ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
-ANSWER_CLOSE = "</answer>"
 DEFAULT_N_CTX = 8192  # per slot
 LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress"}
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
-
-
-Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-@dataclass
-class Trace:
-    """One thinking pass: the generated token ids (end-of-turn token dropped) and their text pieces."""
-
-    ids: list[int]
-    pieces: list[bytes]
-    natural: bool  # the model stopped by itself (</think> or end of turn) before the cap
-    total_tokens: int  # tokens the runtime generated, including a stop word or end-of-turn token
-    prompt_tokens: int
-    seconds: float
-
-    def text(self, n: int | None = None) -> str:
-        return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")
-
-
-@dataclass
-class _Answer:
-    text: str
-    finished: bool  # stopped at </answer> or end of turn (not the token cap)
-    tokens: int
-    prompt_tokens: int
-    seconds: float
 
 
 @dataclass
@@ -260,7 +233,7 @@ class LocalModel:
         return Trace([int(e["id"]) for e in content], [bytes(e.get("bytes") or []) for e in content], natural,
                      total, int(usage["prompt_tokens"]), time.perf_counter() - start)
 
-    async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> _Answer:
+    async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> Answer:
         """The answer pass after the first len(ids) thinking tokens (run right after `think` in the same slot)."""
         start = time.perf_counter()
         base = self.prompt(request)
@@ -270,21 +243,8 @@ class LocalModel:
                           cached=True)
         result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
-        return _Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
+        return Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
                        int(usage["completion_tokens"]), int(usage["prompt_tokens"]), time.perf_counter() - start)
-
-    def _forced(self, trace: Trace | None, cut: int, stop: str, ans: _Answer, cap: int) -> Completion:
-        visible = "<answer>" + ans.text + (ANSWER_CLOSE if ans.finished else "")
-        think_s = trace.seconds if trace else 0.0
-        return Completion(
-            reasoning=trace.text(cut) if trace else "", answer_text=visible,
-            reasoning_tokens=cut, reasoning_tokens_source="tokenizer", output_tokens=cut + ans.tokens,
-            input_tokens=trace.prompt_tokens if trace else ans.prompt_tokens,
-            stop_reason="stop" if ans.finished else "max_tokens", truncated=not ans.finished,
-            latency_s=think_s + ans.seconds, thinking_stop=stop,
-            extra={"think_cap": cap, "think_pass_s": round(think_s, 4), "answer_pass_s": round(ans.seconds, 4),
-                   "answer_tokens": ans.tokens, "answer_prompt_tokens": ans.prompt_tokens},
-        )
 
     # -- protocol ---------------------------------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> Completion:
@@ -303,8 +263,6 @@ class LocalModel:
             return await self.forced_in_slot(request, call)
 
     async def forced_in_slot(self, request: GenerateRequest, call: Call) -> Completion:
-        from .local_sweep import plan_cuts
-
         cap = self.think_cap(request.plan)
         trace = await self.think(request, cap, call)  # for cap 0 this only fills the slot with the prompt
         cut = plan_cuts(trace, [cap])[0]
@@ -313,7 +271,7 @@ class LocalModel:
             cut = ("natural" if trace.natural else "capped", len(trace.ids))
         stop, n = cut
         ans = await self.answer(request, trace.ids[:n], call)
-        return self._forced(trace, n, stop, ans, cap)
+        return forced_completion(trace, n, stop, ans, cap)
 
     async def _generate_prompted(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()
@@ -357,8 +315,6 @@ class LocalModel:
     async def generate_sweep(
         self, requests: Sequence[GenerateRequest]
     ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
-        from .local_sweep import sweep
-
         async for pair in sweep(self, list(requests)):
             yield pair
 
