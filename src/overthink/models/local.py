@@ -21,6 +21,7 @@ import time
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,12 @@ THINK_OPEN = "<think>\n"
 THINK_CLOSE = "</think>"
 ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
 DEFAULT_N_CTX = 8192  # per slot
+# llama.cpp slots (model_options n_parallel) are decoded together in one batch (continuous batching): the runner's
+# `concurrency` workers each hold a slot, beyond n_parallel they queue. One slot by default: batched decoding changes
+# greedy outputs on this runtime (a sequence's numerics depend on what shares its batch; see
+# tests/test_local_model.py), and the shared-trace sweep, seeded determinism and the demo's table promise the
+# single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
+DEFAULT_N_PARALLEL = 1
 LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress"}
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
 
@@ -50,11 +57,13 @@ class _Engine:
 
     A caller takes a slot for a whole generation (`async with engine.slot()`), so the answer passes that follow a
     thinking pass find that pass's KV cache in the slot and only process the answer cue. Queued callers wait in
-    asyncio, not in blocked worker threads."""
+    asyncio, not in blocked worker threads; each slot has its own worker thread (the default executor has only
+    cpu_count + 4, fewer than the slots on a small machine)."""
 
     path: Path
     options: dict[str, int]
     server: Any = None
+    threads: ThreadPoolExecutor | None = None
     # one pool of free slot ids per event loop (asyncio queues are bound to the loop they are used in)
     _pools: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
 
@@ -69,6 +78,7 @@ class _Engine:
         params.cpuparams_batch.n_threads = self.options["n_threads"]
         params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
         self.server = xllamacpp.Server(params)
+        self.threads = ThreadPoolExecutor(self.options["n_parallel"], thread_name_prefix="llama-slot")
 
     def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         result = self.server.handle_completions(body)
@@ -89,7 +99,7 @@ class _Engine:
                 pool.put_nowait(i)
         slot_id = await pool.get()
         try:
-            yield lambda body: asyncio.to_thread(self.complete, {**body, "id_slot": slot_id})
+            yield lambda body: loop.run_in_executor(self.threads, self.complete, {**body, "id_slot": slot_id})
         finally:
             pool.put_nowait(slot_id)
 
@@ -135,7 +145,7 @@ class LocalModel:
         self.options = {
             "n_ctx": model_option(spec, options, "n_ctx", int, DEFAULT_N_CTX),
             "n_threads": model_option(spec, options, "n_threads", int, os.cpu_count() or 1),
-            "n_parallel": max(1, model_option(spec, options, "n_parallel", int, 1)),
+            "n_parallel": max(1, model_option(spec, options, "n_parallel", int, DEFAULT_N_PARALLEL)),
         }
         # overrides plan.answer_tokens when set
         self.answer_tokens = model_option(spec, options, "answer_tokens", int, None)
