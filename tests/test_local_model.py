@@ -3,6 +3,7 @@ determinism, shared-prefix sweeps equal to independent runs. Small budgets keep 
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -114,3 +115,19 @@ async def test_prompted_and_native(model, items):
     native = GenerateRequest(prompt="hi", plan=plan_budget(64, Mechanism.NATIVE, answer_margin=8), seed=1)
     with pytest.raises(ModelUnavailable, match="no native budget control"):
         await model.generate(native)
+
+
+async def test_concurrent_sweeps_on_the_default_slot_are_exact(model):
+    """concurrency > 1 on the default local model: the sweeps queue for its one slot and give, token for token, the
+    results each gives alone. (With n_parallel > 1 they would be decoded together, and batched decoding changes
+    greedy outputs on this runtime - measured by bench/bench_local_throughput.py - so one slot is the default.)"""
+    assert model.engine().options["n_parallel"] == 1
+    task = get_task("misleading-math")
+    sweeps = [[req(task.render(item), b) for b in (0, 16, 32)] for item in task.items(3, seed=0)]
+
+    async def run(requests):
+        return {r.plan.budget: fields(c) async for r, c in model.generate_sweep(requests)}
+
+    alone = [await run(s) for s in sweeps]
+    together = await asyncio.gather(*(run(s) for s in sweeps))
+    assert list(together) == alone

@@ -21,6 +21,7 @@ import time
 import warnings
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
 from ..errors import ModelUnavailable
 from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
+from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
 from .packs import ModelPack, ensure_model, get_pack
 
 THINK_INSTRUCTION = (
@@ -38,37 +40,15 @@ THINK_INSTRUCTION = (
 THINK_OPEN = "<think>\n"
 THINK_CLOSE = "</think>"
 ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer (the s1 "cap" step)
-ANSWER_CLOSE = "</answer>"
 DEFAULT_N_CTX = 8192  # per slot
+# llama.cpp slots (model_options n_parallel) are decoded together in one batch (continuous batching): the runner's
+# `concurrency` workers each hold a slot, beyond n_parallel they queue. One slot by default: batched decoding changes
+# greedy outputs on this runtime (a sequence's numerics depend on what shares its batch; see
+# tests/test_local_model.py), and the shared-trace sweep, seeded determinism and the demo's table promise the
+# single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
+DEFAULT_N_PARALLEL = 1
 LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress"}
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
-
-
-Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-@dataclass
-class Trace:
-    """One thinking pass: the generated token ids (end-of-turn token dropped) and their text pieces."""
-
-    ids: list[int]
-    pieces: list[bytes]
-    natural: bool  # the model stopped by itself (</think> or end of turn) before the cap
-    total_tokens: int  # tokens the runtime generated, including a stop word or end-of-turn token
-    prompt_tokens: int
-    seconds: float
-
-    def text(self, n: int | None = None) -> str:
-        return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")
-
-
-@dataclass
-class _Answer:
-    text: str
-    finished: bool  # stopped at </answer> or end of turn (not the token cap)
-    tokens: int
-    prompt_tokens: int
-    seconds: float
 
 
 @dataclass
@@ -77,11 +57,13 @@ class _Engine:
 
     A caller takes a slot for a whole generation (`async with engine.slot()`), so the answer passes that follow a
     thinking pass find that pass's KV cache in the slot and only process the answer cue. Queued callers wait in
-    asyncio, not in blocked worker threads."""
+    asyncio, not in blocked worker threads; each slot has its own worker thread (the default executor has only
+    cpu_count + 4, fewer than the slots on a small machine)."""
 
     path: Path
     options: dict[str, int]
     server: Any = None
+    threads: ThreadPoolExecutor | None = None
     # one pool of free slot ids per event loop (asyncio queues are bound to the loop they are used in)
     _pools: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
 
@@ -96,6 +78,7 @@ class _Engine:
         params.cpuparams_batch.n_threads = self.options["n_threads"]
         params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
         self.server = xllamacpp.Server(params)
+        self.threads = ThreadPoolExecutor(self.options["n_parallel"], thread_name_prefix="llama-slot")
 
     def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         result = self.server.handle_completions(body)
@@ -116,7 +99,7 @@ class _Engine:
                 pool.put_nowait(i)
         slot_id = await pool.get()
         try:
-            yield lambda body: asyncio.to_thread(self.complete, {**body, "id_slot": slot_id})
+            yield lambda body: loop.run_in_executor(self.threads, self.complete, {**body, "id_slot": slot_id})
         finally:
             pool.put_nowait(slot_id)
 
@@ -162,7 +145,7 @@ class LocalModel(ModelBase):
         self.options = {
             "n_ctx": model_option(spec, options, "n_ctx", int, DEFAULT_N_CTX),
             "n_threads": model_option(spec, options, "n_threads", int, os.cpu_count() or 1),
-            "n_parallel": max(1, model_option(spec, options, "n_parallel", int, 1)),
+            "n_parallel": max(1, model_option(spec, options, "n_parallel", int, DEFAULT_N_PARALLEL)),
         }
         # overrides plan.answer_tokens when set
         self.answer_tokens = model_option(spec, options, "answer_tokens", int, None)
@@ -260,7 +243,7 @@ class LocalModel(ModelBase):
         return Trace([int(e["id"]) for e in content], [bytes(e.get("bytes") or []) for e in content], natural,
                      total, int(usage["prompt_tokens"]), time.perf_counter() - start)
 
-    async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> _Answer:
+    async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> Answer:
         """The answer pass after the first len(ids) thinking tokens (run right after `think` in the same slot)."""
         start = time.perf_counter()
         base = self.prompt(request)
@@ -270,21 +253,8 @@ class LocalModel(ModelBase):
                           cached=True)
         result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
-        return _Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
+        return Answer(choice.get("text") or "", choice.get("finish_reason") != "length",
                        int(usage["completion_tokens"]), int(usage["prompt_tokens"]), time.perf_counter() - start)
-
-    def _forced(self, trace: Trace | None, cut: int, stop: str, ans: _Answer, cap: int) -> Completion:
-        visible = "<answer>" + ans.text + (ANSWER_CLOSE if ans.finished else "")
-        think_s = trace.seconds if trace else 0.0
-        return Completion(
-            reasoning=trace.text(cut) if trace else "", answer_text=visible,
-            reasoning_tokens=cut, reasoning_tokens_source="tokenizer", output_tokens=cut + ans.tokens,
-            input_tokens=trace.prompt_tokens if trace else ans.prompt_tokens,
-            stop_reason="stop" if ans.finished else "max_tokens", truncated=not ans.finished,
-            latency_s=think_s + ans.seconds, thinking_stop=stop,
-            extra={"think_cap": cap, "think_pass_s": round(think_s, 4), "answer_pass_s": round(ans.seconds, 4),
-                   "answer_tokens": ans.tokens, "answer_prompt_tokens": ans.prompt_tokens},
-        )
 
     # -- protocol ---------------------------------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> Completion:
@@ -303,8 +273,6 @@ class LocalModel(ModelBase):
             return await self.forced_in_slot(request, call)
 
     async def forced_in_slot(self, request: GenerateRequest, call: Call) -> Completion:
-        from .local_sweep import plan_cuts
-
         cap = self.think_cap(request.plan)
         trace = await self.think(request, cap, call)  # for cap 0 this only fills the slot with the prompt
         cut = plan_cuts(trace, [cap])[0]
@@ -313,7 +281,7 @@ class LocalModel(ModelBase):
             cut = ("natural" if trace.natural else "capped", len(trace.ids))
         stop, n = cut
         ans = await self.answer(request, trace.ids[:n], call)
-        return self._forced(trace, n, stop, ans, cap)
+        return forced_completion(trace, n, stop, ans, cap)
 
     async def _generate_prompted(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()
@@ -357,8 +325,6 @@ class LocalModel(ModelBase):
     async def generate_sweep(
         self, requests: Sequence[GenerateRequest]
     ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
-        from .local_sweep import sweep
-
         async for pair in sweep(self, list(requests)):
             yield pair
 

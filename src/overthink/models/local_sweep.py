@@ -1,4 +1,5 @@
-"""Shared-prefix budget sweeps for the local model: think once up to the largest budget, answer from each cut.
+"""Traces, cuts and shared-prefix budget sweeps for the local model: think once up to the largest budget, answer
+from each cut.
 
 For requests of one (item, seed) at forced budgets B1 < B2 < ...: one thinking pass with cap max(B), then for each
 budget the answer pass runs from the first B generated token ids. The cut reproduces what an independent B-token
@@ -8,26 +9,64 @@ run would have done:
   independent run stops naturally too, with the same trace -> one shared answer for all such budgets;
 - B <= the number of trace tokens: the independent run is capped at B with the first B of the same tokens;
 - otherwise (B lands inside the stop word's tokens, whose ids the runtime does not return): run independently.
+
+This module knows the passes only through the `Passes` protocol (which `LocalModel` implements), so it does not
+import the provider module; the provider imports the trace types, the cut rule and the sweep from here.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from ..budget import BudgetPlan
 from ..core import Completion, Mechanism
 from .base import GenerateRequest
 
-if TYPE_CHECKING:
-    from .local import LocalModel, Trace
+ANSWER_CLOSE = "</answer>"
+
+Call = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+"""call(body) -> llama.cpp completion result, pinned to one slot."""
 
 
-def _shareable(requests: list[GenerateRequest]) -> bool:
-    first = requests[0]
-    same = (first.prompt, first.system, first.seed, first.temperature, first.top_p, first.plan.answer_tokens)
-    return all(r.plan.mechanism is Mechanism.FORCED for r in requests) and all(
-        (r.prompt, r.system, r.seed, r.temperature, r.top_p, r.plan.answer_tokens) == same for r in requests)
+@dataclass
+class Trace:
+    """One thinking pass: the generated token ids (end-of-turn token dropped) and their text pieces."""
+
+    ids: list[int]
+    pieces: list[bytes]
+    natural: bool  # the model stopped by itself (</think> or end of turn) before the cap
+    total_tokens: int  # tokens the runtime generated, including a stop word or end-of-turn token
+    prompt_tokens: int
+    seconds: float
+
+    def text(self, n: int | None = None) -> str:
+        return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")
+
+
+@dataclass
+class Answer:
+    """One answer pass after a cut of a thinking trace."""
+
+    text: str
+    finished: bool  # stopped at </answer> or end of turn (not the token cap)
+    tokens: int
+    prompt_tokens: int
+    seconds: float
+
+
+class Passes(Protocol):
+    """What a sweep needs from the model: a slot, the thinking pass and the answer pass."""
+
+    def session(self) -> AbstractAsyncContextManager[Call]: ...
+    def think_cap(self, plan: BudgetPlan) -> int: ...
+    async def think(self, request: GenerateRequest, cap: int, call: Call, *, exact: bool = False) -> Trace: ...
+    async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> Answer: ...
+    async def forced_in_slot(self, request: GenerateRequest, call: Call) -> Completion: ...
+    async def generate(self, request: GenerateRequest) -> Completion: ...
 
 
 def plan_cuts(trace: Trace | None, caps: list[int]) -> list[tuple[str, int] | None]:
@@ -47,7 +86,29 @@ def plan_cuts(trace: Trace | None, caps: list[int]) -> list[tuple[str, int] | No
     return cuts
 
 
-async def sweep(model: LocalModel, requests: list[GenerateRequest]
+def forced_completion(trace: Trace | None, cut: int, stop: str, ans: Answer, cap: int) -> Completion:
+    """The forced-mechanism result: the first `cut` thinking tokens of the trace and the answer pass after them."""
+    visible = "<answer>" + ans.text + (ANSWER_CLOSE if ans.finished else "")
+    think_s = trace.seconds if trace else 0.0
+    return Completion(
+        reasoning=trace.text(cut) if trace else "", answer_text=visible,
+        reasoning_tokens=cut, reasoning_tokens_source="tokenizer", output_tokens=cut + ans.tokens,
+        input_tokens=trace.prompt_tokens if trace else ans.prompt_tokens,
+        stop_reason="stop" if ans.finished else "max_tokens", truncated=not ans.finished,
+        latency_s=think_s + ans.seconds, thinking_stop=stop,
+        extra={"think_cap": cap, "think_pass_s": round(think_s, 4), "answer_pass_s": round(ans.seconds, 4),
+               "answer_tokens": ans.tokens, "answer_prompt_tokens": ans.prompt_tokens},
+    )
+
+
+def _shareable(requests: list[GenerateRequest]) -> bool:
+    first = requests[0]
+    same = (first.prompt, first.system, first.seed, first.temperature, first.top_p, first.plan.answer_tokens)
+    return all(r.plan.mechanism is Mechanism.FORCED for r in requests) and all(
+        (r.prompt, r.system, r.seed, r.temperature, r.top_p, r.plan.answer_tokens) == same for r in requests)
+
+
+async def sweep(model: Passes, requests: list[GenerateRequest]
                 ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
     """One slot, one thinking pass at the largest cap, then the answer passes from the longest cut down.
 
@@ -84,7 +145,7 @@ async def sweep(model: LocalModel, requests: list[GenerateRequest]
                     yield requests[i], exc
                 continue
             for i in members:
-                done = model._forced(trace, n, stop, ans, caps[i])
+                done = forced_completion(trace, n, stop, ans, caps[i])
                 done.shared_trace = stop != "none"  # answered from a cut of the shared thinking trace
                 done.latency_s = time.perf_counter() - start  # the sweep's wall time until this sample
                 done.extra["shared_think_tokens"] = len(trace.ids)
@@ -97,7 +158,8 @@ async def sweep(model: LocalModel, requests: list[GenerateRequest]
                     yield requests[i], exc
 
 
-async def _independent(model: LocalModel, requests: list[GenerateRequest]):
+async def _independent(model: Passes, requests: list[GenerateRequest]
+                       ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
     for r in requests:
         try:
             yield r, await model.generate(r)
