@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import yaml
 from servers.fake_api import FakeAPI
 from servers.profile_api import NATURAL, ProfileAPI
 from typer.testing import CliRunner
@@ -268,3 +267,17 @@ def test_auto_is_the_default_and_estimates_resolve_it(serve):
 def test_run_help_shows_the_auto_default_and_server():
     out = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
     assert "auto | forced | prompted | native" in out and "default auto" in out and "--server" in out
+
+
+def test_check_cli_server_flag_overrides_detection_and_a_wrong_profile_is_flagged(serve):
+    import json
+
+    api = serve("vllm")  # honours thinking_token_budget, knows nothing of SGLang's custom_params
+    res = CliRunner().invoke(app, ["check", spec_of(api), "--server", "sglang", "--json", "--budgets", "0,128,512",
+                                   "--option", "timeout_s=10"])
+    (m,) = json.loads(res.output)["models"]
+    assert m["mechanism"] == "native" and res.exit_code == 1
+    assert [b.get("custom_params") for b in chat_bodies(api)] == [None, {"thinking_budget": 128},
+                                                                  {"thinking_budget": 512}]
+    verdicts = {c["name"]: c["verdict"] for c in m["controls"]}
+    assert verdicts["hard cap"].startswith("exceeded: 1,200 observed at 128")  # its natural length

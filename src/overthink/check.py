@@ -25,7 +25,7 @@ from .budget import plan_budget
 from .core import Budget, Mechanism, budget_sort_key
 from .errors import UserError
 from .mechanism import resolve
-from .models import GenerateRequest, ModelBase, ModelSpec, load_model
+from .models import GenerateRequest, ModelBase, load_model
 from .secrets import redact
 
 CHECK_PROMPT = ("A train leaves at 09:47 and the trip takes 2 hours 38 minutes, with a 17-minute delay on the way. "

@@ -82,8 +82,9 @@ def run(
     cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned", help="the paper's cautioned prompt")] = None,
     max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD)")] = None,
     batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
-    server: Annotated[str | None, typer.Option(help="server profile for openai-compatible models: vllm | sglang | "
-                                               "llamacpp | ollama | deepseek | xai | generic (default: detected)")] = None,
+    server: Annotated[str | None, typer.Option(help="server profile of openai-compatible models: vllm | sglang | "
+                                               "llamacpp | ollama | deepseek | xai | generic (default: "
+                                               "detected)")] = None,
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
                                                "model; stop (exit 1) if a budget control is not honoured")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
@@ -102,8 +103,8 @@ def run(
         task_args = [*(task_args or []), f"{tasks[0]}.data={data}"]
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
-                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check, server=server,
-                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
+                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
+                     server=server, task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
     out = execute(overrides, config, quiet=quiet)
     _print_summary(out)
 
