@@ -281,3 +281,14 @@ def test_check_cli_server_flag_overrides_detection_and_a_wrong_profile_is_flagge
                                                                   {"thinking_budget": 512}]
     verdicts = {c["name"]: c["verdict"] for c in m["controls"]}
     assert verdicts["hard cap"].startswith("exceeded: 1,200 observed at 128")  # its natural length
+
+
+def test_check_on_an_effort_only_api_sweeps_its_levels(serve, monkeypatch):
+    monkeypatch.setenv("DEEPSEEK_API_KEY", KEY)
+    api = serve("deepseek")
+    spec = spec_of(api, "deepseek-reasoner")
+    result = run_check([spec], None, model_options={spec: {**FAST, "server": "deepseek"}})
+    (m,) = result.models
+    assert m.budgets == [0, "minimal", "max"] and m.mechanism == "native"
+    c = {x.name: x.status for x in m.controls}
+    assert c["follows budget"] == "honoured" and c["hard cap"] == "n/a" and result.ok  # levels promise no cap

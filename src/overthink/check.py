@@ -115,6 +115,10 @@ def default_budgets(model: ModelBase) -> list[Budget]:
     if provider == "local":
         return [0, 32, 128]
     if provider == "openai-compatible":
+        server = model.server_controls()
+        if server and not server.budget_field and not server.forcing and server.efforts:  # DeepSeek, xAI: levels
+            levels = [e for e in server.efforts if e != "none"]
+            return (["none"] if "none" in server.efforts else [0]) + levels[:1] + levels[-1:]
         return [0, 128, 512]
     if provider == "openai":
         return (["none"] if "none" in (get("efforts", None) or []) else []) + (efforts[:1] + efforts[-1:])

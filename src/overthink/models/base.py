@@ -79,11 +79,12 @@ def check_known(spec: ModelSpec | str, options: dict[str, Any], known: set[str])
 @dataclass(frozen=True)
 class ServerControls:
     """What an OpenAI-compatible server offers for a budget (from its server profile): the name of its hard
-    thinking-budget request field, if any, and whether client-side forcing is possible. mechanism.resolve reads
-    it to pick `auto`."""
+    thinking-budget request field, if any, whether client-side forcing is possible, and the effort levels it takes.
+    mechanism.resolve reads it to pick `auto`; `overthink check` to pick default budgets."""
 
     budget_field: str | None = None
     forcing: bool = True
+    efforts: tuple[str, ...] = ()
 
 
 @dataclass

@@ -69,7 +69,8 @@ class OpenAICompatibleModel(ApiModel):
 
     # -- planning -------------------------------------------------------------------------------------------
     def server_controls(self) -> ServerControls:
-        return ServerControls(self.budget_field, self.profile.forcing)
+        efforts = self.efforts if self.profile.effort_field else ()
+        return ServerControls(self.budget_field, self.profile.forcing, efforts)
 
     def describe(self) -> dict[str, Any]:
         return {"server": self.profile.name, "server_detected_by": self.server_how, "budget_field": self.budget_field,
