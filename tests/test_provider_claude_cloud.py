@@ -10,7 +10,7 @@ import pytest
 from servers.claude_cloud_api import ClaudeCloudAPI
 from servers.oauth import service_account
 
-from overthink.batch import supports_batch
+from overthink.sweep.batch import supports_batch
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
 from overthink.models import GenerateRequest, ModelSpec, load_model

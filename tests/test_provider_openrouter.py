@@ -8,7 +8,7 @@ import pytest
 from servers.fake_api import EFFORT_TOKENS
 from servers.openrouter_api import DEFAULT_TOKENS, IGNORED_TOKENS, PRICE, OpenRouterAPI
 
-from overthink.batch import supports_batch
+from overthink.sweep.batch import supports_batch
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
 from overthink.models import GenerateRequest, load_model
