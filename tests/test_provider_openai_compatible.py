@@ -65,14 +65,16 @@ def test_client_forcing_caps_thinking_at_the_budget(server_url):
     m = model(server_url)
     out = run(m.generate(req(16, "forced")))
     assert out.reasoning_tokens_source == "usage" and 0 < out.reasoning_tokens <= 16
-    assert out.extra == {"api": "completions", "passes": 2, "enforced_by": "client_forcing"}
+    assert out.extra == {"api": "completions", "passes": 2, "enforced_by": "client_forcing", "server": "llamacpp"}
     assert out.thinking_stop in ("capped", "natural")
     if out.thinking_stop == "capped":
         assert out.reasoning_tokens == 16
     assert out.output_tokens >= out.reasoning_tokens and out.answer_text
-    # native without a declared server budget field is enforced the same way
-    native = run(m.generate(req(16, "native")))
+    # native without a server budget field (the generic profile) is enforced the same way
+    generic = model(server_url, server="generic")
+    native = run(generic.generate(req(16, "native")))
     assert native.extra["enforced_by"] == "client_forcing" and native.reasoning_tokens <= 16
+    run(generic.aclose())
     zero = run(m.generate(req(0, "forced")))
     assert zero.reasoning_tokens == 0 and zero.thinking_stop == "none" and zero.extra["passes"] == 1
     run(m.aclose())
@@ -85,6 +87,22 @@ def test_chat_prompted_with_thinking_switch_and_tokenize(server_url):
     assert out.output_tokens and out.output_tokens <= 16 and out.stop_reason in ("stop", "max_tokens")
     n, source = run(m.count_tokens("hello world, this is a test"))
     assert source == "tokenize_endpoint" and 4 <= n <= 12
+    run(m.aclose())
+
+
+def test_real_llamacpp_server_is_detected_and_takes_its_budget_field(server_url):
+    """The real server identifies itself; `auto` then means native with its per-request thinking_budget_tokens,
+    which it accepts (a chat request with the field succeeds)."""
+    from overthink.mechanism import resolve
+
+    m = model(server_url)
+    assert m.profile.name == "llamacpp" and ("llamacpp" in m.server_how or "/props" in m.server_how)
+    assert resolve("auto", m).value == "native"
+    request = req(16, "native", margin=8)
+    assert m.params(request)["thinking_budget_tokens"] == 16
+    out = run(m.generate(request))
+    assert out.extra["enforced_by"] == "server_field" and out.extra["server"] == "llamacpp"
+    assert out.output_tokens and out.output_tokens <= 8 + 16
     run(m.aclose())
 
 

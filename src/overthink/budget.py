@@ -81,6 +81,8 @@ def plan_budget(
     models; the embedded model needs far less). A natural budget thinks freely up to `natural_max_tokens`.
     """
     mech = Mechanism(mechanism)
+    if mech is Mechanism.AUTO:  # a plan needs a concrete mechanism: mechanism.resolve picks it per model
+        raise ValueError("mechanism 'auto' must be resolved for a model before planning (mechanism.resolve)")
     if budget == NATURAL:
         return BudgetPlan(budget, mech, True, None, None, None, natural_max_tokens + answer_margin, answer_margin)
     if isinstance(budget, str):

@@ -22,9 +22,10 @@ from typing import Any
 
 from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, enforced_by, is_hard, length_trend
 from .budget import plan_budget
-from .core import Budget, budget_sort_key
+from .core import Budget, Mechanism, budget_sort_key
 from .errors import UserError
-from .models import GenerateRequest, ModelBase, ModelSpec, load_model
+from .mechanism import resolve
+from .models import GenerateRequest, ModelBase, load_model
 from .secrets import redact
 
 CHECK_PROMPT = ("A train leaves at 09:47 and the trip takes 2 hours 38 minutes, with a 17-minute delay on the way. "
@@ -102,8 +103,9 @@ def _caps(model: ModelBase) -> Callable[[str, Any], Any]:
     return caps.get if isinstance(caps, dict) else (lambda key, default=None: getattr(caps, key, default))
 
 
-def default_mechanism(spec: ModelSpec) -> str:
-    return "forced" if spec.provider == "local" else "native"
+def default_mechanism(model: ModelBase) -> str:
+    """What a run's default (`auto`) means for this model (mechanism.resolve)."""
+    return resolve(Mechanism.AUTO, model).value
 
 
 def default_budgets(model: ModelBase) -> list[Budget]:
@@ -113,6 +115,10 @@ def default_budgets(model: ModelBase) -> list[Budget]:
     if provider == "local":
         return [0, 32, 128]
     if provider == "openai-compatible":
+        server = model.server_controls()
+        if server and not server.budget_field and not server.forcing and server.efforts:  # DeepSeek, xAI: levels
+            levels = [e for e in server.efforts if e != "none"]
+            return (["none"] if "none" in server.efforts else [0]) + levels[:1] + levels[-1:]
         return [0, 128, 512]
     if provider == "openai":
         return (["none"] if "none" in (get("efforts", None) or []) else []) + (efforts[:1] + efforts[-1:])
@@ -141,8 +147,11 @@ def _plans(model: ModelBase, budgets: Sequence[Budget], mechanism: str, margin: 
 async def _check_model(spec: str, model: ModelBase, budgets: Sequence[Budget] | None, mechanism: str | None,
                        repeats: int, tolerance: float, prompt: str, margin: int | None) -> ModelCheck:
     parsed = model.spec
-    mech = mechanism or default_mechanism(parsed)
-    notes: list[str] = []
+    try:
+        mech = resolve(mechanism, model).value if mechanism else default_mechanism(model)
+    except ValueError:
+        raise UserError(f"--mechanism must be auto, forced, prompted or native, got {mechanism!r}") from None
+    notes: list[str] = [str(v) for k, v in model.describe().items() if k == "server_note" and v]
     margin = margin or model.default_answer_margin
     plans = _plans(model, budgets or default_budgets(model), mech, margin, budgets is not None, notes)
     result = ModelCheck(spec, mech, [b for b, _ in plans], notes=notes)

@@ -39,7 +39,8 @@ class ExperimentConfig(BaseModel):
     tasks: list[str] = Field(min_length=1)
     task_args: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per task name")
     budgets: list[Budget] = Field(default_factory=lambda: [0, 64, 256])
-    mechanism: Mechanism = Mechanism.FORCED
+    mechanism: Mechanism = Field(Mechanism.AUTO, description="auto (the best the provider allows) | forced | "
+                                 "prompted | native")
     replicates: int = Field(1, ge=1)
     natural: int | None = Field(None, ge=1, description="natural overthinking: K samples per item, no budget")
     limit: int | None = Field(None, ge=1, description="items per task")
@@ -52,6 +53,8 @@ class ExperimentConfig(BaseModel):
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
     max_cost: float | None = Field(None, ge=0)
     batch: bool = False
+    server: str | None = Field(None, description="server profile of openai-compatible models (vllm, sglang, llamacpp, "
+                               "ollama, deepseek, xai, generic); default: detected. Folded into model_options")
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
     run_dir: str | None = None
 
@@ -98,6 +101,14 @@ class ExperimentConfig(BaseModel):
         except UserError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @model_validator(mode="after")
+    def _server(self) -> ExperimentConfig:
+        """`server` is each openai-compatible model's `server` option unless its model_options name one."""
+        for spec in self.models if self.server else []:
+            if spec.startswith("openai-compatible:"):
+                self.model_options.setdefault(spec, {}).setdefault("server", self.server)
+        return self
 
     def sweep_budgets(self) -> list[Budget]:
         """The budgets a run visits: the configured ones, or just 'natural' for a natural run."""

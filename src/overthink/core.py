@@ -31,6 +31,7 @@ class Mechanism(StrEnum):
     FORCED = "forced"  # hard cap: think at most B tokens, then close the think block and force an answer
     PROMPTED = "prompted"  # the paper's soft budget: stated in the system prompt, output capped at B + margin
     NATIVE = "native"  # the provider's own budget control (thinking.budget_tokens, reasoning_effort, ...)
+    AUTO = "auto"  # the config default: resolved per model by mechanism.resolve before planning; never stored
 
 
 class TokenSource(StrEnum):

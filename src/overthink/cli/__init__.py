@@ -70,7 +70,9 @@ def run(
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="PROVIDER:MODEL[@BASE_URL]; repeatable")] = None,
     task: Annotated[list[str] | None, typer.Option("--task", "-t", help="task name(s); repeatable or comma-separated")] = None,
     budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high")] = None,
-    mechanism: Annotated[str | None, typer.Option(help="forced | prompted | native")] = None,
+    mechanism: Annotated[str | None, typer.Option(help="auto | forced | prompted | native (default auto: forced for "
+                                                  "local:, the API's own control for hosted APIs, an openai-compatible "
+                                                  "server's budget field else forcing)")] = None,
     replicates: Annotated[int | None, typer.Option(help="samples per item and budget")] = None,
     natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget")] = None,
     limit: Annotated[int | None, typer.Option(help="items per task")] = None,
@@ -81,6 +83,9 @@ def run(
     cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned", help="the paper's cautioned prompt")] = None,
     max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD)")] = None,
     batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
+    server: Annotated[str | None, typer.Option(help="server profile of openai-compatible models: vllm | sglang | "
+                                               "llamacpp | ollama | deepseek | xai | generic (default: "
+                                               "detected)")] = None,
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
                                                "model; stop (exit 1) if a budget control is not honoured")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
@@ -100,7 +105,7 @@ def run(
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
                      answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
-                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
+                     server=server, task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
     out = execute(overrides, config, quiet=quiet)
     _print_summary(out)
 

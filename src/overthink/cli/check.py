@@ -55,8 +55,10 @@ def check(
     models: Annotated[list[str], typer.Argument(help="PROVIDER:MODEL[@BASE_URL], one or more")],
     budgets: Annotated[str | None, typer.Option(help="comma-separated, e.g. 0,1024,4096 or none,low,high "
                                                 "(default: 0 and two budgets the model accepts)")] = None,
-    mechanism: Annotated[str | None, typer.Option(help="forced | prompted | native (default: forced for "
-                                                  "local models, else native)")] = None,
+    mechanism: Annotated[str | None, typer.Option(help="auto | forced | prompted | native (default auto: what a "
+                                                  "run's default means for the model)")] = None,
+    server: Annotated[str | None, typer.Option(help="server profile for openai-compatible models (vllm, sglang, "
+                                               "llamacpp, ollama, deepseek, xai, generic; default: detected)")] = None,
     repeats: Annotated[int, typer.Option(help="requests per budget")] = 1,
     tolerance: Annotated[float, typer.Option(help="a hard cap may be passed by this fraction (+ 8 tokens)")] = 0.10,
     prompt: Annotated[str | None, typer.Option(help="the question asked (default: a short timetable sum)")] = None,
@@ -76,7 +78,9 @@ def check(
     except ValueError as exc:
         raise UserError(f"--budgets: {exc}") from None
     opts = _options(option)
-    result = run_check(models, parsed, mechanism=mechanism, model_options={m: dict(opts) for m in models},
+    per_model = {m: {**({"server": server} if server and m.startswith("openai-compatible:") else {}), **opts}
+                 for m in models}
+    result = run_check(models, parsed, mechanism=mechanism, model_options=per_model,
                        repeats=repeats, tolerance=tolerance, prompt=prompt or CHECK_PROMPT,
                        answer_margin=answer_margin)
     if as_json:

@@ -123,8 +123,8 @@ def to_budget(value: Any) -> Budget:
 
 def mechanism_of(opts: Options) -> str:
     mech = (opts.mechanism or Mechanism.NATIVE.value).strip().lower()
-    if mech not in {m.value for m in Mechanism}:
-        raise ValueError(f"mechanism {mech!r} is not one of {', '.join(m.value for m in Mechanism)}")
+    if mech not in {m.value for m in Mechanism if m is not Mechanism.AUTO}:
+        raise ValueError(f"mechanism {mech!r} is not one of forced, prompted, native")
     return mech
 
 

@@ -76,6 +76,17 @@ def check_known(spec: ModelSpec | str, options: dict[str, Any], known: set[str])
                           f"{', '.join(sorted(known))}")
 
 
+@dataclass(frozen=True)
+class ServerControls:
+    """What an OpenAI-compatible server offers for a budget (from its server profile): the name of its hard
+    thinking-budget request field, if any, whether client-side forcing is possible, and the effort levels it takes.
+    mechanism.resolve reads it to pick `auto`; `overthink check` to pick default budgets."""
+
+    budget_field: str | None = None
+    forcing: bool = True
+    efforts: tuple[str, ...] = ()
+
+
 @dataclass
 class GenerateRequest:
     """One call to a model: the messages, the budget plan and the sampling settings."""
@@ -123,6 +134,14 @@ class ModelBase(ABC):
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
         """The most `request` can cost (input plus every allowed output token) in USD; None = nothing billed."""
         return None
+
+    def server_controls(self) -> ServerControls | None:
+        """An OpenAI-compatible server's budget controls (its profile); None for every other provider."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What the run stores about this model beyond its spec (run meta "models"), e.g. the server profile."""
+        return {}
 
 
 @runtime_checkable

@@ -1,15 +1,20 @@
-"""`openai-compatible:MODEL@BASE_URL` - vLLM, SGLang, llama.cpp server, Ollama (any OpenAI-shaped server).
+"""`openai-compatible:MODEL@BASE_URL` - vLLM, SGLang, llama.cpp server, Ollama, DeepSeek, xAI (any OpenAI-shaped
+server). Which fields a server takes comes from its server profile (server_profiles.py: the `server` option, or
+detected), and the user's capabilities may declare a budget field of their own.
 
-How a numeric budget B is enforced, in order (recorded per sample as metadata `enforced_by`):
-1. native + the server's own hard budget field declared in capabilities (`budget_field`, e.g. vLLM
-   `thinking_token_budget`): sent in the chat request body.
-2. native or forced: client-side forcing in two passes on the completions endpoint, with the prompt built from
-   the model's chat template (the server's /apply-template, or `chat_template` given in model_options):
-   pass 1 generates at most B tokens after the think delimiter, stopping at the closing delimiter; pass 2 appends
-   the closing delimiter and generates the answer (at most the answer margin).
-3. native with neither: the budget is only stated in the prompt (`prompt`), as in mechanism prompted.
-B = 0 switches thinking off with chat_template_kwargs {"enable_thinking": false} (chat) or an empty think block
-(forcing). Reasoning text from message.reasoning_content / message.reasoning / inline <think>...</think>.
+How a numeric budget B is enforced, in order (recorded per sample as metadata `enforced_by`, with `server`):
+1. native + a hard budget field (the profile's, e.g. vLLM `thinking_token_budget`, SGLang
+   `custom_params.thinking_budget`, llama.cpp `thinking_budget_tokens`, or capabilities `budget_field`; dotted
+   paths are nested): sent in the chat request body.
+2. native or forced, where the server has a raw completions endpoint: client-side forcing in two passes, with
+   the prompt built from the model's chat template (the server's /apply-template, or `chat_template` given in
+   model_options): pass 1 generates at most B tokens after the think delimiter, stopping at the closing
+   delimiter; pass 2 appends the closing delimiter and generates the answer (at most the answer margin).
+3. native on a server with effort levels only (DeepSeek, xAI): the level B maps to (`effort`, a signal).
+4. otherwise the budget is only stated in the prompt (`prompt`), as in mechanism prompted.
+B = 0 switches thinking off with the profile's switch (chat_template_kwargs enable_thinking false, DeepSeek's
+thinking disabled, reasoning_effort none) or an empty think block (forcing). Reasoning text from the profile's
+message fields, else inline <think>...</think>.
 Reasoning tokens: usage (when the server reports them) > the server's /tokenize endpoint > a labelled estimate.
 """
 
@@ -26,8 +31,9 @@ from ..errors import ConfigError
 from ..secrets import get_key
 from ..tokens import estimate_tokens
 from .apibase import ApiModel, sampling, sdk_kwargs
-from .base import GenerateRequest, ModelSpec
+from .base import GenerateRequest, ModelSpec, ServerControls
 from .retry import MalformedResponse
+from .server_profiles import choose, merge, nested
 
 ENFORCEMENT = ("auto", "server", "forcing", "prompt")
 
@@ -35,7 +41,7 @@ ENFORCEMENT = ("auto", "server", "forcing", "prompt")
 class OpenAICompatibleModel(ApiModel):
     provider = "openai-compatible"
     default_answer_margin = 16_384
-    extra_options = frozenset({"chat_template", "enforcement", "answer_cue", "extra_body", "cache_prompt"})
+    extra_options = frozenset({"chat_template", "enforcement", "answer_cue", "extra_body", "cache_prompt", "server"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         super().__init__(spec, options)
@@ -44,7 +50,12 @@ class OpenAICompatibleModel(ApiModel):
         self.enforcement = options.get("enforcement", "auto")
         if self.enforcement not in ENFORCEMENT:
             raise ConfigError(f"model_options for {spec}: enforcement must be one of {', '.join(ENFORCEMENT)}")
-        key = get_key(self.key_env, env_file=self.env_file, what=str(spec)) if self.key_env else "not-needed"
+        given = get_key(self.key_env, env_file=self.env_file, what=str(spec)) if self.key_env else None
+        self.profile, self.server_how = choose(spec, options, {"Authorization": f"Bearer {given}"} if given else None)
+        self.key_env = self.key_env or self.profile.key_env  # hosted APIs (DeepSeek, xAI) name their own key
+        key = given or (get_key(self.key_env, env_file=self.env_file, what=str(spec)) if self.key_env else "not-needed")
+        self.budget_field = self.caps.budget_field or self.profile.budget_field
+        self.efforts = tuple(self.caps.efforts) or self.profile.efforts_for(spec.model)
         import openai
 
         self.base_url = spec.base_url.rstrip("/")
@@ -57,27 +68,63 @@ class OpenAICompatibleModel(ApiModel):
         self.think_open, self.think_close = self.caps.think_open, self.caps.think_close
 
     # -- planning -------------------------------------------------------------------------------------------
+    def server_controls(self) -> ServerControls:
+        efforts = self.efforts if self.profile.effort_field else ()
+        return ServerControls(self.budget_field, self.profile.forcing, efforts)
+
+    def describe(self) -> dict[str, Any]:
+        return {"server": self.profile.name, "server_detected_by": self.server_how, "budget_field": self.budget_field,
+                "server_note": self.profile.note}
+
+    def off_switch(self) -> dict[str, Any] | None:
+        """The body fragment that switches thinking off (B = 0), or None when the server has none."""
+        if not self.caps.thinking_switch:
+            return None
+        if self.profile.thinking_off is not None:
+            return dict(self.profile.thinking_off)
+        if self.profile.effort_field and "none" in self.efforts:
+            return nested(self.profile.effort_field, "none")
+        return None
+
     def route(self, plan: BudgetPlan) -> str:
-        """How this plan is enforced: chat | server | forcing | prompt."""
-        if plan.budget == NATURAL or isinstance(plan.budget, str):
+        """How this plan is enforced: chat | server | forcing | effort | prompt."""
+        if plan.budget == NATURAL:
             return "chat"
+        if isinstance(plan.budget, str):
+            return "effort"
         if plan.mechanism is Mechanism.FORCED:
             return "forcing"
         if plan.mechanism is Mechanism.PROMPTED:
             return "prompt"
-        if self.enforcement in ("auto", "server") and self.caps.budget_field:
+        levels = self.enforcement == "auto" and self.profile.effort_field is not None
+        if (self.enforcement in ("auto", "server") and self.budget_field) or (plan.budget == 0 and levels):
             return "chat" if plan.budget == 0 else "server"  # B = 0: thinking switched off instead
-        if self.enforcement in ("auto", "forcing"):
+        if self.enforcement in ("auto", "forcing") and self.profile.forcing:
             return "forcing"
-        return "prompt"
+        return "effort" if levels else "prompt"
 
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
-        if isinstance(plan.budget, str) and plan.budget != NATURAL:
-            raise ConfigError(f"{self.spec}: effort budgets ({plan.budget!r}) are for the openai provider; "
-                              f"give numeric budgets")
-        if self.enforcement == "server" and plan.mechanism is Mechanism.NATIVE and not self.caps.budget_field:
-            raise ConfigError(f"{self.spec}: enforcement 'server' but no budget_field is declared in "
-                              f"model_options.capabilities (e.g. budget_field: thinking_token_budget for vLLM)")
+        spec, profile = self.spec, self.profile
+        if plan.mechanism is Mechanism.FORCED and plan.budget != NATURAL and not profile.forcing:
+            raise ConfigError(f"{spec}: mechanism 'forced' needs a raw completions endpoint, which the "
+                              f"{profile.name} API does not have; use native (its {profile.effort_field or 'own'} "
+                              f"control) or prompted")
+        if self.enforcement == "server" and plan.mechanism is Mechanism.NATIVE and not self.budget_field:
+            raise ConfigError(f"{spec}: enforcement 'server' but server profile {profile.name!r} has no budget "
+                              f"field; declare one in model_options.capabilities (e.g. budget_field: "
+                              f"thinking_token_budget for vLLM) or choose --server")
+        route = self.route(plan)
+        if route == "effort":
+            effort = plan.budget if isinstance(plan.budget, str) else self.effort_for(plan)
+            if not profile.effort_field or effort not in self.efforts:
+                takes = (f"levels {', '.join(self.efforts)}" if self.efforts and profile.effort_field
+                         else "no effort levels")
+                raise ConfigError(f"{spec}: budget {plan.budget!r} needs reasoning effort {effort!r}, but server "
+                                  f"profile {profile.name!r} takes {takes} for this model; give other budgets, "
+                                  f"an effort_table, or model_options.capabilities efforts")
+        if plan.budget == 0 and route == "chat" and plan.mechanism is Mechanism.NATIVE and self.off_switch() is None:
+            raise ConfigError(f"{spec}: server profile {profile.name!r} cannot switch thinking off for this model, "
+                              f"so budget 0 cannot be run natively; drop budget 0")
 
     async def _template(self, request: GenerateRequest) -> str:
         messages = self._messages(request)
@@ -105,21 +152,29 @@ class OpenAICompatibleModel(ApiModel):
 
     def _extra(self, more: dict[str, Any] | None = None) -> dict[str, Any]:
         extra = dict(self.options.get("extra_body") or {})
-        if not self.options.get("cache_prompt", False):
+        if self.profile.cache_prompt and not self.options.get("cache_prompt", False):
             extra["cache_prompt"] = False  # llama.cpp: identical greedy calls can differ with prompt caching
-        extra.update(more or {})
-        return extra
+        return merge(extra, more or {})  # nested fields (custom_params.thinking_budget) merge with extra_body's
+
+    def controls(self, plan: BudgetPlan) -> dict[str, Any]:
+        """The profile's thinking fields for a chat-route plan (off switch, budget field, effort level)."""
+        route, profile, more = self.route(plan), self.profile, {}
+        if plan.budget == 0:
+            more = self.off_switch() or {}
+        elif plan.thinking and profile.thinking_on and route != "prompt":
+            more = dict(profile.thinking_on)
+        if route == "server":
+            more = merge(more, nested(str(self.budget_field), plan.think_tokens))
+        elif route == "effort" and profile.effort_field:
+            effort = plan.budget if isinstance(plan.budget, str) else self.effort_for(plan)
+            more = merge(more, nested(profile.effort_field, effort))
+        return more
 
     def params(self, request: GenerateRequest) -> dict[str, Any]:
-        """The chat request body (routes chat, server and prompt; forcing builds its own two bodies)."""
+        """The chat request body (routes chat, server, effort and prompt; forcing builds its own two bodies)."""
         plan = request.plan
-        more: dict[str, Any] = {}
-        if plan.budget == 0 and self.caps.thinking_switch:
-            more["chat_template_kwargs"] = {"enable_thinking": False}
-        if self.route(plan) == "server":
-            more[str(self.caps.budget_field)] = plan.think_tokens
         return {"model": self.spec.model, "messages": self._messages(request), "max_tokens": plan.max_tokens,
-                **self._sampling(request), **self._extra(more)}
+                **self._sampling(request), **self._extra(self.controls(plan))}
 
     async def send(self, body: dict[str, Any]) -> Any:
         """A body with a `prompt` goes to the completions endpoint (forcing), one with `messages` to chat."""
@@ -136,10 +191,11 @@ class OpenAICompatibleModel(ApiModel):
         if out.reasoning_tokens is None:
             out.reasoning_tokens, out.reasoning_tokens_source = await self.count_tokens(out.reasoning)
         out.latency_s = self.clock() - start
-        label = {"chat": "none", "server": "server_field", "forcing": "client_forcing", "prompt": "prompt"}[route]
-        if request.plan.budget == 0 and route != "forcing" and self.caps.thinking_switch:
-            label = "thinking_switch"  # chat_template_kwargs enable_thinking false
-        out.extra["enforced_by"] = label
+        label = {"chat": "none", "server": "server_field", "forcing": "client_forcing", "prompt": "prompt",
+                 "effort": "effort"}[route]
+        if request.plan.budget == 0 and route != "forcing" and self.off_switch() is not None:
+            label = "thinking_switch"  # the profile's off switch (enable_thinking false, reasoning_effort none, ...)
+        out.extra.update(enforced_by=label, server=self.profile.name)
         return out
 
     def completion(self, resp: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
@@ -150,7 +206,7 @@ class OpenAICompatibleModel(ApiModel):
             usage = resp.usage
         except (AttributeError, IndexError, TypeError) as exc:
             raise MalformedResponse(f"chat response without choices: {exc}") from None
-        reasoning = getattr(msg, "reasoning_content", None) or getattr(msg, "reasoning", None) or ""
+        reasoning = next((str(v) for v in (getattr(msg, f, None) for f in self.profile.reasoning_fields) if v), "")
         if not reasoning:
             reasoning, content = split_think(content, self.think_open.strip(), self.think_close)
         details = getattr(usage, "completion_tokens_details", None) if usage else None

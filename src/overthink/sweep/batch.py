@@ -41,12 +41,12 @@ async def run_batches(plan: Plan, models: Mapping[str, ModelBase], recorder: Rec
 
 async def _run_model(plan: Plan, units: list[Unit], model: Any, recorder: Recorder, guard: CostGuard) -> None:
     """`model` is a ModelBase that is also a BatchModel."""
-    store, mech = recorder.store, plan.mechanism
+    store = recorder.store
     spec = str(model.spec)
     planned: dict[str, tuple[Unit, GenerateRequest]] = {}
     for unit in units:
         for request in plan.requests(unit, model):
-            planned[custom_id(unit.key(request.plan.budget, mech))] = (unit, request)
+            planned[custom_id(unit.key(request.plan.budget, request.plan.mechanism.value))] = (unit, request)
     in_flight = {cid for b in store.open_batches(spec) for cid in b["entries"]}
 
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -57,7 +57,7 @@ async def _run_model(plan: Plan, units: list[Unit], model: Any, recorder: Record
         if guard.reserve(model, request) is None:
             break
         entries.append((cid, model.params(request)))
-        keys[cid] = list(unit.key(request.plan.budget, mech))
+        keys[cid] = list(unit.key(request.plan.budget, request.plan.mechanism.value))
     for start in range(0, len(entries), MAX_ENTRIES):
         chunk = entries[start:start + MAX_ENTRIES]
         batch_id = await model.submit_batch(chunk)

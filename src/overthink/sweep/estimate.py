@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..config import ExperimentConfig
 from ..core import Budget
+from ..mechanism import resolve_spec
 from ..models import ModelSpec, answer_margin_for
 from ..pricing import estimate_input_tokens, price_for
 from ..tasks import get_task
@@ -42,7 +43,8 @@ def estimate_run(cfg: ExperimentConfig) -> list[EstimateRow]:
         spec = ModelSpec.parse(spec_text)
         price = price_for(spec.provider, spec.model, (cfg.model_options.get(spec_text) or {}).get("price"))
         for budget in cfg.sweep_budgets():
-            plan = budget_plan(cfg, budget, answer_margin_for(spec.provider))
+            plan = budget_plan(cfg, budget, answer_margin_for(spec.provider),
+                               resolve_spec(cfg.mechanism, spec, cfg.model_options.get(spec_text)))
             n = len(prompts) * reps
             inp = sum(estimate_input_tokens(p + (plan.system_prompt or "")) for p in prompts) * reps
             think = budget if isinstance(budget, int) else plan.max_tokens - plan.answer_tokens

@@ -14,8 +14,9 @@ from typing import NamedTuple
 
 from ..budget import BudgetPlan, plan_budget
 from ..config import ExperimentConfig
-from ..core import Budget, Item
-from ..models import GenerateRequest, ModelBase
+from ..core import Budget, Item, Mechanism
+from ..mechanism import resolve, resolve_spec
+from ..models import GenerateRequest, ModelBase, ModelSpec
 from ..tasks import Task
 
 
@@ -49,13 +50,15 @@ class Unit:
         return SampleKey(self.model, self.task.name, self.item.id, budget, mechanism, self.replicate)
 
 
-def budget_plan(cfg: ExperimentConfig, budget: Budget, margin: int) -> BudgetPlan:
-    """The request plan of a budget; `margin` is the model's default answer room unless the config sets one."""
-    return plan_budget(budget, cfg.mechanism, answer_margin=cfg.answer_margin or margin, cautioned=cfg.cautioned)
+def budget_plan(cfg: ExperimentConfig, budget: Budget, margin: int, mechanism: Mechanism | None = None) -> BudgetPlan:
+    """The request plan of a budget; `margin` is the model's default answer room unless the config sets one;
+    `mechanism` is the model's resolved one (the config's `auto` resolved by mechanism.resolve)."""
+    return plan_budget(budget, mechanism or cfg.mechanism, answer_margin=cfg.answer_margin or margin,
+                       cautioned=cfg.cautioned)
 
 
 def plan_for(cfg: ExperimentConfig, budget: Budget, model: ModelBase) -> BudgetPlan:
-    return budget_plan(cfg, budget, model.default_answer_margin)
+    return budget_plan(cfg, budget, model.default_answer_margin, resolve(cfg.mechanism, model))
 
 
 @dataclass
@@ -90,12 +93,15 @@ class Plan:
                                temperature=self.cfg.temperature, top_p=self.cfg.top_p, key=budget)
 
 
-def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], done: set[tuple]) -> Plan:
-    """Every (model, task, item, replicate) with at least one budget whose key is not in `done`."""
-    mech = cfg.mechanism.value
+def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], done: set[tuple],
+               mechanisms: dict[str, str] | None = None) -> Plan:
+    """Every (model, task, item, replicate) with at least one budget whose key is not in `done`. `mechanisms`:
+    each created model's resolved mechanism (a detected server profile can change what auto means)."""
     budgets = cfg.sweep_budgets()
     units = []
     for model in cfg.models:
+        mech = (mechanisms or {}).get(model) or resolve_spec(cfg.mechanism, ModelSpec.parse(model),
+                                                             cfg.model_options.get(model)).value
         for task, items in tasks:
             for item in items:
                 for rep in range(cfg.sweep_replicates()):

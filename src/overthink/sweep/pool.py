@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from ..core import Completion, Mechanism
 from ..errors import UserError
+from ..mechanism import resolve
 from ..models import ModelBase, SweepModel
 from .guard import CostGuard
 from .plan import Plan, Unit
@@ -23,7 +24,7 @@ async def run_pool(plan: Plan, models: Mapping[str, ModelBase], recorder: Record
     for unit in plan.units:
         queue.put_nowait(unit)
     # one isinstance per model, not per unit: a runtime protocol check is slow
-    shared = {spec: plan.cfg.mechanism is Mechanism.FORCED and isinstance(model, SweepModel)
+    shared = {spec: resolve(plan.cfg.mechanism, model) is Mechanism.FORCED and isinstance(model, SweepModel)
               for spec, model in models.items()}
 
     async def worker() -> None:

@@ -31,7 +31,7 @@ def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseE
     """Grade a completion (or record a failure) as a SampleRecord."""
     base: dict[str, Any] = dict(
         run_id=run_id, model=unit.model, provider=spec.provider, task=unit.task.name, item_id=unit.item.id,
-        budget=request.plan.budget, mechanism=mechanism, replicate=unit.replicate, seed=unit.seed,
+        budget=request.plan.budget, mechanism=request.plan.mechanism.value, replicate=unit.replicate, seed=unit.seed,
         expected=unit.item.expected,
     )
     if isinstance(result, BaseException):

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import ExperimentConfig, build_config
 from ..core import Item
 from ..errors import ConfigError, UserError
+from ..mechanism import resolve
 from ..models import ModelBase, load_model
 from ..progress import SweepProgress
 from ..store import Store
@@ -137,7 +138,10 @@ class Sweep:
     async def run(self, store: Store, *, progress: bool = True) -> RunStats:
         try:
             run_id = open_run(self.cfg, store)
-            plan = build_plan(self.cfg, self._load_items(store), store.done_keys())
+            mechanisms = {spec: resolve(self.cfg.mechanism, m).value for spec, m in self.models.items()}
+            store.set_meta("models", {spec: {"mechanism": mechanisms[spec], **m.describe()}
+                                      for spec, m in self.models.items()})
+            plan = build_plan(self.cfg, self._load_items(store), store.done_keys(), mechanisms)
             started = time.perf_counter()
             with SweepProgress(plan.units, enabled=progress) as bar:
                 recorder = Recorder(store, run_id, plan.mechanism, planned=plan.planned, progress=bar)
