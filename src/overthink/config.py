@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .budget import MAX_BUDGET, check_budget_size
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
@@ -47,12 +48,15 @@ class ExperimentConfig(BaseModel):
     concurrency: int = Field(1, ge=1, le=1024)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
-    answer_margin: int | None = Field(None, ge=1, description="output tokens after thinking; default per provider")
+    answer_margin: int | None = Field(None, ge=1, le=MAX_BUDGET,
+                                      description="output tokens after thinking; default per provider")
     cautioned: bool = False
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
     max_cost: float | None = Field(None, ge=0)
     batch: bool = False
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
+    grace_s: float = Field(30.0, ge=0, le=3600, description="on SIGINT/SIGTERM: seconds the requests in flight "
+                           "get to finish and be stored before the run exits")
     run_dir: str | None = None
 
     @model_validator(mode="before")
@@ -74,6 +78,9 @@ class ExperimentConfig(BaseModel):
     @classmethod
     def _budgets(cls, value: Any) -> list[Budget]:
         out = [parse_budget(v) for v in value]
+        for b in out:
+            if isinstance(b, int):
+                check_budget_size(b)
         if not out:
             raise ValueError("at least one budget is needed")
         if len(set(out)) != len(out):

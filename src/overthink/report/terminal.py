@@ -12,6 +12,8 @@ from rich.table import Table
 from ..analysis.audit import audit_table
 from ..analysis.curves import paper_verdict, score_table
 from ..store import Store
+from ..store.lock import holder
+from ..sweep.provenance import provenance_line
 from .audit import audit_rich, summary_verdict
 
 
@@ -42,8 +44,11 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     with Store(run_dir, create=False) as store:
         table = run_table(store)
         audit = audit_table(store.dataframe())
+        origin = provenance_line(store.get_meta("sessions"), writing=holder(run_dir) is not None)
     if table.empty:
         console.print(f"{run_dir}: no samples yet")
+        if origin:
+            console.print(origin, highlight=False, markup=False)
         return table
     out = Table(title=f"overthink summary: {run_dir}", show_lines=False)
     for col in ("task", "model", "mech", "budget", "n", "score [95% CI]", "mean tok", "median tok", "err", "trunc",
@@ -57,6 +62,8 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
                     f"{r['mean_reasoning_tokens']:.0f}", f"{r['median_reasoning_tokens']:.0f}", str(r["errors"]),
                     str(r["truncated"]), str(r["unparsed"]))
     console.print(out)
+    if origin:
+        console.print(origin, highlight=False, markup=False)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
     controlled = table[table["budget"].astype(str) != "natural"]
     for (task, model, mech), curve in controlled.groupby(["task", "model", "mechanism"], sort=False):
