@@ -275,3 +275,28 @@ def test_provenance_is_stored_and_shown_in_one_line(tmp_path, api):
     line = lines[0]
     assert f"overthink {__version__}" in line and f"Python {sys.version.split()[0]}" in line
     assert f"anthropic {anthropic.__version__}" in line and line.endswith("completed")
+
+
+# -- inputs accepted silently before ------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--temperature", "nan"], "field 'temperature': Input should be a finite number"),
+    (["--task-args", "nosuchtask.x=1"], "options for nosuchtask, which is not among the tasks"),
+    (["--limit", "100000000"], "field 'limit': Input should be less than or equal to 1000000"),
+    (["-m", "openai-compatible:m@notaurl"], "'notaurl' is not an http(s) URL with a host"),
+])
+def test_inputs_refused_with_the_right_reason(tmp_path, args, message):
+    model = [] if "-m" in args else ["-m", "stub:flat"]
+    res = run_cli("run", *model, "-t", "misleading-math", *args, "--run-dir", str(tmp_path / "r"), "--quiet")
+    assert res.returncode == 2 and message in res.stderr and "nan" not in res.stderr.replace("'nan'", ""), \
+        res.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_option_errors_from_a_yaml_file_name_the_file(tmp_path):
+    spec = "anthropic:claude-sonnet-4-20250514"
+    for body, message in ((f'"{spec}": {{base_url: notaurl}}', "base_url 'notaurl' is not an http(s) URL"),
+                          (f'"{spec}": {{nosuch: 1}}', "unknown option(s) nosuch")):
+        cfg = tmp_path / "exp.yaml"
+        cfg.write_text(f'model: "{spec}"\ntask: misleading-math\nmechanism: native\nmodel_options:\n  {body}\n')
+        res = run_cli("run", "--config", str(cfg), "--run-dir", str(tmp_path / "r"), "--quiet", env=KEY)
+        assert res.returncode == 2 and res.stderr.startswith(f"error: {cfg}") and message in res.stderr, res.stderr

@@ -54,10 +54,10 @@ def is_retryable(exc: BaseException) -> bool:
 def is_connect_error(exc: BaseException) -> bool:
     """No connection could be made (refused, DNS, unroutable): the server is not there, unlike a timeout."""
     seen: BaseException | None = exc
-    for _ in range(4):  # the SDKs wrap the httpx error
+    for _ in range(8):  # the SDKs wrap the transport's error (httpx, or their vendored copy "httpx2")
         if seen is None:
             return False
-        if isinstance(seen, (httpx.ConnectError, ConnectionRefusedError, socket.gaierror)):
+        if isinstance(seen, (ConnectionRefusedError, socket.gaierror)) or type(seen).__name__ == "ConnectError":
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -11,6 +11,7 @@ session's provenance is recorded), plans what is not finished and executes it un
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -161,6 +162,9 @@ class Sweep:
         out = []
         for task in self.tasks:
             items = task.items(n=self.cfg.limit, seed=self.cfg.seed)
+            if self.cfg.limit is not None and len(items) < self.cfg.limit:
+                print(f"{task.name}: limit {self.cfg.limit} is above the task's {len(items)} items; running all "
+                      f"{len(items)}", file=sys.stderr)
             store.add_items(task.name, items)
             out.append((task, items))
         known = store.get_meta("tasks") or {}
@@ -224,7 +228,13 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
 def begin(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False,
           prepare_local: Callable[[str], None] | None = None) -> Sweep:
     """What `overthink run` / `resume` / `quickstart` start with: the layered config, checked and prepared."""
-    sweep = prepare(layered_config(overrides, config_file, resume=resume), prepare_local=prepare_local)
+    cfg = layered_config(overrides, config_file, resume=resume)
+    try:
+        sweep = prepare(cfg, prepare_local=prepare_local)
+    except ConfigError as exc:  # a model or task option from the file: name the file, as field errors do
+        if config_file is None or str(exc).startswith(str(config_file)):
+            raise
+        raise ConfigError(f"{config_file}: {exc}") from None
     if sweep.cfg.run_dir is None:
         sweep.cfg = sweep.cfg.model_copy(update={"run_dir": default_run_dir(sweep.cfg.models, sweep.cfg.tasks)})
     return sweep
