@@ -280,7 +280,7 @@ def test_provenance_is_stored_and_shown_in_one_line(tmp_path, api):
 # -- inputs accepted silently before ------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     (["--temperature", "nan"], "field 'temperature': Input should be a finite number"),
-    (["--task-args", "nosuchtask.x=1"], "options for nosuchtask, which is not among the tasks"),
+    (["--task-args", "nosuchtask.x=1"], "task_args: no task named 'nosuchtask'"),
     (["--limit", "100000000"], "field 'limit': Input should be less than or equal to 1000000"),
     (["-m", "openai-compatible:m@notaurl"], "'notaurl' is not an http(s) URL with a host"),
 ])

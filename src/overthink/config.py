@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .budget import MAX_BUDGET, check_budget_size
 
@@ -114,16 +114,6 @@ class ExperimentConfig(BaseModel):
         for spec, options in value.items():
             if isinstance(options, dict) and "base_url" in options:
                 check_url(options["base_url"], f"model_options.{spec}.base_url")
-        return value
-
-    @field_validator("task_args")
-    @classmethod
-    def _task_args_name_tasks(cls, value: dict[str, dict[str, Any]], info: ValidationInfo) -> dict:
-        tasks = info.data.get("tasks") or []
-        unknown = sorted(set(value) - set(tasks))
-        if tasks and unknown:
-            raise ValueError(f"options for {', '.join(unknown)}, which is not among the tasks of this run "
-                             f"({', '.join(tasks)}); check the name before the dot in --task-args")
         return value
 
     def sweep_budgets(self) -> list[Budget]:

@@ -27,7 +27,7 @@ from ..models.apibase import ApiModel
 from ..progress import SweepProgress
 from ..store import Store
 from ..store.lock import RunLock
-from ..tasks import Task, get_task
+from ..tasks import Task, get_task, task_names
 from . import provenance
 from .batch import run_batches, supports_batch
 from .guard import CostGuard
@@ -215,6 +215,11 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
     """Build every task and create and check every model of a config, once, before anything touches disk.
     `prepare_local(pack)` makes an embedded model's file ready (the CLI shows a progress bar for it)."""
     tasks = [get_task(name, **cfg.task_args.get(name, {})) for name in cfg.tasks]  # an unknown task stops here
+    # options for a task not in this run are kept (a preset's options for other tasks), unless no such task exists
+    stray = [n for n in cfg.task_args if n not in cfg.tasks and "/" not in n and n not in task_names()]
+    if stray:
+        raise ConfigError(f"task_args: no task named {stray[0]!r} (check the name before the dot in "
+                          f"--task-args); known tasks: {', '.join(task_names())}")
     if models is None:
         models = {spec: loader(spec, cfg.model_options.get(spec, {})) for spec in cfg.models}
     check_models(cfg, models)
