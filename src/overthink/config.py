@@ -13,12 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .budget import MAX_BUDGET, check_budget_size
-
-MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
 from .secrets import check_options
+
+MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
 SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
@@ -58,8 +58,9 @@ class ExperimentConfig(BaseModel):
     max_cost: float | None = Field(None, ge=0, allow_inf_nan=False)
     batch: bool = False
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
-    grace_s: float = Field(30.0, ge=0, le=3600, allow_inf_nan=False, description="on SIGINT/SIGTERM: seconds the requests in flight "
-                           "get to finish and be stored before the run exits")
+    grace_s: float = Field(30.0, ge=0, le=3600, allow_inf_nan=False,
+                           description="on SIGINT/SIGTERM: seconds the requests in flight get to finish and be "
+                                       "stored before the run exits")
     run_dir: str | None = None
 
     @model_validator(mode="before")

@@ -90,10 +90,10 @@ def _outcome(stats: Any, run_dir: str) -> int:
 
     if stats.signal is not None:
         name = signal.Signals(stats.signal).name
-        lost = f"; {stats.abandoned} still unanswered after the grace period were not" if stats.abandoned else ""
-        typer.echo(f"{name}: stopped; {stats.completed} samples stored this session ({stats.stored_after_signal} "
-                   f"of the {stats.at_signal} in flight at the signal){lost}. Continue with "
-                   f"`overthink resume {run_dir}`", err=True)
+        lost = f"; {stats.abandoned} still unanswered after the grace period were not stored" if stats.abandoned else ""
+        typer.echo(f"{name}: stopped; {stats.completed} samples stored this session, {stats.stored_after_signal} "
+                   f"of them answered after the signal by the {stats.at_signal} request(s) in flight{lost}. "
+                   f"Continue with `overthink resume {run_dir}`", err=True)
         return EXIT_SIGNAL + stats.signal
     if stats.halted is not None:
         typer.echo(stats.halted, err=True)
