@@ -79,9 +79,10 @@ def slow(api: FakeAPI, seconds: float, n: int = 200) -> None:
 
 
 # -- one writer ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_second_writer_is_refused_at_once_and_readers_keep_working(tmp_path, api):
     slow(api, 2.0)
-    cfg, run_dir = config(tmp_path, api.url, limit=10), tmp_path / "run"
+    cfg, run_dir = config(tmp_path, api.url, limit=15), tmp_path / "run"
     first = start(cfg, run_dir)
     wait_for(lambda: len(api.log) >= 2)
     for cmd in ("run", "resume"):
@@ -93,7 +94,9 @@ def test_second_writer_is_refused_at_once_and_readers_keep_working(tmp_path, api
         err = res.stderr
         assert f"pid {first.pid}" in err and f"host {socket.gethostname()}" in err and "started 20" in err
         assert f"kill {first.pid}" in err and "Traceback" not in err
-    for reader in (["summary", str(run_dir)], ["export", str(run_dir)]):  # readers work during the run
+    readers = (["summary", str(run_dir)], ["export", str(run_dir)],
+               ["report", str(run_dir), "--out", str(tmp_path / "report.html")])
+    for reader in readers:  # readers work during the run
         res = run_cli(*reader)
         assert res.returncode == 0, res.stderr
     info = holder(run_dir)
@@ -102,9 +105,10 @@ def test_second_writer_is_refused_at_once_and_readers_keep_working(tmp_path, api
     assert first.returncode == 0, err
     assert holder(run_dir) is None
     rows = samples(run_dir)
-    assert len(rows) == 20 and len(api.billed) == 20  # nothing sent twice
+    assert len(rows) == 30 and len(api.billed) == 30  # nothing sent twice
 
 
+@pytest.mark.slow
 def test_two_fresh_runs_with_different_seeds_get_one_writer(tmp_path, api):
     slow(api, 0.2)
     run_dir = tmp_path / "run"
@@ -121,6 +125,7 @@ def test_two_fresh_runs_with_different_seeds_get_one_writer(tmp_path, api):
     assert rows == [(meta["run_id"],)] and len(api.billed) == 12
 
 
+@pytest.mark.slow
 def test_a_dead_writers_lock_is_taken_over(tmp_path, api):
     slow(api, 0.3)
     cfg, run_dir = config(tmp_path, api.url, limit=6), tmp_path / "run"
@@ -146,6 +151,7 @@ def test_lock_in_process_refuses_a_second_holder(tmp_path):
 
 
 # -- signals ------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_stores_every_answer_in_flight(tmp_path, api, sig, code):
     slow(api, 1.5)
@@ -167,6 +173,7 @@ def test_a_signal_stores_every_answer_in_flight(tmp_path, api, sig, code):
     assert "interrupted" in run_cli("summary", str(run_dir)).stdout
 
 
+@pytest.mark.slow
 def test_the_grace_period_is_bounded_and_a_second_signal_exits_at_once(tmp_path, api):
     slow(api, 30, n=8)
     cfg, run_dir = config(tmp_path, api.url, limit=2, concurrency=2), tmp_path / "run"
