@@ -18,6 +18,19 @@ from .core import EFFORT_ORDER, NATURAL, Budget, Mechanism
 # A numeric budget maps to the level of the largest threshold it reaches.
 EFFORT_FOR_BUDGET: tuple[tuple[int, str], ...] = ((0, "low"), (4096, "medium"), (8192, "high"))
 
+# The largest thinking budget (and answer margin) a run accepts, in tokens: 2^20, above every model's documented
+# output limit (the largest are 128k output, 1M context). A larger number is a typo that would be paid for and sent
+# as max_tokens (and past 2^63 SQLite cannot store it), so it is refused before any request.
+MAX_BUDGET = 1_048_576
+
+
+def check_budget_size(tokens: int, what: str = "budget") -> int:
+    """`tokens` if it is within MAX_BUDGET, else a ValueError naming the limit."""
+    if tokens > MAX_BUDGET:
+        raise ValueError(f"{what} {tokens} is above the maximum of {MAX_BUDGET:,} tokens (no model outputs that "
+                         f"many); see 'Budgets' in the README")
+    return tokens
+
 
 def effort_for_budget(tokens: int, table: tuple[tuple[int, str], ...] = EFFORT_FOR_BUDGET) -> str:
     level = table[0][1]

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .budget import MAX_BUDGET, check_budget_size
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
 from .secrets import check_options
+
+MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
 SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
@@ -43,19 +47,23 @@ class ExperimentConfig(BaseModel):
                                  "prompted | native")
     replicates: int = Field(1, ge=1)
     natural: int | None = Field(None, ge=1, description="natural overthinking: K samples per item, no budget")
-    limit: int | None = Field(None, ge=1, description="items per task")
+    limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="items per task")
     seed: int = 0
     concurrency: int = Field(1, ge=1, le=1024)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
-    answer_margin: int | None = Field(None, ge=1, description="output tokens after thinking; default per provider")
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
+    answer_margin: int | None = Field(None, ge=1, le=MAX_BUDGET,
+                                      description="output tokens after thinking; default per provider")
     cautioned: bool = False
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
-    max_cost: float | None = Field(None, ge=0)
+    max_cost: float | None = Field(None, ge=0, allow_inf_nan=False)
     batch: bool = False
     server: str | None = Field(None, description="server profile of openai-compatible models (vllm, sglang, llamacpp, "
                                "ollama, deepseek, xai, generic); default: detected. Folded into model_options")
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
+    grace_s: float = Field(30.0, ge=0, le=3600, allow_inf_nan=False,
+                           description="on SIGINT/SIGTERM: seconds the requests in flight get to finish and be "
+                                       "stored before the run exits")
     run_dir: str | None = None
 
     @model_validator(mode="before")
@@ -77,6 +85,9 @@ class ExperimentConfig(BaseModel):
     @classmethod
     def _budgets(cls, value: Any) -> list[Budget]:
         out = [parse_budget(v) for v in value]
+        for b in out:
+            if isinstance(b, int):
+                check_budget_size(b)
         if not out:
             raise ValueError("at least one budget is needed")
         if len(set(out)) != len(out):
@@ -87,9 +98,13 @@ class ExperimentConfig(BaseModel):
     @classmethod
     def _models(cls, value: list[str]) -> list[str]:
         try:
-            return [str(check_spec(v)) for v in value]
+            specs = [check_spec(v) for v in value]
         except UserError as exc:
             raise ValueError(str(exc)) from None
+        for spec in specs:
+            if spec.base_url:
+                check_url(spec.base_url, f"the base URL of {spec}")
+        return [str(spec) for spec in specs]
 
     @field_validator("model_options")
     @classmethod
@@ -100,6 +115,9 @@ class ExperimentConfig(BaseModel):
                 check_options(spec, options)
         except UserError as exc:
             raise ValueError(str(exc)) from None
+        for spec, options in value.items():
+            if isinstance(options, dict) and "base_url" in options:
+                check_url(options["base_url"], f"model_options.{spec}.base_url")
         return value
 
     @model_validator(mode="after")
@@ -130,6 +148,14 @@ class ExperimentConfig(BaseModel):
                 if a != b:
                     diff.append(f"{field}.{key}")
         return diff
+
+
+def check_url(url: Any, what: str) -> str:
+    """An http(s) URL with a host, or a ValueError naming `what` (a typo otherwise errors on every sample)."""
+    parsed = urlsplit(url) if isinstance(url, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{what} {url!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1")
+    return url
 
 
 def _format_error(exc: ValidationError, source: str) -> str:

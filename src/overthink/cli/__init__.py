@@ -30,6 +30,9 @@ from .review import review
 app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                   help="Find where more thinking makes a reasoning model worse.")
 
+GRACE_HELP = ("on Ctrl-C / SIGTERM: seconds the requests in flight get to be answered and stored before the run "
+              "exits (default 30; a second signal exits at once)")
+
 QUICKSTART = {
     "models": ["local:qwen2.5-coder-0.5b"],
     "tasks": ["misleading-math", "word-problems"],
@@ -41,28 +44,67 @@ QUICKSTART = {
 }
 
 
+# Exit codes of run / resume / quickstart (README "Exit codes").
+EXIT_OK, EXIT_ERRORS, EXIT_STOPPED, EXIT_SIGNAL = 0, 3, 4, 128
+
+
 def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False,
-            resume: bool = False) -> Path:
-    """Begin the run (stored config of an existing run dir < file < flags), run it, return the run dir."""
+            resume: bool = False) -> tuple[Path, int]:
+    """Begin the run (stored config of an existing run dir < file < flags), run it; the run dir and exit code."""
+    from ..store import DB_NAME
+    from ..store.lock import RunLock, describe
     from ..sweep import start
 
-    # bad config or model options, an unknown task, a missing key or an impossible budget stop here,
-    # before the run dir exists
-    sweep = start.begin(overrides, config_file, resume=resume, prepare_local=_prepare_local)
-    checked = positive_control(sweep.cfg) if sweep.cfg.check else None  # exits 1 before the run dir exists
-    run_dir = sweep.run_dir
-    typer.echo(f"run dir: {run_dir}", err=True)
+    lock = None
+    given = overrides.get("run_dir")
+    if given and (Path(given) / DB_NAME).exists():  # an existing run: refuse a second writer before anything
+        lock = RunLock(given).acquire()
+        if lock.took_over:
+            typer.echo(f"took over the lock of a writer that is gone ({describe(lock.took_over)})", err=True)
     try:
-        stats = sweep.execute(progress=not quiet, meta={"check": checked.to_dict()} if checked else None)
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
-                   err=True)
-        raise typer.Exit(130) from None
+        # bad config or model options, an unknown task, a missing key or an impossible budget stop here,
+        # before the run dir exists
+        sweep = start.begin(overrides, config_file, resume=resume, prepare_local=_prepare_local)
+        checked = positive_control(sweep.cfg) if sweep.cfg.check else None  # exits 1 before the run dir exists
+        run_dir = sweep.run_dir
+        typer.echo(f"run dir: {run_dir}", err=True)
+        try:
+            stats = sweep.execute(progress=not quiet, meta={"check": checked.to_dict()} if checked else None,
+                                  lock=lock)
+        except KeyboardInterrupt:  # before the sweep's own handlers were installed
+            typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
+                       err=True)
+            raise typer.Exit(130) from None
+    finally:
+        if lock is not None:
+            lock.release()
     flags = ", ".join(f"{k} {v}" for k, v in sorted(stats.statuses.items()))
     typer.echo(f"ran {stats.completed} of {stats.planned} pending samples in {stats.wall_s:.1f}s "
                f"({flags or 'nothing to do'})" + (" - stopped at --max-cost" if stats.stopped_for_cost else ""),
                err=True)
-    return Path(run_dir)
+    return Path(run_dir), _outcome(stats, run_dir)
+
+
+def _outcome(stats: Any, run_dir: str) -> int:
+    """Say how the run ended (a signal, a stopping failure, error samples) and return its exit code."""
+    import signal
+
+    if stats.signal is not None:
+        name = signal.Signals(stats.signal).name
+        lost = f"; {stats.abandoned} still unanswered after the grace period were not stored" if stats.abandoned else ""
+        typer.echo(f"{name}: stopped; {stats.completed} samples stored this session, {stats.stored_after_signal} "
+                   f"of them answered after the signal by the {stats.at_signal} request(s) in flight{lost}. "
+                   f"Continue with `overthink resume {run_dir}`", err=True)
+        return EXIT_SIGNAL + stats.signal
+    if stats.halted is not None:
+        typer.echo(stats.halted, err=True)
+        return EXIT_STOPPED
+    errors = stats.statuses.get("error", 0)
+    if errors:
+        typer.echo(f"{errors} sample(s) ended with an error (stored with the error text); "
+                   f"`overthink resume {run_dir}` retries them", err=True)
+        return EXIT_ERRORS
+    return EXIT_OK
 
 
 @app.command()
@@ -92,6 +134,7 @@ def run(
     data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV)")] = None,
     run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it")] = None,
+    grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Sweep reasoning budgets (or sample natural lengths) and store every sample as it completes."""
@@ -105,17 +148,23 @@ def run(
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
                      answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
-                     server=server, task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
-    out = execute(overrides, config, quiet=quiet)
+                     server=server, task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s)
+    out, code = execute(overrides, config, quiet=quiet)
     _print_summary(out)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
 def resume(run_dir: Path, concurrency: Annotated[int | None, typer.Option()] = None,
+           grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
            quiet: Annotated[bool, typer.Option(help="no progress bar")] = False) -> None:
     """Continue a run: finished samples are never recomputed; errors are retried."""
-    execute({"run_dir": str(run_dir), "concurrency": concurrency}, None, quiet=quiet, resume=True)
+    _, code = execute({"run_dir": str(run_dir), "concurrency": concurrency, "grace_s": grace_s}, None,
+                      quiet=quiet, resume=True)
     _print_summary(run_dir)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -178,11 +227,13 @@ def quickstart(
     spec = model or QUICKSTART["models"][0]
     overrides = {**QUICKSTART, "models": [spec], "run_dir": run_dir, "limit": limit or QUICKSTART["limit"],
                  "budgets": budgets or QUICKSTART["budgets"]}
-    out = execute(overrides, None)
+    out, code = execute(overrides, None)
     _print_summary(out)
     from ..report.html import build_report
 
     typer.echo(f"report: {build_report([out], Path(out) / 'report.html')}")
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -24,7 +24,7 @@ from ..secrets import check_options, redact
 from ..tokens import estimate_tokens
 from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .capabilities import capabilities
-from .retry import BackoffWait, call_with_retries, limiter_for, status_of
+from .retry import BackoffWait, call_with_retries, is_connect_error, limiter_for, status_of
 
 T = TypeVar("T")
 _ANSWER = re.compile(r"<answer>.*?</answer>", re.DOTALL | re.IGNORECASE)
@@ -81,6 +81,7 @@ class ProviderError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status
+        self.unreachable: str | None = None  # the URL, when no connection could be made at all
 
 
 class ApiModel(ModelBase):
@@ -185,17 +186,24 @@ class ApiModel(ModelBase):
     async def generate(self, request: GenerateRequest) -> Completion:
         body = self.params(request)
         start = self.clock()
-        out, attempts = await self.exchange(body, lambda r: self.completion(r, request.plan, self.clock() - start))
-        out.extra["attempts"] = attempts
+        counter: dict[str, Any] = {}
+        out, attempts = await self.exchange(
+            body, lambda r: self.completion(r, request.plan, self.clock() - start), counter)
+        out.extra["attempts"] = attempts  # HTTP attempts; latency_s spans them all, backoff included
+        out.extra["attempt_latency_s"] = round(counter.get("attempt_s", out.latency_s), 4)
         return out
 
-    async def exchange(self, body: dict[str, Any], parse: Callable[[Any], T]) -> tuple[T, int]:
+    async def exchange(self, body: dict[str, Any], parse: Callable[[Any], T],
+                       counter: dict[str, Any] | None = None) -> tuple[T, int]:
         """`send(body)` then `parse` inside one retried attempt (a malformed body is retried too); returns the
-        parsed value and how many attempts it took."""
-        counter: dict[str, Any] = {}
+        parsed value and how many attempts it took (`counter["attempt_s"]`: the successful attempt's time)."""
+        counter = counter if counter is not None else {}
 
         async def attempt() -> T:
-            return parse(await self.send(body))
+            sent = self.clock()
+            out = parse(await self.send(body))
+            counter["attempt_s"] = self.clock() - sent
+            return out
 
         return await self.call(attempt, counter), counter.get("attempts", 1)
 
@@ -208,8 +216,12 @@ class ApiModel(ModelBase):
                                            counter=counter)
         except Exception as exc:
             tries = counter.get("attempts")
-            raise ProviderError(redact(f"{type(exc).__name__}: {exc}"[:1500])
-                                + (f" (after {tries} attempts)" if tries else ""), status_of(exc)) from None
+            error = ProviderError(redact(f"{type(exc).__name__}: {exc}"[:1500])
+                                  + (f" (after {tries} attempts)" if tries else ""), status_of(exc))
+            if is_connect_error(exc):
+                error.unreachable = redact(str(self.spec.base_url or getattr(self.client, "base_url", "") or
+                                               self.provider))
+            raise error from None
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -15,6 +15,7 @@ import asyncio
 import email.utils
 import json
 import random
+import socket
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,18 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     code = status_of(exc)
     return code in RETRY_STATUS
+
+
+def is_connect_error(exc: BaseException) -> bool:
+    """No connection could be made (refused, DNS, unroutable): the server is not there, unlike a timeout."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the SDKs wrap the transport's error (httpx, or their vendored copy "httpx2")
+        if seen is None:
+            return False
+        if isinstance(seen, (ConnectionRefusedError, socket.gaierror)) or type(seen).__name__ == "ConnectError":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_after(exc: BaseException | None) -> float | None:

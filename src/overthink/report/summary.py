@@ -23,6 +23,8 @@ from ..analysis.trends import verdict_table
 from ..analysis.verdicts import INVERSE
 from ..errors import UserError
 from ..store import Store
+from ..store.lock import holder
+from ..sweep.provenance import provenance_line
 
 SCHEMA = "overthink.summary/1"
 SCORE_FIELDS = ("task", "model", "mechanism", "budget", "metric", "n", "n_scored", "n_items", "score", "ci_low",
@@ -44,6 +46,7 @@ class Summary:
     verdicts: pd.DataFrame
     warnings: list[str]
     audit: pd.DataFrame = field(default_factory=pd.DataFrame)  # the enforcement audit (analysis/audit.py)
+    provenance: str = ""  # one line: versions, platform, how the sessions ended (sweep/provenance.py)
 
 
 def build_summary(run_dir: str | Path) -> Summary:
@@ -53,8 +56,9 @@ def build_summary(run_dir: str | Path) -> Summary:
         samples = store.dataframe()
         tasks = store.get_meta("tasks") or {}
         config = store.get_meta("config") or {}
+        origin = provenance_line(store.get_meta("sessions"), writing=holder(run_dir) is not None)
     if samples.empty:
-        return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [])
+        return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [], provenance=origin)
     audit = audit_table(samples)
     metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
     scores = score_table(samples, metrics)
@@ -63,7 +67,7 @@ def build_summary(run_dir: str | Path) -> Summary:
     verdicts = (verdict_table(controlled, scores[is_controlled], metrics, audit=audit) if is_controlled.any()
                 else pd.DataFrame())
     warnings = list(setup_warnings(samples, scores, [config])["warning"])
-    return Summary(run_dir, scores, verdicts, warnings, audit)
+    return Summary(run_dir, scores, verdicts, warnings, audit, origin)
 
 
 def _clean(value: Any) -> Any:

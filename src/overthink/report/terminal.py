@@ -15,6 +15,8 @@ from ..analysis.curves import score_table
 from ..analysis.verdicts import missing, terminal_line
 from ..errors import UserError
 from ..store import Store
+from ..store.lock import holder
+from ..sweep.provenance import provenance_line
 from .audit import audit_rich, summary_verdict
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
@@ -59,8 +61,11 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     console = console or wide_console()
     summary = summary or build_summary(run_dir)
     table = summary.scores
+    origin = summary.provenance
     if table.empty:
         console.print(f"{run_dir}: no samples yet")
+        if origin:
+            console.print(origin, highlight=False, markup=False)
         return table
     out = Table(title=f"overthink summary: {run_dir}", show_lines=False)
     for col in ("task", "model", "mech", "budget", "n", "score [95% CI]", "mean tok", "median tok", "err", "trunc",
@@ -72,6 +77,8 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
                     _tokens(r["median_reasoning_tokens"]), str(r["errors"]), str(r["truncated"]),
                     str(r["unparsed"]))
     console.print(out)
+    if origin:
+        console.print(origin, highlight=False, markup=False)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
     for row in summary.verdicts.to_dict("records"):
         inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])

@@ -62,6 +62,13 @@ class Store:
         self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                           "value = excluded.value", (key, json.dumps(value)))
 
+    def set_meta_many(self, values: dict[str, Any]) -> None:
+        """Several meta keys in one transaction: all are seen together or none."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for key, value in values.items():
+                self.set_meta(key, value)
+
     # -- items ------------------------------------------------------------------------------------------------
     def add_items(self, task: str, items: Iterable[Item]) -> None:
         rows = [(task, it.id, it.prompt, it.expected, json.dumps(_item_meta(it))) for it in items]

@@ -16,7 +16,8 @@ class CostGuard:
 
     @property
     def stopped(self) -> bool:
-        return self.stats.stopped_for_cost
+        """No new request: the cost limit, a non-retryable failure or a signal stopped the run."""
+        return self.stats.stopped
 
     def over_limit(self, worst: float = 0.0) -> bool:
         spent = self.stats.cost_usd

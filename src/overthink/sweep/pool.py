@@ -2,7 +2,8 @@
 
 A unit of several budgets on a shared-trace model (SweepModel, forced mechanism) is answered from one thinking
 trace; otherwise each budget is its own request. A UserError from a provider stops the run (it is the user's
-mistake, not an API fault); any other failure is stored as that sample's error and retried on resume.
+mistake, not an API fault); any other failure is stored as that sample's error and retried on resume. Workers
+take no new unit once the run is stopped (cost limit, a non-retryable failure, a signal: `RunStats.stopped`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ async def _shared_trace(plan: Plan, unit: Unit, model: ModelBase, recorder: Reco
     requests = plan.requests(unit, model)
     spec = model.spec
     pending = {id(r): r for r in requests}
+    recorder.stats.in_flight += 1
     try:
         async for request, result in model.generate_sweep(requests):  # type: ignore[attr-defined]
             if isinstance(result, UserError):
@@ -54,6 +56,8 @@ async def _shared_trace(plan: Plan, unit: Unit, model: ModelBase, recorder: Reco
     except Exception as exc:  # the shared trace failed: every budget not yet answered is an error
         for request in pending.values():
             recorder.record(unit, request, exc, spec)
+    finally:
+        recorder.stats.in_flight -= 1
 
 
 async def _one_by_one(plan: Plan, unit: Unit, model: ModelBase, recorder: Recorder, guard: CostGuard) -> None:
@@ -63,6 +67,7 @@ async def _one_by_one(plan: Plan, unit: Unit, model: ModelBase, recorder: Record
         reserved = guard.reserve(model, request)
         if reserved is None:
             return
+        recorder.stats.in_flight += 1
         try:
             result: Completion | BaseException = await model.generate(request)
         except (asyncio.CancelledError, UserError):
@@ -71,4 +76,5 @@ async def _one_by_one(plan: Plan, unit: Unit, model: ModelBase, recorder: Record
             result = exc
         finally:
             guard.release(reserved)
+            recorder.stats.in_flight -= 1
         recorder.record(unit, request, result, model.spec)

@@ -11,6 +11,7 @@ from ..core import Completion, SampleRecord, Status
 from ..models import GenerateRequest, ModelSpec
 from ..progress import SweepProgress
 from ..store import Store
+from .failures import FailureWatch
 from .plan import Unit
 
 
@@ -24,6 +25,17 @@ class RunStats:
     cost_usd: float = 0.0
     stopped_for_cost: bool = False
     wall_s: float = 0.0
+    halted: str | None = None  # the one line a non-retryable failure stopped the run with (failures.py)
+    signal: int | None = None  # the signal that stopped dispatching (SIGINT / SIGTERM)
+    in_flight: int = 0  # requests sent and not yet recorded
+    at_signal: int = 0  # requests in flight when the signal came
+    stored_after_signal: int = 0  # of those, stored within the grace period
+    abandoned: int = 0  # requests still in flight when the grace period ran out
+
+    @property
+    def stopped(self) -> bool:
+        """Whether executors must send no new request (cost limit, a fatal failure, a signal)."""
+        return self.stopped_for_cost or self.halted is not None or self.signal is not None
 
 
 def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseException, spec: ModelSpec,
@@ -59,6 +71,7 @@ class Recorder:
         self.mechanism = mechanism
         self.stats = RunStats(run_id, planned=planned)
         self.progress = progress
+        self.watch = FailureWatch()
 
     def record(self, unit: Unit, request: GenerateRequest, result: Completion | BaseException, spec: ModelSpec,
                *, where: str | None = None) -> SampleRecord:
@@ -72,6 +85,10 @@ class Recorder:
         stats.statuses[sample.status] += 1
         stats.reasoning_tokens += sample.reasoning_tokens or 0
         stats.cost_usd += sample.cost_usd or 0.0
+        if stats.signal is not None:
+            stats.stored_after_signal += 1
+        if stats.halted is None:
+            stats.halted = self.watch.observe(unit.model, result)
         if self.progress is not None:
             self.progress.advance(sample)
         return sample

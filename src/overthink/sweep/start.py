@@ -2,32 +2,40 @@
 then the plan handed to an executor with the recorder and the cost guard.
 
 Everything that can refuse a run (bad config, unknown task, missing key, impossible budget, no batch API) is
-checked in `begin` / `prepare`, before the run dir exists. `Sweep.run` then opens the run in the store (a resumed
-run must keep the settings that define its samples), plans what is not finished and executes it.
+checked in `begin` / `prepare`, before the run dir exists. `Sweep.execute` takes the run dir's writer lock;
+`Sweep.run` then opens the run in the store (a resumed run must keep the settings that define its samples; the
+session's provenance is recorded), plans what is not finished and executes it under the signal handlers
+(signals.py), and stamps how the session ended.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..budget import check_budget_size
 from ..config import ExperimentConfig, build_config
 from ..core import Item
 from ..errors import ConfigError, UserError
 from ..mechanism import resolve
 from ..models import ModelBase, load_model
+from ..models.apibase import ApiModel
 from ..progress import SweepProgress
 from ..store import Store
-from ..tasks import Task, get_task
+from ..store.lock import RunLock
+from ..tasks import Task, get_task, task_names
+from . import provenance
 from .batch import run_batches, supports_batch
 from .guard import CostGuard
 from .plan import Plan, build_plan, plan_for
 from .pool import run_pool
 from .record import Recorder, RunStats
+from .signals import GracefulStop
 
 # An executor sends a plan's requests and records each result; it never sees the config layers or the store's
 # run bookkeeping. A third one (e.g. a server-side shared-trace executor) takes the same arguments.
@@ -85,21 +93,30 @@ def check_models(cfg: ExperimentConfig, models: Mapping[str, ModelBase]) -> None
         for budget in cfg.sweep_budgets():
             try:
                 plan = plan_for(cfg, budget, model)
+                check_budget_size(plan.max_tokens, "output cap (budget + answer margin)")
             except ValueError as exc:
                 raise ConfigError(f"{spec}: {exc}") from None
+            most = model.caps.get("max_budget") if isinstance(model, ApiModel) else None
+            if isinstance(budget, int) and most and budget > most:
+                raise ConfigError(f"{spec}: budget {budget} is above this model's maximum thinking budget of "
+                                  f"{most} tokens (capabilities table; model_options.{spec}.capabilities "
+                                  f"overrides it)")
             model.check_plan(plan, cfg.temperature)
         if cfg.max_cost is not None and model.price is None:
             raise ConfigError(f"--max-cost: no price known for {spec}; add it to $OVERTHINK_HOME/prices.yaml "
                               f"or model_options.{spec}.price")
 
 
-def open_run(cfg: ExperimentConfig, store: Store) -> str:
-    """Record the config with the run, or check a resumed run keeps the settings that define its samples."""
+def open_run(cfg: ExperimentConfig, store: Store, session: dict[str, Any] | None = None) -> str:
+    """Record the config with the run, or check a resumed run keeps the settings that define its samples.
+
+    The run id, config and provenance session are written in one transaction: a reader (or a second writer that
+    got past the lock, e.g. a library caller) never sees a run id with another run's config."""
     run_id = store.get_meta("run_id")
+    values: dict[str, Any] = {}
     if run_id is None:
         run_id = uuid.uuid4().hex[:12]
-        store.set_meta("run_id", run_id)
-        store.set_meta("created_at", time.time())
+        values.update(run_id=run_id, created_at=time.time())
     else:
         old = store.get_meta("config")
         if old is not None:
@@ -108,8 +125,26 @@ def open_run(cfg: ExperimentConfig, store: Store) -> str:
                 raise ConfigError(
                     f"{store.run_dir} was started with different {', '.join(diff)}; samples would not be "
                     f"comparable. Use a new --run-dir, or resume with the original settings.")
-    store.set_meta("config", cfg.model_dump(mode="json"))
+    values["config"] = cfg.model_dump(mode="json")
+    if session is not None:
+        values["sessions"] = [*(store.get_meta("sessions") or []), session]
+    store.set_meta_many(values)
     return run_id
+
+
+def close_session(store: Store, stats: RunStats | None, failed: bool = False) -> None:
+    """Stamp the latest session's end time and how it ended."""
+    sessions = store.get_meta("sessions") or []
+    if not sessions:
+        return
+    status = "failed" if failed or stats is None else (
+        "interrupted" if stats.signal is not None else
+        "stopped" if stats.halted is not None or stats.stopped_for_cost else "completed")
+    errors = stats.statuses.get("error", 0) if stats is not None else 0
+    if errors and status != "failed":
+        status += f" ({errors} error samples)"
+    sessions[-1].update(ended_at=time.time(), status=status)
+    store.set_meta("sessions", sessions)
 
 
 class Sweep:
@@ -128,6 +163,9 @@ class Sweep:
         out = []
         for task in self.tasks:
             items = task.items(n=self.cfg.limit, seed=self.cfg.seed)
+            if self.cfg.limit is not None and len(items) < self.cfg.limit:
+                print(f"{task.name}: limit {self.cfg.limit} is above the task's {len(items)} items; running all "
+                      f"{len(items)}", file=sys.stderr)
             store.add_items(task.name, items)
             out.append((task, items))
         known = store.get_meta("tasks") or {}
@@ -136,8 +174,10 @@ class Sweep:
         return out
 
     async def run(self, store: Store, *, progress: bool = True) -> RunStats:
+        stats: RunStats | None = None
         try:
-            run_id = open_run(self.cfg, store)
+            resumed = store.get_meta("run_id") is not None
+            run_id = open_run(self.cfg, store, provenance.session(self.models.values(), resumed=resumed))
             mechanisms = {spec: resolve(self.cfg.mechanism, m).value for spec, m in self.models.items()}
             store.set_meta("models", {spec: {"mechanism": mechanisms[spec], **m.describe()}
                                       for spec, m in self.models.items()})
@@ -145,17 +185,30 @@ class Sweep:
             started = time.perf_counter()
             with SweepProgress(plan.units, enabled=progress) as bar:
                 recorder = Recorder(store, run_id, plan.mechanism, planned=plan.planned, progress=bar)
-                guard = CostGuard(self.cfg.max_cost, recorder.stats)
-                await executor_for(self.cfg)(plan, self.models, recorder, guard)
+                stats = recorder.stats
+                guard = CostGuard(self.cfg.max_cost, stats)
+                work = asyncio.ensure_future(executor_for(self.cfg)(plan, self.models, recorder, guard))
+                with GracefulStop(work, stats, self.cfg.grace_s):
+                    try:
+                        await work
+                    except asyncio.CancelledError:
+                        if stats.signal is None:  # our own cancellation, not the grace period's end
+                            raise
+            stats.wall_s = time.perf_counter() - started
+        except BaseException:
+            close_session(store, stats, failed=stats is None or stats.signal is None)
+            raise
         finally:
             for model in self.models.values():
                 await model.aclose()
-        recorder.stats.wall_s = time.perf_counter() - started
-        return recorder.stats
+        close_session(store, stats)
+        return stats
 
-    def execute(self, *, progress: bool = True, meta: dict[str, Any] | None = None) -> RunStats:
-        """Open (or create) the run dir's store, record `meta` (e.g. the positive control's result) and run."""
-        with Store(self.run_dir) as store:
+    def execute(self, *, progress: bool = True, meta: dict[str, Any] | None = None,
+                lock: RunLock | None = None) -> RunStats:
+        """Take the run dir's writer lock (unless the caller holds it), open (or create) its store, record
+        `meta` (e.g. the positive control's result) and run. A second writer is refused (RunDirLocked, exit 2)."""
+        with lock or RunLock(self.run_dir), Store(self.run_dir) as store:
             for key, value in (meta or {}).items():
                 store.set_meta(key, value)
             return asyncio.run(self.run(store, progress=progress))
@@ -166,6 +219,11 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
     """Build every task and create and check every model of a config, once, before anything touches disk.
     `prepare_local(pack)` makes an embedded model's file ready (the CLI shows a progress bar for it)."""
     tasks = [get_task(name, **cfg.task_args.get(name, {})) for name in cfg.tasks]  # an unknown task stops here
+    # options for a task not in this run are kept (a preset's options for other tasks), unless no such task exists
+    stray = [n for n in cfg.task_args if n not in cfg.tasks and "/" not in n and n not in task_names()]
+    if stray:
+        raise ConfigError(f"task_args: no task named {stray[0]!r} (check the name before the dot in "
+                          f"--task-args); known tasks: {', '.join(task_names())}")
     if models is None:
         models = {spec: loader(spec, cfg.model_options.get(spec, {})) for spec in cfg.models}
     check_models(cfg, models)
@@ -179,7 +237,13 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
 def begin(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False,
           prepare_local: Callable[[str], None] | None = None) -> Sweep:
     """What `overthink run` / `resume` / `quickstart` start with: the layered config, checked and prepared."""
-    sweep = prepare(layered_config(overrides, config_file, resume=resume), prepare_local=prepare_local)
+    cfg = layered_config(overrides, config_file, resume=resume)
+    try:
+        sweep = prepare(cfg, prepare_local=prepare_local)
+    except ConfigError as exc:  # a model or task option from the file: name the file, as field errors do
+        if config_file is None or str(exc).startswith(str(config_file)):
+            raise
+        raise ConfigError(f"{config_file}: {exc}") from None
     if sweep.cfg.run_dir is None:
         sweep.cfg = sweep.cfg.model_copy(update={"run_dir": default_run_dir(sweep.cfg.models, sweep.cfg.tasks)})
     return sweep

@@ -1,0 +1,142 @@
+"""One writer per run dir: `run` and `resume` hold `overthink.lock` (an exclusive `flock`) while they write.
+
+The kernel drops a `flock` when its process dies (kill -9 included), so a lock left by a dead process is stale by
+construction and the next writer simply takes it; the pid, host and start time written into the file only name
+the holder in the refusal. Readers (`summary`, `report`, `export`, `review`) never take the lock: SQLite's WAL
+lets them read while the writer commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+LOCK_NAME = "overthink.lock"
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the pid file alone then names the holder (a dead one is taken over)
+    fcntl = None  # type: ignore[assignment]
+
+
+class RunDirLocked(UserError):
+    """Another live process writes this run dir."""
+
+
+class RunLock:
+    """The run dir's writer lock; `acquire` refuses with RunDirLocked while another process holds it."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / LOCK_NAME
+        self._fd: int | None = None
+        self.took_over: dict[str, Any] | None = None  # the dead holder a stale lock was taken from
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> RunLock:
+        if self._fd is not None:
+            return self
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    raise RunDirLocked(_refusal(self.run_dir, _read(fd))) from None
+            else:
+                holder = _read(fd)
+                if holder and _alive(holder):
+                    raise RunDirLocked(_refusal(self.run_dir, holder))
+            previous = _read(fd)
+            if previous and previous.get("pid") != os.getpid():
+                self.took_over = previous  # its process is gone: the kernel released its flock
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(info).encode())
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Drop the lock. The file stays, emptied (unlinking it would race a writer that has just opened it)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        os.ftruncate(fd, 0)  # an empty file: released cleanly (a holder named in it died holding it)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(run_dir: str | Path) -> dict[str, Any] | None:
+    """The live process writing `run_dir` ({pid, host, started_at}), or None (readers use it to say so)."""
+    path = Path(run_dir) / LOCK_NAME
+    if not path.exists():
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        info = _read(fd)
+        if fcntl is None:
+            return info if info and _alive(info) else None
+        try:  # a shared lock is refused only while a writer holds the exclusive one
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return info or {}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def describe(info: dict[str, Any]) -> str:
+    when = info.get("started_at")
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if isinstance(when, (int, float)) else "?"
+    return f"pid {info.get('pid', '?')} on host {info.get('host', '?')}, started {stamp}"
+
+
+def _read(fd: int) -> dict[str, Any]:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = json.loads(os.read(fd, 4096) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _alive(info: dict[str, Any]) -> bool:
+    if info.get("host") != socket.gethostname():
+        return True  # cannot tell for another host: assume alive
+    try:
+        os.kill(int(info.get("pid", 0)), 0)
+    except (OSError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _refusal(run_dir: Path, info: dict[str, Any]) -> str:
+    pid = info.get("pid", "PID")
+    return (f"{run_dir} is being written by another overthink process ({describe(info)}); a run dir has one "
+            f"writer. Wait for it to finish (`overthink summary {run_dir}` reads it meanwhile), or take over: stop "
+            f"it (`kill {pid}` stores its in-flight requests first), then `overthink resume {run_dir}`")

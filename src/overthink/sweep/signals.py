@@ -1,0 +1,71 @@
+"""SIGINT / SIGTERM during a run: stop sending, let the requests in flight finish and be stored, then stop.
+
+The first signal marks the run stopped (executors send nothing new) and gives the in-flight requests `grace_s`
+seconds: each answer that arrives is graded and committed as usual, because the provider has been paid for it.
+When the grace period runs out the executor is cancelled (the unanswered requests are retried on resume). A second
+signal exits at once (exit 128 + signal number); committed samples are safe, SQLite's WAL keeps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from types import TracebackType
+
+from .record import RunStats
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class GracefulStop:
+    """Installs the handlers on the running loop for the duration of `work` (a no-op off the main thread)."""
+
+    def __init__(self, work: asyncio.Future, stats: RunStats, grace_s: float) -> None:
+        self.work = work
+        self.stats = stats
+        self.grace_s = grace_s
+        self.installed: list[int] = []
+        self.expired = False
+        self.loop = asyncio.get_running_loop()
+
+    def __enter__(self) -> GracefulStop:
+        for sig in SIGNALS:
+            try:
+                self.loop.add_signal_handler(sig, self._on_signal, sig)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
+                continue
+            self.installed.append(sig)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for sig in self.installed:
+            self.loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: int) -> None:
+        name = signal.Signals(sig).name
+        stats = self.stats
+        if stats.signal is not None:
+            _say(f"{name} again: exiting now; {stats.in_flight} request(s) in flight are not stored")
+            os._exit(128 + sig)
+        stats.signal = sig
+        stats.at_signal = stats.in_flight
+        if not stats.in_flight:
+            _say(f"{name}: stopping; nothing was in flight")
+            self.work.cancel()  # workers may sit in a wait (a rate limit's backoff): nothing to keep
+            return
+        _say(f"{name}: sending no new requests; waiting up to {self.grace_s:g} s for the {stats.in_flight} in "
+             f"flight to be answered and stored (signal again to exit now)")
+        self.loop.call_later(self.grace_s, self._expire)
+
+    def _expire(self) -> None:
+        if not self.work.done():
+            self.expired = True
+            self.stats.abandoned = self.stats.in_flight
+            self.work.cancel()
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
