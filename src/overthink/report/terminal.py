@@ -15,8 +15,6 @@ from ..analysis.curves import score_table
 from ..analysis.verdicts import missing, terminal_line
 from ..errors import UserError
 from ..store import Store
-from ..store.lock import holder
-from ..sweep.provenance import provenance_line
 from .audit import audit_rich, summary_verdict
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
