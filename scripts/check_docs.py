@@ -6,6 +6,7 @@ dropped). Each one runs, in order, in a fresh `git clone` of this repository wit
 the virtualenv `make test` built (`--python`). Only two kinds are skipped, each with its reason printed:
   - commands that need a real API key (an API provider in --model, or a --config whose models are API models);
   - illustrative ones: a path on the author's machine, a server you start yourself, `make test` (CI's own step).
+  - `overthink data fetch` when the datasets' upstream cannot be reached at all (a machine without internet).
 To stay within a few minutes on 2 cores, the rest is made small but otherwise kept as written:
   - `overthink run` without --limit gets `--limit 1`, and a --run-dir under runs/ when it names none;
   - a trailing `...` (the docs' "and your usual flags") becomes `--model local:qwen2.5-coder-0.5b --limit 1`;
@@ -26,6 +27,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -107,6 +109,17 @@ class Planner:
     def __init__(self, clone: Path) -> None:
         self.clone = clone
         self.runs = ["runs/quickstart"]
+        self._online: bool | None = None
+
+    def online(self) -> bool:
+        """Can the datasets' upstream be reached (asked once)?"""
+        if self._online is None:
+            try:
+                socket.create_connection(("raw.githubusercontent.com", 443), timeout=5).close()
+                self._online = True
+            except OSError:
+                self._online = False
+        return self._online
 
     def plan(self, shown: Shown) -> list[Step]:
         text = shown.text
@@ -114,6 +127,9 @@ class Planner:
             return [Step(shown, None, "CI's own test command: .ci/run runs it before this script")]
         if text.startswith("make demo"):
             return [Step(shown, "make -n demo >/dev/null && overthink quickstart --limit 1")]
+        if text.startswith("overthink data fetch") and not self.online():
+            return [Step(shown, None, "needs the internet: the dataset upstream (raw.githubusercontent.com) does not "
+                                      "answer from here")]
         extra = re.fullmatch(r"pip install '?overthink\[(\w+)\]'?", text)
         if extra:  # from a clone the extra installs as `-e .[X]`; --dry-run: the venv must stay as it is
             return [Step(shown, f"python -m pip install --quiet --dry-run -e '.[{extra.group(1)}]'")]
