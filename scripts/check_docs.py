@@ -130,9 +130,11 @@ class Planner:
         if text.startswith("overthink data fetch") and not self.online():
             return [Step(shown, None, "needs the internet: the dataset upstream (raw.githubusercontent.com) does not "
                                       "answer from here")]
-        extra = re.fullmatch(r"pip install '?overthink\[(\w+)\]'?", text)
-        if extra:  # from a clone the extra installs as `-e .[X]`; --dry-run: the venv must stay as it is
-            return [Step(shown, f"python -m pip install --quiet --dry-run -e '.[{extra.group(1)}]'")]
+        if text.startswith("pip install") and not text.startswith("pip install ./"):
+            # an extra or an editable install: --dry-run, so the venv stays as it is; from a clone the extra
+            # `overthink[X]` installs as `-e .[X]`
+            rest = re.sub(r"'?overthink\[([\w,]+)\]'?", r"-e '.[\1]'", text.removeprefix("pip install"))
+            return [Step(shown, f"python -m pip install --quiet --dry-run{rest}")]
         for marker, why in ILLUSTRATIVE.items():
             if marker in text:
                 return [Step(shown, None, f"illustrative: {why}")]
@@ -191,13 +193,18 @@ def run_step(step: Step, clone: Path, env: dict[str, str], timeout: float) -> tu
             if proc.poll() is None:
                 os.killpg(proc.pid, 15)
             proc.wait()
+    # its own process group, so a timeout stops the command and not only the shell around it
+    proc = subprocess.Popen(step.command, shell=True, cwd=clone, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        done = subprocess.run(step.command, shell=True, cwd=clone, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
         return False, f"no result after {timeout:.0f} s"
-    if done.returncode != 0:
-        return False, f"exit code {done.returncode}\n" + "\n".join((done.stdout + done.stderr).splitlines()[-15:])
+    if proc.returncode != 0:  # bytes: `export --format parquet` writes binary to stdout
+        tail = out.decode("utf-8", errors="replace").splitlines()[-15:]
+        return False, f"exit code {proc.returncode}\n" + "\n".join(tail)
     return True, ""
 
 
@@ -208,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default=str(REPO), help="the repository to clone (default: this one)")
     parser.add_argument("--list", action="store_true", help="print the plan, run nothing")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--no-prepare", action="store_true", help="write no example input files first")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per command")
     args = parser.parse_args(argv)
 
@@ -224,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     installed_before = subprocess.run([args.python, "-m", "pip", "list", "--format", "freeze"], env=env,
                                       capture_output=True, text=True).stdout.lower()
     try:
-        if not args.list:
+        if not args.list and not args.no_prepare:
             prepare(clone, env)
         for step in steps:
             where = f"{step.shown.file}:{step.shown.line}"

@@ -72,6 +72,8 @@ def registry_guess(name: str, limit: int | None) -> RegistryGuess | None:
     sized = [f for f in (files or ds.files) if f.size and f.rows]
     sized = sized or [f for f in ds.files if f.size and f.rows]
     chars = hints.get("prompt_chars") or (sum(f.size for f in sized) // sum(f.rows for f in sized) if sized else None)
+    if not chars and items and all(f.size for f in files):  # one document (bbeh-zebra): its bytes per item
+        chars = sum(f.size for f in files) // items
     if not items or not chars:
         return None
     return RegistryGuess(name, ds.name, min(items, limit) if limit else items, int(chars))
