@@ -233,7 +233,8 @@ def test_progress_total_counts_expected_tokens_not_samples() -> None:
         for _ in range(10):  # every cheap sample done: a sample count would say half way
             bar.advance(SimpleNamespace(budget=0, reasoning_tokens=0, status="ok"))
         total = bar._progress.tasks[bar._total]
-        assert total.completed / total.total == pytest.approx(sample_weight(0) / (sample_weight(0) + sample_weight(1024)))
+        expected = sample_weight(0) / (sample_weight(0) + sample_weight(1024))
+        assert total.completed / total.total == pytest.approx(expected)
         assert total.completed / total.total < 0.1
         assert bar._progress.tasks[bar._ids[0]].completed == 10
     assert "10/20" in console.file.getvalue()

@@ -66,27 +66,40 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
 
 @app.command()
 def run(
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="PROVIDER:MODEL[@BASE_URL]; repeatable (required, here or in --config)")] = None,
-    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="task name(s); repeatable or comma-separated (required, here or in --config)")] = None,
-    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high [default: 0,64,256]")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="PROVIDER:MODEL[@BASE_URL]; repeatable "
+                                                                          "(required, here or in --config)")] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="task name(s); repeatable or "
+                                                                        "comma-separated (required, here or in "
+                                                                        "--config)")] = None,
+    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high [default: "
+                                                     "0,64,256]")] = None,
     mechanism: Annotated[str | None, typer.Option(help="forced | prompted | native [default: forced]")] = None,
     replicates: Annotated[int | None, typer.Option(help="samples per item and budget [default: 1]")] = None,
-    natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget [default: off]")] = None,
+    natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget "
+                                                     "[default: off]")] = None,
     limit: Annotated[int | None, typer.Option(help="items per task [default: the task's default size]")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of item selection and sampling [default: 0]")] = None,
     concurrency: Annotated[int | None, typer.Option(help="requests in flight at once [default: 1]")] = None,
     temperature: Annotated[float | None, typer.Option(help="sampling temperature [default: greedy for local "
                                                       "budget sweeps, 0.6 for --natural, the provider's own "
                                                       "otherwise]")] = None,
-    answer_margin: Annotated[int | None, typer.Option(help="output tokens left for the answer after thinking [default: per provider]")] = None,
-    cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned", help="the paper's cautioned prompt [default: no-cautioned]")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD) [default: no limit]")] = None,
-    batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API [default: no-batch]")] = None,
+    answer_margin: Annotated[int | None, typer.Option(help="output tokens left for the answer after thinking "
+                                                           "[default: per provider]")] = None,
+    cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned",
+                                                   help="the paper's cautioned prompt [default: no-cautioned]")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD) [default: no "
+                                                        "limit]")] = None,
+    batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API [default: "
+                                                                          "no-batch]")] = None,
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
-                                               "model; stop (exit 1) if a budget control is not honoured [default: no-check]")] = None,
-    task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable [default: none]")] = None,
-    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV) [default: none]")] = None,
-    run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued [default: a new dir under runs/]")] = None,
+                                               "model; stop (exit 1) if a budget control is not honoured "
+                                               "[default: no-check]")] = None,
+    task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable "
+                                                             "[default: none]")] = None,
+    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV) [default: "
+                                                   "none]")] = None,
+    run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued "
+                                                     "[default: a new dir under runs/]")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it [default: none]")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
@@ -113,7 +126,8 @@ def run(
 
 @app.command()
 def resume(run_dir: Annotated[Path, typer.Argument(help="the run directory to continue")],
-           concurrency: Annotated[int | None, typer.Option(help="requests in flight at once (default: the run's)")] = None,
+           concurrency: Annotated[int | None, typer.Option(help="requests in flight at once (default: the "
+                                                                "run's)")] = None,
            quiet: Annotated[bool, typer.Option(help="no progress bar")] = False) -> None:
     """Continue a run: finished samples are never recomputed; errors are retried."""
     execute({"run_dir": str(run_dir), "concurrency": concurrency}, None, quiet=quiet, resume=True)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..errors import DataError, UserError
@@ -39,7 +38,7 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     for name in task_names():
         try:
             task = get_task(name)
-        except DataError as exc:  # a dataset task before `data fetch`: one short cell, not the whole error
+        except DataError:  # a dataset task before `data fetch`: one short cell, not the whole error
             found = dataset_of(name)
             if found is None:
                 raise
@@ -75,7 +74,9 @@ def _family(name: str) -> str:
 
 @app.command("show")
 def show(name: str, n: Annotated[int, typer.Option("--n", min=1, help="How many items.")] = 3,
-         seed: Annotated[int, typer.Option("--seed", help="Seed of the item selection.")] = 0, task_args: TaskArgs = None, data: Data = None,
+         seed: Annotated[int, typer.Option("--seed", help="Seed of the item "
+                                                          "selection.")] = 0,
+         task_args: TaskArgs = None, data: Data = None,
          rendered: Annotated[bool, typer.Option("--rendered/--raw", help="Show the full user message.")] = True,
          ) -> None:
     """Sample prompts with their expected answers."""
@@ -92,7 +93,9 @@ def show(name: str, n: Annotated[int, typer.Option("--n", min=1, help="How many 
 @app.command("export")
 def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output file; must end in .jsonl.")],
            n: Annotated[int | None, typer.Option("--n", min=1, help="Items (default: the task's size).")] = None,
-           seed: Annotated[int, typer.Option("--seed", help="Seed of the item selection.")] = 0, task_args: TaskArgs = None, data: Data = None) -> None:
+           seed: Annotated[int, typer.Option("--seed", help="Seed of the item "
+                                                            "selection.")] = 0,
+           task_args: TaskArgs = None, data: Data = None) -> None:
     """Write a task's items as JSONL in the paper's public schema."""
     if out.suffix.lower() != ".jsonl":  # the format follows the name: never JSONL inside a .csv
         raise UserError(f"--out {out}: tasks export writes JSONL (the paper's public schema); name the file "
