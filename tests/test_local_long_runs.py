@@ -53,11 +53,11 @@ def test_time_limit_stops_the_thinking_and_still_answers() -> None:
 
 def test_cancel_stops_generation_within_a_token_or_two() -> None:
     _installed()
-    model = load_model(SPEC, {"n_ctx": 4096, "time_limit_s": 600})
+    model = load_model(SPEC, {"n_ctx": 8192, "time_limit_s": 600})
     model.engine()
 
-    async def main() -> float:
-        task = asyncio.create_task(model.generate(request(1500)))
+    async def main() -> float:  # 6,000 thinking tokens: about a minute even on a fast, idle CPU
+        task = asyncio.create_task(model.generate(request(6000)))
         await asyncio.sleep(1.0)
         task.cancel()
         start = time.monotonic()
