@@ -12,11 +12,19 @@ from overthink.budget import plan_budget
 from overthink.core import NATURAL
 from overthink.models import load_model
 from overthink.models.base import GenerateRequest
-from overthink.models.local import DEFAULT_NATURAL_CAP
+from overthink.models.local import DEFAULT_NATURAL_CAP, shutdown_engines
 from overthink.models.packs import list_packs
 
 pytestmark = pytest.mark.slow
 SPEC = "local:smollm2-135m"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine():
+    """One llama.cpp server per model file per process: each test loads its own context size."""
+    shutdown_engines()
+    yield
+    shutdown_engines()
 
 
 def _installed() -> None:
