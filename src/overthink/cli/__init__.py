@@ -109,36 +109,56 @@ def _outcome(stats: Any, run_dir: str) -> int:
 
 @app.command()
 def run(
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="PROVIDER:MODEL[@BASE_URL]; repeatable")] = None,
-    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="task name(s); repeatable or comma-separated")] = None,
-    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high")] = None,
-    mechanism: Annotated[str | None, typer.Option(help="auto | forced | prompted | native (default auto: forced for "
-                                                  "local:, the API's own control for hosted APIs, an openai-compatible "
-                                                  "server's budget field else forcing)")] = None,
-    replicates: Annotated[int | None, typer.Option(help="samples per item and budget")] = None,
-    natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget")] = None,
-    limit: Annotated[int | None, typer.Option(help="items per task")] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    concurrency: Annotated[int | None, typer.Option()] = None,
-    temperature: Annotated[float | None, typer.Option()] = None,
-    answer_margin: Annotated[int | None, typer.Option(help="output tokens left for the answer after thinking")] = None,
-    cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned", help="the paper's cautioned prompt")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD)")] = None,
-    batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="PROVIDER:MODEL[@BASE_URL]; repeatable "
+                                                                          "(required, here or in --config)")] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="task name(s); repeatable or "
+                                                                        "comma-separated (required, here or in "
+                                                                        "--config)")] = None,
+    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high [default: "
+                                                     "0,64,256]")] = None,
+    mechanism: Annotated[str | None, typer.Option(help="auto | forced | prompted | native [default: auto: forced "
+                                                  "for local:, the API's own control for hosted APIs, an "
+                                                  "openai-compatible server's budget field else forcing]")] = None,
+    replicates: Annotated[int | None, typer.Option(help="samples per item and budget [default: 1]")] = None,
+    natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget "
+                                                     "[default: off]")] = None,
+    limit: Annotated[int | None, typer.Option(help="items per task [default: the task's default size]")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of item selection and sampling [default: 0]")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="requests in flight at once [default: 1]")] = None,
+    temperature: Annotated[float | None, typer.Option(help="sampling temperature [default: greedy for local "
+                                                      "budget sweeps, 0.6 for --natural, the provider's own "
+                                                      "otherwise]")] = None,
+    answer_margin: Annotated[int | None, typer.Option(help="output tokens left for the answer after thinking "
+                                                           "[default: per provider]")] = None,
+    cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned",
+                                                   help="the paper's cautioned prompt [default: no-cautioned]")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD) [default: no "
+                                                        "limit]")] = None,
+    batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API [default: "
+                                                                          "no-batch]")] = None,
     server: Annotated[str | None, typer.Option(help="server profile of openai-compatible models: vllm | sglang | "
-                                               "llamacpp | ollama | deepseek | xai | generic (default: "
-                                               "detected)")] = None,
+                                               "llamacpp | ollama | deepseek | xai | generic [default: "
+                                               "detected]")] = None,
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
-                                               "model; stop (exit 1) if a budget control is not honoured")] = None,
-    task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
-    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV)")] = None,
-    run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued")] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it")] = None,
+                                               "model; stop (exit 1) if a budget control is not honoured "
+                                               "[default: no-check]")] = None,
+    task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable "
+                                                             "[default: none]")] = None,
+    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV) [default: "
+                                                   "none]")] = None,
+    run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued "
+                                                     "[default: a new dir under runs/]")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it [default: none]")] = None,
     grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Sweep reasoning budgets (or sample natural lengths) and store every sample as it completes."""
     tasks = _split(task)
+    if config is None and not (run_dir and Path(run_dir).is_dir()):  # nothing else could name them
+        for given, flag in ((model, "--model PROVIDER:MODEL (e.g. --model local:qwen2.5-coder-0.5b)"),
+                            (tasks, "--task NAME (see `overthink tasks list`)")):
+            if not given:
+                raise UserError(f"give {flag}, or a --config file that names it")
     if natural is not None and budgets is not None:
         raise UserError("--natural samples without a budget; give either --natural K or --budgets, not both")
     if data is not None:
@@ -156,7 +176,9 @@ def run(
 
 
 @app.command()
-def resume(run_dir: Path, concurrency: Annotated[int | None, typer.Option()] = None,
+def resume(run_dir: Annotated[Path, typer.Argument(help="the run directory to continue")],
+           concurrency: Annotated[int | None, typer.Option(help="requests in flight at once (default: the "
+                                                                "run's)")] = None,
            grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
            quiet: Annotated[bool, typer.Option(help="no progress bar")] = False) -> None:
     """Continue a run: finished samples are never recomputed; errors are retried."""
@@ -220,8 +242,8 @@ def export(
 def quickstart(
     run_dir: Annotated[str, typer.Option(help="where to store the run")] = "runs/quickstart",
     limit: Annotated[int | None, typer.Option(help="items per task")] = None,
-    budgets: Annotated[str | None, typer.Option()] = None,
-    model: Annotated[str | None, typer.Option()] = None,
+    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets [default: 0,64,128,256]")] = None,
+    model: Annotated[str | None, typer.Option(help="PROVIDER:MODEL [default: local:qwen2.5-coder-0.5b]")] = None,
 ) -> None:
     """A small budget sweep on the embedded model: misleading math (inverse?) next to word problems (positive)."""
     spec = model or QUICKSTART["models"][0]
@@ -242,6 +264,23 @@ def models() -> None:
     from ..report.terminal import print_models
 
     print_models()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"overthink {version('overthink')}")
+        except PackageNotFoundError:  # a source tree on PYTHONPATH without an install
+            typer.echo("overthink (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Find where more thinking makes a reasoning model worse."""
 
 
 def _register_groups() -> None:

@@ -21,8 +21,24 @@ ByteProgress = Callable[[str, int, int | None], None]
 """progress(label, bytes done, bytes total or None): what datasets.fetch and packs.ensure_model report."""
 
 
+# The optional SDKs (imported lazily where they are used) and the pyproject extra that installs each.
+EXTRAS = {"anthropic": "api", "openai": "api", "google": "api", "boto3": "api", "botocore": "api",
+          "pyarrow": "parquet", "inspect_ai": "inspect", "starlette": "review", "uvicorn": "review",
+          "xllamacpp": "local"}
+
+
+def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
+    """The one line for an optional SDK that is not installed (None: not an optional SDK, a real bug)."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        return None
+    return (f"this needs the package {exc.name!r}, which is not installed: pip install 'overthink[{extra}]' "
+            f"(in a clone: .venv/bin/pip install -e '.[{extra}]')")
+
+
 class ErrorGroup(TyperGroup):
-    """Turns UserError into one clear line and exit code 2, for every command and sub-group."""
+    """Turns UserError (and a missing optional SDK) into one clear line and exit code 2, for every command."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -30,6 +46,12 @@ class ErrorGroup(TyperGroup):
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except ModuleNotFoundError as exc:
+            message = missing_extra_message(exc)
+            if message is None:
+                raise
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(2) from None
 
 
 def split_values(values: list[str] | None) -> list[str] | None:

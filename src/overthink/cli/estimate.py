@@ -17,10 +17,11 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     from rich.table import Table
 
     from ..config import build_config
-    from ..sweep.estimate import estimate_run
+    from ..sweep.estimate import RegistryGuess, estimate_run, registry_note
 
     cfg = build_config(config)
-    rows = estimate_run(cfg)
+    guesses: list[RegistryGuess] = []
+    rows = estimate_run(cfg, guesses)
     table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""))
     for col in ("model", "budget", "requests", "input tok", "output tok (expected)", "output tok (max)",
                 "cost USD (expected)", "cost USD (max)"):
@@ -38,6 +39,8 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
                   usd(sum(r.cost_usd for r in priced)) if priced else "no price",
                   usd(sum(r.max_cost_usd or 0 for r in priced)) if priced else "no price")
     wide_console().print(table)
+    for guess in guesses:
+        typer.echo(f"estimated input: {registry_note(guess)}")
     if cfg.max_cost is not None:
         typer.echo(f"--max-cost {cfg.max_cost:g} USD: the run stops before a request could pass it")
 

@@ -21,9 +21,13 @@ def report(
     """Verdicts, scaling curves, sweet spots and details in one self-contained HTML file (figures also as PNG/PDF)."""
     from ..errors import UserError
     from ..report.html import build_report
+    from ..store.schema import DB_NAME
 
     if n_boot < 100:
         raise UserError(f"--n-boot {n_boot}: use at least 100 resamples for a 95 % CI")
+    for run_dir in run_dirs:  # before anything is written: a read of a missing run leaves no directory behind
+        if not (Path(run_dir) / DB_NAME).is_file():
+            raise UserError(f"{run_dir} is not a run directory (no {DB_NAME} in it)")
     if out is None:
         out = Path(run_dirs[0]) / "report.html" if len(run_dirs) == 1 else Path("report.html")
     path = build_report(run_dirs, out, n_boot=n_boot, probes_per_group=probe_samples)

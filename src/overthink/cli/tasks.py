@@ -5,23 +5,25 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ..errors import UserError
-from ..tasks import Task, get_task, task_names
+from ..errors import DataError, UserError
+from ..report.terminal import wide_console
+from ..sweep.estimate import dataset_of, registry_guess
+from ..tasks import BUILTIN, Task, get_task, task_names
 from ..tasks.files import write_items
 from .common import task_options
 
 app = typer.Typer(no_args_is_help=True, help="List, preview and export tasks.")
 
 TaskArgs = Annotated[list[str] | None, typer.Option(
-    "--task-args", help="Task option OPTION=VALUE (repeatable) or a JSON object of options.")]
+    "--task-args", help="Task option OPTION=VALUE or TASK.OPTION=VALUE (repeatable), or a JSON object of options.")]
 Data = Annotated[Path | None, typer.Option("--data", help="Data file for tasks that load one (grades-regression).")]
 
 
@@ -36,6 +38,15 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     for name in task_names():
         try:
             task = get_task(name)
+        except DataError:  # a dataset task before `data fetch`: one short cell, not the whole error
+            found = dataset_of(name)
+            if found is None:
+                raise
+            guess = registry_guess(name, None)  # the registry knows the item count before the download
+            rows.append({"name": name, "family": _family(name), "default_size": guess.items if guess else None,
+                         "paper_size": None,
+                         "metric": f"not downloaded: overthink data fetch {found[0]}"})
+            continue
         except UserError as exc:  # a plugin that needs options: show it, say why
             rows.append({"name": name, "family": "?", "default_size": None, "paper_size": None,
                          "metric": f"(needs options: {exc})"})
@@ -50,12 +61,22 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     for row in rows:
         table.add_row(row["name"], row["family"], str(row["default_size"] or "-"), str(row["paper_size"] or "-"),
                       row["metric"])
-    Console(width=120).print(table)
+    wide_console().print(table)
+
+
+def _family(name: str) -> str:
+    """A built-in task's family from its class, without instantiating it (its data may be missing)."""
+    if name not in BUILTIN:
+        return "?"
+    module, _, attr = BUILTIN[name].partition(":")
+    return str(getattr(getattr(importlib.import_module(module), attr), "family", "?"))
 
 
 @app.command("show")
 def show(name: str, n: Annotated[int, typer.Option("--n", min=1, help="How many items.")] = 3,
-         seed: Annotated[int, typer.Option("--seed")] = 0, task_args: TaskArgs = None, data: Data = None,
+         seed: Annotated[int, typer.Option("--seed", help="Seed of the item "
+                                                          "selection.")] = 0,
+         task_args: TaskArgs = None, data: Data = None,
          rendered: Annotated[bool, typer.Option("--rendered/--raw", help="Show the full user message.")] = True,
          ) -> None:
     """Sample prompts with their expected answers."""
@@ -70,10 +91,15 @@ def show(name: str, n: Annotated[int, typer.Option("--n", min=1, help="How many 
 
 
 @app.command("export")
-def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output JSONL file.")],
+def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output file; must end in .jsonl.")],
            n: Annotated[int | None, typer.Option("--n", min=1, help="Items (default: the task's size).")] = None,
-           seed: Annotated[int, typer.Option("--seed")] = 0, task_args: TaskArgs = None, data: Data = None) -> None:
+           seed: Annotated[int, typer.Option("--seed", help="Seed of the item "
+                                                            "selection.")] = 0,
+           task_args: TaskArgs = None, data: Data = None) -> None:
     """Write a task's items as JSONL in the paper's public schema."""
+    if out.suffix.lower() != ".jsonl":  # the format follows the name: never JSONL inside a .csv
+        raise UserError(f"--out {out}: tasks export writes JSONL (the paper's public schema); name the file "
+                        f"{out.with_suffix('.jsonl').name}")
     task = _task(name, task_args, data)
     count = write_items(task.items(n, seed), out)
     typer.echo(f"wrote {count} items of {name} to {out}")

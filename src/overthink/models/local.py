@@ -47,7 +47,10 @@ DEFAULT_N_CTX = 8192  # per slot
 # tests/test_local_model.py), and the shared-trace sweep, seeded determinism and the demo's table promise the
 # single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
 DEFAULT_N_PARALLEL = 1
-LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress"}
+LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress", "natural_cap", "time_limit_s"}
+# A natural (unbudgeted) thinking pass stops here: a 0.5B model on a CPU can otherwise think for many minutes per
+# sample (SmolLM2 took 3 min 20 s for one). model_options: {SPEC: {natural_cap: N}} changes it.
+DEFAULT_NATURAL_CAP = 2048
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
 
 
@@ -80,13 +83,50 @@ class _Engine:
         self.server = xllamacpp.Server(params)
         self.threads = ThreadPoolExecutor(self.options["n_parallel"], thread_name_prefix="llama-slot")
 
-    def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+    def complete(self, body: dict[str, Any], deadline: float | None = None,
+                 cancel: threading.Event | None = None) -> dict[str, Any]:
+        if deadline is not None or cancel is not None:
+            return self._streamed(body, deadline, cancel)
         result = self.server.handle_completions(body)
         if not isinstance(result, dict) or "error" in result or not result.get("choices"):
             err = result.get("error", result) if isinstance(result, dict) else result
             message = err.get("message", err) if isinstance(err, dict) else err
             raise RuntimeError(f"llama.cpp: {message}")
         return result
+
+    def _streamed(self, body: dict[str, Any], deadline: float | None, cancel: threading.Event | None) -> dict[str, Any]:
+        """One completion streamed token by token, so it can stop at a deadline or on cancel (llama.cpp ends the
+        generation when the callback returns True). Returns the same shape as a plain completion; a stop by
+        deadline has finish_reason "time_limit"."""
+        chunks: list[dict[str, Any]] = []
+        stopped: list[str] = []
+
+        def on_chunk(chunk: Any) -> bool:
+            chunks.append(chunk)
+            if cancel is not None and cancel.is_set():
+                stopped.append("cancelled")
+            elif deadline is not None and time.monotonic() > deadline:
+                stopped.append("time_limit")
+            return bool(stopped)
+
+        self.server.handle_completions({**body, "stream": True}, on_chunk)
+        if stopped and stopped[0] == "cancelled":
+            raise asyncio.CancelledError
+        choices = [c["choices"][0] for c in chunks if isinstance(c, dict) and c.get("choices")]
+        if not choices:
+            err = chunks[-1] if chunks else "no output"
+            raise RuntimeError(f"llama.cpp: {err}")
+        content = [e for c in choices for e in ((c.get("logprobs") or {}).get("content") or [])]
+        text = "".join(c.get("text") or "" for c in choices)
+        # a stream lists the stop word's tokens too (a plain completion drops them): keep the tokens of the text
+        size = len(text.encode())
+        while content and sum(len(e.get("bytes") or []) for e in content) > size:
+            content.pop()
+        usage = next((c["usage"] for c in reversed(chunks) if isinstance(c, dict) and c.get("usage")), None)
+        usage = usage or {"completion_tokens": len(content), "prompt_tokens": 0}
+        finish = "time_limit" if stopped else choices[-1].get("finish_reason")
+        return {"choices": [{"text": text, "finish_reason": finish,
+                             "logprobs": {"content": content}}], "usage": usage}
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]:
@@ -98,8 +138,20 @@ class _Engine:
             for i in range(self.options["n_parallel"]):
                 pool.put_nowait(i)
         slot_id = await pool.get()
+
+        async def call(body: dict[str, Any]) -> dict[str, Any]:
+            deadline = body.pop("_deadline", None)
+            cancel = threading.Event() if deadline is not None else None
+            try:
+                return await loop.run_in_executor(self.threads, self.complete, {**body, "id_slot": slot_id},
+                                                  deadline, cancel)
+            except asyncio.CancelledError:
+                if cancel is not None:  # Ctrl-C: the generation thread stops at its next token
+                    cancel.set()
+                raise
+
         try:
-            yield lambda body: loop.run_in_executor(self.threads, self.complete, {**body, "id_slot": slot_id})
+            yield call
         finally:
             pool.put_nowait(slot_id)
 
@@ -149,6 +201,9 @@ class LocalModel(ModelBase):
         }
         # overrides plan.answer_tokens when set
         self.answer_tokens = model_option(spec, options, "answer_tokens", int, None)
+        self.natural_cap = model_option(spec, options, "natural_cap", int, DEFAULT_NATURAL_CAP)
+        # seconds per sample for the thinking pass(es); past it the thinking stops and the answer is forced
+        self.time_limit_s = model_option(spec, options, "time_limit_s", float, None)
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
 
@@ -200,8 +255,9 @@ class LocalModel(ModelBase):
     def think_cap(self, plan: BudgetPlan) -> int:
         if plan.think_tokens is not None:
             return int(plan.think_tokens)
-        # "natural": think freely, up to what the context leaves after a prompt and the answer
-        return max(0, min(plan.max_tokens - plan.answer_tokens, self._room() - self._answer_budget(plan)))
+        # "natural": think freely up to natural_cap, and never past what the context leaves
+        return max(0, min(plan.max_tokens - plan.answer_tokens, self._room() - self._answer_budget(plan),
+                          self.natural_cap))
 
     def _room(self) -> int:
         """Tokens a slot leaves for thinking + answer after a generous prompt allowance."""
@@ -231,6 +287,8 @@ class LocalModel(ModelBase):
         tokens (the rare cut that lands inside the stop word)."""
         start = time.perf_counter()
         body = self._body(request, self.prompt(request), cap if exact else cap + 1, [THINK_CLOSE], pieces=True)
+        if self.time_limit_s is not None:
+            body["_deadline"] = time.monotonic() + self.time_limit_s
         result = await call(body)
         choice, usage = result["choices"][0], result["usage"]
         content = (choice.get("logprobs") or {}).get("content") or []
@@ -241,7 +299,8 @@ class LocalModel(ModelBase):
         if natural and content and len(content) == total and not content[-1].get("bytes"):
             content = content[:-1]
         return Trace([int(e["id"]) for e in content], [bytes(e.get("bytes") or []) for e in content], natural,
-                     total, int(usage["prompt_tokens"]), time.perf_counter() - start)
+                     total, int(usage["prompt_tokens"]), time.perf_counter() - start,
+                     timed_out=choice.get("finish_reason") == "time_limit")
 
     async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> Answer:
         """The answer pass after the first len(ids) thinking tokens (run right after `think` in the same slot)."""
@@ -276,12 +335,17 @@ class LocalModel(ModelBase):
         cap = self.think_cap(request.plan)
         trace = await self.think(request, cap, call)  # for cap 0 this only fills the slot with the prompt
         cut = plan_cuts(trace, [cap])[0]
-        if cut is None:  # the cap falls inside the stop word: think again, capped exactly
+        if trace.timed_out and cut is None:  # the time limit cut the thinking short: answer from what is there
+            cut = ("capped", len(trace.ids))
+        elif cut is None:  # the cap falls inside the stop word: think again, capped exactly
             trace = await self.think(request, cap, call, exact=True)
             cut = ("natural" if trace.natural else "capped", len(trace.ids))
         stop, n = cut
         ans = await self.answer(request, trace.ids[:n], call)
-        return forced_completion(trace, n, stop, ans, cap)
+        done = forced_completion(trace, n, stop, ans, cap)
+        if trace.timed_out:
+            done.extra["time_limit_s"] = self.time_limit_s
+        return done
 
     async def _generate_prompted(self, request: GenerateRequest) -> Completion:
         start = time.perf_counter()

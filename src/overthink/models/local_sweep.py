@@ -42,6 +42,7 @@ class Trace:
     total_tokens: int  # tokens the runtime generated, including a stop word or end-of-turn token
     prompt_tokens: int
     seconds: float
+    timed_out: bool = False  # stopped by the per-sample time limit (model option time_limit_s)
 
     def text(self, n: int | None = None) -> str:
         return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")

@@ -2,14 +2,19 @@
 
 No model is created (no key, no download, no SDK import): a provider's default answer margin is data
 (models/base.py ANSWER_MARGINS) and prices come from the price tables. Budget plans are the sweep's own.
+A dataset task whose files are not downloaded yet is estimated from the registry (data/datasets.yaml): its item
+count (the pinned files' rows, or the dataset's `estimate.items`) and its prompt size (`estimate.prompt_chars`,
+else the pinned files' bytes per record, an upper bound since records also hold the answers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import datasets
 from ..config import ExperimentConfig
 from ..core import Budget
+from ..errors import DataError
 from ..mechanism import resolve_spec
 from ..models import ModelSpec, answer_margin_for
 from ..pricing import estimate_input_tokens, price_for
@@ -31,12 +36,74 @@ class EstimateRow:
     max_cost_usd: float | None
 
 
-def estimate_run(cfg: ExperimentConfig) -> list[EstimateRow]:
-    """Expected and worst-case requests, tokens and cost of a config, before anything runs (no key needed)."""
-    prompts: list[str] = []
+@dataclass(frozen=True)
+class RegistryGuess:
+    """A not-downloaded dataset task as the registry describes it."""
+
+    task: str
+    dataset: str
+    items: int
+    prompt_chars: int
+
+
+def dataset_of(name: str) -> tuple[str, list[str] | None] | None:
+    """(dataset, file names or None for all) a task name reads, without instantiating the task."""
+    head = name.split("/", 1)[0]
+    reg = datasets.registry()
+    if head == "ai-risk":
+        return "ai-risk", [f"{name.split('/', 1)[1]}.jsonl"] if "/" in name else None
+    for ds in reg.values():
+        if ds.extra.get("task") == name or ds.name == name:
+            return ds.name, None
+    return None
+
+
+def registry_guess(name: str, limit: int | None) -> RegistryGuess | None:
+    """Items and prompt size of a dataset task from data/datasets.yaml alone (None when the registry cannot say)."""
+    found = dataset_of(name)
+    if found is None:
+        return None
+    ds = datasets.get_dataset(found[0])
+    files = [f for f in ds.files if found[1] is None or f.name in found[1]]
+    hints = ds.extra.get("estimate") or {}
+    if found[1] is not None and not files:
+        return None
+    rows = [f.rows for f in files]
+    items = sum(r for r in rows if r) if rows and all(rows) else hints.get("items")
+    sized = [f for f in (files or ds.files) if f.size and f.rows]
+    sized = sized or [f for f in ds.files if f.size and f.rows]
+    chars = hints.get("prompt_chars") or (sum(f.size for f in sized) // sum(f.rows for f in sized) if sized else None)
+    if not chars and items and all(f.size for f in files):  # one document (bbeh-zebra): its bytes per item
+        chars = sum(f.size for f in files) // items
+    if not items or not chars:
+        return None
+    return RegistryGuess(name, ds.name, min(items, limit) if limit else items, int(chars))
+
+
+def _prompt_sizes(cfg: ExperimentConfig) -> tuple[list[str | int], list[RegistryGuess]]:
+    """Rendered prompts (or, for a dataset not downloaded, its registry prompt size in characters per item)."""
+    prompts: list[str | int] = []
+    guesses: list[RegistryGuess] = []
     for name in cfg.tasks:
-        task = get_task(name, **cfg.task_args.get(name, {}))
+        try:
+            task = get_task(name, **cfg.task_args.get(name, {}))
+        except DataError:
+            guess = registry_guess(name, cfg.limit)
+            if guess is None:
+                raise
+            guesses.append(guess)
+            prompts += [guess.prompt_chars] * guess.items
+            continue
         prompts += [(task.system or "") + task.render(item) for item in task.items(n=cfg.limit, seed=cfg.seed)]
+    return prompts, guesses
+
+
+def estimate_run(cfg: ExperimentConfig, guesses: list[RegistryGuess] | None = None) -> list[EstimateRow]:
+    """Expected and worst-case requests, tokens and cost of a config, before anything runs (no key, no download).
+    Tasks estimated from the registry are appended to `guesses` when given."""
+    prompts, found = _prompt_sizes(cfg)
+    if guesses is not None:
+        guesses += found
     reps = cfg.sweep_replicates()
     rows = []
     for spec_text in cfg.models:
@@ -46,7 +113,8 @@ def estimate_run(cfg: ExperimentConfig) -> list[EstimateRow]:
             plan = budget_plan(cfg, budget, answer_margin_for(spec.provider),
                                resolve_spec(cfg.mechanism, spec, cfg.model_options.get(spec_text)))
             n = len(prompts) * reps
-            inp = sum(estimate_input_tokens(p + (plan.system_prompt or "")) for p in prompts) * reps
+            system = plan.system_prompt or ""
+            inp = sum(estimate_input_tokens((p if isinstance(p, str) else " " * p) + system) for p in prompts) * reps
             think = budget if isinstance(budget, int) else plan.max_tokens - plan.answer_tokens
             expected = min(plan.max_tokens, think + EXPECTED_ANSWER_TOKENS) * n
             worst = plan.max_tokens * n
@@ -55,3 +123,9 @@ def estimate_run(cfg: ExperimentConfig) -> list[EstimateRow]:
                 None if price is None else price.cost(inp, expected, batch=cfg.batch),
                 None if price is None else price.cost(inp, worst, batch=cfg.batch)))
     return rows
+
+
+def registry_note(g: RegistryGuess) -> str:
+    """The line `overthink estimate` prints for a task estimated from the registry."""
+    return (f"{g.task}: not downloaded, so {g.items:,} items x ~{g.prompt_chars:,} prompt characters are the "
+            f"registry's figures (data/datasets.yaml); `overthink data fetch {g.dataset}` makes them exact")
