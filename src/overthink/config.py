@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
-from .secrets import check_options
+from .secrets import check_options, check_url
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
 SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
@@ -45,12 +45,12 @@ class ExperimentConfig(BaseModel):
     limit: int | None = Field(None, ge=1, description="items per task")
     seed: int = 0
     concurrency: int = Field(1, ge=1, le=1024)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     answer_margin: int | None = Field(None, ge=1, description="output tokens after thinking; default per provider")
     cautioned: bool = False
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
-    max_cost: float | None = Field(None, ge=0)
+    max_cost: float | None = Field(None, ge=0, allow_inf_nan=False)
     batch: bool = False
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
     run_dir: str | None = None
@@ -84,7 +84,11 @@ class ExperimentConfig(BaseModel):
     @classmethod
     def _models(cls, value: list[str]) -> list[str]:
         try:
-            return [str(check_spec(v)) for v in value]
+            specs = [check_spec(v) for v in value]
+            for spec in specs:  # the spec is stored with the run: no user:key@ in its URL
+                if spec.base_url is not None:
+                    check_url(spec.base_url, f"model {spec.provider}:{spec.model}: base URL")
+            return [str(spec) for spec in specs]
         except UserError as exc:
             raise ValueError(str(exc)) from None
 
@@ -133,9 +137,15 @@ def _format_error(exc: ValidationError, source: str) -> str:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: not a YAML text file (byte 0x{exc.object[exc.start]:02x} is not UTF-8)") \
+            from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a YAML config file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -156,6 +166,16 @@ def _aliased(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def in_file(exc: UserError, file: str | Path | None, overrides: dict[str, Any]) -> UserError:
+    """An option error found when building tasks and models, named by the YAML file it came from: model_options
+    only come from a file; task options from the file unless --task-args gave some."""
+    text = str(exc)
+    from_file = text.startswith("model_options") or (text.startswith("task ") and not overrides.get("task_args"))
+    if file is None or not from_file or text.startswith(str(file)):
+        return exc
+    return type(exc)(f"{file}: {text}")
+
+
 def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
                  base: dict[str, Any] | None = None) -> ExperimentConfig:
     """Config from layers: `base` (a resumed run's stored config) < the YAML file < flag overrides (None ignored)."""
@@ -165,8 +185,15 @@ def build_config(file: str | Path | None = None, overrides: dict[str, Any] | Non
     data.update({k: v for k, v in _aliased(overrides or {}).items() if v is not None})
     source = str(file) if file else "command line"
     try:
-        return ExperimentConfig.model_validate(data)
+        cfg = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc, source)) from None
     except ValueError as exc:  # from a "before" validator
         raise ConfigError(f"{source}: {exc}") from None
+    # task_args given now (not a resumed run's stored ones) must name tasks of this run
+    named = {*(load_yaml(file).get("task_args") or {} if file else {}), *((overrides or {}).get("task_args") or {})}
+    unknown = sorted(str(t) for t in named if t not in cfg.tasks)
+    if unknown:
+        raise ConfigError(f"{source}: task_args names task {unknown[0]!r}, which is not one of this run's tasks "
+                          f"({', '.join(cfg.tasks)})")
+    return cfg

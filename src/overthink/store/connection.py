@@ -102,6 +102,14 @@ def writable(path: Path) -> bool:
     return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
+def _no_space(directory: Path) -> bool:
+    """SQLite reports a WAL or -shm it could not create or grow on a full disk as an I/O error."""
+    try:
+        return shutil.disk_usage(directory).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def _code(exc: BaseException) -> str:
     return getattr(exc, "sqlite_errorname", "") or ""
 
@@ -110,7 +118,8 @@ def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     """One message for a SQLite failure: which file, what happened, what to do."""
     code, text = _code(exc), str(exc)
     run_dir = path.parent
-    if code.startswith("SQLITE_FULL") or "disk is full" in text:
+    if code.startswith("SQLITE_FULL") or "disk is full" in text or (
+            code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _no_space(run_dir)):
         return StoreError(f"{path}: the disk is full ({doing} failed; that was not stored, everything before it "
                           f"is kept). Free some space, then continue with `overthink resume {run_dir}`")
     if code.startswith("SQLITE_NOTADB") or "not a database" in text:

@@ -71,8 +71,11 @@ class Store:
                 self.conn, self._copy_dir = connect_ro(self.path)
                 self._check_tables()
             else:
+                existed = self.path.is_file() and self.path.stat().st_size > 0
                 self.run_dir.mkdir(parents=True, exist_ok=True)
                 self.conn = connect_rw(self.path)
+                if existed:  # never add our tables to some other SQLite file
+                    self._check_tables()
                 self.conn.executescript(SCHEMA)
                 self._migrate()
         except sqlite3.Error as exc:

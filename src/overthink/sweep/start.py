@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import ExperimentConfig, build_config
+from ..config import ExperimentConfig, build_config, in_file
 from ..core import Item
 from ..errors import ConfigError, UserError
 from ..models import ModelBase, load_model
@@ -175,7 +175,10 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
 def begin(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False,
           prepare_local: Callable[[str], None] | None = None) -> Sweep:
     """What `overthink run` / `resume` / `quickstart` start with: the layered config, checked and prepared."""
-    sweep = prepare(layered_config(overrides, config_file, resume=resume), prepare_local=prepare_local)
+    try:
+        sweep = prepare(layered_config(overrides, config_file, resume=resume), prepare_local=prepare_local)
+    except UserError as exc:
+        raise in_file(exc, config_file, overrides) from None
     if sweep.cfg.run_dir is None:
         sweep.cfg = sweep.cfg.model_copy(update={"run_dir": default_run_dir(sweep.cfg.models, sweep.cfg.tasks)})
     return sweep
