@@ -208,7 +208,7 @@ class ApiModel(ModelBase):
                                            counter=counter)
         except Exception as exc:
             tries = counter.get("attempts")
-            raise ProviderError(redact(f"{type(exc).__name__}: {exc}"[:1500])
+            raise ProviderError(redact(f"{type(exc).__name__}: {exc}")[:1500]
                                 + (f" (after {tries} attempts)" if tries else ""), status_of(exc)) from None
 
     async def aclose(self) -> None:
