@@ -104,7 +104,8 @@ def test_semantic_diff_is_per_model_and_ignores_operational_options(tmp_path):
     assert added.semantic_diff(base) == []  # a new model with its options, and a retry setting, are fine
     changed = cfg(tmp_path, model_options={"stub:flat": {"delay_s": 0.5, "max_attempts": 3}})
     assert changed.semantic_diff(base) == ["model_options.stub:flat"]
-    assert cfg(tmp_path, task_args={"zebra": {"grids": "3x3"}}).semantic_diff(cfg(tmp_path)) == []
+    assert cfg(tmp_path, tasks=["misleading-math", "word-problems", "zebra"],
+               task_args={"zebra": {"grids": "3x3"}}).semantic_diff(cfg(tmp_path)) == []
 
 
 def test_budgets_after_a_natural_run_add_a_controlled_sweep(tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,7 +15,7 @@ from .budget import MAX_BUDGET, check_budget_size
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
-from .secrets import check_options
+from .secrets import check_options, check_url
 
 MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
@@ -99,11 +98,11 @@ class ExperimentConfig(BaseModel):
     def _models(cls, value: list[str]) -> list[str]:
         try:
             specs = [check_spec(v) for v in value]
+            for spec in specs:  # the spec is stored with the run: an http(s) URL, no user:key@ in it
+                if spec.base_url:
+                    check_url(spec.base_url, f"the base URL of {spec.provider}:{spec.model}")
         except UserError as exc:
             raise ValueError(str(exc)) from None
-        for spec in specs:
-            if spec.base_url:
-                check_url(spec.base_url, f"the base URL of {spec}")
         return [str(spec) for spec in specs]
 
     @field_validator("model_options")
@@ -115,9 +114,6 @@ class ExperimentConfig(BaseModel):
                 check_options(spec, options)
         except UserError as exc:
             raise ValueError(str(exc)) from None
-        for spec, options in value.items():
-            if isinstance(options, dict) and "base_url" in options:
-                check_url(options["base_url"], f"model_options.{spec}.base_url")
         return value
 
     @model_validator(mode="after")
@@ -150,14 +146,6 @@ class ExperimentConfig(BaseModel):
         return diff
 
 
-def check_url(url: Any, what: str) -> str:
-    """An http(s) URL with a host, or a ValueError naming `what` (a typo otherwise errors on every sample)."""
-    parsed = urlsplit(url) if isinstance(url, str) else None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"{what} {url!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1")
-    return url
-
-
 def _format_error(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
@@ -170,9 +158,15 @@ def _format_error(exc: ValidationError, source: str) -> str:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: not a YAML text file (byte 0x{exc.object[exc.start]:02x} is not UTF-8)") \
+            from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a YAML config file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -193,6 +187,16 @@ def _aliased(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def in_file(exc: UserError, file: str | Path | None, overrides: dict[str, Any]) -> UserError:
+    """An option error found when building tasks and models, named by the YAML file it came from: model_options
+    only come from a file; task options from the file unless --task-args gave some."""
+    text = str(exc)
+    from_file = text.startswith("model_options") or (text.startswith("task ") and not overrides.get("task_args"))
+    if file is None or not from_file or text.startswith(str(file)):
+        return exc
+    return type(exc)(f"{file}: {text}")
+
+
 def build_config(file: str | Path | None = None, overrides: dict[str, Any] | None = None,
                  base: dict[str, Any] | None = None) -> ExperimentConfig:
     """Config from layers: `base` (a resumed run's stored config) < the YAML file < flag overrides (None ignored)."""
@@ -202,8 +206,15 @@ def build_config(file: str | Path | None = None, overrides: dict[str, Any] | Non
     data.update({k: v for k, v in _aliased(overrides or {}).items() if v is not None})
     source = str(file) if file else "command line"
     try:
-        return ExperimentConfig.model_validate(data)
+        cfg = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc, source)) from None
     except ValueError as exc:  # from a "before" validator
         raise ConfigError(f"{source}: {exc}") from None
+    # task_args given now (not a resumed run's stored ones) must name tasks of this run
+    named = {*(load_yaml(file).get("task_args") or {} if file else {}), *((overrides or {}).get("task_args") or {})}
+    unknown = sorted(str(t) for t in named if t not in cfg.tasks)
+    if unknown:
+        raise ConfigError(f"{source}: task_args names task {unknown[0]!r}, which is not one of this run's tasks "
+                          f"({', '.join(cfg.tasks)})")
+    return cfg

@@ -212,7 +212,8 @@ def _print_summary(run_dir: Path, plot: bool = True) -> None:
 @app.command()
 def export(
     run_dir: Path,
-    format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv | parquet")] = "jsonl",
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv | parquet | sqlite (the whole store "
+                                        "as one self-contained file; needs --out)")] = "jsonl",
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
     labels: Annotated[bool, typer.Option("--labels", help="export the review labels instead of the samples")] = False,
 ) -> None:
@@ -220,11 +221,15 @@ def export(
     from ..store import Store, write_export, write_label_export
 
     writer = write_label_export if labels else write_export
-    if labels and format == "parquet":
-        raise UserError("--labels exports as jsonl or csv, not parquet")
+    if labels and format in ("parquet", "sqlite"):
+        raise UserError(f"--labels exports as jsonl or csv, not {format} (--format sqlite holds the labels too)")
     if format == "parquet" and out is None and sys.stdout.isatty():
         raise UserError("parquet is binary: give --out FILE (or pipe stdout to a file)")
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, create=False, readonly=True) as store:
+        if format == "sqlite":
+            n = write_export(store, format, out)
+            typer.echo(f"wrote {n} samples (and the run's items, labels and metadata) to {out}", err=True)
+            return
         if format == "parquet":  # binary: a file (or a pipe via stdout's buffer)
             n = write_export(store, format, out if out is not None else sys.stdout.buffer)
             if out is not None:

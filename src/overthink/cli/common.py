@@ -74,6 +74,8 @@ def parse_task_args(values: list[str] | None, tasks: list[str] | None) -> dict[s
                 data = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise UserError(f"--task-args: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:
+                raise UserError("--task-args: JSON nested too deeply") from None
             if not isinstance(data, dict):
                 raise UserError('--task-args JSON must be an object: {"task": {"option": value}}')
             if tasks and len(tasks) == 1 and not set(data) <= set(tasks):

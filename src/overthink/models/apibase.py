@@ -216,7 +216,7 @@ class ApiModel(ModelBase):
                                            counter=counter)
         except Exception as exc:
             tries = counter.get("attempts")
-            error = ProviderError(redact(f"{type(exc).__name__}: {exc}"[:1500])
+            error = ProviderError(redact(f"{type(exc).__name__}: {exc}")[:1500]
                                   + (f" (after {tries} attempts)" if tries else ""), status_of(exc))
             if is_connect_error(exc):
                 error.unreachable = redact(str(self.spec.base_url or getattr(self.client, "base_url", "") or

@@ -6,10 +6,15 @@ token leaves the address bar and history) or carried by that cookie afterwards; 
 (POST /api/labels) additionally need a per-server CSRF token in the `X-CSRF-Token` header and a JSON body, which a
 cross-site page cannot send without a CORS preflight that this app never answers. A Content-Security-Policy without
 inline script is defence in depth: model text is escaped by jinja2 autoescape and by `data.highlight`.
+
+Pages read the store read-only (a run dir on a read-only mount is reviewable). A label body is read up to MAX_BODY
+bytes (413 beyond: the body is never buffered whole) and must be flat JSON (400 for a body nested deeper than
+MAX_DEPTH or not JSON); a label the store cannot write (full disk, read-only dir) is a 507 / 403 with the reason.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import socket
@@ -32,13 +37,15 @@ from starlette.templating import Jinja2Templates
 
 from ..core import budget_sort_key
 from ..errors import UserError
-from ..store import Store
+from ..store import Store, StoreError
 from . import data
 from .labels import BY_CODE, TAXONOMY, agreement, reviewers, validate_label
 
 HERE = Path(__file__).parent
 HOST = "127.0.0.1"
 PAGE_SIZE = 100
+MAX_BODY = 64 * 1024  # a label is a few codes, tags and a note
+MAX_DEPTH = 8  # {"labels": [...]} needs 2
 REVIEWER_COOKIE = "overthink_reviewer"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -94,12 +101,12 @@ def _env() -> Environment:
 def create_app(config: ReviewConfig) -> Starlette:
     templates = Jinja2Templates(env=_env())
     run_dir = config.run_dir
-    Store(run_dir, create=False).close()  # fail early (UserError) on a directory that is not a run
+    Store(run_dir, create=False, readonly=True).close()  # fail early (UserError) on a directory that is not a run
 
-    def store() -> Store:
+    def store(*, write: bool = False) -> Store:
         # One short-lived connection per request: SQLite connections are per thread, and the run may still be
         # writing samples (WAL lets us read alongside).
-        return Store(run_dir, create=False)
+        return Store(run_dir, create=False, readonly=None if write else True)
 
     def reviewer_of(request: Request) -> str:
         # The page's script writes this cookie percent-encoded (names may hold spaces or non-ASCII letters).
@@ -160,17 +167,19 @@ def create_app(config: ReviewConfig) -> Starlette:
                       pair=table.attrs["reviewers"] if table is not None else (a, b))
 
     async def save_label(request: Request) -> Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "body: expected JSON"}, status_code=400)
+        body, problem = await _json_body(request)
+        if problem is not None:
+            return problem
         if not isinstance(body, dict) or not isinstance(body.get("sample_id"), int):
             return JSONResponse({"error": "sample_id: expected an integer"}, status_code=400)
         try:
             labels, tags, note, who = validate_label(body.get("labels", []), body.get("tags", []),
                                                      body.get("note", ""), body.get("reviewer", ""))
-            with store() as st:
+            with store(write=True) as st:
                 saved = st.add_label(body["sample_id"], labels, reviewer=who, tags=tags, note=note)
+        except StoreError as exc:  # the label is not saved: say why (full disk 507, read-only 403)
+            status = 507 if "disk is full" in str(exc) else 403 if "read-only" in str(exc) else 503
+            return JSONResponse({"error": f"label not saved: {exc}"}, status_code=status)
         except UserError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"ok": True, "label": saved})
@@ -183,6 +192,35 @@ def create_app(config: ReviewConfig) -> Starlette:
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=[HOST, "localhost"]),
                   Middleware(TokenGate, config=config)]
     return Starlette(routes=routes, middleware=middleware)
+
+
+async def _json_body(request: Request) -> tuple[Any, Response | None]:
+    """The request's JSON body, read at most MAX_BODY bytes; or a 413 / 400 response."""
+    too_big = JSONResponse({"error": f"body: larger than {MAX_BODY} bytes"}, status_code=413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None, too_big
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            return None, too_big
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        return None, JSONResponse({"error": "body: JSON nested too deeply"}, status_code=400)
+    except ValueError:  # also bytes that are not UTF-8
+        return None, JSONResponse({"error": "body: expected JSON"}, status_code=400)
+    if _depth(body) > MAX_DEPTH:
+        return None, JSONResponse({"error": f"body: JSON nested deeper than {MAX_DEPTH} levels"}, status_code=400)
+    return body, None
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > MAX_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(v, level + 1) for v in children), default=level)
 
 
 def _int(value: str | None, default: int) -> int:

@@ -1,4 +1,5 @@
-"""Exports of a run store: samples in the export schema (jsonl, csv, parquet) and review labels (jsonl, csv)."""
+"""Exports of a run store: samples in the export schema (jsonl, csv, parquet), the whole store as one SQLite file
+(sqlite: samples, items, labels, metadata; no -wal beside it) and review labels (jsonl, csv)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
@@ -14,7 +16,8 @@ from ..errors import UserError
 from .run_store import Store
 from .schema import COLUMNS
 
-EXPORT_FORMATS = ("jsonl", "csv", "parquet")
+EXPORT_FORMATS = ("jsonl", "csv", "parquet", "sqlite")
+LABEL_FORMATS = ("jsonl", "csv")
 LABEL_EXPORT_COLUMNS = ["sample_id", "task", "model", "item_id", "budget", "mechanism", "replicate", "status",
                         "correct", "reviewer", "labels", "tags", "note", "created_at"]
 
@@ -38,6 +41,11 @@ def write_export(store: Store, fmt: str, out: Any) -> int:
         raise UserError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
     if fmt == "parquet":
         return write_parquet(store, out)
+    if fmt == "sqlite":
+        if not isinstance(out, (str, Path)):
+            raise UserError("--format sqlite writes a database file: give --out FILE.sqlite")
+        store.backup(out)
+        return store.count()
     n = 0
     if fmt == "jsonl":
         for n, rec in enumerate(export_records(store), 1):
@@ -87,7 +95,9 @@ def label_records(store: Store, *, history: bool = False) -> list[dict[str, Any]
 def write_label_export(store: Store, fmt: str, out: IO[str], *, history: bool = False) -> int:
     """Write labels as jsonl or csv (lists as JSON text in csv); returns the number of records."""
     if fmt not in EXPORT_FORMATS:
-        raise UserError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+        raise UserError(f"unknown export format {fmt!r}; one of {', '.join(LABEL_FORMATS)}")
+    if fmt not in LABEL_FORMATS:
+        raise UserError(f"labels export as {' or '.join(LABEL_FORMATS)}, not {fmt!r}")
     records = label_records(store, history=history)
     if fmt == "jsonl":
         for rec in records:

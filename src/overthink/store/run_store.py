@@ -2,26 +2,38 @@
 
 A sample's key is (model, task, item_id, budget, mechanism, replicate). A finished key (ok / truncated / unparsed) is
 never overwritten or recomputed; an `error` row is replaced when the key is retried on resume.
+
+Readers open read-only (a run dir on a read-only mount or owned by someone else is readable); a writer checkpoints
+the WAL into the main file on close (see `connection`). Every SQLite failure becomes one StoreError naming the file,
+what failed and what to do; a sample whose write failed raises, so it is never counted as stored. Every stored
+text field passes through `secrets.redact` (a model may echo a configured key). Items carry a content hash: a task
+whose item changed under the same id (a re-import) refuses to continue the run.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from ..core import DONE_STATUSES, Item, SampleRecord
 from ..errors import UserError
+from ..secrets import redact_stored
+from .connection import StoreError, check_wal, checkpoint, connect_ro, connect_rw, store_error, writable
 from .schema import (
     COLUMNS,
     DB_NAME,
     DERIVED_COLUMNS,
     KEY,
+    REDACTED_COLUMNS,
     SAMPLE_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -30,34 +42,85 @@ from .schema import (
     to_sql,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(doing: str) -> Callable[[F], F]:
+    """Turn a SQLite failure inside a Store method into one StoreError naming the file (`doing` says what failed)."""
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def inner(self: Store, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+                cause = exc.__cause__ if isinstance(exc.__cause__, sqlite3.Error) else exc
+                raise store_error(cause, self.path, doing) from None  # type: ignore[arg-type]
+        return inner  # type: ignore[return-value]
+    return wrap
+
 
 class Store:
-    """A run's database. Use as a context manager or call close()."""
+    """A run's database. Use as a context manager or call close().
 
-    def __init__(self, run_dir: str | Path, *, create: bool = True) -> None:
+    `create=False` refuses a directory without a store. `readonly=True` never writes (summary, report, export);
+    `readonly=None` (the default) writes when the run dir allows it and else opens read-only.
+    """
+
+    def __init__(self, run_dir: str | Path, *, create: bool = True, readonly: bool | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / DB_NAME
+        self._copy_dir: Path | None = None
+        self._creator = create  # a writer empties the WAL on close; other openers never make a run wait
         if not create and not self.path.exists():
             raise UserError(f"{self.run_dir} is not a run directory (no {DB_NAME} in it)")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process (not power loss) and keeps commits cheap.
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.executescript(SCHEMA)
-        self._migrate()
+        if readonly is None:
+            readonly = not create and not writable(self.path)
+        self.readonly = readonly
+        check_wal(self.path)
+        try:
+            if readonly:
+                self.conn, self._copy_dir = connect_ro(self.path)
+                self._check_tables()
+            else:
+                existed = self.path.is_file() and self.path.stat().st_size > 0
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                self.conn = connect_rw(self.path)
+                if existed:  # never add our tables to some other SQLite file
+                    self._check_tables()
+                self.conn.executescript(SCHEMA)
+                self._migrate()
+        except sqlite3.Error as exc:
+            self._drop_copy()
+            raise store_error(exc, self.path, "opening the store") from None
+
+    def _check_tables(self) -> None:
+        names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"meta", "samples"} <= names:
+            self.close()
+            raise StoreError(f"{self.path}: a SQLite file, but not an overthink run store (no samples table)")
 
     def _migrate(self) -> None:
         version = self.get_meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
+        elif version < 2:  # items gain a content hash, filled from what is stored
+            with self.conn:
+                self.conn.execute("BEGIN")
+                columns = {r[1] for r in self.conn.execute("PRAGMA table_info(items)")}
+                if "content_hash" not in columns:
+                    self.conn.execute("ALTER TABLE items ADD COLUMN content_hash TEXT")
+                rows = self.conn.execute("SELECT task, item_id, prompt, expected, metadata FROM items").fetchall()
+                self.conn.executemany("UPDATE items SET content_hash = ? WHERE task = ? AND item_id = ?",
+                                      [(_hash(p, e, json.loads(m).get("choices")), t, i) for t, i, p, e, m in rows])
+                self.set_meta("schema_version", SCHEMA_VERSION)
 
     # -- metadata -------------------------------------------------------------------------------------------
+    @_guarded("reading the run's metadata")
     def get_meta(self, key: str) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    @_guarded("writing the run's metadata")
     def set_meta(self, key: str, value: Any) -> None:
         self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                           "value = excluded.value", (key, json.dumps(value)))
@@ -70,12 +133,26 @@ class Store:
                 self.set_meta(key, value)
 
     # -- items ------------------------------------------------------------------------------------------------
+    @_guarded("storing the task's items")
     def add_items(self, task: str, items: Iterable[Item]) -> None:
-        rows = [(task, it.id, it.prompt, it.expected, json.dumps(_item_meta(it))) for it in items]
+        """Store a task's items; refuses (StoreError, nothing written) when a stored item id now has other content
+        (the task was changed or re-imported since the run began): its samples would mix two questions."""
+        rows = [(task, it.id, it.prompt, it.expected, json.dumps(_item_meta(it)),
+                 _hash(it.prompt, it.expected, None if it.choices is None else list(it.choices))) for it in items]
         with self.conn:
             self.conn.execute("BEGIN")
-            self.conn.executemany("INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?, ?)", rows)
+            stored = dict(self.conn.execute("SELECT item_id, content_hash FROM items WHERE task = ?", (task,)))
+            for row in rows:
+                old = stored.get(row[1])
+                if old is not None and old != row[5]:
+                    raise StoreError(
+                        f"task {task!r}: item {row[1]!r} is not the item this run dir stored under that id (its "
+                        f"prompt, answer or choices changed: the task was edited or re-imported since the run "
+                        f"began); samples would mix two questions. Use a new --run-dir, or restore the task")
+            self.conn.executemany("INSERT OR IGNORE INTO items (task, item_id, prompt, expected, metadata, "
+                                  "content_hash) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
+    @_guarded("reading the items")
     def items(self, task: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT task, item_id, prompt, expected, metadata FROM items"
         args: tuple = ()
@@ -86,11 +163,14 @@ class Store:
                 for t, i, p, e, m in self.conn.execute(sql, args)]
 
     # -- samples ----------------------------------------------------------------------------------------------
+    @_guarded("storing a sample")
     def record(self, sample: SampleRecord) -> bool:
-        """Commit one sample at once. Returns False (and writes nothing) if its key is already finished."""
+        """Commit one sample at once. Returns False (and writes nothing) if its key is already finished.
+        A failed write raises StoreError: the caller must not count the sample as stored."""
         if sample.created_at is None:
             sample.created_at = time.time()
-        values = [to_sql(c, getattr(sample, c)) for c in COLUMNS]
+        values = [redact_stored(v) if c in REDACTED_COLUMNS else v
+                  for c, v in ((c, to_sql(c, getattr(sample, c))) for c in COLUMNS)]
         placeholders = ", ".join("?" for _ in COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
         done = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
@@ -102,18 +182,21 @@ class Store:
         )
         return cur.rowcount > 0
 
+    @_guarded("storing samples")
     def record_many(self, samples: Iterable[SampleRecord]) -> int:
         """Commit many samples in one transaction (all or none, e.g. an import); returns how many were written."""
         with self.conn:
             self.conn.execute("BEGIN")
             return sum(self.record(s) for s in samples)
 
+    @_guarded("reading the finished samples")
     def done_keys(self) -> set[tuple]:
         """Keys that must not be run again (everything but errors)."""
         done = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
         return {tuple(r) for r in self.conn.execute(
             f"SELECT {', '.join(KEY)} FROM samples WHERE status IN ({done})")}
 
+    @_guarded("counting samples")
     def count(self, status: str | None = None) -> int:
         if status is None:
             return self.conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
@@ -121,9 +204,37 @@ class Store:
 
     def iter_samples(self, *, with_text: bool = True) -> Iterator[dict[str, Any]]:
         cols = [c for c in COLUMNS if with_text or c not in TEXT_COLUMNS]
-        cur = self.conn.execute(f"SELECT {', '.join(cols)} FROM samples ORDER BY id")
-        for row in cur:
-            yield {c: from_sql(c, v) for c, v in zip(cols, row)}
+        try:
+            cur = self.conn.execute(f"SELECT {', '.join(cols)} FROM samples ORDER BY id")
+            for row in cur:
+                yield {c: from_sql(c, v) for c, v in zip(cols, row)}
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path, "reading samples") from None
+
+    @_guarded("copying the store")
+    def backup(self, out: str | Path) -> Path:
+        """One self-contained SQLite file (no -wal beside it) with everything stored, via SQLite's backup API."""
+        out = Path(out)
+        if out.resolve() == self.path.resolve():
+            raise UserError(f"--out {out} is the run's own store; give another file")
+        part = out.with_name(out.name + ".part")
+        part.unlink(missing_ok=True)
+        dest = sqlite3.connect(part, isolation_level=None)
+        try:
+            self.conn.backup(dest)
+            dest.execute("PRAGMA journal_mode=DELETE")  # the copy is one file, whatever the source's mode
+        finally:
+            dest.close()
+        part.replace(out)
+        return out
+
+    def checkpoint(self) -> None:
+        """Copy committed samples from the WAL into the main file (a plain copy of it then holds them)."""
+        if not self.readonly:
+            try:
+                checkpoint(self.conn, truncate=self._creator)
+            except sqlite3.Error:
+                pass  # busy readers or a full disk: the WAL keeps everything, the next open recovers it
 
     def dataframe(self, *, with_text: bool = False) -> pd.DataFrame:
         """All samples as a pandas DataFrame (metadata as a dict column)."""
@@ -131,10 +242,12 @@ class Store:
                             columns=[c for c in COLUMNS if with_text or c not in TEXT_COLUMNS])
 
     # -- reads for analysis and review (columns are checked against the schema: they are spliced into SQL) --------
+    @_guarded("reading samples")
     def sample_frame(self, columns: Sequence[str]) -> pd.DataFrame:
         """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows."""
         return pd.read_sql_query(f"SELECT {_columns(columns)} FROM samples", self.conn)
 
+    @_guarded("reading samples")
     def sample_rows(self, columns: Sequence[str], *, task: str | None = None,
                     item_id: str | None = None) -> list[dict[str, Any]]:
         """Chosen sample columns, decoded (bools, JSON), in insertion order; optionally of one task / item."""
@@ -145,12 +258,14 @@ class Store:
         rows = self.conn.execute(sql + " ORDER BY id", tuple(v for _, v in where))
         return [{c: from_sql(c, v) for c, v in zip(columns, row)} for row in rows]
 
+    @_guarded("reading sample texts")
     def texts(self, keys: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
         """(reasoning, answer_text) per sample key (model, task, item_id, budget, mechanism, replicate);
         ("", "") for a key not in the store."""
         sql = f"SELECT reasoning, answer_text FROM samples WHERE {' AND '.join(f'{c} = ?' for c in KEY)}"
         return [self.conn.execute(sql, tuple(key)).fetchone() or ("", "") for key in keys]
 
+    @_guarded("reading sample texts")
     def reasoning_by_id(self, ids: Sequence[int]) -> list[tuple[int, str]]:
         """(id, reasoning) of the given sample rows (unknown ids are skipped)."""
         out: list[tuple[int, str]] = []
@@ -161,6 +276,7 @@ class Store:
         return out
 
     # -- review labels ------------------------------------------------------------------------------------------
+    @_guarded("saving a label")
     def add_label(self, sample_id: int, labels: list[str], *, reviewer: str, tags: list[str] | None = None,
                   note: str = "", created_at: float | None = None) -> dict[str, Any]:
         """Commit one reviewer's labels for a sample at once (replaces their earlier verdict, keeps history)."""
@@ -176,6 +292,7 @@ class Store:
                 "labels": list(labels), "tags": list(tags or []), "note": note, "reviewer": reviewer,
                 "created_at": when}
 
+    @_guarded("reading labels")
     def labels(self, *, history: bool = False) -> list[dict[str, Any]]:
         """Current labels (newest row per sample and reviewer), or every row with history=True."""
         sql = "SELECT id, sample_id, task, item_id, labels, tags, note, reviewer, created_at FROM labels"
@@ -190,24 +307,34 @@ class Store:
         return out
 
     # -- provider batches (the batch executor) ----------------------------------------------------------------------
+    @_guarded("recording a provider batch")
     def add_batch(self, batch_id: str, model: str, entries: dict[str, list]) -> None:
         """Record a submitted batch at once, so a killed process polls it on resume instead of paying again."""
         now = time.time()
         self.conn.execute("INSERT INTO batches VALUES (?, ?, 'submitted', ?, ?, ?)",
                           (batch_id, model, json.dumps(entries), now, now))
 
+    @_guarded("reading provider batches")
     def open_batches(self, model: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT batch_id, model, entries FROM batches WHERE status = 'submitted'"
         rows = self.conn.execute(sql + (" AND model = ?" if model else "") + " ORDER BY created_at",
                                  (model,) if model else ())
         return [{"batch_id": b, "model": m, "entries": json.loads(e)} for b, m, e in rows]
 
+    @_guarded("recording a provider batch")
     def set_batch_status(self, batch_id: str, status: str) -> None:
         self.conn.execute("UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
                           (status, time.time(), batch_id))
 
     def close(self) -> None:
+        self.checkpoint()
         self.conn.close()
+        self._drop_copy()
+
+    def _drop_copy(self) -> None:
+        if self._copy_dir is not None:
+            shutil.rmtree(self._copy_dir, ignore_errors=True)
+            self._copy_dir = None
 
     def __enter__(self) -> Store:
         return self
@@ -221,6 +348,12 @@ def _item_meta(item: Item) -> dict[str, Any]:
     if item.choices is not None:
         meta["choices"] = list(item.choices)
     return meta
+
+
+def _hash(prompt: str, expected: Any, choices: list[str] | None) -> str:
+    """What makes an item the same question: its prompt, expected answer and choices (not its metadata)."""
+    blob = json.dumps([prompt, None if expected is None else str(expected), choices], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 def _columns(columns: Sequence[str]) -> str:

@@ -9,19 +9,21 @@ from typing import Any
 from ..core import SampleRecord
 
 DB_NAME = "overthink.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 COLUMNS = [f.name for f in fields(SampleRecord)]
 KEY = ("model", "task", "item_id", "budget", "mechanism", "replicate")
 JSON_COLUMNS = {"metadata"}
 BOOL_COLUMNS = {"correct", "shared_trace"}
 TEXT_COLUMNS = ("reasoning", "answer_text")
+# text a model or a provider wrote (an echoed key may be in any of them): redacted before it is stored
+REDACTED_COLUMNS = frozenset({"reasoning", "answer_text", "answer", "error", "metadata", "stop_reason"})
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     task TEXT NOT NULL, item_id TEXT NOT NULL, prompt TEXT NOT NULL, expected TEXT, metadata TEXT NOT NULL,
-    PRIMARY KEY (task, item_id)
+    content_hash TEXT, PRIMARY KEY (task, item_id)
 );
 CREATE TABLE IF NOT EXISTS samples (
     id INTEGER PRIMARY KEY,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..budget import check_budget_size
-from ..config import ExperimentConfig, build_config
+from ..config import ExperimentConfig, build_config, in_file
 from ..core import Item
 from ..errors import ConfigError, UserError
 from ..mechanism import resolve
@@ -237,13 +237,10 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
 def begin(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False,
           prepare_local: Callable[[str], None] | None = None) -> Sweep:
     """What `overthink run` / `resume` / `quickstart` start with: the layered config, checked and prepared."""
-    cfg = layered_config(overrides, config_file, resume=resume)
     try:
-        sweep = prepare(cfg, prepare_local=prepare_local)
-    except ConfigError as exc:  # a model or task option from the file: name the file, as field errors do
-        if config_file is None or str(exc).startswith(str(config_file)):
-            raise
-        raise ConfigError(f"{config_file}: {exc}") from None
+        sweep = prepare(layered_config(overrides, config_file, resume=resume), prepare_local=prepare_local)
+    except UserError as exc:
+        raise in_file(exc, config_file, overrides) from None
     if sweep.cfg.run_dir is None:
         sweep.cfg = sweep.cfg.model_copy(update={"run_dir": default_run_dir(sweep.cfg.models, sweep.cfg.tasks)})
     return sweep

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,40 +47,63 @@ def _bad(message: str, errors: list[str] | None) -> None:
     errors.append(message)
 
 
-def _read_jsonl(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+def text_lines(path: Path) -> Iterator[str]:
+    """A file's lines decoded as UTF-8 (a leading BOM dropped, line endings kept); a line that is not UTF-8
+    (a binary file, a Latin-1 export) raises one DataError naming the file and line."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                _bad(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})", errors)
-                continue
-            if not isinstance(record, dict):
-                _bad(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}", errors)
-                continue
-            yield lineno, record
+                yield raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                                f"{exc.start + 1}); save the file as UTF-8 (a binary file cannot be read)") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _read_jsonl(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    for lineno, line in enumerate(text_lines(path), 1):
+        if not line.strip():
+            continue
+        if "\0" in line:
+            _bad(f"{path}:{lineno}: holds NUL bytes (a binary file?)", errors)
+            continue
+        try:
+            record = json.loads(line, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            _bad(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})", errors)
+            continue
+        except RecursionError:
+            _bad(f"{path}:{lineno}: JSON nested too deeply", errors)
+            continue
+        except ValueError as exc:  # NaN / Infinity (Python's json accepts them, JSON does not)
+            _bad(f"{path}:{lineno}: not valid JSON ({exc})", errors)
+            continue
+        if not isinstance(record, dict):
+            _bad(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}", errors)
+            continue
+        yield lineno, record
 
 
 def _read_csv(path: Path, errors: list[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames:
-            raise DataError(f"{path}: empty CSV (no header row)")
-        start = 2
-        try:
-            for row in reader:
-                if None in row:  # more cells than header columns
-                    _bad(f"{path}:{start}: {len(row) - 1 + len(row[None])} cells but "
-                         f"{len(reader.fieldnames)} header columns", errors)
-                elif any(v is None for v in row.values()):
-                    _bad(f"{path}:{start}: fewer cells than the {len(reader.fieldnames)} header columns", errors)
-                else:
-                    yield start, dict(row)
-                start = reader.line_num + 1  # a quoted cell may span lines; report where the record starts
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+    reader = csv.DictReader(text_lines(path))  # decoded line by line: a non-UTF-8 line is reported by number
+    if not reader.fieldnames:
+        raise DataError(f"{path}: empty CSV (no header row)")
+    start = 2
+    try:
+        for row in reader:
+            if None in row:  # more cells than header columns
+                _bad(f"{path}:{start}: {len(row) - 1 + len(row[None])} cells but "
+                     f"{len(reader.fieldnames)} header columns", errors)
+            elif any(v is None for v in row.values()):
+                _bad(f"{path}:{start}: fewer cells than the {len(reader.fieldnames)} header columns", errors)
+            else:
+                yield start, dict(row)
+            start = reader.line_num + 1  # a quoted cell may span lines; report where the record starts
+    except csv.Error as exc:
+        raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
 
 
 def item_to_record(item: Item) -> dict[str, Any]:
@@ -143,14 +167,15 @@ def _cell(value: Any) -> Any:
     text = value.strip()
     if text[:1] in "[{" or text in ("true", "false", "null"):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError:
+            return json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
             return value
     for kind in (int, float):
         try:
-            return kind(text)
+            number = kind(text)
         except ValueError:
-            pass
+            continue
+        return number if math.isfinite(number) else value  # "nan" / "inf" stay text
     return value
 
 
@@ -189,6 +214,9 @@ def record_to_item(record: dict[str, Any], name: str, lineno: int, mapping: dict
     answer = _cell(rec["answer"]) if csv_cells else rec["answer"]
     if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
         raise ValueError(f"`answer` must be a string or number, got {type(answer).__name__}")
+    if isinstance(answer, float) and not math.isfinite(answer) or \
+            isinstance(answer, str) and answer.strip().lower() in ("nan", "-nan", "inf", "-inf", "infinity"):
+        raise ValueError("`answer` is not a number (NaN or infinity); give the expected answer")
     return Item(id=str(item_id), prompt=prompt, answer=answer, metadata=meta)
 
 

@@ -141,7 +141,13 @@ def resolve_imported(name: str, **options: Any) -> Task | None:
     if not data.is_file():
         return None
     sidecar = data.with_name(f"{name}.meta.json")
-    meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else {}
+    except (ValueError, RecursionError):  # also bytes that are not UTF-8
+        raise DataError(f"{sidecar}: not a valid task metadata file (JSON); re-import the task with "
+                        f"`overthink tasks import ... --name {name} --force`") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{sidecar}: task metadata must be a JSON object; re-import the task")
     return FileTask(name, data, meta, **options)
 
 
