@@ -53,6 +53,8 @@ class ExperimentConfig(BaseModel):
     max_cost: float | None = Field(None, ge=0)
     batch: bool = False
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
+    independent: bool = Field(False, description="forced: one request pair per budget, not one shared trace")
+    probe_cuts: int = Field(0, ge=0, le=64, description="extra evenly spaced cuts answered for trajectories only")
     run_dir: str | None = None
 
     @model_validator(mode="before")

@@ -82,6 +82,10 @@ def run(
     batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API")] = None,
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
                                                "model; stop (exit 1) if a budget control is not honoured")] = None,
+    independent: Annotated[bool | None, typer.Option("--independent", help="forced: a request pair per budget "
+                                                     "instead of answering every budget from one trace")] = None,
+    probe_cuts: Annotated[int | None, typer.Option(help="N extra evenly spaced cuts answered for the answer "
+                                                   "trajectories only (not added to the curve)")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable")] = None,
     data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV)")] = None,
     run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued")] = None,
@@ -99,6 +103,7 @@ def run(
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
                      answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
+                     independent=independent, probe_cuts=probe_cuts,
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir)
     out = execute(overrides, config, quiet=quiet)
     _print_summary(out)

@@ -74,6 +74,20 @@ def plan_cuts(trace: ServerTrace | None, caps: list[int]) -> list[tuple[str, int
     return cuts
 
 
+def probe_positions(n_probes: int, length: int, taken: set[int]) -> list[int]:
+    """N evenly spaced cuts in (0, length) for the trajectory analysis (--probe-cuts), minus cuts already made."""
+    if n_probes <= 0 or length <= 1:
+        return []
+    cuts = {round(k * length / (n_probes + 1)) for k in range(1, n_probes + 1)}
+    return sorted(c for c in cuts if 0 < c < length and c not in taken)
+
+
+def probe_record(cut: int, chars: int, answer_text: str, truncated: bool) -> dict[str, Any]:
+    """One probe cut as stored in the longest budget's metadata (graded by sweep/record.py); `chars` = length of
+    the thinking text up to the cut, so the trajectory analysis can locate spans in the longest trace."""
+    return {"cut": cut, "chars": chars, "answer_text": answer_text, "truncated": truncated}
+
+
 def _pieces(resp: Any) -> tuple[str, str, list[bytes] | None, int | None, int | None]:
     """(text, finish, token pieces or None, completion tokens, prompt tokens) of a completions response."""
     try:
@@ -167,6 +181,16 @@ async def sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest]
     for i, cut in enumerate(cuts):
         if cut is not None:
             groups.setdefault(cut, []).append(i)
+    probes: list[dict[str, Any]] = []
+    if trace is not None:
+        for n in probe_positions(int(requests[0].extra.get("probe_cuts") or 0), len(trace.pieces),
+                                 {c[1] for c in groups}):
+            try:
+                ans = await answer(model, requests[0], prompt, trace.cut(n), n, capped=True, thought=True,
+                                   prompt_tokens=trace.prompt_tokens)
+                probes.append(probe_record(n, len(trace.cut(n)), ans.answer_text, ans.truncated))
+            except Exception:  # noqa: BLE001, S112 - a probe is optional: a failed one is left out
+                continue
     for cut in sorted(groups, key=lambda c: -c[1]):
         stop, n = cut
         members = groups[cut]
@@ -189,6 +213,8 @@ async def sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest]
             if trace is not None and stop != "none":
                 done.extra.update(shared_think_tokens=trace.total_tokens, cut_by=trace.cut_by,
                                   think_pass_s=round(think_s, 4))
+            if probes and caps[i] == max(caps):
+                done.extra["probe_cuts"] = probes
             yield requests[i], done
     for i, cut in enumerate(cuts):  # cuts inside the stop word: think again, alone
         if cut is None:
