@@ -26,6 +26,7 @@ from . import figures
 from .audit import html_tables
 from .examples import pick_examples
 from .text import TREND_WORDS, fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
+from .trajectories import trajectory_context
 
 
 def _env() -> Environment:
@@ -166,7 +167,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
         tables=tables, notes=notes, examples=pick_examples(data), n_boot=n_boot, probes_per_group=probes_per_group,
-        tables_raw=t,
+        tables_raw=t, **trajectory_context(t, add),
     )
 
 
