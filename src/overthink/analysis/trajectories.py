@@ -73,6 +73,9 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
                          "answer": p.get("answer"), "chars": float(p.get("chars", math.nan)), "design": design,
                          "model_id": getattr(s, "model_id", s.model)})
     out = pd.DataFrame(rows).sort_values([*TRAJ, "cut", "source"], kind="stable")
+    # budget 0 never thinks, so it carries no trace marker: the design belongs to the whole trajectory
+    shared = out["design"].eq("shared").groupby([out[k] for k in TRAJ], sort=False).transform("any")
+    out["design"] = shared.map({True: "shared", False: "independent"})
     # a natural stop answers several budgets from one cut: keep one row per distinct cut
     return out.drop_duplicates([*TRAJ, "cut"], keep="first").reset_index(drop=True)
 
@@ -207,3 +210,4 @@ def cut_curve(traj: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"share_correct": g["correct"].mean(), "n": g.size(),
                          "flips_to_wrong": g["into_wrong"].sum(), "flips_to_right": g["into_right"].sum()}
                         ).reset_index().sort_values(["task", "model", "budget"], kind="stable")
+
