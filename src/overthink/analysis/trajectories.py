@@ -53,8 +53,12 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
     chars (thinking characters up to the cut, probes only), design (shared / independent)."""
     if samples.empty:
         return pd.DataFrame()
-    ok = samples[samples["status"].isin(["ok", "unparsed"]) & samples["budget"].map(lambda b: isinstance(b, int))]
-    ok = ok[ok["task"].map(lambda t: metrics.get(t, "accuracy") == "accuracy") & (ok["mechanism"] == "forced")]
+    numeric = samples["budget"].map(lambda b: isinstance(b, int)).astype(bool)
+    ok = samples[samples["status"].isin(["ok", "unparsed"]).astype(bool) & numeric]
+    if ok.empty:  # (an empty frame's .map keeps the string dtype, which `&` refuses)
+        return pd.DataFrame()
+    accuracy = ok["task"].map(lambda t: metrics.get(t, "accuracy") == "accuracy").astype(bool)
+    ok = ok[accuracy & (ok["mechanism"] == "forced").astype(bool)]
     if ok.empty:
         return pd.DataFrame()
     rows = []
