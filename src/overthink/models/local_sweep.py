@@ -75,7 +75,7 @@ async def sweep(model: LocalModel, requests: list[GenerateRequest]
         for i, cut in enumerate(cuts):
             if cut is not None:
                 groups.setdefault(cut, []).append(i)
-        probes = await _probes(model, requests[0], trace, {c[1] for c in groups}, call)
+        probes = await _probes(model, requests[0], trace, min(len(trace.ids), max(caps)), {c[1] for c in groups}, call)
         for cut in sorted(groups, key=lambda c: -c[1]):
             stop, n = cut
             members = groups[cut]
@@ -101,11 +101,12 @@ async def sweep(model: LocalModel, requests: list[GenerateRequest]
                     yield requests[i], exc
 
 
-async def _probes(model: LocalModel, request: GenerateRequest, trace: Trace, taken: set[int], call) -> list[dict]:
+async def _probes(model: LocalModel, request: GenerateRequest, trace: Trace, length: int, taken: set[int],
+                  call) -> list[dict]:
     """--probe-cuts: answers at extra evenly spaced cuts, for the trajectory analysis only. Run before the budget
     cuts and longest first, so the slot's cache still holds the trace for each (see LocalModel.think)."""
     out = []
-    for n in reversed(probe_positions(int(request.extra.get("probe_cuts") or 0), len(trace.ids), taken)):
+    for n in reversed(probe_positions(int(request.extra.get("probe_cuts") or 0), length, taken)):
         try:
             ans = await model.answer(request, trace.ids[:n], call)
         except Exception:  # noqa: BLE001, S112 - a probe is optional: a failed one is left out
