@@ -5,7 +5,7 @@ For each item: budgets 0,64,128,256,512 answered (a) independently, one two-pass
 generated, from its usage) and wall time side by side, and whether every budget's result is identical.
 Target: >= 1.6x fewer generated tokens and >= 1.4x less wall time.
 
-    python bench/bench_server_sweep.py [--items 3] [--budgets 0,64,128,256,512] [--threads 2]
+    python bench/bench_server_sweep.py [--items 3] [--budgets 0,64,128,256,512] [--threads 2] [--cache-prompt]
 """
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ async def main() -> None:
     ap.add_argument("--budgets", default="0,64,128,256,512")
     ap.add_argument("--answer-tokens", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache-prompt", action="store_true",
+                    help="llama.cpp prompt caching on both sides (answer passes reuse the thinking pass's KV)")
     args = ap.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     server, url = start_server(args.threads)
-    model = load_model(f"openai-compatible:smollm2@{url}", {"timeout_s": 600})
+    model = load_model(f"openai-compatible:smollm2@{url}", {"timeout_s": 600, "cache_prompt": args.cache_prompt})
     tot = {"ind_tok": 0, "sh_tok": 0, "ind_s": 0.0, "sh_s": 0.0, "same": 0, "n": 0}
     print(f"{'item':16}{'ind tok':>8}{'sh tok':>8}{'ratio':>8}{'ind s':>8}{'sh s':>8}{'ratio':>8}{'same':>7}")
     for task_name in ("misleading-math", "word-problems"):
