@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..analysis.trajectories import cut_curve
 from .text import fmt_num, fmt_score, missing
@@ -33,8 +34,9 @@ def trajectory_figure(curve: pd.DataFrame):
                     label="flips correct -> wrong" if k == 0 else None)
             ax2.bar([i + off + width for i in x], line["flips_to_right"], width, alpha=0.35, color="tab:green",
                     label="flips wrong -> correct" if k == 0 else None)
-            ax.set_xticks(x, [str(b) for b in line["budget"]])
+            ax.set_xticks(x, [str(int(b)) if float(b).is_integer() else str(b) for b in line["budget"]])
         ax2.set_ylabel("flips into this cut")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("budget cut (thinking tokens)")
         ax.set_ylabel("share correct")
