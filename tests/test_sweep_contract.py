@@ -35,7 +35,7 @@ def test_every_provider_declares_the_contract(name):
     assert margin == answer_margin_for(name)
     assert all(callable(getattr(cls, m, None)) for m in ("params", "submit_batch", "batch_state",
                                                         "batch_results")) == (name in BATCH)
-    assert hasattr(cls, "generate_sweep") == (name == "local")
+    assert hasattr(cls, "generate_sweep") == (name in ("local", "openai-compatible"))  # shared-trace sweeps
 
 
 def test_batch_and_sweep_protocols_are_checked_on_instances():
