@@ -36,7 +36,7 @@ def test_every_provider_declares_the_contract(name):
     assert cls.batch_api == (name in BATCH)  # declared, and only where the methods exist
     if cls.batch_api:
         assert all(callable(getattr(cls, m, None)) for m in ("params", "submit_batch", "batch_state", "batch_results"))
-    assert hasattr(cls, "generate_sweep") == (name == "local")
+    assert hasattr(cls, "generate_sweep") == (name in ("local", "openai-compatible"))  # shared-trace sweeps
 
 
 def test_batch_and_sweep_protocols_are_checked_on_instances():

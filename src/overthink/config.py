@@ -63,6 +63,8 @@ class ExperimentConfig(BaseModel):
     grace_s: float = Field(30.0, ge=0, le=3600, allow_inf_nan=False,
                            description="on SIGINT/SIGTERM: seconds the requests in flight get to finish and be "
                                        "stored before the run exits")
+    independent: bool = Field(False, description="forced: one request pair per budget, not one shared trace")
+    probe_cuts: int = Field(0, ge=0, le=64, description="extra evenly spaced cuts answered for trajectories only")
     run_dir: str | None = None
 
     @model_validator(mode="before")

@@ -14,6 +14,10 @@ Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   probes            per budget: truncated / unparsed / error shares and trace probes
   audit             per cell: what enforced the budget, observed tokens vs the cap, flags on inactive controls
   ledger            per sample: billed output, reported reasoning and visible answer tokens, reasoning text kind
+  trajectories      forced sweeps: the answer at every cut of each (item, replicate), probe cuts included
+  flips             per trajectory with a correct -> wrong flip: the cuts, the thinking span between them and the
+                    trace probes on that span versus the rest (analysis/trajectories.py)
+  flip_shares       per task x model: share of trajectories that flip, with item-bootstrap CIs; answer stability
   runs              run label, path, samples
   warnings          weak-setup warnings (kind, task, model, warning): repeating replicates, few items, truncation
 """
@@ -36,6 +40,7 @@ from .natural import natural_verdicts, quantile_table, rank_table
 from .probes import probe_table
 from .setup_checks import setup_warnings
 from .sweetspot import sweet_spot_table
+from .trajectories import flip_shares, flip_table, trajectory_table
 from .trends import verdict_table
 
 
@@ -89,6 +94,7 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
                 else pd.DataFrame())
     roles = feature_roles(data.tasks, sorted(samples["task"].unique())) if len(samples) else {}
     corr, variance = feature_tables(samples, data.items, roles) if len(samples) else (pd.DataFrame(),) * 2
+    traj = trajectory_table(samples, metrics)
     runs = pd.DataFrame([{"run": k, "path": str(v), "samples": int((samples["run"] == k).sum())}
                          for k, v in data.runs.items()])
     return {
@@ -105,6 +111,9 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
                                 ["task", "model", "mechanism"]),
         "audit": audit,
         "ledger": ledger_table(samples),
+        "trajectories": traj,
+        "flips": flip_table(traj, data.items, data.runs),
+        "flip_shares": flip_shares(traj, n_boot=n_boot),
         "runs": runs,
         "warnings": setup_warnings(samples, scores, run_configs(data)),
     }

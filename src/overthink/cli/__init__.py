@@ -142,6 +142,11 @@ def run(
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
                                                "model; stop (exit 1) if a budget control is not honoured "
                                                "[default: no-check]")] = None,
+    independent: Annotated[bool | None, typer.Option("--independent", help="forced: a request pair per budget "
+                                                     "instead of answering every budget from one trace [default: "
+                                                     "shared trace]")] = None,
+    probe_cuts: Annotated[int | None, typer.Option(help="N extra evenly spaced cuts answered for the answer "
+                                                   "trajectories only (not added to the curve) [default: 0]")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable "
                                                              "[default: none]")] = None,
     data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV) [default: "
@@ -168,7 +173,8 @@ def run(
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
                      natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
                      answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
-                     server=server, task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s)
+                     server=server, independent=independent, probe_cuts=probe_cuts,
+                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s)
     out, code = execute(overrides, config, quiet=quiet)
     _print_summary(out)
     if code:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from ..budget import BudgetPlan
 from ..core import Completion, Mechanism
 from .base import GenerateRequest
+from .server_sweep import probe_positions, probe_record
 
 ANSWER_CLOSE = "</answer>"
 
@@ -136,6 +137,7 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
         for i, cut in enumerate(cuts):
             if cut is not None:
                 groups.setdefault(cut, []).append(i)
+        probes = await _probes(model, requests[0], trace, min(len(trace.ids), max(caps)), {c[1] for c in groups}, call)
         for cut in sorted(groups, key=lambda c: -c[1]):
             stop, n = cut
             members = groups[cut]
@@ -150,6 +152,8 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
                 done.shared_trace = stop != "none"  # answered from a cut of the shared thinking trace
                 done.latency_s = time.perf_counter() - start  # the sweep's wall time until this sample
                 done.extra["shared_think_tokens"] = len(trace.ids)
+                if probes and caps[i] == max(caps):
+                    done.extra["probe_cuts"] = probes
                 yield requests[i], done
         for i, cut in enumerate(cuts):  # cuts inside the stop word: think again, alone, in the same slot
             if cut is None:
@@ -157,6 +161,21 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
                     yield requests[i], await model.forced_in_slot(requests[i], call)
                 except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
                     yield requests[i], exc
+
+
+async def _probes(model: Passes, request: GenerateRequest, trace: Trace, length: int, taken: set[int],
+                  call) -> list[dict]:
+    """--probe-cuts: answers at extra evenly spaced cuts, for the trajectory analysis only. Run before the budget
+    cuts and longest first, so the slot's cache still holds the trace for each (see LocalModel.think)."""
+    out = []
+    for n in reversed(probe_positions(int(request.extra.get("probe_cuts") or 0), length, taken)):
+        try:
+            ans = await model.answer(request, trace.ids[:n], call)
+        except Exception:  # noqa: BLE001, S112 - a probe is optional: a failed one is left out
+            continue
+        visible = "<answer>" + ans.text + ("</answer>" if ans.finished else "")
+        out.append(probe_record(n, len(trace.text(n)), visible, not ans.finished))
+    return sorted(out, key=lambda p: p["cut"])
 
 
 async def _independent(model: Passes, requests: list[GenerateRequest]

@@ -21,6 +21,7 @@ Reasoning tokens: usage (when the server reports them) > the server's /tokenize 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -30,10 +31,12 @@ from ..core import NATURAL, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
 from ..tokens import estimate_tokens
+from . import server_sweep
 from .apibase import ApiModel, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec, ServerControls
 from .retry import MalformedResponse
 from .server_profiles import choose, merge, nested
+from .server_sweep import answer_prompt
 
 ENFORCEMENT = ("auto", "server", "forcing", "prompt")
 
@@ -240,7 +243,7 @@ class OpenAICompatibleModel(ApiModel):
         if think_tokens is None:
             think_tokens, source = await self.count_tokens(thinking)
         cue = str(self.options.get("answer_cue", ""))
-        prompt2 = prompt + thinking.rstrip() + "\n" + self.think_close + "\n" + cue
+        prompt2 = answer_prompt(prompt, thinking, self.think_close, cue)
         second, _ = await self.exchange(self._pass_body(request, prompt2, plan.answer_tokens), _pass)
         text, finish, answer_tokens, in2 = second
         answer = cue + text
@@ -250,6 +253,11 @@ class OpenAICompatibleModel(ApiModel):
             text=answer, reasoning=thinking, tokens=think_tokens, source=source, finish=finish, thought=budget > 0,
             capped=capped, output_tokens=out_tokens, input_tokens=in_tokens,
             extra={"api": "completions", "passes": 2 if budget else 1})
+
+    async def generate_sweep(self, requests: Sequence[GenerateRequest]
+                             ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
+        async for pair in server_sweep.sweep(self, list(requests)):  # forced budgets from one trace
+            yield pair
 
     async def count_tokens(self, text: str) -> tuple[int, TokenSource]:
         """Tokens of `text` via the server's /tokenize (llama.cpp or vLLM shape), else a labelled estimate."""

@@ -27,6 +27,7 @@ from . import figures
 from .audit import html_tables
 from .examples import pick_examples
 from .text import fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
+from .trajectories import trajectory_context
 
 
 def _env() -> Environment:
@@ -177,7 +178,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
         tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
         n_boot=n_boot, probes_per_group=probes_per_group,
-        tables_raw=t,
+        tables_raw=t, **trajectory_context(t, add),
     )
 
 

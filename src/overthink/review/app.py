@@ -35,6 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ..analysis.flipspan import review_flips
 from ..core import budget_sort_key
 from ..errors import UserError
 from ..store import Store, StoreError
@@ -152,6 +153,7 @@ def create_app(config: ReviewConfig) -> Starlette:
         numbers = data.distractor_numbers(spans, {expected} if expected else set())
         return render(request, "item.html", d=detail, spans=spans, numbers=numbers, filters=filters,
                       prev_key=prev_key, next_key=next_key, pos=pos, n_items=len(order),
+                      flips=review_flips(detail["models"]),
                       meta={k: v for k, v in meta.items() if k != "distractor_spans"})
 
     async def agreement_page(request: Request) -> Response:

@@ -25,7 +25,8 @@ async def run_pool(plan: Plan, models: Mapping[str, ModelBase], recorder: Record
     for unit in plan.units:
         queue.put_nowait(unit)
     # one isinstance per model, not per unit: a runtime protocol check is slow
-    shared = {spec: resolve(plan.cfg.mechanism, model) is Mechanism.FORCED and isinstance(model, SweepModel)
+    shared = {spec: resolve(plan.cfg.mechanism, model) is Mechanism.FORCED and not plan.cfg.independent
+              and isinstance(model, SweepModel)
               for spec, model in models.items()}
 
     async def worker() -> None:
@@ -42,6 +43,8 @@ async def run_pool(plan: Plan, models: Mapping[str, ModelBase], recorder: Record
 
 async def _shared_trace(plan: Plan, unit: Unit, model: ModelBase, recorder: Recorder) -> None:
     requests = plan.requests(unit, model)
+    for r in requests:  # extra cuts of the trace, answered for the trajectory analysis only
+        r.extra["probe_cuts"] = plan.cfg.probe_cuts
     spec = model.spec
     pending = {id(r): r for r in requests}
     recorder.stats.in_flight += 1

@@ -57,6 +57,9 @@ def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseE
     )
     if c.truncated:
         return SampleRecord(status=Status.TRUNCATED.value, **base, **common)
+    for probe in c.extra.get("probe_cuts") or []:  # trajectory-only cuts (--probe-cuts), graded like the sample
+        g = unit.task.grade(unit.item, probe["answer_text"])
+        probe.update(answer=g.answer, correct=g.correct)
     graded = unit.task.grade(unit.item, c.answer_text)
     return SampleRecord(status=graded.status.value, answer=graded.answer, score=graded.score, correct=graded.correct,
                         **base, **common)

@@ -1,0 +1,228 @@
+"""Shared-trace forced sweeps on OpenAI-compatible servers (vLLM, SGLang, llama.cpp): think once, answer each cut.
+
+For the requests of one (item, replicate) at forced budgets B1 < B2 < ...: one thinking pass on the completions
+endpoint with max_tokens = max(B) (stop at the closing delimiter), then one answer pass per distinct cut whose
+prompt is exactly the prompt an independent B-token run builds: chat-templated prompt + the text of the first B
+generated thinking tokens + closing delimiter + answer cue (OpenAICompatibleModel._forced_answer).
+
+Cuts are token-exact. The thinking pass asks for `logprobs: 1`, so the server returns each generated token
+(llama.cpp: id and bytes; vLLM / SGLang: the token strings); the text of a cut is the join of its first B pieces.
+A server that returns neither is cut by its /tokenize + /detokenize endpoints (a re-tokenisation of the text,
+recorded as cut_by "tokenize"). Cut rules, as for the embedded model (local_sweep.py):
+
+- the trace stopped naturally after T generated tokens and B >= T: the independent run stops there too;
+- B <= the tokens returned: capped at B, the first B tokens of the same greedy trace;
+- otherwise (B lands inside the stop word's tokens, which servers do not return): that budget runs alone.
+
+At temperature 0 this gives the independent results token for token (tests/test_server_sweep.py proves it on a
+real llama.cpp server). At temperature > 0 the cuts of one trace are paired draws of one trajectory, not
+independent samples: they stay within one (item, replicate), which is how analysis/curves.py and trends.py
+cluster them. Prefix caching (llama.cpp `cache_prompt`, vLLM `--enable-prefix-caching`, SGLang's radix cache,
+on by default) lets each answer pass skip the shared prefix; see docs/report.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ..core import Completion, Mechanism, TokenSource
+from .base import GenerateRequest
+from .retry import MalformedResponse
+
+if TYPE_CHECKING:
+    from .openai_compatible import OpenAICompatibleModel
+
+
+@dataclass
+class ServerTrace:
+    pieces: list[bytes]  # one per generated thinking token (end-of-generation token dropped)
+    natural: bool  # stopped by itself (closing delimiter or end of turn) before the cap
+    total_tokens: int  # tokens the server generated, stop word included
+    prompt_tokens: int | None
+    cut_by: str  # "logprobs" (the server's own tokens) | "tokenize" (re-tokenised text)
+    text: str
+
+    def cut(self, n: int) -> str:
+        return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")
+
+
+def shareable(requests: list[GenerateRequest]) -> bool:
+    first = requests[0]
+    same = (first.prompt, first.system, first.seed, first.temperature, first.top_p, first.plan.answer_tokens)
+    return all(r.plan.mechanism is Mechanism.FORCED and isinstance(r.plan.think_tokens, int) for r in requests) \
+        and all((r.prompt, r.system, r.seed, r.temperature, r.top_p, r.plan.answer_tokens) == same for r in requests)
+
+
+def plan_cuts(trace: ServerTrace | None, caps: list[int]) -> list[tuple[str, int] | None]:
+    """For each cap: ("none", 0) / ("natural", n) / ("capped", n) = the cut of the trace, None = run alone."""
+    cuts: list[tuple[str, int] | None] = []
+    for cap in caps:
+        if cap == 0:
+            cuts.append(("none", 0))
+        elif trace is None:
+            cuts.append(None)
+        elif trace.natural and cap >= trace.total_tokens:
+            cuts.append(("natural", len(trace.pieces)))
+        elif cap <= len(trace.pieces):
+            cuts.append(("capped", cap))
+        else:
+            cuts.append(None)
+    return cuts
+
+
+def probe_positions(n_probes: int, length: int, taken: set[int]) -> list[int]:
+    """N evenly spaced cuts in (0, length) for the trajectory analysis (--probe-cuts), minus cuts already made."""
+    if n_probes <= 0 or length <= 1:
+        return []
+    cuts = {round(k * length / (n_probes + 1)) for k in range(1, n_probes + 1)}
+    return sorted(c for c in cuts if 0 < c < length and c not in taken)
+
+
+def probe_record(cut: int, chars: int, answer_text: str, truncated: bool) -> dict[str, Any]:
+    """One probe cut as stored in the longest budget's metadata (graded by sweep/record.py); `chars` = length of
+    the thinking text up to the cut, so the trajectory analysis can locate spans in the longest trace."""
+    return {"cut": cut, "chars": chars, "answer_text": answer_text, "truncated": truncated}
+
+
+def _pieces(resp: Any) -> tuple[str, str, list[bytes] | None, int | None, int | None]:
+    """(text, finish, token pieces or None, completion tokens, prompt tokens) of a completions response."""
+    try:
+        choice, usage = resp.choices[0], resp.usage
+        text, finish = choice.text or "", str(choice.finish_reason)
+    except (AttributeError, IndexError, TypeError) as exc:
+        raise MalformedResponse(f"completions response without choices: {exc}") from None
+    lp = choice.logprobs
+    lp = lp.model_dump() if hasattr(lp, "model_dump") else (lp or {})
+    pieces: list[bytes] | None = None
+    if lp.get("content"):  # llama.cpp: [{id, token, bytes}], the end-of-generation token with empty bytes
+        pieces = [bytes(e.get("bytes") or str(e.get("token", "")).encode()) for e in lp["content"]]
+        if finish == "stop" and pieces and not pieces[-1]:
+            pieces = pieces[:-1]
+    elif lp.get("tokens"):  # vLLM / SGLang / the OpenAI legacy shape: token strings
+        pieces = [str(t).encode() for t in lp["tokens"]]
+    total = usage.completion_tokens if usage else None
+    return text, finish, pieces, total, usage.prompt_tokens if usage else None
+
+
+async def _retokenize(model: OpenAICompatibleModel, text: str) -> list[bytes] | None:
+    """The text's tokens as byte pieces via llama.cpp's /tokenize (with_pieces) or /detokenize per id."""
+    try:
+        resp = await model.http.post("/tokenize", json={"content": text, "add_special": False, "with_pieces": True})
+        if resp.status_code != 200:
+            return None
+        toks = resp.json().get("tokens") or []
+        if toks and isinstance(toks[0], dict):
+            return [str(t.get("piece", "")).encode() for t in toks]
+        out = []
+        for tid in toks:  # plain ids: detokenize one by one (servers without pieces)
+            r = await model.http.post("/detokenize", json={"tokens": [tid]})
+            out.append(str(r.json().get("content") or r.json().get("prompt") or "").encode())
+        return out
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+
+
+async def think(model: OpenAICompatibleModel, request: GenerateRequest, cap: int, prompt: str) -> ServerTrace:
+    body = model._pass_body(request, prompt, cap, stop=[model.think_close], logprobs=1)
+    (text, finish, pieces, total, prompt_tokens), _ = await model.exchange(body, _pieces)
+    cut_by = "logprobs"
+    if pieces is None or b"".join(pieces).decode("utf-8", errors="replace") != text:
+        pieces, cut_by = await _retokenize(model, text), "tokenize"
+        if pieces is None:
+            raise MalformedResponse("shared-trace sweep: the server returned no tokens and has no /tokenize")
+    return ServerTrace(pieces, finish != "length", int(total if total is not None else len(pieces)),
+                       prompt_tokens, cut_by, text)
+
+
+def answer_prompt(prompt: str, thinking: str, close: str, cue: str) -> str:
+    """The answer pass's prompt after `thinking` - one definition for the independent and the shared pass."""
+    return prompt + thinking.rstrip() + "\n" + close + "\n" + cue
+
+
+async def answer(model: OpenAICompatibleModel, request: GenerateRequest, prompt: str, thinking: str, tokens: int,
+                 *, capped: bool, thought: bool, prompt_tokens: int | None) -> Completion:
+    """The answer pass after a cut, built as OpenAICompatibleModel._forced builds its second pass."""
+    cue = str(model.options.get("answer_cue", ""))
+    body = model._pass_body(request, answer_prompt(prompt, thinking, model.think_close, cue),
+                            request.plan.answer_tokens)
+    (text, finish, _, answer_tokens, in2), attempts = await model.exchange(body, _pieces)
+    return model.completed(
+        text=cue + text, reasoning=thinking, tokens=tokens, source=TokenSource.USAGE, finish=finish,
+        thought=thought, capped=capped, output_tokens=tokens + (answer_tokens or 0),
+        input_tokens=prompt_tokens if prompt_tokens is not None else in2,
+        extra={"api": "completions", "attempts": attempts, "answer_tokens": answer_tokens})
+
+
+async def sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest]
+                ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
+    """One thinking pass at the largest cap, then one answer pass per distinct cut, longest first."""
+    if not requests:
+        return
+    if not shareable(requests):
+        for r in requests:
+            yield r, await _alone(model, r)
+        return
+    start = model.clock()
+    caps = [int(r.plan.think_tokens or 0) for r in requests]
+    try:
+        prompt = await model._template(requests[0]) + model.think_open
+        trace = await think(model, requests[0], max(caps), prompt) if max(caps) > 0 else None
+    except Exception as exc:  # noqa: BLE001 - the shared trace failed: each budget's error, stored by the runner
+        for r in requests:
+            yield r, exc
+        return
+    think_s = model.clock() - start
+    cuts = plan_cuts(trace, caps)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, cut in enumerate(cuts):
+        if cut is not None:
+            groups.setdefault(cut, []).append(i)
+    probes: list[dict[str, Any]] = []
+    if trace is not None:
+        for n in probe_positions(int(requests[0].extra.get("probe_cuts") or 0), len(trace.pieces),
+                                 {c[1] for c in groups}):
+            try:
+                ans = await answer(model, requests[0], prompt, trace.cut(n), n, capped=True, thought=True,
+                                   prompt_tokens=trace.prompt_tokens)
+                probes.append(probe_record(n, len(trace.cut(n)), ans.answer_text, ans.truncated))
+            except Exception:  # noqa: BLE001, S112 - a probe is optional: a failed one is left out
+                continue
+    for cut in sorted(groups, key=lambda c: -c[1]):
+        stop, n = cut
+        members = groups[cut]
+        first = requests[members[0]]
+        thinking = trace.cut(n) if trace is not None and stop != "none" else ""
+        tokens = trace.total_tokens if trace is not None and stop == "natural" else n  # as usage counts it
+        try:
+            out = await answer(model, first, prompt, thinking, tokens, capped=stop == "capped",
+                               thought=stop != "none",
+                               prompt_tokens=trace.prompt_tokens if trace and stop != "none" else None)
+        except Exception as exc:  # noqa: BLE001 - handed to the runner as these samples' error
+            for i in members:
+                yield requests[i], exc
+            continue
+        for i in members:
+            done = Completion(**{**out.__dict__, "extra": dict(out.extra)})
+            done.shared_trace = stop != "none"
+            done.latency_s = model.clock() - start  # the sweep's wall time until this sample
+            done.extra.update(enforced_by="client_forcing", think_cap=caps[i], passes=2 if stop != "none" else 1)
+            if trace is not None and stop != "none":
+                done.extra.update(shared_think_tokens=trace.total_tokens, cut_by=trace.cut_by,
+                                  think_pass_s=round(think_s, 4))
+            if probes and caps[i] == max(caps):
+                done.extra["probe_cuts"] = probes
+            yield requests[i], done
+    for i, cut in enumerate(cuts):  # cuts inside the stop word: think again, alone
+        if cut is None:
+            yield requests[i], await _alone(model, requests[i])
+
+
+async def _alone(model: OpenAICompatibleModel, request: GenerateRequest) -> Completion | BaseException:
+    try:
+        return await model.generate(request)
+    except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
+        return exc

@@ -1,0 +1,80 @@
+"""The report's answer-trajectory section: one figure (share correct at each cut, with flip counts), the flip
+shares with CIs and the three most telling flip examples (analysis/trajectories.py computes them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from ..analysis.trajectories import cut_curve
+from .text import fmt_num, fmt_score, missing
+
+EXAMPLE_CHARS = 1200  # span text shown per example (the review app shows the whole trace)
+
+
+def trajectory_figure(curve: pd.DataFrame):
+    """Per task: share of trajectories correct at each budget cut (lines), flips into that cut (bars)."""
+    from .figures import _grid
+
+    tasks = list(dict.fromkeys(curve["task"]))
+    fig, axes = _grid(len(tasks))
+    for ax, task in zip(axes, tasks):
+        sub = curve[curve["task"] == task]
+        models = list(dict.fromkeys(sub["model"]))
+        width = 0.8 / (2 * max(1, len(models)))
+        for k, (model, line) in enumerate(sub.groupby("model", sort=False)):
+            x = list(range(len(line)))
+            ax.plot(x, line["share_correct"], marker="o", label=f"correct: {model}")
+            ax2 = ax.twinx() if k == 0 else ax2  # noqa: F821 - set on the first model
+            off = (2 * k) * width - 0.4 + width / 2
+            ax2.bar([i + off for i in x], line["flips_to_wrong"], width, alpha=0.35, color="tab:red",
+                    label="flips correct -> wrong" if k == 0 else None)
+            ax2.bar([i + off + width for i in x], line["flips_to_right"], width, alpha=0.35, color="tab:green",
+                    label="flips wrong -> correct" if k == 0 else None)
+            ax.set_xticks(x, [str(int(b)) if float(b).is_integer() else str(b) for b in line["budget"]])
+        ax2.set_ylabel("flips into this cut")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("budget cut (thinking tokens)")
+        ax.set_ylabel("share correct")
+        ax.set_title(task)
+        ax.grid(alpha=0.3)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def _ci(r: dict[str, Any], name: str) -> str:
+    lo, hi = r[f"{name}_lo"], r[f"{name}_hi"]
+    ci = "" if missing(lo) or missing(hi) else f" ({fmt_score(lo, 'accuracy')} to {fmt_score(hi, 'accuracy')})"
+    return fmt_score(r[name], "accuracy") + ci
+
+
+def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], None]) -> dict[str, Any]:
+    """The template's `trajectories` value (None when no run has forced-budget trajectories)."""
+    traj, shares, flips = t.get("trajectories"), t.get("flip_shares"), t.get("flips")
+    if traj is None or traj.empty or shares is None or shares.empty:
+        return {"trajectories": None}
+    add("trajectories", trajectory_figure(cut_curve(traj)))
+    rows = [[r["task"], r["model"], r["design"], str(r["n_trajectories"]), str(r["n_items"]),
+             _ci(r, "share_correct_to_wrong"), _ci(r, "share_wrong_to_correct"), _ci(r, "share_lost"),
+             fmt_num(r["mean_settled_at"]), fmt_num(r["mean_stability_tokens"])] for r in shares.to_dict("records")]
+    examples = []
+    for r in (flips.head(3).to_dict("records") if flips is not None else []):
+        text = str(r["span_text"] or "")
+        examples.append({**r, "span_shown": text[:EXAMPLE_CHARS], "span_cut": len(text) > EXAMPLE_CHARS,
+                         "engage": {True: "yes", False: "no"}.get(r["span_engages"], "-"),
+                         "rest_engage": {True: "yes", False: "no"}.get(r["rest_engages"], "-"),
+                         "span_markers": fmt_num(r["span_markers_per_1k"]),
+                         "rest_markers": fmt_num(r["rest_markers_per_1k"])})
+    designs = sorted(set(shares["design"]))
+    return {"trajectories": {
+        "table": {"header": ["task", "model", "design", "trajectories", "items", "correct -> wrong",
+                             "wrong -> correct", "right, then wrong at the end", "settled at (tokens)",
+                             "thinking after settled (tokens)"], "rows": rows},
+        "examples": examples, "paired": "shared" in " ".join(designs), "designs": designs}}
