@@ -1,0 +1,207 @@
+"""`overthink run` against a bare AsyncOpenAI loop, on one zero-latency OpenAI-compatible server (issue 16).
+
+A minimal HTTP server runs in its own process and answers every chat completion at once with a small reply that
+carries reasoning text (`reasoning_content`) and usage (reasoning tokens included). Both sides are separate
+processes timed from launch to exit, so interpreter start, imports, the store and the end-of-run summary count:
+
+- overthink: `python -m overthink run --quiet` as a user types it (prompted mechanism, one budget, misleading-math,
+  `openai-compatible:MODEL@http://127.0.0.1:PORT/v1`, model_options max_concurrency = the run's concurrency);
+- bare: a script that imports openai and sends the same number of chat completions with the same concurrency.
+
+The two alternate (order swapped every round); the ratio is overthink's throughput over the bare loop's, the
+median of the per-round ratios. Target (issue 16): >= 0.95x at 10,000 samples, >= 0.90x at 1,000.
+
+    python bench/bench_harness_vs_sdk.py [--rounds 2] [--quick] [--profile PATH]
+
+--profile PATH also runs one 1,000-sample `overthink run` under cProfile and writes the top cumulative entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pstats
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "bench-model"
+PROMPT = "You have one fork and one spoon. How many different types of cutlery do you have?"
+REPLY = {
+    "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": MODEL,
+    "choices": [{"index": 0, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": "<answer>2</answer>",
+        "reasoning_content": "A fork and a spoon are two kinds of cutlery; the dates do not matter."}}],
+    "usage": {"prompt_tokens": 40, "completion_tokens": 24, "total_tokens": 64,
+              "completion_tokens_details": {"reasoning_tokens": 17}},
+}
+CONFIGS = [(1_000, 32), (1_000, 128), (10_000, 32), (10_000, 128)]
+
+
+# -- the server (its own process) ---------------------------------------------------------------------------
+class _Http(asyncio.Protocol):
+    """HTTP/1.1 keep-alive, Content-Length bodies only: just enough for the OpenAI SDK (httpx)."""
+
+    def __init__(self, ok: bytes, missing: bytes) -> None:
+        self.ok, self.missing, self.buf = ok, missing, b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].decode("latin-1").split("\r\n")
+            length = 0
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buf) < end + 4 + length:
+                return
+            self.buf = self.buf[end + 4 + length:]
+            path = head[0].split(" ")[1]
+            self.transport.write(self.ok if path.endswith("/chat/completions") else self.missing)
+
+
+def serve() -> None:
+    body = json.dumps(REPLY).encode()
+    ok = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(body)) + body
+    missing = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _Http(ok, missing), "127.0.0.1", 0, backlog=1024)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+# -- the bare loop (its own process) ------------------------------------------------------------------------
+def bare(url: str, n: int, concurrency: int) -> None:
+    import openai
+
+    async def main() -> None:
+        client = openai.AsyncOpenAI(api_key="not-needed", base_url=url, max_retries=0)
+        left = iter(range(n))
+
+        async def worker() -> None:
+            for _ in left:
+                r = await client.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": PROMPT}], max_tokens=64 + 128, seed=0)
+                assert r.choices[0].message.content
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await client.close()
+
+    asyncio.run(main())
+
+
+# -- the driver ---------------------------------------------------------------------------------------------
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _overthink_args(url: str, n: int, concurrency: int, run_dir: str) -> list[str]:
+    spec = f"openai-compatible:{MODEL}@{url}"
+    config = Path(run_dir).with_suffix(".yaml")
+    config.write_text(json.dumps({"model_options": {spec: {"max_concurrency": concurrency}}}))
+    return ["-m", "overthink", "run", "--model", spec, "--task", "misleading-math", "--budgets", "64",
+            "--mechanism", "prompted", "--limit", str(n), "--concurrency", str(concurrency), "--quiet",
+            "--run-dir", run_dir, "--config", str(config)]
+
+
+def _timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], env=_env(), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {' '.join(args)}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def run_overthink(url: str, n: int, concurrency: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        return _timed(_overthink_args(url, n, concurrency, str(Path(tmp) / "run")))
+
+
+def run_bare(url: str, n: int, concurrency: int) -> float:
+    return _timed([__file__, "--bare", url, str(n), str(concurrency)])
+
+
+def profile(url: str, out: Path, n: int = 1_000, concurrency: int = 32) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "run.prof"
+        seconds = _timed(["-m", "cProfile", "-o", str(raw),
+                          *_overthink_args(url, n, concurrency, str(Path(tmp) / "run"))])
+        with out.open("w") as fh:
+            fh.write(f"cProfile of `overthink run --quiet` (openai-compatible, prompted, one budget), {n:,} samples, "
+                     f"concurrency {concurrency}: {seconds:.2f} s wall under the profiler\n\n")
+            stats = pstats.Stats(str(raw), stream=fh)
+            stats.sort_stats("cumulative").print_stats(60)
+            fh.write("\n-- by own time --\n")
+            stats.sort_stats("tottime").print_stats(30)
+    print(f"profile ({seconds:.1f} s under cProfile) written to {out}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        return serve()
+    if len(sys.argv) > 1 and sys.argv[1] == "--bare":
+        return bare(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration (default 2)")
+    ap.add_argument("--quick", action="store_true", help="one round")
+    ap.add_argument("--profile", type=Path, help="also write a cProfile summary of a 1,000-sample run here")
+    args = ap.parse_args()
+    rounds = 1 if args.quick else max(1, args.rounds)
+
+    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])), timeout=5):
+            pass
+        print(f"server {url}; {rounds} alternating round(s) per configuration; times are process wall clock")
+        print(f"{'samples':>8} {'conc':>5} {'bare s':>8} {'overthink s':>12} {'bare/s':>8} {'overthink/s':>12}"
+              f" {'ratio':>6}")
+        rows = []
+        for n, concurrency in CONFIGS:
+            ratios, t_bare, t_ours = [], [], []
+            for r in range(rounds):
+                if r % 2 == 0:
+                    b, o = run_bare(url, n, concurrency), run_overthink(url, n, concurrency)
+                else:
+                    o, b = run_overthink(url, n, concurrency), run_bare(url, n, concurrency)
+                t_bare.append(b)
+                t_ours.append(o)
+                ratios.append(b / o)  # throughput ratio = (n / o) / (n / b)
+            ratio = statistics.median(ratios)
+            mb, mo = statistics.median(t_bare), statistics.median(t_ours)
+            rows.append((n, concurrency, ratio))
+            print(f"{n:>8,} {concurrency:>5} {mb:>8.2f} {mo:>12.2f} {n / mb:>8.0f} {n / mo:>12.0f} {ratio:>5.2f}x"
+                  f"   rounds: {', '.join(f'{x:.2f}' for x in ratios)}", flush=True)
+        if args.profile:
+            profile(url, args.profile)
+        for n, concurrency, ratio in rows:
+            print(f"throughput ratio at {n:,} samples, concurrency {concurrency}: {ratio:.2f}x")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
