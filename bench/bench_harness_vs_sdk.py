@@ -192,12 +192,10 @@ def main() -> None:
         for n, concurrency in configs:
             ratios, t_bare, t_ours, t_other, other = [], [], [], [], []
             for r in range(rounds):
-                jobs = [lambda: t_bare.append(run_bare(url, n, concurrency)),
-                        lambda: t_ours.append(run_overthink(url, n, concurrency))]
-                if args.against:
-                    jobs.append(lambda: t_other.append(run_overthink(url, n, concurrency, args.against)))
-                for job in (jobs if r % 2 == 0 else jobs[::-1]):
-                    job()
+                jobs = [(t_bare, None), (t_ours, ROOT / "src")] + ([(t_other, args.against)] if args.against else [])
+                for times, src in (jobs if r % 2 == 0 else jobs[::-1]):
+                    times.append(run_bare(url, n, concurrency) if src is None else
+                                 run_overthink(url, n, concurrency, src))
                 ratios.append(t_bare[-1] / t_ours[-1])  # throughput ratio = (n / o) / (n / b)
                 if args.against:
                     other.append(t_bare[-1] / t_other[-1])

@@ -142,7 +142,10 @@ class Sweep:
             with SweepProgress(plan.units, enabled=progress) as bar:
                 recorder = Recorder(store, run_id, plan.mechanism, planned=plan.planned, progress=bar)
                 guard = CostGuard(self.cfg.max_cost, recorder.stats)
-                await executor_for(self.cfg)(plan, self.models, recorder, guard)
+                try:
+                    await executor_for(self.cfg)(plan, self.models, recorder, guard)
+                finally:
+                    recorder.flush()  # the last batch, also on an interrupt or error
         finally:
             for model in self.models.values():
                 await model.aclose()
