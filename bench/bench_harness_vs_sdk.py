@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import pstats
+import resource
 import socket
 import statistics
 import subprocess
@@ -129,10 +130,16 @@ def _overthink_args(url: str, n: int, concurrency: int, run_dir: str) -> list[st
             "--run-dir", run_dir, "--config", str(config)]
 
 
+CPU: dict[float, float] = {}  # wall seconds of a timed process -> its CPU seconds (user + sys)
+
+
 def _timed(args: list[str], src: Path = ROOT / "src") -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, *args], env=_env(src), capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[seconds] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if done.returncode != 0:
         sys.exit(f"failed ({done.returncode}): {' '.join(args)}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return seconds
@@ -206,6 +213,16 @@ def main() -> None:
                        f" (rounds: {', '.join(f'{x:.2f}' for x in other)})" if args.against else "")
             print(f"{n:>8,} {concurrency:>5} {mb:>8.2f} {mo:>12.2f} {n / mb:>8.0f} {n / mo:>12.0f} {ratio:>5.2f}x"
                   f"   rounds: {', '.join(f'{x:.2f}' for x in ratios)}{against}", flush=True)
+            # On a shared, busy machine wall time mostly measures the scheduler; the client's CPU seconds for the
+            # same requests measure the harness (bare CPU / overthink CPU = the ratio an idle machine approaches).
+            cpu = [f"bare {statistics.median(CPU[t] for t in t_bare):.2f}",
+                   f"overthink {statistics.median(CPU[t] for t in t_ours):.2f}"]
+            cpu += [f"against {statistics.median(CPU[t] for t in t_other):.2f}"] if args.against else []
+            cpu_ratio = statistics.median(CPU[b] / CPU[o] for b, o in zip(t_bare, t_ours))
+            other_cpu = (f", against {statistics.median(CPU[b] / CPU[o] for b, o in zip(t_bare, t_other)):.2f}x"
+                         if args.against else "")
+            print(f"{'':>14} client CPU s (median): {', '.join(cpu)}; CPU ratio {cpu_ratio:.2f}x{other_cpu}",
+                  flush=True)
         if args.profile:
             profile(url, args.profile)
         for n, concurrency, ratio in rows:
