@@ -11,9 +11,11 @@ processes timed from launch to exit, so interpreter start, imports, the store an
 The two alternate (order swapped every round); the ratio is overthink's throughput over the bare loop's, the
 median of the per-round ratios. Target (issue 16): >= 0.95x at 10,000 samples, >= 0.90x at 1,000.
 
-    python bench/bench_harness_vs_sdk.py [--rounds 2] [--quick] [--profile PATH]
+    python bench/bench_harness_vs_sdk.py [--rounds 2] [--quick] [--profile PATH] [--against SRC] [--configs ...]
 
 --profile PATH also runs one 1,000-sample `overthink run` under cProfile and writes the top cumulative entries.
+--against SRC also runs `overthink run` from another source tree (e.g. the main checkout's src) in the same
+alternating rounds, so a before/after comparison shares one machine state; its ratio is printed beside ours.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import json
 import os
 import pstats
+import resource
 import socket
 import statistics
 import subprocess
@@ -109,9 +112,12 @@ def bare(url: str, n: int, concurrency: int) -> None:
 
 
 # -- the driver ---------------------------------------------------------------------------------------------
-def _env() -> dict[str, str]:
+def _env(src: Path = ROOT / "src") -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH")) if p)
+    # an installed package has its bytecode cached; a sandbox that forbids writing it would make every run
+    # recompile overthink's own modules (the SDK's are cached in site-packages), which no user pays
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -124,18 +130,24 @@ def _overthink_args(url: str, n: int, concurrency: int, run_dir: str) -> list[st
             "--run-dir", run_dir, "--config", str(config)]
 
 
-def _timed(args: list[str]) -> float:
+CPU: dict[float, float] = {}  # wall seconds of a timed process -> its CPU seconds (user + sys)
+
+
+def _timed(args: list[str], src: Path = ROOT / "src") -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], env=_env(), capture_output=True, text=True)
+    done = subprocess.run([sys.executable, *args], env=_env(src), capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[seconds] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if done.returncode != 0:
         sys.exit(f"failed ({done.returncode}): {' '.join(args)}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return seconds
 
 
-def run_overthink(url: str, n: int, concurrency: int) -> float:
+def run_overthink(url: str, n: int, concurrency: int, src: Path = ROOT / "src") -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        return _timed(_overthink_args(url, n, concurrency, str(Path(tmp) / "run")))
+        return _timed(_overthink_args(url, n, concurrency, str(Path(tmp) / "run")), src)
 
 
 def run_bare(url: str, n: int, concurrency: int) -> float:
@@ -166,8 +178,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration (default 2)")
     ap.add_argument("--quick", action="store_true", help="one round")
     ap.add_argument("--profile", type=Path, help="also write a cProfile summary of a 1,000-sample run here")
+    ap.add_argument("--against", type=Path, metavar="SRC",
+                    help="also time overthink from this source tree (e.g. /work/main/src) in the same rounds")
+    ap.add_argument("--configs", default=",".join(f"{n}x{c}" for n, c in CONFIGS),
+                    help="SAMPLESxCONCURRENCY, comma-separated (default: %(default)s)")
     args = ap.parse_args()
     rounds = 1 if args.quick else max(1, args.rounds)
+    configs = [tuple(int(v) for v in c.split("x")) for c in args.configs.split(",")]
 
     server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
     try:
@@ -177,23 +194,35 @@ def main() -> None:
             pass
         print(f"server {url}; {rounds} alternating round(s) per configuration; times are process wall clock")
         print(f"{'samples':>8} {'conc':>5} {'bare s':>8} {'overthink s':>12} {'bare/s':>8} {'overthink/s':>12}"
-              f" {'ratio':>6}")
+              f" {'ratio':>6}" + (f"   against {args.against}: s, ratio" if args.against else ""))
         rows = []
-        for n, concurrency in CONFIGS:
-            ratios, t_bare, t_ours = [], [], []
+        for n, concurrency in configs:
+            ratios, t_bare, t_ours, t_other, other = [], [], [], [], []
             for r in range(rounds):
-                if r % 2 == 0:
-                    b, o = run_bare(url, n, concurrency), run_overthink(url, n, concurrency)
-                else:
-                    o, b = run_overthink(url, n, concurrency), run_bare(url, n, concurrency)
-                t_bare.append(b)
-                t_ours.append(o)
-                ratios.append(b / o)  # throughput ratio = (n / o) / (n / b)
+                jobs = [(t_bare, None), (t_ours, ROOT / "src")] + ([(t_other, args.against)] if args.against else [])
+                for times, src in (jobs if r % 2 == 0 else jobs[::-1]):
+                    times.append(run_bare(url, n, concurrency) if src is None else
+                                 run_overthink(url, n, concurrency, src))
+                ratios.append(t_bare[-1] / t_ours[-1])  # throughput ratio = (n / o) / (n / b)
+                if args.against:
+                    other.append(t_bare[-1] / t_other[-1])
             ratio = statistics.median(ratios)
             mb, mo = statistics.median(t_bare), statistics.median(t_ours)
             rows.append((n, concurrency, ratio))
+            against = (f"   against: {statistics.median(t_other):.2f} s, {statistics.median(other):.2f}x"
+                       f" (rounds: {', '.join(f'{x:.2f}' for x in other)})" if args.against else "")
             print(f"{n:>8,} {concurrency:>5} {mb:>8.2f} {mo:>12.2f} {n / mb:>8.0f} {n / mo:>12.0f} {ratio:>5.2f}x"
-                  f"   rounds: {', '.join(f'{x:.2f}' for x in ratios)}", flush=True)
+                  f"   rounds: {', '.join(f'{x:.2f}' for x in ratios)}{against}", flush=True)
+            # On a shared, busy machine wall time mostly measures the scheduler; the client's CPU seconds for the
+            # same requests measure the harness (bare CPU / overthink CPU = the ratio an idle machine approaches).
+            cpu = [f"bare {statistics.median(CPU[t] for t in t_bare):.2f}",
+                   f"overthink {statistics.median(CPU[t] for t in t_ours):.2f}"]
+            cpu += [f"against {statistics.median(CPU[t] for t in t_other):.2f}"] if args.against else []
+            cpu_ratio = statistics.median(CPU[b] / CPU[o] for b, o in zip(t_bare, t_ours))
+            other_cpu = (f", against {statistics.median(CPU[b] / CPU[o] for b, o in zip(t_bare, t_other)):.2f}x"
+                         if args.against else "")
+            print(f"{'':>14} client CPU s (median): {', '.join(cpu)}; CPU ratio {cpu_ratio:.2f}x{other_cpu}",
+                  flush=True)
         if args.profile:
             profile(url, args.profile)
         for n, concurrency, ratio in rows:

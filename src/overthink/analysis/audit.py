@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..core import EFFORT_ORDER, NATURAL, budget_sort_key
 
@@ -141,7 +140,9 @@ def length_trend(budgets: Sequence[Any], lengths: Sequence[Sequence[float]]) -> 
     ranks = np.concatenate([np.full(len(v), i) for i, (_, _, v) in enumerate(pairs)])
     values = np.concatenate([v for _, _, v in pairs])
     if np.ptp(values) > 0:
-        out["spearman"] = float(stats.spearmanr(ranks, values).statistic)
+        from scipy.stats import spearmanr  # lazy: a one-budget summary never gets here (~0.5 s import)
+
+        out["spearman"] = float(spearmanr(ranks, values).statistic)
     margin = max(SLACK, RISE * meds[0])
     out["rises"] = bool(meds[-1] - meds[0] > margin and not out["spearman"] <= 0)
     out["monotone"] = all(b >= a - max(SLACK, RISE * a) for a, b in zip(meds, meds[1:]))

@@ -16,17 +16,23 @@ from __future__ import annotations
 
 import math
 import warnings
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import verdicts as V
 from .audit import control_columns, curve_rows
 from .curves import MIN_ITEMS, paper_verdict  # MIN_ITEMS: fewer clusters and clustered errors mean nothing
 
-Z95 = stats.norm.ppf(0.975)
-Z80 = stats.norm.ppf(0.80)
+# stdlib normal quantiles and tails: scipy.stats (~0.5 s to import) is loaded only when a test is fitted
+Z95 = NormalDist().inv_cdf(0.975)
+Z80 = NormalDist().inv_cdf(0.80)
+
+
+def _two_sided_p(z: float) -> float:
+    """2 * P(Z > |z|) for a standard normal, accurate in the far tail (erfc, not 1 - cdf)."""
+    return math.erfc(abs(z) / math.sqrt(2))
 
 
 def _design(x: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -83,7 +89,7 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *,
     slope, se = float(res.params[1]), float(res.bse[1])
     if not (math.isfinite(slope) and math.isfinite(se)) or se == 0:
         return out
-    p = float(2 * stats.norm.sf(abs(slope / se)))
+    p = _two_sided_p(slope / se)
     worse_sign = 1 if metric == "rmse" else -1
     trend = V.NO_TREND
     if p < 0.05:
@@ -102,12 +108,14 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *,
         return out
     # Spearman on within-item-demeaned values; p from the clustered regression of ranks on ranks.
     yw = y - pd.Series(y).groupby(groups).transform("mean").to_numpy()
-    rx, ry = stats.rankdata(xw), stats.rankdata(yw)
+    from scipy.stats import rankdata  # here, beside statsmodels: a summary without a fitted test skips both
+
+    rx, ry = rankdata(xw), rankdata(yw)
     rho = float(np.corrcoef(rx, ry)[0, 1]) if np.std(ry) > 0 else math.nan
     rank_p = math.nan
     if math.isfinite(rho):
         rank_res = _fit(ry, np.column_stack([np.ones_like(rx), rx]), groups, logit=False)
-        rank_p = float(2 * stats.norm.sf(abs(rank_res.params[1] / rank_res.bse[1])))
+        rank_p = _two_sided_p(rank_res.params[1] / rank_res.bse[1])
     out.update(spearman=rho, spearman_p=rank_p)
     return out
 

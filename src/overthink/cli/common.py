@@ -15,7 +15,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from typer.core import TyperGroup
 
 from ..errors import UserError
-from ..models.packs import ensure_model
 
 ByteProgress = Callable[[str, int, int | None], None]
 """progress(label, bytes done, bytes total or None): what datasets.fetch and packs.ensure_model report."""
@@ -128,6 +127,8 @@ def byte_progress(indent: str = "") -> Iterator[ByteProgress]:
 
 def prepare_local(name: str) -> None:
     """Join and verify the embedded model's file once, with a progress bar (no silent minutes)."""
+    from ..models.packs import ensure_model  # lazy: only `local:` runs need it, not every CLI start
+
     with byte_progress("  ") as update:
         path = ensure_model(name, progress=update)
     typer.echo(f"embedded model {name}: {path} (sha256 verified)", err=True)

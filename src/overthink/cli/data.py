@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..datasets import describe_all, get_dataset
-from ..datasets import fetch as do_fetch
-from ..report.terminal import wide_console
 from .common import ErrorGroup, byte_progress
 
 app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, help="Public datasets: list, fetch (or --from a local copy).")
@@ -19,6 +16,10 @@ app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, help="Public datasets: l
 @app.command("list")
 def list_() -> None:
     """Known datasets, licence, upstream and whether they are cached."""
+    # imported here: every `overthink` start (even --help) would otherwise pay for httpx, pandas and scipy
+    from ..datasets import describe_all
+    from ..report.terminal import wide_console
+
     table = Table("name", "licence", "upstream", "cached")
     for row in describe_all():
         upstream = row["upstream"].removeprefix("https://")
@@ -35,6 +36,9 @@ def fetch(
     force: Annotated[bool, typer.Option(help="fetch again even if cached")] = False,
 ) -> None:
     """Download NAME into OVERTHINK_HOME/data/NAME, verify its pinned checksum, record source and licence."""
+    from ..datasets import fetch as do_fetch
+    from ..datasets import get_dataset  # lazy: httpx is only needed to download
+
     ds = get_dataset(name)
     with byte_progress() as progress:
         result = do_fetch(name, source=from_, force=force, progress=progress)

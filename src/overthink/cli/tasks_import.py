@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
-from ..tasks.distract import derive
 from ..tasks.files import FIELDS
-from ..tasks.imported import import_task
 
 ALL_KINDS = "math,python,irrelevant-facts"
 
@@ -41,6 +39,8 @@ def import_(
     force: Annotated[bool, typer.Option(help="replace an existing task of that name")] = False,
 ) -> None:
     """Import your own data (paper schema: id, prompt, answer | classes + answer_index); every line is validated."""
+    from ..tasks.imported import import_task  # lazy: it imports httpx (datasets); `overthink --help` should not
+
     path, n = import_task(file, name, parse_mapping(map_), scoring=scoring, force=force)
     typer.echo(f"imported {n} items as task {name!r} ({path}); run it with --task {name}")
 
@@ -55,6 +55,8 @@ def distract(
     force: Annotated[bool, typer.Option(help="replace an existing task of that name")] = False,
 ) -> None:
     """Make a derived task with distractors injected, next to clean copies of the same items."""
+    from ..tasks.distract import derive  # lazy, as import_task above
+
     path, n = derive(name, kinds, counts, out, limit=limit, seed=seed, force=force)
     typer.echo(f"wrote {n} items as task {out!r} ({path}); metadata num_distractors / source_item_id "
                "let the report compare each count with the clean items")

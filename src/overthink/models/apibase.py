@@ -8,6 +8,7 @@ ending with `ending`; `reasoning_before_answer` measures reasoning written in vi
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import time
@@ -234,9 +235,15 @@ class ApiModel(ModelBase):
 def sdk_kwargs(method: Any, body: dict[str, Any]) -> dict[str, Any]:
     """Body fields this SDK version has no keyword for (e.g. temperature on SDKs that dropped it) go in
     extra_body, so the wire request is exactly `body` whatever the SDK version."""
-    accepted = inspect.signature(method).parameters
+    accepted = _keywords(getattr(method, "__func__", method))
     kwargs = {k: v for k, v in body.items() if k in accepted}
     rest = {k: v for k, v in body.items() if k not in accepted}
     if rest:
         kwargs["extra_body"] = rest
     return kwargs
+
+
+@functools.lru_cache(maxsize=64)
+def _keywords(function: Any) -> frozenset[str]:
+    """The keyword names of an SDK method, read once: inspect.signature costs ~0.4 ms, more than a request."""
+    return frozenset(inspect.signature(function).parameters)

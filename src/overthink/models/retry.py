@@ -16,12 +16,12 @@ import email.utils
 import json
 import random
 import socket
+import sys
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 T = TypeVar("T")
@@ -41,8 +41,11 @@ def status_of(exc: BaseException) -> int | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (MalformedResponse, json.JSONDecodeError, httpx.TimeoutException, httpx.TransportError,
-                        asyncio.TimeoutError)):
+    # httpx is looked up, not imported: an httpx error exists only once something imported httpx, and the SDKs
+    # here use httpx2, so a chat run need not pay ~0.1-0.3 s for it
+    httpx = sys.modules.get("httpx")
+    transport = (httpx.TimeoutException, httpx.TransportError) if httpx is not None else ()
+    if isinstance(exc, (MalformedResponse, json.JSONDecodeError, asyncio.TimeoutError, *transport)):
         return True
     name = type(exc).__name__
     if name in ("APITimeoutError", "APIConnectionError", "APIResponseValidationError"):
@@ -107,6 +110,7 @@ class AdaptiveLimiter:
         self.ceiling = max(1, ceiling)
         self.limit = float(self.ceiling)
         self.in_flight = 0
+        self.waiting = 0
         self._conds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one Condition per event loop
         self.min_seen = self.ceiling
 
@@ -119,17 +123,25 @@ class AdaptiveLimiter:
         return cond
 
     async def __aenter__(self) -> AdaptiveLimiter:
+        if self.in_flight < int(self.limit):  # a free slot: one event loop thread, so no lock is needed to take it
+            self.in_flight += 1
+            return self
         cond = self._cond
         async with cond:
-            await cond.wait_for(lambda: self.in_flight < int(self.limit))
+            self.waiting += 1
+            try:
+                await cond.wait_for(lambda: self.in_flight < int(self.limit))
+            finally:
+                self.waiting -= 1
             self.in_flight += 1
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        cond = self._cond
-        async with cond:
-            self.in_flight -= 1
-            cond.notify_all()
+        self.in_flight -= 1
+        if self.waiting:  # the condition's lock and wake-up only when someone waits (none below the limit)
+            cond = self._cond
+            async with cond:
+                cond.notify_all()
 
     def on_rate_limit(self) -> None:
         self.limit = max(1.0, self.limit / 2)
@@ -153,20 +165,38 @@ def limiter_for(provider: str, base_url: str | None, ceiling: int) -> AdaptiveLi
 
 async def call_with_retries(fn: Callable[[], Awaitable[T]], *, limiter: AdaptiveLimiter, attempts: int = 6,
                             wait: BackoffWait | None = None, counter: dict[str, Any] | None = None) -> T:
-    """Run `fn` under the limiter with retries. `counter['attempts']` records how many tries were made."""
+    """Run `fn` under the limiter with retries. `counter['attempts']` records how many tries were made.
+
+    The first try runs without tenacity (its per-call setup costs more than a fast local request); only a
+    retryable failure enters the retry policy, which takes that failure as its first attempt's outcome."""
+    if counter is not None:
+        counter["attempts"] = 1
+    try:
+        return await _attempt(fn, limiter)
+    except Exception as exc:
+        if attempts <= 1 or not is_retryable(exc):
+            raise
+        first: BaseException | None = exc
     policy = AsyncRetrying(stop=stop_after_attempt(attempts), wait=wait or BackoffWait(),
                            retry=retry_if_exception(is_retryable), reraise=True)
     async for attempt in policy:
         with attempt:
             if counter is not None:
                 counter["attempts"] = attempt.retry_state.attempt_number
-            async with limiter:
-                try:
-                    result = await fn()
-                except BaseException as exc:
-                    if status_of(exc) == 429:
-                        limiter.on_rate_limit()
-                    raise
-            limiter.on_success()
-            return result
+            if first is not None:  # attempt 1 already ran: replay its failure so the wait and stop see it
+                failed, first = first, None
+                raise failed
+            return await _attempt(fn, limiter)
     raise AssertionError("unreachable")  # tenacity reraises the last error
+
+
+async def _attempt(fn: Callable[[], Awaitable[T]], limiter: AdaptiveLimiter) -> T:
+    async with limiter:
+        try:
+            result = await fn()
+        except BaseException as exc:
+            if status_of(exc) == 429:
+                limiter.on_rate_limit()
+            raise
+    limiter.on_success()
+    return result

@@ -86,11 +86,16 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
         console.print(f"warning: {warning}", highlight=False, markup=False)
     controlled = table[table["budget"].astype(str) != "natural"]
     console.print(audit_rich(summary.audit))
-    if plot and len(controlled):
+    # A figure shows curves: drawn when some curve has two budgets. One point per curve is in the table above,
+    # and matplotlib (~0.7 s to import and draw) is not worth a figure of single points.
+    curves = controlled.groupby(["task", "model", "mechanism"])["budget"].nunique() if len(controlled) else ()
+    if plot and any(n >= 2 for n in curves):
         from .figures import save_curves
 
         paths = save_curves(controlled, Path(run_dir) / "figures")
         console.print("figure: " + ", ".join(str(p) for p in paths))
+    elif plot and len(controlled):
+        console.print("figure: none (one budget per curve, no curve to draw)", highlight=False)
     return table
 
 

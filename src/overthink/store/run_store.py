@@ -171,16 +171,20 @@ class Store:
             sample.created_at = time.time()
         values = [redact_stored(v) if c in REDACTED_COLUMNS else v
                   for c, v in ((c, to_sql(c, getattr(sample, c))) for c in COLUMNS)]
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
-        done = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
-        cur = self.conn.execute(
-            f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}, attempts = samples.attempts + 1 "
-            f"WHERE samples.status NOT IN ({done})",
-            values,
-        )
+        cur = self.conn.execute(_RECORD_SQL, values)
         return cur.rowcount > 0
+
+    @_guarded("storing samples")
+    def begin(self) -> None:
+        """Open a transaction that `commit` ends: the sweep's recorder commits finished samples in small batches
+        (sweep/record.py states the bound). Outside one, every `record` commits at once."""
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN")
+
+    @_guarded("storing samples")
+    def commit(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
 
     @_guarded("storing samples")
     def record_many(self, samples: Iterable[SampleRecord]) -> int:
@@ -327,6 +331,7 @@ class Store:
                           (status, time.time(), batch_id))
 
     def close(self) -> None:
+        self.commit()  # an open batch is kept, never rolled back by closing
         self.checkpoint()
         self.conn.close()
         self._drop_copy()
@@ -341,6 +346,14 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_UPDATES = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
+_DONE = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
+_RECORD_SQL = (  # built once: record() runs per sample
+    f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
+    f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_UPDATES}, attempts = samples.attempts + 1 "
+    f"WHERE samples.status NOT IN ({_DONE})")
 
 
 def _item_meta(item: Item) -> dict[str, Any]:

@@ -194,6 +194,8 @@ class Sweep:
                     except asyncio.CancelledError:
                         if stats.signal is None:  # our own cancellation, not the grace period's end
                             raise
+                    finally:
+                        recorder.flush()  # the last batch, also on an interrupt or error
             stats.wall_s = time.perf_counter() - started
         except BaseException:
             close_session(store, stats, failed=stats is None or stats.signal is None)
