@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from ..budget import BudgetPlan
 from ..core import Completion, Mechanism
 from .base import GenerateRequest
-from .server_sweep import probe_positions, probe_record
+from .server_sweep import plan_cuts, probe_positions, probe_record  # one cut rule for both sweeps
 
 ANSWER_CLOSE = "</answer>"
 
@@ -69,23 +69,6 @@ class Passes(Protocol):
     async def answer(self, request: GenerateRequest, ids: list[int], call: Call) -> Answer: ...
     async def forced_in_slot(self, request: GenerateRequest, call: Call) -> Completion: ...
     async def generate(self, request: GenerateRequest) -> Completion: ...
-
-
-def plan_cuts(trace: Trace | None, caps: list[int]) -> list[tuple[str, int] | None]:
-    """For each cap: ("none", 0) / ("natural", n) / ("capped", n) = the cut of the trace, None = run alone."""
-    cuts: list[tuple[str, int] | None] = []
-    for cap in caps:
-        if cap == 0:
-            cuts.append(("none", 0))
-        elif trace is None:
-            cuts.append(None)
-        elif trace.natural and cap >= trace.total_tokens:
-            cuts.append(("natural", len(trace.ids)))
-        elif cap <= len(trace.ids):
-            cuts.append(("capped", cap))
-        else:
-            cuts.append(None)
-    return cuts
 
 
 def forced_completion(trace: Trace | None, cut: int, stop: str, ans: Answer, cap: int) -> Completion:

@@ -57,8 +57,10 @@ def shareable(requests: list[GenerateRequest]) -> bool:
         and all((r.prompt, r.system, r.seed, r.temperature, r.top_p, r.plan.answer_tokens) == same for r in requests)
 
 
-def plan_cuts(trace: ServerTrace | None, caps: list[int]) -> list[tuple[str, int] | None]:
-    """For each cap: ("none", 0) / ("natural", n) / ("capped", n) = the cut of the trace, None = run alone."""
+def plan_cuts(trace: Any, caps: list[int]) -> list[tuple[str, int] | None]:
+    """For each cap: ("none", 0) / ("natural", n) / ("capped", n) = the cut of the trace, None = run alone.
+    `trace` is a thinking pass (a server's or the embedded model's: `pieces`, one per token, `natural`,
+    `total_tokens`), or None when there is none."""
     cuts: list[tuple[str, int] | None] = []
     for cap in caps:
         if cap == 0:
