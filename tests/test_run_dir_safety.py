@@ -289,9 +289,9 @@ def test_provenance_is_stored_and_shown_in_one_line(tmp_path, api):
 # -- inputs accepted silently before ------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     (["--temperature", "nan"], "field 'temperature': Input should be a finite number"),
-    (["--task-args", "nosuchtask.x=1"], "task_args: no task named 'nosuchtask'"),
+    (["--task-args", "nosuchtask.x=1"], "task_args names task 'nosuchtask', which is not one of this run's tasks"),
     (["--limit", "100000000"], "field 'limit': Input should be less than or equal to 1000000"),
-    (["-m", "openai-compatible:m@notaurl"], "'notaurl' is not an http(s) URL with a host"),
+    (["-m", "openai-compatible:m@notaurl"], "'notaurl' is not an http(s) URL"),
 ])
 def test_inputs_refused_with_the_right_reason(tmp_path, args, message):
     model = [] if "-m" in args else ["-m", "stub:flat"]
@@ -303,7 +303,7 @@ def test_inputs_refused_with_the_right_reason(tmp_path, args, message):
 
 def test_option_errors_from_a_yaml_file_name_the_file(tmp_path):
     spec = "anthropic:claude-sonnet-4-20250514"
-    for body, message in ((f'"{spec}": {{base_url: notaurl}}', "base_url 'notaurl' is not an http(s) URL"),
+    for body, message in ((f'"{spec}": {{base_url: notaurl}}', "base_url: 'notaurl' is not an http(s) URL"),
                           (f'"{spec}": {{nosuch: 1}}', "unknown option(s) nosuch")):
         cfg = tmp_path / "exp.yaml"
         cfg.write_text(f'model: "{spec}"\ntask: misleading-math\nmechanism: native\nmodel_options:\n  {body}\n')

@@ -266,7 +266,7 @@ def test_auto_is_the_default_and_estimates_resolve_it(serve):
 
 def test_run_help_shows_the_auto_default_and_server():
     out = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output
-    assert "auto | forced | prompted | native" in out and "default auto" in out and "--server" in out
+    assert "auto | forced | prompted | native" in out and "default: auto" in out and "--server" in out
 
 
 def test_check_cli_server_flag_overrides_detection_and_a_wrong_profile_is_flagged(serve):

@@ -114,46 +114,46 @@ def run(
     task: Annotated[list[str] | None, typer.Option("--task", "-t", help="task name(s); repeatable or "
                                                                         "comma-separated (required, here or in "
                                                                         "--config)")] = None,
-    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high [default: "
-                                                     "0,64,256]")] = None,
-    mechanism: Annotated[str | None, typer.Option(help="auto | forced | prompted | native [default: auto: forced "
+    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets, e.g. 0,64,256 or low,high (default: "
+                                                     "0,64,256)")] = None,
+    mechanism: Annotated[str | None, typer.Option(help="auto | forced | prompted | native (default: auto: forced "
                                                   "for local:, the API's own control for hosted APIs, an "
-                                                  "openai-compatible server's budget field else forcing]")] = None,
-    replicates: Annotated[int | None, typer.Option(help="samples per item and budget [default: 1]")] = None,
+                                                  "openai-compatible server's budget field else forcing)")] = None,
+    replicates: Annotated[int | None, typer.Option(help="samples per item and budget (default: 1)")] = None,
     natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget "
-                                                     "[default: off]")] = None,
-    limit: Annotated[int | None, typer.Option(help="items per task [default: the task's default size]")] = None,
-    seed: Annotated[int | None, typer.Option(help="seed of item selection and sampling [default: 0]")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="requests in flight at once [default: 1]")] = None,
-    temperature: Annotated[float | None, typer.Option(help="sampling temperature [default: greedy for local "
+                                                     "(default: off)")] = None,
+    limit: Annotated[int | None, typer.Option(help="items per task (default: the task's default size)")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of item selection and sampling (default: 0)")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="requests in flight at once (default: 1)")] = None,
+    temperature: Annotated[float | None, typer.Option(help="sampling temperature (default: greedy for local "
                                                       "budget sweeps, 0.6 for --natural, the provider's own "
-                                                      "otherwise]")] = None,
+                                                      "otherwise)")] = None,
     answer_margin: Annotated[int | None, typer.Option(help="output tokens left for the answer after thinking "
-                                                           "[default: per provider]")] = None,
+                                                           "(default: per provider)")] = None,
     cautioned: Annotated[bool | None, typer.Option("--cautioned/--no-cautioned",
-                                                   help="the paper's cautioned prompt [default: no-cautioned]")] = None,
-    max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD) [default: no "
-                                                        "limit]")] = None,
-    batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API [default: "
-                                                                          "no-batch]")] = None,
+                                                   help="the paper's cautioned prompt (default: no-cautioned)")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="stop before spending more than this (USD) (default: no "
+                                                        "limit)")] = None,
+    batch: Annotated[bool | None, typer.Option("--batch/--no-batch", help="use the provider's batch API (default: "
+                                                                          "no-batch)")] = None,
     server: Annotated[str | None, typer.Option(help="server profile of openai-compatible models: vllm | sglang | "
-                                               "llamacpp | ollama | deepseek | xai | generic [default: "
-                                               "detected]")] = None,
+                                               "llamacpp | ollama | deepseek | xai | generic (default: "
+                                               "detected)")] = None,
     check: Annotated[bool | None, typer.Option("--check/--no-check", help="first run `overthink check` on every "
                                                "model; stop (exit 1) if a budget control is not honoured "
-                                               "[default: no-check]")] = None,
+                                               "(default: no-check)")] = None,
     independent: Annotated[bool | None, typer.Option("--independent", help="forced: a request pair per budget "
-                                                     "instead of answering every budget from one trace [default: "
-                                                     "shared trace]")] = None,
+                                                     "instead of answering every budget from one trace (default: "
+                                                     "shared trace)")] = None,
     probe_cuts: Annotated[int | None, typer.Option(help="N extra evenly spaced cuts answered for the answer "
-                                                   "trajectories only (not added to the curve) [default: 0]")] = None,
+                                                   "trajectories only (not added to the curve) (default: 0)")] = None,
     task_args: Annotated[list[str] | None, typer.Option(help="TASK.OPTION=VALUE, OPTION=VALUE or JSON; repeatable "
-                                                             "[default: none]")] = None,
-    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV) [default: "
-                                                   "none]")] = None,
+                                                             "(default: none)")] = None,
+    data: Annotated[Path | None, typer.Option(help="data file for the task (e.g. the grades survey CSV) (default: "
+                                                   "none)")] = None,
     run_dir: Annotated[str | None, typer.Option(help="where the run store lives; an existing one is continued "
-                                                     "[default: a new dir under runs/]")] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it [default: none]")] = None,
+                                                     "(default: a new dir under runs/)")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it (default: none)")] = None,
     grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
@@ -253,8 +253,8 @@ def export(
 def quickstart(
     run_dir: Annotated[str, typer.Option(help="where to store the run")] = "runs/quickstart",
     limit: Annotated[int | None, typer.Option(help="items per task")] = None,
-    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets [default: 0,64,128,256]")] = None,
-    model: Annotated[str | None, typer.Option(help="PROVIDER:MODEL [default: local:qwen2.5-coder-0.5b]")] = None,
+    budgets: Annotated[str | None, typer.Option(help="comma-separated budgets (default: 0,64,128,256)")] = None,
+    model: Annotated[str | None, typer.Option(help="PROVIDER:MODEL (default: local:qwen2.5-coder-0.5b)")] = None,
 ) -> None:
     """A small budget sweep on the embedded model: misleading math (inverse?) next to word problems (positive)."""
     spec = model or QUICKSTART["models"][0]

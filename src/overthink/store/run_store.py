@@ -187,6 +187,11 @@ class Store:
             self.conn.execute("COMMIT")
 
     @_guarded("storing samples")
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    @_guarded("storing samples")
     def record_many(self, samples: Iterable[SampleRecord]) -> int:
         """Commit many samples in one transaction (all or none, e.g. an import); returns how many were written."""
         with self.conn:

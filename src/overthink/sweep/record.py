@@ -14,7 +14,7 @@ from typing import Any
 from ..core import Completion, SampleRecord, Status
 from ..models import GenerateRequest, ModelSpec
 from ..progress import SweepProgress
-from ..store import Store
+from ..store import Store, StoreError
 from .failures import FailureWatch
 from .plan import Unit
 
@@ -82,7 +82,7 @@ class Recorder:
         self.stats = RunStats(run_id, planned=planned)
         self.progress = progress
         self.watch = FailureWatch()
-        self._pending = 0  # samples written in the open transaction, not yet committed
+        self._batch: list[SampleRecord] = []  # written in the open transaction, not yet committed
         self._timer: asyncio.TimerHandle | None = None
 
     def record(self, unit: Unit, request: GenerateRequest, result: Completion | BaseException, spec: ModelSpec,
@@ -111,12 +111,15 @@ class Recorder:
         except RuntimeError:  # no event loop to time a batch: commit at once
             self.store.record(sample)
             return
-        if not self._pending:
+        if not self._batch:
             self.store.begin()
             self._timer = loop.call_later(FLUSH_S, self.flush)
-        self.store.record(sample)
-        self._pending += 1
-        if self._pending >= FLUSH_N:
+        self._batch.append(sample)
+        try:
+            self.store.record(sample)
+        except StoreError:
+            self._replay()
+        if len(self._batch) >= FLUSH_N:
             self.flush()
 
     def flush(self) -> None:
@@ -124,6 +127,17 @@ class Recorder:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._pending:
-            self._pending = 0
-            self.store.commit()
+        if self._batch:
+            try:
+                self.store.commit()
+            except StoreError:
+                self._replay()
+            self._batch = []
+
+    def _replay(self) -> None:
+        """A batch that could not be written (a full disk): roll it back and store its samples one at a time, so
+        every sample that still fits is kept; the first that does not raises StoreError and stops the run."""
+        batch, self._batch = self._batch, []
+        self.store.rollback()
+        for sample in batch:
+            self.store.record(sample)
