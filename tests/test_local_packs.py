@@ -165,6 +165,7 @@ def test_unknown_local_model_lists_packs():
 class _T:  # the fields of a Trace that plan_cuts reads
     def __init__(self, n_ids: int, natural: bool, total: int) -> None:
         self.ids, self.natural, self.total_tokens = list(range(n_ids)), natural, total
+        self.pieces = [b"x"] * n_ids  # one text piece per token, as in a Trace
 
 
 def test_plan_cuts_mirrors_independent_runs():
