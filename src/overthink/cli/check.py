@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UserError
+from ..report.console import wide_console
 
 STYLE = {"honoured": "green", "not honoured": "bold red", "inconclusive": "yellow", "n/a": "dim", "info": ""}
 
@@ -71,7 +72,6 @@ def check(
     is not honoured, 2 on bad input, 0 otherwise."""
     from ..check import CHECK_PROMPT, run_check
     from ..core import parse_budget
-    from ..report.terminal import wide_console
 
     try:
         parsed = [parse_budget(b) for b in budgets.split(",") if b.strip()] if budgets else None

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..report.console import wide_console
 from .common import ErrorGroup, byte_progress
 
 app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, help="Public datasets: list, fetch (or --from a local copy).")
@@ -18,7 +19,6 @@ def list_() -> None:
     """Known datasets, licence, upstream and whether they are cached."""
     # imported here: every `overthink` start (even --help) would otherwise pay for httpx, pandas and scipy
     from ..datasets import describe_all
-    from ..report.terminal import wide_console
 
     table = Table("name", "licence", "upstream", "cached")
     for row in describe_all():

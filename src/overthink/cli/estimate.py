@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ..report.console import wide_console
+
 app = typer.Typer(help="Estimate requests, tokens and cost of an experiment file.", no_args_is_help=True)
 
 
@@ -15,7 +17,6 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     from rich.table import Table
 
     from ..config import build_config
-    from ..report.terminal import wide_console  # lazy: it imports pandas and scipy
     from ..sweep.estimate import RegistryGuess, estimate_run, registry_note
 
     cfg = build_config(config)

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from ..report.console import wide_console
+
 
 def power(
     run_dir: Annotated[Path, typer.Argument(help="a pilot run with a budget sweep")],
@@ -20,7 +22,7 @@ def power(
 ) -> None:
     """From a pilot run: how many items (and replicates) detect a drop of --detect points with 80 % power."""
     from ..analysis.power import plan_run
-    from ..report.terminal import print_power, wide_console
+    from ..report.terminal import print_power
 
     plan = plan_run(str(run_dir), detect, target=target, n_sims=sims, seed=seed)
     if as_json:

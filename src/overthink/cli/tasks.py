@@ -14,8 +14,7 @@ import typer
 from rich.table import Table
 
 from ..errors import DataError, UserError
-from ..report.terminal import wide_console
-from ..sweep.estimate import dataset_of, registry_guess
+from ..report.console import wide_console
 from ..tasks import BUILTIN, Task, get_task, task_names
 from ..tasks.files import write_items
 from .common import task_options
@@ -34,6 +33,8 @@ def _task(name: str, args: list[str] | None, data: Path | None) -> Task:
 @app.command("list")
 def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
     """Built-in and plugin tasks: name, family, items at default size (and in the paper), metric."""
+    from ..sweep.estimate import dataset_of, registry_guess  # lazy: the registry needs pydantic and httpx
+
     rows = []
     for name in task_names():
         try:

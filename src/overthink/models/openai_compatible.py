@@ -191,9 +191,15 @@ class OpenAICompatibleModel(ApiModel):
                 **self._sampling(request), **self._extra(self.controls(plan))}
 
     async def send(self, body: dict[str, Any]) -> Any:
-        """A body with a `prompt` goes to the completions endpoint (forcing), one with `messages` to chat."""
-        create = self.client.completions.create if "prompt" in body else self.client.chat.completions.create
-        return await create(**sdk_kwargs(create, body))
+        """A body with a `prompt` goes to the completions endpoint (forcing), one with `messages` to chat.
+        Chat goes through the SDK's documented raw `post` (its retries-off, auth, timeout and error types, the
+        same wire body) and comes back as the parsed JSON: the typed `create` walks every body field through
+        its TypedDict transform and builds pydantic models of the reply, ~0.5 ms a request on a 2-core
+        machine, which is most of what a harness spends next to a fast server (bench_harness_vs_sdk.py)."""
+        if "prompt" in body:
+            create = self.client.completions.create
+            return await create(**sdk_kwargs(create, body))
+        return await self.client.post("/chat/completions", cast_to=object, body=body)
 
     # -- generation -----------------------------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> Completion:
@@ -213,18 +219,18 @@ class OpenAICompatibleModel(ApiModel):
         return out
 
     def completion(self, resp: Any, plan: BudgetPlan, latency_s: float, *, batch: bool = False) -> Completion:
+        """One chat reply, the JSON object `send` returns (a non-JSON body arrives as text and is malformed)."""
         try:
-            choice = resp.choices[0]
-            msg = choice.message
-            content = msg.content or ""
-            usage = resp.usage
-        except (AttributeError, IndexError, TypeError) as exc:
-            raise MalformedResponse(f"chat response without choices: {exc}") from None
-        reasoning = next((str(v) for v in (getattr(msg, f, None) for f in self.profile.reasoning_fields) if v), "")
+            choice = resp["choices"][0]
+            msg = choice["message"]
+            content = msg.get("content") or ""
+            usage = resp.get("usage") or {}
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise MalformedResponse(f"chat response without choices: {exc!r}") from None
+        reasoning = next((str(v) for v in (msg.get(f) for f in self.profile.reasoning_fields) if v), "")
         if not reasoning:
-            reasoning, content = split_think(content, self.think_open.strip(), self.think_close)
-        details = getattr(usage, "completion_tokens_details", None) if usage else None
-        reported = getattr(details, "reasoning_tokens", None) if details is not None else None
+            reasoning, content = split_think(str(content), self.think_open.strip(), self.think_close)
+        reported = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
         if reported is not None:
             tokens, source = int(reported), TokenSource.USAGE
         elif reasoning:
@@ -232,10 +238,10 @@ class OpenAICompatibleModel(ApiModel):
         else:
             tokens, source = 0, TokenSource.NONE
         return self.completed(
-            text=content, reasoning=reasoning, tokens=tokens, source=source, finish=str(choice.finish_reason),
-            thought=bool(tokens if tokens is not None else reasoning), latency_s=latency_s,
-            output_tokens=getattr(usage, "completion_tokens", None), input_tokens=getattr(usage, "prompt_tokens", None),
-            extra={"api": "chat"})
+            text=str(content), reasoning=reasoning, tokens=tokens, source=source,
+            finish=str(choice.get("finish_reason")), thought=bool(tokens if tokens is not None else reasoning),
+            latency_s=latency_s, output_tokens=usage.get("completion_tokens"),
+            input_tokens=usage.get("prompt_tokens"), extra={"api": "chat"})
 
     def _pass_body(self, request: GenerateRequest, prompt: str, max_tokens: int, **more: Any) -> dict[str, Any]:
         return {"model": self.spec.model, "prompt": prompt, "max_tokens": max_tokens, **more,

@@ -16,6 +16,7 @@ from ..analysis.verdicts import missing, terminal_line
 from ..errors import UserError
 from ..store import Store
 from .audit import audit_rich, summary_verdict
+from .console import wide_console
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
 
@@ -45,12 +46,6 @@ def _score_cell(r: pd.Series) -> str:
         return "-"
     unit = "%" if pct else " RMSE"
     return f"{_fmt(r['score'], pct)}{unit} [{_fmt(r['ci_low'], pct)}, {_fmt(r['ci_high'], pct)}]"
-
-
-def wide_console() -> Console:
-    """The terminal's console, or a wide one when output goes to a file or pipe (tables are not cut at 80)."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
 
 
 def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | None = None,

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import pandas as pd
-
 from ..errors import UserError
 from .run_store import Store
 from .schema import COLUMNS
@@ -63,7 +61,8 @@ def write_export(store: Store, fmt: str, out: Any) -> int:
 def write_parquet(store: Store, out: Any) -> int:
     """The export schema as one Parquet table. Nested values (lists, dicts) are JSON text, as in the CSV; a column
     holding mixed types (budget: 64 and "high") is stored as text so one file can hold every run."""
-    import pyarrow as pa  # optional extra [parquet]
+    import pandas as pd  # only this optional path needs pandas (and pyarrow, extra [parquet])
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if isinstance(out, io.TextIOBase):
