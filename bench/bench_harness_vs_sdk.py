@@ -13,6 +13,9 @@ median of the per-round ratios. Target (issue 16): >= 0.95x at 10,000 samples, >
 
     python bench/bench_harness_vs_sdk.py [--rounds 2] [--quick] [--profile PATH] [--against SRC] [--configs ...]
 
+--memory N (default 100,000; 0 skips) runs one N-sample `overthink run` and samples its RSS (/proc) against the
+samples stored so far (a read-only count of the store's rows): flat RSS during the sweep means no per-sample
+growth beyond the store (the plan of all N units is built before the first request).
 --profile PATH also runs one 1,000-sample `overthink run` under cProfile and writes the top cumulative entries.
 --against SRC also runs `overthink run` from another source tree (e.g. the main checkout's src) in the same
 alternating rounds, so a before/after comparison shares one machine state; its ratio is printed beside ours.
@@ -27,6 +30,7 @@ import os
 import pstats
 import resource
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -154,6 +158,55 @@ def run_bare(url: str, n: int, concurrency: int) -> float:
     return _timed([__file__, "--bare", url, str(n), str(concurrency)])
 
 
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _stored(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2) as conn:
+            return int(conn.execute("SELECT count(*) FROM samples").fetchone()[0])
+    except sqlite3.Error:  # not created yet, or busy for a moment
+        return -1
+
+
+def memory(url: str, n: int, concurrency: int = 32) -> None:
+    """RSS of one n-sample run against the samples it has stored, at 10 %, 25 %, 50 %, 75 % and 100 %."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = str(Path(tmp) / "run")
+        proc = subprocess.Popen([sys.executable, *_overthink_args(url, n, concurrency, run_dir)], env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seen: list[tuple[int, float]] = []
+        peak = 0.0
+        while proc.poll() is None:
+            rss = _rss_mb(proc.pid)
+            if rss is not None:
+                peak = max(peak, rss)
+                done = _stored(Path(run_dir) / "overthink.sqlite")
+                if done >= 0:
+                    seen.append((done, rss))
+            time.sleep(0.25)
+        if proc.returncode != 0:
+            sys.exit(f"memory run failed ({proc.returncode})")
+    print(f"memory: one {n:,}-sample run, concurrency {concurrency}; RSS while the sweep stores samples")
+    marks = []
+    for share in (0.10, 0.25, 0.50, 0.75, 1.00):
+        at = [rss for done, rss in seen if done >= share * n * 0.999]
+        if at:
+            marks.append((share, at[0]))
+            print(f"  {share:>4.0%} stored ({int(share * n):>7,}): RSS {at[0]:7.1f} MB")
+    if len(marks) >= 2:
+        growth = (marks[-1][1] - marks[0][1]) / ((marks[-1][0] - marks[0][0]) * n) * 1e6
+        print(f"  growth from {marks[0][0]:.0%} to {marks[-1][0]:.0%}: {marks[-1][1] - marks[0][1]:+.1f} MB "
+              f"({growth:+.0f} bytes per sample); peak RSS incl. the end-of-run summary {peak:.1f} MB")
+
+
 def profile(url: str, out: Path, n: int = 1_000, concurrency: int = 32) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "run.prof"
@@ -177,6 +230,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration (default 2)")
     ap.add_argument("--quick", action="store_true", help="one round")
+    ap.add_argument("--memory", type=int, default=100_000,
+                    help="samples of the RSS run (default %(default)s; 0 skips it)")
     ap.add_argument("--profile", type=Path, help="also write a cProfile summary of a 1,000-sample run here")
     ap.add_argument("--against", type=Path, metavar="SRC",
                     help="also time overthink from this source tree (e.g. /work/main/src) in the same rounds")
@@ -225,6 +280,8 @@ def main() -> None:
                   flush=True)
         if args.profile:
             profile(url, args.profile)
+        if args.memory:
+            memory(url, args.memory)
         for n, concurrency, ratio in rows:
             print(f"throughput ratio at {n:,} samples, concurrency {concurrency}: {ratio:.2f}x")
     finally:
