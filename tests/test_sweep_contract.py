@@ -9,7 +9,7 @@ import typing
 import pytest
 
 from overthink.config import build_config
-from overthink.models import PROVIDERS, BatchModel, ModelBase, ModelSpec, SweepModel, answer_margin_for
+from overthink.models import PROVIDERS, BatchModel, ModelBase, ModelSpec, SweepModel
 from overthink.models.stub import StubModel
 from overthink.store import Store
 from overthink.sweep.plan import SampleKey, build_plan
@@ -29,10 +29,9 @@ def provider_class(name: str) -> type:
 def test_every_provider_declares_the_contract(name):
     cls = provider_class(name)
     assert issubclass(cls, ModelBase)
-    # the estimate reads answer margins as data; each class must agree with it
-    margin = cls.default_answer_margin
-    margin = margin if isinstance(margin, int) else answer_margin_for(name)
-    assert margin == answer_margin_for(name)
+    # answer margins are data (models/base.py ANSWER_MARGINS) that the estimate reads without the provider: no
+    # class may declare its own, which the estimate would not see
+    assert all("default_answer_margin" not in vars(k) for k in cls.__mro__ if k is not ModelBase)
     assert cls.batch_api == (name in BATCH)  # declared, and only where the methods exist
     if cls.batch_api:
         assert all(callable(getattr(cls, m, None)) for m in ("params", "submit_batch", "batch_state", "batch_results"))

@@ -98,34 +98,14 @@ class CheckResult:
                 "models": [asdict(m) | {"cost_usd": m.cost_usd} for m in self.models]}
 
 
-def _caps(model: ModelBase) -> Callable[[str, Any], Any]:
-    caps = getattr(model, "caps", None) or {}
-    return caps.get if isinstance(caps, dict) else (lambda key, default=None: getattr(caps, key, default))
-
-
 def default_mechanism(model: ModelBase) -> str:
     """What a run's default (`auto`) means for this model (mechanism.resolve)."""
     return resolve(Mechanism.AUTO, model).value
 
 
 def default_budgets(model: ModelBase) -> list[Budget]:
-    """Budget 0 and two budgets the model's control should tell apart (levels for effort-only models)."""
-    provider, get = model.spec.provider, _caps(model)
-    efforts = [e for e in (get("efforts", None) or []) if e != "none"]
-    if provider == "local":
-        return [0, 32, 128]
-    if provider == "openai-compatible":
-        server = model.server_controls()
-        if server and not server.budget_field and not server.forcing and server.efforts:  # DeepSeek, xAI: levels
-            levels = [e for e in server.efforts if e != "none"]
-            return (["none"] if "none" in server.efforts else [0]) + levels[:1] + levels[-1:]
-        return [0, 128, 512]
-    if provider == "openai":
-        return (["none"] if "none" in (get("efforts", None) or []) else []) + (efforts[:1] + efforts[-1:])
-    if provider.startswith("anthropic") and "budget_tokens" not in (get("thinking", None) or []) and efforts:
-        return [0, efforts[0], efforts[-1]]
-    low = int(get("min_budget", None) or 1024)
-    return [0, low, 4 * low]
+    """Budget 0 and two budgets the model's control should tell apart (the provider declares them)."""
+    return model.control_budgets()
 
 
 def _plans(model: ModelBase, budgets: Sequence[Budget], mechanism: str, margin: int, given: bool,

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism, TokenSource
+from ..core import NATURAL, Budget, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
 from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
@@ -44,6 +44,12 @@ class AnthropicModel(ApiModel):
             timeout=self.timeout_s)
 
     # -- request --------------------------------------------------------------------------------------------
+    def control_budgets(self) -> list[Budget]:
+        efforts = list(self.caps.get("efforts", None) or [])
+        if "budget_tokens" not in (self.caps.get("thinking", None) or []) and efforts:  # effort-only models
+            return [0, efforts[0], efforts[-1]]
+        return super().control_budgets()
+
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         modes = self.caps.thinking
         self.refuse_forced(plan, "needs control of the raw text; use 'native' (thinking budget) or 'prompted' "
@@ -160,5 +166,3 @@ class AnthropicModel(ApiModel):
 def create(spec: ModelSpec, options: dict[str, Any]) -> AnthropicModel:
     return AnthropicModel(spec, options)
 
-
-MODEL_CLASS = AnthropicModel

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..budget import BudgetPlan, effort_for_budget
-from ..core import NATURAL, Completion, Mechanism, ThinkingStop, TokenSource
+from ..core import NATURAL, Budget, Completion, Mechanism, ThinkingStop, TokenSource
 from ..errors import ConfigError
 from ..pricing import Price, price_for
 from ..secrets import check_options, redact
@@ -101,7 +101,6 @@ class ApiModel(ModelBase):
 
     provider = ""
     client: Any  # the SDK client `send` uses; closed by aclose
-    default_answer_margin = 10_000
     extra_options: frozenset[str] = frozenset()
     default_key_env: str | None = None
 
@@ -144,6 +143,10 @@ class ApiModel(ModelBase):
         return self.price.cost(sent, request.plan.max_tokens, batch=self.batch_mode)
 
     # -- checks ---------------------------------------------------------------------------------------------
+    def control_budgets(self) -> list[Budget]:
+        low = int(self.caps.get("min_budget", None) or 1024)  # the smallest budget the API accepts
+        return [0, low, 4 * low]
+
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Raise a UserError before any work when this model cannot honour `plan`. Subclasses extend."""
 

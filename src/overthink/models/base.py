@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..budget import BudgetPlan
-from ..core import Completion
+from ..core import Budget, Completion
 from ..errors import ConfigError, ModelUnavailable
 from ..pricing import FREE, Price
 
@@ -134,6 +134,11 @@ class ModelBase(ABC):
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
         """The most `request` can cost (input plus every allowed output token) in USD; None = nothing billed."""
         return None
+
+    def control_budgets(self) -> list[Budget]:
+        """Budget 0 and two budgets this model's control should tell apart: what `overthink check` compares
+        when no budgets are given. A provider with another kind of control (levels, a small context) overrides."""
+        return [0, 1024, 4096]
 
     def server_controls(self) -> ServerControls | None:
         """An OpenAI-compatible server's budget controls (its profile); None for every other provider."""

@@ -243,5 +243,3 @@ class GeminiModel(ApiModel):
 def create(spec: ModelSpec, options: dict[str, Any]) -> GeminiModel:
     return GeminiModel(spec, options)
 
-
-MODEL_CLASS = GeminiModel

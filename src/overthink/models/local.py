@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism
+from ..core import NATURAL, Budget, Completion, Mechanism
 from ..errors import ModelUnavailable
 from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
@@ -187,7 +187,6 @@ def shutdown_engines() -> None:
 class LocalModel(ModelBase):
     # Tokens after thinking: room for an <answer> (forced) or for a visible answer after a soft budget (prompted).
     # The paper's 16,384 fits 30-billion-parameter servers, not a laptop CPU; --answer-margin overrides it.
-    default_answer_margin = 128
 
     def __init__(self, spec: ModelSpec, pack: ModelPack, options: dict[str, Any]) -> None:
         self.spec = spec
@@ -262,6 +261,9 @@ class LocalModel(ModelBase):
     def _room(self) -> int:
         """Tokens a slot leaves for thinking + answer after a generous prompt allowance."""
         return self.options["n_ctx"] - PROMPT_ROOM
+
+    def control_budgets(self) -> list[Budget]:
+        return [0, 32, 128]  # a small context: budgets it can decode in seconds
 
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Refuse, before any work, what the embedded model cannot do (the runner calls this per budget)."""
@@ -402,5 +404,3 @@ def create(spec: ModelSpec, options: dict[str, Any]) -> LocalModel:
         raise ModelUnavailable(f"{spec}: local models take no base URL")
     return LocalModel(spec, get_pack(spec.model), options)
 
-
-MODEL_CLASS = LocalModel

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism, TokenSource
+from ..core import NATURAL, Budget, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
 from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
@@ -48,6 +48,12 @@ class OpenAIModel(ApiModel):
                                   max_retries=0, timeout=self.timeout_s)
 
     # -- request --------------------------------------------------------------------------------------------
+    def control_budgets(self) -> list[Budget]:
+        """Effort levels: the lowest and the highest (and "none" first where the model can switch thinking off)."""
+        declared = list(self.caps.get("efforts", None) or [])
+        levels = [e for e in declared if e != "none"]
+        return (["none"] if "none" in declared else []) + levels[:1] + levels[-1:]
+
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         reasoning = self.caps.reasoning
         self.refuse_forced(plan, "is not possible through the OpenAI API; use 'native' (reasoning_effort) or "
@@ -191,5 +197,3 @@ class OpenAIModel(ApiModel):
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAIModel:
     return OpenAIModel(spec, options)
 
-
-MODEL_CLASS = OpenAIModel

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..budget import BudgetPlan
-from ..core import NATURAL, Completion, Mechanism, TokenSource
+from ..core import NATURAL, Budget, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
 from ..tokens import estimate_tokens
@@ -44,7 +44,6 @@ ENFORCEMENT = ("auto", "server", "forcing", "prompt")
 
 class OpenAICompatibleModel(ApiModel):
     provider = "openai-compatible"
-    default_answer_margin = 16_384
     extra_options = frozenset({"chat_template", "enforcement", "answer_cue", "extra_body", "cache_prompt", "server"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
@@ -82,6 +81,13 @@ class OpenAICompatibleModel(ApiModel):
         return self._http
 
     # -- planning -------------------------------------------------------------------------------------------
+    def control_budgets(self) -> list[Budget]:
+        server = self.server_controls()
+        if not server.budget_field and not server.forcing and server.efforts:  # DeepSeek, xAI: levels only
+            levels = [e for e in server.efforts if e != "none"]
+            return (["none"] if "none" in server.efforts else [0]) + levels[:1] + levels[-1:]
+        return [0, 128, 512]
+
     def server_controls(self) -> ServerControls:
         efforts = self.efforts if self.profile.effort_field else ()
         return ServerControls(self.budget_field, self.profile.forcing, efforts)
@@ -326,5 +332,3 @@ def split_think(content: str, open_tag: str = "<think>", close_tag: str = "</thi
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenAICompatibleModel:
     return OpenAICompatibleModel(spec, options)
 
-
-MODEL_CLASS = OpenAICompatibleModel

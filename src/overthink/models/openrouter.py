@@ -23,7 +23,7 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
 from ..errors import ConfigError
-from .apibase import estimate_tokens
+from .apibase import ApiModel, estimate_tokens
 from .base import GenerateRequest, ModelSpec
 from .openai import OpenAIModel
 
@@ -46,6 +46,8 @@ class OpenRouterModel(OpenAIModel):
     @property
     def modes(self) -> list[str]:
         return list(self.caps.get("thinking") or [])
+
+    control_budgets = ApiModel.control_budgets  # numeric reasoning.max_tokens, not OpenAI's levels
 
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         spec, modes = self.spec, self.modes
@@ -132,5 +134,3 @@ def _field(entry: Any, name: str) -> Any:
 def create(spec: ModelSpec, options: dict[str, Any]) -> OpenRouterModel:
     return OpenRouterModel(spec, options)
 
-
-MODEL_CLASS = OpenRouterModel
