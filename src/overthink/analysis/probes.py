@@ -69,6 +69,16 @@ def pick_for_text(samples: pd.DataFrame, per_group: int) -> pd.DataFrame:
     return answered.sample(frac=1, random_state=0).groupby(["run", *KEYS], sort=False).head(per_group)
 
 
+def cues_by_item(items: pd.DataFrame) -> dict[tuple[str, str, str], tuple[set[str], set[str]]]:
+    """(run, task, item_id) -> the distractor cues of every item whose metadata lists distractor spans."""
+    cue_of = {}
+    for it in items.itertuples(index=False):
+        spans = it.metadata.get("distractor_spans") if isinstance(it.metadata, dict) else None
+        if spans:
+            cue_of[(it.run, it.task, it.item_id)] = distractor_cues(it.prompt, list(spans), it.expected)
+    return cue_of
+
+
 def probe_table(samples: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *,
                 per_group: int = 2000) -> pd.DataFrame:
     """One row per (task, model, mechanism, budget): status shares and text probes."""
@@ -77,11 +87,7 @@ def probe_table(samples: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path
     flags = pd.DataFrame({f"share_{s}": samples["status"] == s for s in ("truncated", "unparsed", "error")})
     grouped = pd.concat([samples[KEYS], flags], axis=1).groupby(KEYS, sort=False)
     table = grouped.mean().join(grouped.size().rename("n")).reset_index()
-    cue_of = {}
-    for it in items.itertuples(index=False):
-        spans = it.metadata.get("distractor_spans") if isinstance(it.metadata, dict) else None
-        if spans:
-            cue_of[(it.run, it.task, it.item_id)] = distractor_cues(it.prompt, list(spans), it.expected)
+    cue_of = cues_by_item(items)
     rows = []
     picked = pick_for_text(samples, per_group)
     for run, path in runs.items():

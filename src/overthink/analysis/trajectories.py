@@ -28,7 +28,7 @@ import pandas as pd
 
 from .curves import N_BOOT, item_bootstrap
 from .load import read_texts
-from .probes import _MARKER_RE, distractor_cues, engages
+from .probes import _MARKER_RE, cues_by_item, engages
 
 TRAJ = ["run", "task", "model", "mechanism", "item_id", "replicate"]
 SHARE_KEYS = ["task", "model", "mechanism"]
@@ -141,11 +141,7 @@ def flip_table(traj: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *
     ends wrong, else the first), the thinking span between the two cuts and the probes on it versus the rest."""
     if traj.empty:
         return pd.DataFrame(columns=FLIP_COLUMNS)
-    cue_of = {}
-    for it in items.itertuples(index=False):
-        spans = it.metadata.get("distractor_spans") if isinstance(it.metadata, dict) else None
-        if spans:
-            cue_of[(it.run, it.task, it.item_id)] = distractor_cues(it.prompt, list(spans), it.expected)
+    cue_of = cues_by_item(items)
     picked = []
     for key, g in traj.groupby(TRAJ, sort=False):
         g = g.reset_index(drop=True)
