@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from overthink.tasks import get_task
 from overthink.tasks.io import write_items
+
+from overthink.tasks import get_task
 from overthink.tasks.zebra.generate import generate
 
 SUITE = [("misleading-math", 2500), ("misleading-python", 2500), ("famous-paradoxes", 812),

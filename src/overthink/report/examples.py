@@ -46,7 +46,8 @@ def _pairs(curve: pd.DataFrame) -> list[tuple[pd.Series, pd.Series]]:
 
 
 def pick_examples(data: RunData) -> list[dict[str, Any]]:
-    """[{task, model, mechanism, pairs: [{item_id, prompt, expected, short: {...}, long: {...}}]}] for the first curve of each task."""
+    """The first curve of each task as [{task, model, mechanism, pairs: [{item_id, prompt, expected, short: {...},
+    long: {...}}]}]."""
     out = []
     samples = data.samples
     prompts = {(r.run, r.task, r.item_id): (r.prompt, r.expected) for r in data.items.itertuples(index=False)}

@@ -156,7 +156,8 @@ def factor_figure(table: pd.DataFrame):
     return fig
 
 
-def rank_figure(table: pd.DataFrame, column: str = "length_rank", xlabel: str = "length rank within item (1 = shortest)"):
+def rank_figure(table: pd.DataFrame, column: str = "length_rank",
+                xlabel: str = "length rank within item (1 = shortest)"):
     """Natural overthinking: score per length rank (or quantile), one panel per task."""
     tasks = list(dict.fromkeys(table["task"]))
     fig, axes = _grid(len(tasks))
@@ -177,7 +178,8 @@ def rank_figure(table: pd.DataFrame, column: str = "length_rank", xlabel: str = 
 def heatmap_figure(corr: pd.DataFrame, task: str):
     """Correlation of predictions with each feature per (model, budget), ground truth in the first row."""
     sub = corr[corr["task"] == task].copy()
-    sub["row"] = [("ground truth" if m == "ground truth" else f"{m} B={b}") for m, b in zip(sub["model"], sub["budget"])]
+    sub["row"] = [("ground truth" if m == "ground truth" else f"{m} B={b}")
+                  for m, b in zip(sub["model"], sub["budget"])]
     grid = sub.pivot_table(index="row", columns="feature", values="r", sort=False)
     fig, ax = plt.subplots(figsize=(1.1 * grid.shape[1] + 3, 0.42 * grid.shape[0] + 1.8))
     im = ax.imshow(grid.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
@@ -199,7 +201,7 @@ def probes_figure(probes: pd.DataFrame):
               ("share_truncated", "truncated"), ("share_unparsed", "unparsed"))
     for ax, task in zip(axes, tasks):
         sub = probes[probes["task"] == task]
-        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
+        for (model, _mech), line in sub.groupby(["model", "mechanism"], sort=False):
             x = [str(b) for b in line["budget"]]
             for col, label in series:
                 if col in line and line[col].notna().any():

@@ -27,5 +27,5 @@ from .export import (
 from .run_store import Store
 from .schema import DB_NAME, KEY, SCHEMA, SCHEMA_VERSION
 
-__all__ = ["DB_NAME", "EXPORT_FORMATS", "KEY", "LABEL_EXPORT_COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Store", "StoreError",
-           "export_records", "label_records", "write_export", "write_label_export", "write_parquet"]
+__all__ = ["DB_NAME", "EXPORT_FORMATS", "KEY", "LABEL_EXPORT_COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Store",
+           "StoreError", "export_records", "label_records", "write_export", "write_label_export", "write_parquet"]

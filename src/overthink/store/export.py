@@ -44,10 +44,11 @@ def write_export(store: Store, fmt: str, out: Any) -> int:
             raise UserError("--format sqlite writes a database file: give --out FILE.sqlite")
         store.backup(out)
         return store.count()
-    n = 0
     if fmt == "jsonl":
-        for n, rec in enumerate(export_records(store), 1):
+        n = 0
+        for rec in export_records(store):
             out.write(json.dumps(rec, default=str) + "\n")
+            n += 1
         return n
     records = list(export_records(store))
     columns = list(dict.fromkeys(k for r in records for k in r)) or COLUMNS

@@ -2,8 +2,8 @@
 
 The paper schema (read and written by tasks/files.py; also what `tasks export` writes): one record per line with
 `id` (optional; default `<name>-<line>`), `prompt`, and either `answer` or `classes` (a list, or a Python-list
-string as in the Inverse Scaling Prize CSVs) + `answer_index`. Every other key is metadata. Other schemas map onto it with
-`mapping={"prompt": "question", "answer": "target"}`.
+string as in the Inverse Scaling Prize CSVs) + `answer_index`. Every other key is metadata. Other schemas map onto
+it with `mapping={"prompt": "question", "answer": "target"}`.
 
 Import is all-or-nothing: every line is validated first (each error names file and line), then the normalised
 records are written atomically to OVERTHINK_HOME/tasks/NAME.jsonl with a NAME.meta.json beside them.
