@@ -16,6 +16,7 @@ from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
 from .secrets import check_options, check_url
+from .yaml_text import parse_yaml
 
 MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
@@ -160,7 +161,7 @@ def _format_error(exc: ValidationError, source: str) -> str:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = parse_yaml(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
     except UnicodeDecodeError as exc:

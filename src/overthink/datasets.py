@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from . import paths
 from .errors import DataError
 from .tasks.files import read_prize_file  # validates a user-supplied prize copy, line by line
+from .yaml_text import parse_yaml
 
 Progress = Callable[[str, int, int | None], None]
 """progress(file name, bytes done, bytes total or None)."""
@@ -68,7 +68,7 @@ class Dataset:
 @cache
 def _registry_doc() -> dict[str, Any]:
     text = resources.files("overthink").joinpath("data/datasets.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 @cache

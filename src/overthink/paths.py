@@ -37,12 +37,13 @@ def user_table(name: str, what: str) -> dict[str, Any]:
     import yaml
 
     from .errors import ConfigError
+    from .yaml_text import parse_yaml
 
     path = home() / name
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

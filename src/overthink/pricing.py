@@ -13,11 +13,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from .errors import ConfigError
 from .paths import user_table
 from .tokens import estimate_tokens
+from .yaml_text import parse_yaml
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ FREE = Price(0.0, 0.0, source="free")  # the embedded model and the test stub
 
 @lru_cache(maxsize=1)
 def _packaged() -> dict[str, Any]:
-    return yaml.safe_load(resources.files("overthink").joinpath("data", "prices.yaml").read_text())
+    return parse_yaml(resources.files("overthink").joinpath("data", "prices.yaml").read_text())
 
 
 def _user() -> dict[str, Any]:

@@ -22,6 +22,7 @@ import yaml
 
 from ..core import Item, SampleRecord, Status
 from ..errors import UserError
+from ..yaml_text import parse_yaml
 from .common import Collected, Options, clean_error, mechanism_of, metric_of, to_budget, to_int
 from .rows import read_rows
 
@@ -56,7 +57,7 @@ def parse_columns(values: list[str] | None) -> dict[str, str]:
 
 def _yaml_map(path: Path) -> dict[str, str]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserError(f"--columns {path}: cannot read ({exc.strerror or exc})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

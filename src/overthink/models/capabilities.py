@@ -13,11 +13,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
 from ..paths import home, user_table
+from ..yaml_text import parse_yaml
 
 FILE = "capabilities.yaml"
 
@@ -92,7 +92,7 @@ def _tables(data: Any, path: str) -> dict[str, _Table]:
 @lru_cache(maxsize=1)
 def _packaged() -> tuple[str, dict[str, _Table]]:
     source = resources.files("overthink").joinpath("data", FILE)
-    return str(source), _tables(yaml.safe_load(source.read_text()), str(source))
+    return str(source), _tables(parse_yaml(source.read_text()), str(source))
 
 
 def _user() -> tuple[str, dict[str, _Table]]:

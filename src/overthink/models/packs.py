@@ -20,10 +20,9 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import paths
 from ..errors import ModelUnavailable
+from ..yaml_text import parse_yaml
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, bytes_done, bytes_total); stage is a short human-readable phrase ("joining qwen...")."""
@@ -86,13 +85,13 @@ def load_packs(path: str | Path | None = None) -> dict[str, ModelPack]:
     """The pack table: the shipped one, or a YAML file with the same layout (tests, user overrides)."""
     if path is None:
         return dict(_builtin_packs())
-    return _parse(yaml.safe_load(Path(path).read_text()) or {}, str(path))
+    return _parse(parse_yaml(Path(path).read_text()) or {}, str(path))
 
 
 @lru_cache(maxsize=1)
 def _builtin_packs() -> dict[str, ModelPack]:
     text = resources.files("overthink").joinpath("data/model_packs.yaml").read_text()
-    return _parse(yaml.safe_load(text), "overthink/data/model_packs.yaml")
+    return _parse(parse_yaml(text), "overthink/data/model_packs.yaml")
 
 
 def get_pack(name: str, packs: dict[str, ModelPack] | None = None) -> ModelPack:

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
+from ..yaml_text import parse_yaml
 from .base import ServerControls
 
 FILE = "server_profiles.yaml"
@@ -95,7 +96,7 @@ def profiles() -> dict[str, ServerProfile]:
     """Every packaged profile by name."""
     source = resources.files("overthink").joinpath("data", FILE)
     try:
-        data = yaml.safe_load(source.read_text())
+        data = parse_yaml(source.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML ({exc})") from None
     return _parse(data, str(source))
