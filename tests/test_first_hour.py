@@ -186,6 +186,17 @@ def test_task_args_grammar_in_tasks_show(tmp_path: Path) -> None:
     assert done.returncode == 2 and "distractorz" in done.stderr
 
 
+def test_a_misspelled_plugin_option_is_one_line_in_run_and_tasks_show(tmp_path: Path) -> None:
+    name = f"{EXAMPLE}:Capitals"
+    expected = f"error: task {name}: unknown option(s) 'hnt'; known: hint"
+    show = overthink("tasks", "show", name, "--task-args", "hnt=true", cwd=tmp_path)
+    run = overthink("run", "--model", "stub:inverse", "--task", name, "--budgets", "0", "--task-args",
+                    f"{name}.hnt=true", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
+    for done in (show, run):
+        assert done.returncode == 2 and done.stderr.strip().splitlines() == [expected], done.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def _check_docs():
     spec = importlib.util.spec_from_file_location("check_docs", ROOT / "scripts" / "check_docs.py")
     module = importlib.util.module_from_spec(spec)
