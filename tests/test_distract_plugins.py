@@ -106,6 +106,8 @@ def test_entry_point_plugin_from_a_dist_info(tmp_path: Path, monkeypatch: pytest
     items = task.items(3)
     assert len(items) == 3 and all("largest city" in i.prompt for i in items)
     assert task.grade(items[0], f"<answer>{items[0].answer}.</answer>").correct is True
+    with pytest.raises(UserError, match=r"^task capitals: unknown option\(s\) 'hnt'; known: hint$"):
+        get_task("capitals", hnt=True)
     sys.modules.pop("overthink_capitals", None)
 
 
@@ -120,3 +122,37 @@ def test_plain_python_file_task(tmp_path: Path) -> None:
     broken.write_text("raise RuntimeError('boom')\n")
     with pytest.raises(UserError, match="RuntimeError: boom"):
         get_task(f"{broken}:Task")
+
+
+def test_a_plugin_declares_its_options_and_refuses_a_typo(tmp_path: Path) -> None:
+    """Issue 12: a misspelled plugin option was accepted silently; now it gets a built-in task's one line."""
+    name = f"{EXAMPLE / 'overthink_capitals.py'}:Capitals"
+    assert all("largest city" in i.prompt for i in get_task(name, hint=True).items(2))
+    with pytest.raises(UserError) as plugin:
+        get_task(name, hnt=True)
+    with pytest.raises(UserError) as builtin:
+        get_task("misleading-math", distractorz=1)
+    assert str(plugin.value) == f"task {name}: unknown option(s) 'hnt'; known: hint"
+    assert str(builtin.value) == "task misleading-math: unknown option(s) 'distractorz'; known: distractors"
+
+
+def test_a_factory_plugin_declares_options_by_its_parameters(tmp_path: Path) -> None:
+    src = tmp_path / "factories.py"
+    src.write_text(EXAMPLE.joinpath("overthink_capitals.py").read_text() + (
+        "\n\ndef sized(name, size=3):\n"
+        "    task = Capitals(name=name)\n"
+        "    task.default_size = size\n"
+        "    return task\n"
+        "\n\ndef anything(name, **options):\n"
+        "    return Capitals(name=name, **options)\n"
+        "\n\ndef declared(name, **options):\n"
+        "    return Capitals(name=name, **options)\n"
+        "\n\ndeclared.known_options = ('hint',)\n"))
+    assert len(get_task(f"{src}:sized", size=2).items()) == 2
+    with pytest.raises(UserError, match=r"unknown option\(s\) 'sise'; known: size$"):
+        get_task(f"{src}:sized", sise=2)
+    with pytest.raises(UserError, match=r"unknown option\(s\) 'hint'; known: none$"):
+        get_task(f"{src}:anything", hint=True)  # `**options` alone declares nothing
+    assert "largest city" in get_task(f"{src}:declared", hint=True).items(1)[0].prompt
+    with pytest.raises(UserError, match="known: hint$"):
+        get_task(f"{src}:declared", hnt=True)

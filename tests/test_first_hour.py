@@ -186,6 +186,17 @@ def test_task_args_grammar_in_tasks_show(tmp_path: Path) -> None:
     assert done.returncode == 2 and "distractorz" in done.stderr
 
 
+def test_a_misspelled_plugin_option_is_one_line_in_run_and_tasks_show(tmp_path: Path) -> None:
+    name = f"{EXAMPLE}:Capitals"
+    expected = f"error: task {name}: unknown option(s) 'hnt'; known: hint"
+    show = overthink("tasks", "show", name, "--task-args", "hnt=true", cwd=tmp_path)
+    run = overthink("run", "--model", "stub:inverse", "--task", name, "--budgets", "0", "--task-args",
+                    f"{name}.hnt=true", "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
+    for done in (show, run):
+        assert done.returncode == 2 and done.stderr.strip().splitlines() == [expected], done.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def _check_docs():
     spec = importlib.util.spec_from_file_location("check_docs", ROOT / "scripts" / "check_docs.py")
     module = importlib.util.module_from_spec(spec)
@@ -241,3 +252,21 @@ def test_progress_total_counts_expected_tokens_not_samples() -> None:
         assert total.completed / total.total < 0.1
         assert bar._progress.tasks[bar._ids[0]].completed == 10
     assert "10/20" in console.file.getvalue()
+
+
+def test_reading_commands_create_nothing_in_a_fresh_home(tmp_path: Path) -> None:
+    """Commands that only read never create directories: not in OVERTHINK_HOME (models/, data/, tasks/), not in
+    the working directory."""
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"OVERTHINK_HOME": str(home)}
+    for args in (["tasks", "list"], ["tasks", "list", "--json"], ["models"], ["tasks", "show", "misleading-math"],
+                 ["estimate", str(ROOT / "presets" / "paper-open-weights.yaml")],
+                 ["estimate", str(ROOT / "presets" / "paper-claude.yaml")]):
+        done = overthink(*args, cwd=work, env=env)
+        assert done.returncode == 0, (args, done.stderr)
+        assert not list(home.iterdir()) and not list(work.iterdir()), args
+    done = overthink("report", "runs/nope", cwd=work, env=env)
+    assert done.returncode == 2 and not list(home.iterdir()) and not list(work.iterdir())

@@ -17,6 +17,7 @@ class Capitals(Task):
     family = "capitals"
     scoring = Scoring.EXACT  # the answer text must match, ignoring case, spaces and a final period
     default_size = len(CAPITALS)
+    known_options = ("hint",)  # --task-args names any other option: refused as a typo (exit 2)
 
     def items(self, n: int | None = None, seed: int = 0) -> list[Item]:
         hint = bool(self.options.get("hint", False))  # --task-args capitals.hint=true

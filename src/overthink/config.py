@@ -5,6 +5,7 @@ A YAML file can hold any field; flags override the file. Errors name the file an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from .models import check_spec
 from .secrets import check_options, check_url
 from .yaml_text import parse_yaml
 
+DEFAULT_GRACE_S = 30.0
 MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
-SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
+SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "natural_cap", "task_args",
+                   "model_options")
 
 
 # model_options that change how a model is called, not what a sample means
@@ -47,6 +50,10 @@ class ExperimentConfig(BaseModel):
                                  "prompted | native")
     replicates: int = Field(1, ge=1)
     natural: int | None = Field(None, ge=1, description="natural overthinking: K samples per item, no budget")
+    natural_cap: int | None = Field(None, ge=1, le=MAX_BUDGET,
+                                    description="natural samples think at most N tokens: the local model's "
+                                                "natural_cap (default 2,048); for other providers a natural "
+                                                "sample's output cap is N + the answer margin (default N = 16,384)")
     limit: int | None = Field(None, ge=1, le=MAX_LIMIT, description="items per task")
     seed: int = 0
     concurrency: int = Field(1, ge=1, le=1024)
@@ -61,9 +68,10 @@ class ExperimentConfig(BaseModel):
     server: str | None = Field(None, description="server profile of openai-compatible models (vllm, sglang, llamacpp, "
                                "ollama, deepseek, xai, generic); default: detected. Folded into model_options")
     check: bool = Field(False, description="run `overthink check` on every model first; stop if a control fails")
-    grace_s: float = Field(30.0, ge=0, le=3600, allow_inf_nan=False,
-                           description="on SIGINT/SIGTERM: seconds the requests in flight get to finish and be "
-                                       "stored before the run exits")
+    grace_s: float | None = Field(None, ge=0, le=3600, allow_inf_nan=False,
+                                  description="on SIGINT/SIGTERM: seconds the requests in flight get to finish and "
+                                              "be stored before the run exits (default: 30; 0 when every model "
+                                              "is local: nothing in flight is paid for)")
     independent: bool = Field(False, description="forced: one request pair per budget, not one shared trace")
     probe_cuts: int = Field(0, ge=0, le=64, description="extra evenly spaced cuts answered for trajectories only")
     run_dir: str | None = None
@@ -126,6 +134,13 @@ class ExperimentConfig(BaseModel):
             if spec.startswith("openai-compatible:"):
                 self.model_options.setdefault(spec, {}).setdefault("server", self.server)
         return self
+
+    def grace(self, models: Iterable[Any]) -> float:
+        """The grace period of a signal: grace_s when set, else 0 for a run of embedded models only (a local
+        generation is free to redo and stops within a token) and 30 s otherwise (answers in flight are paid)."""
+        if self.grace_s is not None:
+            return self.grace_s
+        return 0.0 if all(getattr(m, "stops_at_once", False) for m in models) else DEFAULT_GRACE_S
 
     def sweep_budgets(self) -> list[Budget]:
         """The budgets a run visits: the configured ones, or just 'natural' for a natural run."""

@@ -1,4 +1,6 @@
-"""Where overthink keeps its files: OVERTHINK_HOME (default ~/.cache/overthink) for models, data and tasks."""
+"""Where overthink keeps its files: OVERTHINK_HOME (default ~/.cache/overthink) for models, data and tasks.
+
+The functions here only name paths; writers create their directory with `writable` when they write."""
 
 from __future__ import annotations
 
@@ -8,28 +10,27 @@ from typing import Any
 
 
 def home() -> Path:
-    """The cache root. Created on first use."""
-    root = Path(os.environ.get("OVERTHINK_HOME") or Path.home() / ".cache" / "overthink").expanduser()
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """The cache root. Never created here: a command that only reads must leave no directory behind, so each
+    writer creates what it writes into (`writable`)."""
+    return Path(os.environ.get("OVERTHINK_HOME") or Path.home() / ".cache" / "overthink").expanduser()
 
 
-def _subdir(name: str) -> Path:
-    path = home() / name
+def writable(path: Path) -> Path:
+    """`path` (a directory under OVERTHINK_HOME), created with its parents: call it right before writing."""
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def models_dir() -> Path:
-    return _subdir("models")
+    return home() / "models"
 
 
 def data_dir() -> Path:
-    return _subdir("data")
+    return home() / "data"
 
 
 def tasks_dir() -> Path:
-    return _subdir("tasks")
+    return home() / "tasks"
 
 
 def user_table(name: str, what: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ app = typer.Typer(cls=ErrorGroup, no_args_is_help=True, pretty_exceptions_enable
                   help="Find where more thinking makes a reasoning model worse.")
 
 GRACE_HELP = ("on Ctrl-C / SIGTERM: seconds the requests in flight get to be answered and stored before the run "
-              "exits (default 30; a second signal exits at once)")
+              "exits; a second signal exits at once (default: 30, or 0 when every model is local:)")
 
 QUICKSTART = {
     "models": ["local:qwen2.5-coder-0.5b"],
@@ -122,6 +122,8 @@ def run(
     replicates: Annotated[int | None, typer.Option(help="samples per item and budget (default: 1)")] = None,
     natural: Annotated[int | None, typer.Option(help="natural overthinking: K samples per item, no budget "
                                                      "(default: off)")] = None,
+    natural_cap: Annotated[int | None, typer.Option("--natural-cap", help="natural samples think at most N tokens "
+                                                    "(default: 2048 for local: models, 16384 for the others)")] = None,
     limit: Annotated[int | None, typer.Option(help="items per task (default: the task's default size)")] = None,
     seed: Annotated[int | None, typer.Option(help="seed of item selection and sampling (default: 0)")] = None,
     concurrency: Annotated[int | None, typer.Option(help="requests in flight at once (default: 1)")] = None,
@@ -171,9 +173,9 @@ def run(
             raise UserError("--data goes with exactly one --task; for several, use --task-args TASK.data=PATH")
         task_args = [*(task_args or []), f"{tasks[0]}.data={data}"]
     overrides = dict(models=_split(model), tasks=tasks, budgets=budgets, mechanism=mechanism, replicates=replicates,
-                     natural=natural, limit=limit, seed=seed, concurrency=concurrency, temperature=temperature,
-                     answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost, batch=batch, check=check,
-                     server=server, independent=independent, probe_cuts=probe_cuts,
+                     natural=natural, natural_cap=natural_cap, limit=limit, seed=seed, concurrency=concurrency,
+                     temperature=temperature, answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost,
+                     batch=batch, check=check, server=server, independent=independent, probe_cuts=probe_cuts,
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s)
     out, code = execute(overrides, config, quiet=quiet)
     _print_summary(out)

@@ -85,19 +85,10 @@ class _Engine:
 
     def complete(self, body: dict[str, Any], deadline: float | None = None,
                  cancel: threading.Event | None = None) -> dict[str, Any]:
-        if deadline is not None or cancel is not None:
-            return self._streamed(body, deadline, cancel)
-        result = self.server.handle_completions(body)
-        if not isinstance(result, dict) or "error" in result or not result.get("choices"):
-            err = result.get("error", result) if isinstance(result, dict) else result
-            message = err.get("message", err) if isinstance(err, dict) else err
-            raise RuntimeError(f"llama.cpp: {message}")
-        return result
-
-    def _streamed(self, body: dict[str, Any], deadline: float | None, cancel: threading.Event | None) -> dict[str, Any]:
-        """One completion streamed token by token, so it can stop at a deadline or on cancel (llama.cpp ends the
-        generation when the callback returns True). Returns the same shape as a plain completion; a stop by
-        deadline has finish_reason "time_limit"."""
+        """One completion, always streamed token by token: a blocking call could not be stopped before its pass
+        ends (minutes for a long natural trace), a stream stops at a deadline or on cancel within a token
+        (llama.cpp ends the generation when the callback returns True). Returns the same shape as a plain
+        completion; a stop by deadline has finish_reason "time_limit"."""
         chunks: list[dict[str, Any]] = []
         stopped: list[str] = []
 
@@ -114,14 +105,15 @@ class _Engine:
             raise asyncio.CancelledError
         choices = [c["choices"][0] for c in chunks if isinstance(c, dict) and c.get("choices")]
         if not choices:
-            err = chunks[-1] if chunks else "no output"
-            raise RuntimeError(f"llama.cpp: {err}")
+            err: Any = chunks[-1] if chunks else "no output"
+            err = err.get("error", err) if isinstance(err, dict) else err
+            raise RuntimeError(f"llama.cpp: {err.get('message', err) if isinstance(err, dict) else err}")
         content = [e for c in choices for e in ((c.get("logprobs") or {}).get("content") or [])]
         text = "".join(c.get("text") or "" for c in choices)
         # a stream lists the stop word's tokens too (a plain completion drops them): keep the tokens of the text
-        size = len(text.encode())
-        while content and sum(len(e.get("bytes") or []) for e in content) > size:
-            content.pop()
+        size, total = len(text.encode()), sum(len(e.get("bytes") or []) for e in content)
+        while content and total > size:
+            total -= len(content.pop().get("bytes") or [])
         usage = next((c["usage"] for c in reversed(chunks) if isinstance(c, dict) and c.get("usage")), None)
         usage = usage or {"completion_tokens": len(content), "prompt_tokens": 0}
         finish = "time_limit" if stopped else choices[-1].get("finish_reason")
@@ -141,13 +133,12 @@ class _Engine:
 
         async def call(body: dict[str, Any]) -> dict[str, Any]:
             deadline = body.pop("_deadline", None)
-            cancel = threading.Event() if deadline is not None else None
+            cancel = threading.Event()
             try:
                 return await loop.run_in_executor(self.threads, self.complete, {**body, "id_slot": slot_id},
                                                   deadline, cancel)
             except asyncio.CancelledError:
-                if cancel is not None:  # Ctrl-C: the generation thread stops at its next token
-                    cancel.set()
+                cancel.set()  # Ctrl-C: the generation thread stops at its next token
                 raise
 
         try:
@@ -187,6 +178,7 @@ def shutdown_engines() -> None:
 class LocalModel(ModelBase):
     # Tokens after thinking: room for an <answer> (forced) or for a visible answer after a soft budget (prompted).
     # The paper's 16,384 fits 30-billion-parameter servers, not a laptop CPU; --answer-margin overrides it.
+    stops_at_once = True  # Ctrl-C needs no grace period: nothing is paid for and a generation stops within a token
 
     def __init__(self, spec: ModelSpec, pack: ModelPack, options: dict[str, Any]) -> None:
         self.spec = spec

@@ -153,6 +153,7 @@ def _is_verified(pack: ModelPack, target: Path) -> bool:
 
 def _mark_verified(pack: ModelPack, target: Path) -> None:
     side = _sidecar(target)
+    paths.writable(side.parent)
     tmp = side.with_name(side.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({**_stamp(target), "sha256": pack.sha256}))
     os.replace(tmp, side)
@@ -183,7 +184,7 @@ def _join(pack: ModelPack, chunks: list[Path], target: Path, progress: Progress 
     if total != pack.size:
         raise _mismatch(pack, f"<size {total} bytes, expected {pack.size}>")
     digest, done = hashlib.sha256(), 0
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=paths.writable(target.parent))
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ..budget import BudgetPlan, plan_budget
 from ..config import ExperimentConfig
-from ..core import Budget, Item, Mechanism
+from ..core import NATURAL, Budget, Item, Mechanism
 from ..mechanism import resolve, resolve_spec
 from ..models import GenerateRequest, ModelBase, ModelSpec
 from ..tasks import Task
@@ -53,8 +53,9 @@ class Unit:
 def budget_plan(cfg: ExperimentConfig, budget: Budget, margin: int, mechanism: Mechanism | None = None) -> BudgetPlan:
     """The request plan of a budget; `margin` is the model's default answer room unless the config sets one;
     `mechanism` is the model's resolved one (the config's `auto` resolved by mechanism.resolve)."""
+    natural = {"natural_max_tokens": cfg.natural_cap} if cfg.natural_cap is not None and budget == NATURAL else {}
     return plan_budget(budget, mechanism or cfg.mechanism, answer_margin=cfg.answer_margin or margin,
-                       cautioned=cfg.cautioned)
+                       cautioned=cfg.cautioned, **natural)
 
 
 def plan_for(cfg: ExperimentConfig, budget: Budget, model: ModelBase) -> BudgetPlan:

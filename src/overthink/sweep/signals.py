@@ -2,7 +2,8 @@
 
 The first signal marks the run stopped (executors send nothing new) and gives the in-flight requests `grace_s`
 seconds: each answer that arrives is graded and committed as usual, because the provider has been paid for it.
-When the grace period runs out the executor is cancelled (the unanswered requests are retried on resume). A second
+When the grace period runs out the executor is cancelled (the unanswered requests are retried on resume); a run of
+embedded models only has no grace period by default (config.grace), and its generations stop within a token. A second
 signal exits at once (exit 128 + signal number); committed samples are safe, SQLite's WAL keeps them.
 """
 
@@ -55,6 +56,10 @@ class GracefulStop:
         if not stats.in_flight:
             _say(f"{name}: stopping; nothing was in flight")
             self.work.cancel()  # workers may sit in a wait (a rate limit's backoff): nothing to keep
+            return
+        if self.grace_s <= 0:  # nothing in flight is paid for (local models): stop it now, resume redoes it
+            _say(f"{name}: stopping the {stats.in_flight} generation(s) in flight; finished samples are stored")
+            self.loop.call_soon(self._expire)
             return
         _say(f"{name}: sending no new requests; waiting up to {self.grace_s:g} s for the {stats.in_flight} in "
              f"flight to be answered and stored (signal again to exit now)")

@@ -82,6 +82,15 @@ def default_run_dir(models: list[str], tasks: list[str]) -> str:
     return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
 
 
+def model_options(cfg: ExperimentConfig, spec: str) -> dict[str, Any]:
+    """A model's options: its model_options, with the run's natural_cap (flag or file) for the embedded model,
+    whose own natural_cap option it overrides (the run-level field is the later, more explicit layer)."""
+    options = dict(cfg.model_options.get(spec, {}))
+    if cfg.natural_cap is not None and spec.startswith("local:"):
+        options["natural_cap"] = cfg.natural_cap
+    return options
+
+
 def check_models(cfg: ExperimentConfig, models: Mapping[str, ModelBase]) -> None:
     """Refuse, before any request, budgets a model cannot honour, --max-cost without a price and --batch
     without a batch API."""
@@ -188,7 +197,7 @@ class Sweep:
                 stats = recorder.stats
                 guard = CostGuard(self.cfg.max_cost, stats)
                 work = asyncio.ensure_future(executor_for(self.cfg)(plan, self.models, recorder, guard))
-                with GracefulStop(work, stats, self.cfg.grace_s):
+                with GracefulStop(work, stats, self.cfg.grace(self.models.values())):
                     try:
                         await work
                     except asyncio.CancelledError:
@@ -227,7 +236,7 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
         raise ConfigError(f"task_args: no task named {stray[0]!r} (check the name before the dot in "
                           f"--task-args); known tasks: {', '.join(task_names())}")
     if models is None:
-        models = {spec: loader(spec, cfg.model_options.get(spec, {})) for spec in cfg.models}
+        models = {spec: loader(spec, model_options(cfg, spec)) for spec in cfg.models}
     check_models(cfg, models)
     if prepare_local is not None:
         for model in models.values():

@@ -1,7 +1,8 @@
 """Task registry: built-in families, name prefixes (`ai-risk/<subset>`), imported tasks and plugins.
 
 Built-ins are listed as "module:Class" and imported lazily. Plugins register through the entry point group
-`overthink.tasks` (name -> a Task subclass or a factory taking (name, **options)).
+`overthink.tasks` (name -> a Task subclass or a factory taking (name, **options)); a plugin declares the options
+it takes (`known_options`, or its keyword parameters) and any other option is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from ..errors import UserError
 from ..paths import home
 from .base import Graded, Metric, Scoring, Task, extract_answer
+from .plugins import make_plugin_task
 
 BUILTIN: dict[str, str] = {
     "misleading-math": "overthink.tasks.misleading_math:MisleadingMath",
@@ -80,8 +82,7 @@ def get_task(name: str, **options: Any) -> Task:
             return task
     plugins = _plugins()
     if name in plugins:
-        obj = plugins[name].load()
-        return obj(name=name, **options)
+        return make_plugin_task(plugins[name].load(), name, options)
     raise UserError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
 
 

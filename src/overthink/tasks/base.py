@@ -121,6 +121,9 @@ class Task(ABC):
     tolerance: ClassVar[float] = 1e-6  # numeric scoring
     valid_range: ClassVar[tuple[float, float] | None] = None  # squared_error: answers outside are unparsed
     system: ClassVar[str | None] = None
+    # The `--task-args` options a plugin task takes (names); any other option is refused as a typo. None: the
+    # option names are read from the constructor's keyword parameters (none for `(name, **options)`).
+    known_options: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, name: str | None = None, **options: Any) -> None:
         self.name = name or self.family

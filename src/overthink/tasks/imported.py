@@ -59,7 +59,7 @@ def check_name(name: str) -> None:
 def save_task(name: str, items: list[Item], meta: dict[str, Any], *, force: bool = False) -> Path:
     """Write NAME.jsonl + NAME.meta.json under OVERTHINK_HOME/tasks atomically (temp files, then rename)."""
     check_name(name)
-    root = paths.tasks_dir()
+    root = paths.writable(paths.tasks_dir())
     data, sidecar = root / f"{name}.jsonl", root / f"{name}.meta.json"
     if data.exists() and not force:
         raise DataError(f"task {name!r} already exists ({data}); pass --force to replace it")

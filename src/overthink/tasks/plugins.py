@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import re
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..errors import UserError
 from .base import Task
+from .sampling import check_options
 
 _SPEC = re.compile(r"^(?P<file>.+\.py):(?P<attr>[A-Za-z_]\w*)$")
 
@@ -41,8 +43,28 @@ def resolve_file(name: str, **options: Any) -> Task | None:
     obj = getattr(module, m.group("attr"), None)
     if obj is None:
         raise UserError(f"task {name!r}: {path} has no attribute {m.group('attr')!r}")
-    task = obj(name=name, **options)
+    task = make_plugin_task(obj, name, options)
     if not isinstance(task, Task):
         raise UserError(f"task {name!r}: {m.group('attr')} did not produce an overthink Task "
                         "(subclass overthink.tasks.Task)")
     return task
+
+
+def declared_options(obj: Any) -> tuple[str, ...]:
+    """The option names a plugin (a Task subclass or a factory) takes: its `known_options` attribute, else the
+    keyword parameters of its constructor or factory other than `name` (`**options` alone declares none)."""
+    known = getattr(obj, "known_options", None)
+    if known is not None:
+        return tuple(known)
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):  # a callable without a readable signature: it declares nothing
+        return ()
+    return tuple(p.name for p in params if p.name != "name"
+                 and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
+
+
+def make_plugin_task(obj: Any, name: str, options: dict[str, Any]) -> Any:
+    """Call a plugin after refusing options it does not declare (the same message as a built-in task's)."""
+    check_options(options, declared_options(obj), name)
+    return obj(name=name, **options)
