@@ -20,7 +20,10 @@ from .secrets import check_options, check_url
 MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
-SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "task_args", "model_options")
+# `independent` is the design of a forced sweep (cuts of one trace vs independent draws per budget): the analysis
+# treats the two differently, so one run never mixes them.
+SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "independent", "task_args",
+                   "model_options")
 
 
 # model_options that change how a model is called, not what a sample means
