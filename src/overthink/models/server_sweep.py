@@ -1,24 +1,29 @@
 """Shared-trace forced sweeps on OpenAI-compatible servers (vLLM, SGLang, llama.cpp): think once, answer each cut.
 
 For the requests of one (item, replicate) at forced budgets B1 < B2 < ...: one thinking pass on the completions
-endpoint with max_tokens = max(B) (stop at the closing delimiter), then one answer pass per distinct cut whose
-prompt is exactly the prompt an independent B-token run builds: chat-templated prompt + the text of the first B
-generated thinking tokens + closing delimiter + answer cue (OpenAICompatibleModel._forced_answer).
+endpoint with max_tokens = max(B) + a lookahead (stop at the closing delimiter), then one answer pass per distinct
+cut whose prompt is exactly the prompt an independent B-token run builds: chat-templated prompt + the text of the
+first B generated thinking tokens + closing delimiter + answer cue (answer_prompt). An independent forced request
+(`forced`, used by OpenAICompatibleModel._forced) makes the same passes for its one budget.
 
 Cuts are token-exact. The thinking pass asks for `logprobs: 1`, so the server returns each generated token
 (llama.cpp: id and bytes; vLLM / SGLang: the token strings); the text of a cut is the join of its first B pieces.
 A server that returns neither is cut by its /tokenize + /detokenize endpoints (a re-tokenisation of the text,
-recorded as cut_by "tokenize"). Cut rules, as for the embedded model (local_sweep.py):
+recorded as cut_by "tokenize"); one without those either runs each budget alone at exactly B (cut_by "exact").
+Cut rules, as for the embedded model (local_sweep.py):
 
 - the trace stopped naturally after T generated tokens and B >= T: the independent run stops there too;
 - B <= the tokens returned: capped at B, the first B tokens of the same greedy trace;
 - otherwise (B lands inside the stop word's tokens, which servers do not return): that budget runs alone.
 
-At temperature 0 this gives the independent results token for token (tests/test_server_sweep.py proves it on a
-real llama.cpp server). At temperature > 0 the cuts of one trace are paired draws of one trajectory, not
-independent samples: they stay within one (item, replicate), which is how analysis/curves.py and trends.py
-cluster them. Prefix caching (llama.cpp `cache_prompt`, vLLM `--enable-prefix-caching`, SGLang's radix cache,
-on by default) lets each answer pass skip the shared prefix; see docs/report.md.
+Exactness with llama.cpp's prompt cache: the thinking pass is computed afresh and runs `lookahead` tokens past
+the cap, so the KV of everything an answer prompt shares with the trace was decoded, in both designs; the answer
+passes reuse it in the same slot (`lease`, llama.cpp `id_slot`), longest cut first, so each shorter prompt is a
+prefix of what the slot holds. At temperature 0 shared and independent results then agree token for token
+(tests/test_server_sweep.py, tests/test_server_sweep_runs.py on a real llama.cpp server). At temperature > 0 the
+cuts of one trace are paired draws of one trajectory, not independent samples: they stay within one (item,
+replicate), which is how analysis/curves.py and trends.py cluster them. Which server options turn prefix caching
+on: docs/report.md, "Shared-trace sweeps".
 """
 
 from __future__ import annotations
@@ -147,7 +152,7 @@ async def lookahead(model: OpenAICompatibleModel) -> int:
     """Tokens a thinking pass generates past its cap: one more than the answer pass's tail (closing delimiter +
     answer cue). The KV of every token an answer prompt can share with the trace (the cut, then the tail when
     the trace happens to continue with the same tokens) is then computed by decoding, in the independent run as
-    in the shared one, so llama.cpp's prompt cache reuses the same KV in both (see docs/models.md)."""
+    in the shared one, so llama.cpp's prompt cache reuses the same KV in both (docs/report.md)."""
     state = model.sweep_state
     if state.lookahead is None:
         n, _ = await model.count_tokens("\n" + model.think_close + "\n" + str(model.options.get("answer_cue", "")))
@@ -157,7 +162,8 @@ async def lookahead(model: OpenAICompatibleModel) -> int:
 
 async def think(model: OpenAICompatibleModel, request: GenerateRequest, cap: int, prompt: str,
                 slot: int | None = None) -> ServerTrace:
-    """The thinking pass, computed afresh (no prompt cache: its KV must not depend on what the slot held)."""
+    """The thinking pass, computed afresh on llama.cpp (its KV must not depend on what the slot held; only
+    model option cache_prompt: true lets it reuse the slot's cache)."""
     body = model._pass_body(request, prompt, cap, stop=[model.think_close], logprobs=1, slot=slot)
     (text, finish, pieces, total, prompt_tokens), _ = await model.exchange(body, _pieces)
     cut_by = "logprobs"
