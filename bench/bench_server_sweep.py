@@ -5,7 +5,8 @@ For each item: budgets 0,64,128,256,512 answered (a) independently, one two-pass
 generated, from its usage) and wall time side by side, and whether every budget's result is identical.
 Target: >= 1.6x fewer generated tokens and >= 1.4x less wall time.
 
-    python bench/bench_server_sweep.py [--items 3] [--budgets 0,64,128,256,512] [--threads 2] [--cache-prompt]
+    python bench/bench_server_sweep.py [--items 3] [--budgets 0,64,128,256,512] [--threads 2]
+        [--cache-prompt | --no-cache-prompt]
 """
 
 from __future__ import annotations
@@ -42,18 +43,28 @@ def start_server(threads: int) -> tuple[object, str]:
     return xllamacpp.Server(params), f"http://127.0.0.1:{port}/v1"
 
 
+def generated(c: object) -> int:
+    """Tokens an independent request pair generated: its thinking pass (lookahead included) + its answer."""
+    return int(c.extra.get("think_pass_tokens", c.reasoning_tokens or 0) + (c.extra.get("answer_tokens") or 0))
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=3, help="items per task")
     ap.add_argument("--budgets", default="0,64,128,256,512")
     ap.add_argument("--answer-tokens", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cache-prompt", action="store_true",
-                    help="llama.cpp prompt caching on both sides (answer passes reuse the thinking pass's KV)")
+    cache = ap.add_mutually_exclusive_group()
+    cache.add_argument("--cache-prompt", action="store_true",
+                       help="llama.cpp prompt caching on every pass, thinking passes too (not exact)")
+    cache.add_argument("--no-cache-prompt", action="store_true",
+                       help="no prompt caching at all (answer passes recompute the thinking text)")
     args = ap.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     server, url = start_server(args.threads)
-    model = load_model(f"openai-compatible:smollm2@{url}", {"timeout_s": 600, "cache_prompt": args.cache_prompt})
+    # default: answer passes reuse their thinking pass's KV (cache_prompt on them only), on both sides
+    options = {"cache_prompt": True} if args.cache_prompt else {"cache_prompt": False} if args.no_cache_prompt else {}
+    model = load_model(f"openai-compatible:smollm2@{url}", {"timeout_s": 600, **options})
     tot = {"ind_tok": 0, "sh_tok": 0, "ind_s": 0.0, "sh_s": 0.0, "same": 0, "n": 0}
     print(f"{'item':16}{'ind tok':>8}{'sh tok':>8}{'ratio':>8}{'ind s':>8}{'sh s':>8}{'ratio':>8}{'same':>7}")
     for task_name in ("misleading-math", "word-problems"):
@@ -64,15 +75,14 @@ async def main() -> None:
             t = time.perf_counter()
             ind = {r.plan.budget: await model.generate(r) for r in reqs}
             ind_s = time.perf_counter() - t
-            ind_tok = sum(c.output_tokens or 0 for c in ind.values())  # each pair generates its own thinking
+            ind_tok = sum(generated(c) for c in ind.values())  # each pair generates its own thinking
             t = time.perf_counter()
             shared = {r.plan.budget: c async for r, c in model.generate_sweep(reqs)}
             sh_s = time.perf_counter() - t
             trace = max((c.extra.get("shared_think_tokens", 0) for c in shared.values()), default=0)
             answers = {(c.thinking_stop, c.reasoning_tokens): c.extra.get("answer_tokens") or 0
                        for c in shared.values() if c.shared_trace or c.thinking_stop == "none"}
-            alone = sum(c.output_tokens or 0 for c in shared.values()
-                        if not c.shared_trace and c.thinking_stop != "none")
+            alone = sum(generated(c) for c in shared.values() if not c.shared_trace and c.thinking_stop != "none")
             sh_tok = trace + sum(answers.values()) + alone
             same = sum(all(getattr(shared[b], f) == getattr(ind[b], f) for f in FIELDS) for b in budgets)
             print(f"{item.id[:16]:16}{ind_tok:8}{sh_tok:8}{ind_tok / max(sh_tok, 1):7.2f}x{ind_s:8.1f}{sh_s:8.1f}"

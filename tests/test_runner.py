@@ -64,6 +64,22 @@ def test_changing_semantic_settings_is_refused(tmp_path):
         assert stats.planned == 2 * 2 * (3 * 4 - 2 * 3)
 
 
+def test_resuming_with_another_sweep_design_is_refused(tmp_path):
+    """--independent (independent requests per budget) vs one shared trace: a run dir holds one design."""
+    with Store(tmp_path) as store:
+        run_sync(cfg(tmp_path, limit=2), store, progress=False)
+        n = store.count()
+        with pytest.raises(ConfigError, match="different independent"):
+            run_sync(cfg(tmp_path, limit=2, independent=True), store, progress=False)
+        assert store.count() == n  # nothing ran
+    with Store(tmp_path / "ind") as store:
+        run_sync(cfg(tmp_path / "ind", limit=2, independent=True), store, progress=False)
+        with pytest.raises(ConfigError, match="different independent"):
+            run_sync(cfg(tmp_path / "ind", limit=2), store, progress=False)
+        stats = run_sync(cfg(tmp_path / "ind", limit=3, independent=True), store, progress=False)
+        assert stats.planned > 0  # the same design resumes
+
+
 def test_natural_mode_and_max_cost(tmp_path):
     with Store(tmp_path / "n") as store:
         stats = run_sync(cfg(tmp_path / "n", natural=4, limit=3), store, progress=False)

@@ -23,7 +23,10 @@ DEFAULT_GRACE_S = 30.0
 MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would build them all in memory)
 
 # Fields that change what a sample means: a run dir keeps them fixed, so resumed samples stay comparable.
-SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "natural_cap", "task_args",
+# `independent` is the design of a forced sweep (cuts of one trace vs independent draws per budget): the analysis
+# treats the two differently, so one run never mixes them.
+SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "natural_cap", "independent",
+                   "task_args",
                    "model_options")
 
 

@@ -29,11 +29,15 @@ The "model" thinks NATURAL tokens ("step" words, one token each) unless a contro
 `<answer>{answer}</answer>` (ANSWER_TOKENS); output beyond max_tokens is cut with finish_reason "length".
 `budget_mode`: "honour" (think min(B, NATURAL)), "ignore" (the budget field is accepted and has no effect) or
 "overshoot" (think B x `overshoot`, as SGLang #25536 reported). /v1/completions (the forcing passes) thinks NATURAL
-tokens after an open think block, cut at max_tokens, else answers.
+tokens after an open think block, cut at max_tokens, else answers. With `logprobs` in the body (and `token_pieces`,
+the default) it returns the generated tokens as each server does: vLLM and SGLang the OpenAI legacy shape
+(logprobs.tokens, token strings), llama.cpp logprobs.content [{id, token, bytes, logprob, top_logprobs}]; Ollama
+never. POST /tokenize counts words; llama.cpp's `with_pieces: true` returns [{id, piece}] whose join is the text.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -60,10 +64,10 @@ def _error(status: int, message: str) -> JSONResponse:
 
 class ProfileAPI(FakeAPI):
     def __init__(self, profile: str, *, budget_mode: str = "honour", overshoot: float = 1.7, answer: str = "2",
-                 key: str = "sk-test-profile-000") -> None:
+                 key: str = "sk-test-profile-000", token_pieces: bool = True) -> None:
         assert profile in PROFILES
         super().__init__(answer=answer, budget_mode=budget_mode, overshoot=overshoot)
-        self.profile, self.key = profile, key
+        self.profile, self.key, self.token_pieces = profile, key, token_pieces and profile != "ollama"
         routes = [Route("/v1/chat/completions", self.profile_chat, methods=["POST"]),
                   Route("/v1/models", self.models, methods=["GET"])]
         if profile not in HOSTED:
@@ -158,13 +162,32 @@ class ProfileAPI(FakeAPI):
         else:
             n = min(ANSWER_TOKENS, cap)
             text, finish = f"<answer>{self.answer}</answer>", "stop" if n == ANSWER_TOKENS else "length"
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": finish}
+        if body.get("logprobs") is not None and self.token_pieces:
+            choice["logprobs"] = self._logprobs(_pieces(text) if prompt.rstrip().endswith("<think>") else [text])
         return JSONResponse({"id": self._id("cmpl"), "object": "text_completion", "model": body.get("model"),
-                             "choices": [{"index": 0, "text": text, "finish_reason": finish}],
+                             "choices": [choice],
                              "usage": {"prompt_tokens": 20, "completion_tokens": n, "total_tokens": 20 + n}})
+
+    def _logprobs(self, pieces: list[str]) -> dict[str, Any]:
+        if self.profile == "llamacpp":
+            return {"content": [{"id": 100 + i, "token": p, "bytes": list(p.encode()), "logprob": -0.1,
+                                 "top_logprobs": [{"id": 100 + i, "token": p, "bytes": list(p.encode()),
+                                                   "logprob": -0.1}]} for i, p in enumerate(pieces)]}
+        offsets = [sum(len(q) for q in pieces[:i]) for i in range(len(pieces))]
+        return {"tokens": pieces, "token_logprobs": [-0.1] * len(pieces),
+                "top_logprobs": [{p: -0.1} for p in pieces], "text_offset": offsets}
 
     async def tokenize(self, request: Request) -> Response:
         body = await request.json()
         text = body.get("content") if self.profile == "llamacpp" else body.get("prompt")
         if not isinstance(text, str):
             return _error(400, "nothing to tokenize")
+        if self.profile == "llamacpp" and body.get("with_pieces"):
+            return JSONResponse({"tokens": [{"id": 100 + i, "piece": p} for i, p in enumerate(_pieces(text))]})
         return JSONResponse({"tokens": list(range(len(text.split())))})
+
+
+def _pieces(text: str) -> list[str]:
+    """The fake's tokens: each word with the whitespace before it (trailing whitespace is one more token)."""
+    return re.findall(r"\s*\S+|\s+$", text)

@@ -34,7 +34,6 @@ from .apibase import ApiModel, sampling, sdk_kwargs
 from .base import GenerateRequest, ModelSpec, ServerControls
 from .retry import MalformedResponse
 from .server_profiles import choose, merge, nested
-from .server_sweep import answer_prompt
 
 if TYPE_CHECKING:
     import httpx
@@ -68,6 +67,7 @@ class OpenAICompatibleModel(ApiModel):
         self._http: httpx.AsyncClient | None = None
         self._tokenize_style: str | None = None  # "llama.cpp" | "vllm" | "none", found on first use
         self.think_open, self.think_close = self.caps.think_open, self.caps.think_close
+        self.sweep_state = server_sweep.SweepState(no_tokens=not self.profile.token_pieces)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -249,33 +249,21 @@ class OpenAICompatibleModel(ApiModel):
             latency_s=latency_s, output_tokens=usage.get("completion_tokens"),
             input_tokens=usage.get("prompt_tokens"), extra={"api": "chat"})
 
-    def _pass_body(self, request: GenerateRequest, prompt: str, max_tokens: int, **more: Any) -> dict[str, Any]:
-        return {"model": self.spec.model, "prompt": prompt, "max_tokens": max_tokens, **more,
+    def _pass_body(self, request: GenerateRequest, prompt: str, max_tokens: int, *, cache: bool | None = None,
+                   slot: int | None = None, **more: Any) -> dict[str, Any]:
+        """A completions body; on llama.cpp `cache` sets this pass's prompt caching and `slot` pins it to a slot."""
+        body = {"model": self.spec.model, "prompt": prompt, "max_tokens": max_tokens, **more,
                 **self._sampling(request), **self._extra()}
+        if self.profile.cache_prompt:
+            if cache is not None:
+                body["cache_prompt"] = cache
+            if slot is not None:
+                body["id_slot"] = slot
+        return body
 
     async def _forced(self, request: GenerateRequest) -> Completion:
-        plan = request.plan
-        budget = int(plan.think_tokens or 0)
-        prompt = await self._template(request) + self.think_open
-        thinking, capped, think_tokens, in_tokens = "", False, 0, None
-        if budget > 0:
-            first, _ = await self.exchange(self._pass_body(request, prompt, budget, stop=[self.think_close]), _pass)
-            thinking, finish, think_tokens, in_tokens = first
-            capped = finish == "length"
-        source = TokenSource.USAGE
-        if think_tokens is None:
-            think_tokens, source = await self.count_tokens(thinking)
-        cue = str(self.options.get("answer_cue", ""))
-        prompt2 = answer_prompt(prompt, thinking, self.think_close, cue)
-        second, _ = await self.exchange(self._pass_body(request, prompt2, plan.answer_tokens), _pass)
-        text, finish, answer_tokens, in2 = second
-        answer = cue + text
-        out_tokens = (think_tokens or 0) + (answer_tokens or 0)
-        in_tokens = in_tokens if in_tokens is not None else in2
-        return self.completed(
-            text=answer, reasoning=thinking, tokens=think_tokens, source=source, finish=finish, thought=budget > 0,
-            capped=capped, output_tokens=out_tokens, input_tokens=in_tokens,
-            extra={"api": "completions", "passes": 2 if budget else 1})
+        """Client-side forcing of one budget: the passes of a one-budget shared sweep (server_sweep.forced)."""
+        return await server_sweep.forced(self, request)
 
     async def generate_sweep(self, requests: Sequence[GenerateRequest]
                              ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
@@ -308,16 +296,6 @@ class OpenAICompatibleModel(ApiModel):
         await super().aclose()
         if self._http is not None:
             await self._http.aclose()
-
-
-def _pass(resp: Any) -> tuple[str, str, int | None, int | None]:
-    """One completions response: (text, finish reason, completion tokens, prompt tokens)."""
-    try:
-        choice, usage = resp.choices[0], resp.usage
-        return (choice.text or "", str(choice.finish_reason), usage.completion_tokens if usage else None,
-                usage.prompt_tokens if usage else None)
-    except (AttributeError, IndexError, TypeError) as exc:
-        raise MalformedResponse(f"completions response without choices: {exc}") from None
 
 
 def split_think(content: str, open_tag: str = "<think>", close_tag: str = "</think>") -> tuple[str, str]:

@@ -64,6 +64,7 @@ class ServerProfile(BaseModel):
     reasoning_fields: tuple[str, ...] = Field(default=("reasoning_content", "reasoning"), min_length=1)
     forcing: bool = True
     cache_prompt: bool = False
+    token_pieces: bool = True
     key_env: str | None = None
     note: str = ""
     detect: Detect = Detect()
