@@ -19,8 +19,9 @@ Cut rules, as for the embedded model (local_sweep.py):
 Exactness with llama.cpp's prompt cache: the thinking pass is computed afresh and runs `lookahead` tokens past
 the cap, so the KV of everything an answer prompt shares with the trace was decoded, in both designs; the answer
 passes reuse it in the same slot (`lease`, llama.cpp `id_slot`), longest cut first, so each shorter prompt is a
-prefix of what the slot holds. At temperature 0 shared and independent results then agree token for token
-(tests/test_server_sweep.py, tests/test_server_sweep_runs.py on a real llama.cpp server). At temperature > 0 the
+prefix of what the slot holds. At temperature 0 shared and independent results agree token for token in
+tests/test_server_sweep.py and tests/test_server_sweep_runs.py (real llama.cpp server); bench_server_sweep.py
+still found 1 of 10 budgets different on a 512-token trace. At temperature > 0 the
 cuts of one trace are paired draws of one trajectory, not independent samples: they stay within one (item,
 replicate), which is how analysis/curves.py and trends.py cluster them. Which server options turn prefix caching
 on: docs/report.md, "Shared-trace sweeps".
