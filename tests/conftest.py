@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from servers.profile_api import ProfileAPI
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +26,19 @@ def cli():
     register(tasks_app)
     runner = CliRunner()
     return lambda *args: runner.invoke(tasks_app, [str(a) for a in args])
+
+
+@pytest.fixture
+def serve():
+    """start(profile, **kw) -> a running server-profile API (tests/servers/profile_api.py); all stop after
+    the test. test_datasets.py has a `serve` of its own."""
+    started = []
+
+    def start(profile: str, **kw) -> ProfileAPI:
+        api = ProfileAPI(profile, **kw).start()
+        started.append(api)
+        return api
+
+    yield start
+    for api in started:
+        api.stop()

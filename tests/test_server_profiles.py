@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 from servers.fake_api import FakeAPI
-from servers.profile_api import NATURAL, ProfileAPI
+from servers.profile_api import NATURAL, TEMPLATE
 from typer.testing import CliRunner
 
 from overthink.analysis.api import analyze
@@ -27,21 +27,6 @@ from overthink.sweep.start import run_sync
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.2, "timeout_s": 10, "max_attempts": 2}
 KEY = "sk-test-profile-000"
-TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}<|assistant|>"
-
-
-@pytest.fixture
-def serve():
-    started = []
-
-    def start(profile: str, **kw) -> ProfileAPI:
-        api = ProfileAPI(profile, **kw).start()
-        started.append(api)
-        return api
-
-    yield start
-    for api in started:
-        api.stop()
 
 
 def spec_of(api, model="m") -> str:

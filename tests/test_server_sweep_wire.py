@@ -9,28 +9,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from servers.profile_api import ProfileAPI
+from servers.profile_api import TEMPLATE
 
 from overthink.budget import plan_budget
 from overthink.models import GenerateRequest, load_model
 
-TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}<|assistant|>"
 BUDGETS = [0, 4, 16]
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "thinking_stop", "truncated", "output_tokens")
-
-
-@pytest.fixture
-def serve():
-    started = []
-
-    def start(profile: str, **kw) -> ProfileAPI:
-        api = ProfileAPI(profile, **kw).start()
-        started.append(api)
-        return api
-
-    yield start
-    for api in started:
-        api.stop()
 
 
 def requests(budgets=BUDGETS, probes=0):

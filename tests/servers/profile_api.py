@@ -62,6 +62,10 @@ def _error(status: int, message: str) -> JSONResponse:
                         status_code=status)
 
 
+# a ChatML-like template for client-side forcing (the profile servers have no /apply-template of their own)
+TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}<|assistant|>"
+
+
 class ProfileAPI(FakeAPI):
     def __init__(self, profile: str, *, budget_mode: str = "honour", overshoot: float = 1.7, answer: str = "2",
                  key: str = "sk-test-profile-000", token_pieces: bool = True) -> None:
