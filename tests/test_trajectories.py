@@ -83,6 +83,15 @@ def test_probe_cuts_join_the_trajectory_not_the_curve(tmp_path):
     assert flip["final_correct"] and t["flip_shares"]["share_correct_to_wrong"].iloc[0] == 1.0
 
 
+def test_an_unparsed_probe_is_a_wrong_cut_and_a_truncated_one_is_left_out(tmp_path):
+    probes = [{"cut": 30, "chars": 125, "answer_text": "no tag", "truncated": False, "answer": None, "correct": None},
+              {"cut": 35, "chars": 130, "answer_text": "<answ", "truncated": True}]
+    t = analyze([write_run(tmp_path / "run", answers={"steady": ANSWERS["steady"]}, probes=probes)], n_boot=100)
+    traj = t["trajectories"]
+    probe = traj[traj["source"] == "probe"]
+    assert list(probe["cut"]) == [30] and not probe["correct"].iloc[0]  # unparsed counts as not correct
+
+
 def test_independent_design_is_named(tmp_path):
     t = analyze([write_run(tmp_path / "run", answers=ANSWERS, shared=False)], n_boot=100)
     assert t["flip_shares"]["design"].iloc[0] == "independent"

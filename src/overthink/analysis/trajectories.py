@@ -72,8 +72,9 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
                      "correct": correct, "answer": s.answer, "chars": math.nan, "design": design,
                      "model_id": getattr(s, "model_id", s.model)})
         for p in meta.get("probe_cuts") or []:
-            if p.get("truncated") or p.get("correct") is None:
+            if p.get("truncated") or "correct" not in p:  # cut off, or never graded
                 continue
+            # an unparsed probe answer (correct None) counts as not correct, like an unparsed budget sample
             rows.append({**base, "cut": int(p["cut"]), "budget": None, "source": "probe", "correct": bool(p["correct"]),
                          "answer": p.get("answer"), "chars": float(p.get("chars", math.nan)), "design": design,
                          "model_id": getattr(s, "model_id", s.model)})
