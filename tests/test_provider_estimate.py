@@ -50,3 +50,17 @@ def test_estimate_cli(tmp_path, monkeypatch):
     assert f"{sum(r.max_cost_usd for r in rows):,.2f}" in result.output
     batch = build_config(path, {"batch": True})
     assert estimate_run(batch)[2].max_cost_usd == pytest.approx(rows[2].max_cost_usd * 0.5)
+
+
+def test_natural_estimate_uses_each_models_own_cap():
+    """A natural sample thinks up to the model's cap: 2,048 on the embedded model (what it really generates), the
+    paper's 16,384 elsewhere; a model option or the run's natural_cap overrides it."""
+    def worst(cfg):
+        return {r.model: r.max_output_tokens // r.requests for r in estimate_run(build_config(None, cfg))}
+
+    base = {"models": ["local:qwen2.5-coder-0.5b", "openai-compatible:m@http://h/v1"], "tasks": ["misleading-math"],
+            "natural": 2, "limit": 3, "mechanism": "prompted"}
+    assert worst(base) == {"local:qwen2.5-coder-0.5b": 2048 + 128, "openai-compatible:m@http://h/v1": 16_384 * 2}
+    opts = {**base, "model_options": {"local:qwen2.5-coder-0.5b": {"natural_cap": 512}}}
+    assert worst(opts)["local:qwen2.5-coder-0.5b"] == 512 + 128
+    assert set(worst({**base, "natural_cap": 300}).values()) == {300 + 128, 300 + 16_384}

@@ -7,7 +7,16 @@ import importlib
 from typing import Any
 
 from ..errors import ModelUnavailable
-from .base import BatchModel, GenerateRequest, ModelBase, ModelSpec, ServerControls, SweepModel, answer_margin_for
+from .base import (
+    BatchModel,
+    GenerateRequest,
+    ModelBase,
+    ModelSpec,
+    ServerControls,
+    SweepModel,
+    answer_margin_for,
+    natural_cap_for,
+)
 
 # provider name -> "module:factory". The factory takes (spec, options) and returns a ModelBase. What the engine
 # needs of a provider before it is created (its default answer margin) is data in base.py, not a module import.
@@ -60,4 +69,4 @@ def check_spec(spec: str) -> ModelSpec:
 
 
 __all__ = ["BatchModel", "GenerateRequest", "ModelBase", "ModelSpec", "ServerControls", "SweepModel", "PROVIDERS",
-           "answer_margin_for", "load_model", "check_spec"]
+           "answer_margin_for", "natural_cap_for", "load_model", "check_spec"]

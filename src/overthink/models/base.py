@@ -27,8 +27,18 @@ DEFAULT_ANSWER_MARGIN = 10_000
 ANSWER_MARGINS: dict[str, int] = {"local": 128, "openai-compatible": 16_384}
 
 
+# Thinking tokens of a natural (unbudgeted) sample when the config sets no natural_cap: the paper's 16,384, but a
+# 0.5B model on a laptop CPU stops at 2,048 (it can otherwise think for minutes per sample).
+DEFAULT_NATURAL_CAP = 16_384
+NATURAL_CAPS: dict[str, int] = {"local": 2048}
+
+
 def answer_margin_for(provider: str) -> int:
     return ANSWER_MARGINS.get(provider, DEFAULT_ANSWER_MARGIN)
+
+
+def natural_cap_for(provider: str) -> int:
+    return NATURAL_CAPS.get(provider, DEFAULT_NATURAL_CAP)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism
 from ..errors import ModelUnavailable
-from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
+from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option, natural_cap_for
 from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
 from .packs import ModelPack, ensure_model, get_pack
 
@@ -48,9 +48,9 @@ DEFAULT_N_CTX = 8192  # per slot
 # single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
 DEFAULT_N_PARALLEL = 1
 LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress", "natural_cap", "time_limit_s"}
-# A natural (unbudgeted) thinking pass stops here: a 0.5B model on a CPU can otherwise think for many minutes per
-# sample (SmolLM2 took 3 min 20 s for one). model_options: {SPEC: {natural_cap: N}} changes it.
-DEFAULT_NATURAL_CAP = 2048
+# A natural (unbudgeted) thinking pass stops here (models/base.py NATURAL_CAPS): a 0.5B model on a CPU can otherwise
+# think for many minutes per sample (SmolLM2 took 3 min 20 s for one). --natural-cap or model_options changes it.
+DEFAULT_NATURAL_CAP = natural_cap_for("local")
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
 
 
@@ -117,8 +117,9 @@ class _Engine:
         usage = next((c["usage"] for c in reversed(chunks) if isinstance(c, dict) and c.get("usage")), None)
         usage = usage or {"completion_tokens": len(content), "prompt_tokens": 0}
         finish = "time_limit" if stopped else choices[-1].get("finish_reason")
+        timings = next((c["timings"] for c in reversed(chunks) if isinstance(c, dict) and c.get("timings")), {})
         return {"choices": [{"text": text, "finish_reason": finish,
-                             "logprobs": {"content": content}}], "usage": usage}
+                             "logprobs": {"content": content}}], "usage": usage, "timings": timings}
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]]:

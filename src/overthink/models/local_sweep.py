@@ -120,45 +120,46 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
         for i, cut in enumerate(cuts):
             if cut is not None:
                 groups.setdefault(cut, []).append(i)
-        probes = await _probes(model, requests[0], trace, min(len(trace.ids), max(caps)), {c[1] for c in groups}, call)
-        for cut in sorted(groups, key=lambda c: -c[1]):
+        # --probe-cuts: extra cuts answered for the trajectory analysis only, in the same descending order as the
+        # budget cuts, so each finds the trace in the slot's cache as an independent run would (see think)
+        taken = {c[1] for c in groups}
+        todo = list(groups) + [("probe", n) for n in probe_positions(int(requests[0].extra.get("probe_cuts") or 0),
+                                                                      min(len(trace.ids), max(caps)), taken)]
+        probes: list[dict] = []
+        held: list[tuple[GenerateRequest, Completion]] = []
+        for cut in sorted(todo, key=lambda c: (-c[1], c[0] == "probe")):
             stop, n = cut
-            members = groups[cut]
             try:
-                ans = await model.answer(requests[members[0]], trace.ids[:n], call)
+                ans = await model.answer(requests[groups[cut][0]] if stop != "probe" else requests[0],
+                                         trace.ids[:n], call)
             except Exception as exc:  # noqa: BLE001 - handed to the runner as these samples' error
-                for i in members:
-                    yield requests[i], exc
+                if stop != "probe":  # a probe is optional: a failed one is left out
+                    for i in groups[cut]:
+                        yield requests[i], exc
                 continue
-            for i in members:
+            if stop == "probe":
+                visible = "<answer>" + ans.text + ("</answer>" if ans.finished else "")
+                probes.append(probe_record(n, len(trace.text(n)), visible, not ans.finished))
+                continue
+            for i in groups[cut]:
                 done = forced_completion(trace, n, stop, ans, caps[i])
                 done.shared_trace = stop != "none"  # answered from a cut of the shared thinking trace
                 done.latency_s = time.perf_counter() - start  # the sweep's wall time until this sample
                 done.extra["shared_think_tokens"] = len(trace.ids)
-                if probes and caps[i] == max(caps):
-                    done.extra["probe_cuts"] = probes
-                yield requests[i], done
+                if caps[i] == max(caps) and todo != list(groups):
+                    held.append((requests[i], done))  # carries the probes, all answered by the end
+                else:
+                    yield requests[i], done
+        for request, done in held:
+            if probes:
+                done.extra["probe_cuts"] = sorted(probes, key=lambda p: p["cut"])
+            yield request, done
         for i, cut in enumerate(cuts):  # cuts inside the stop word: think again, alone, in the same slot
             if cut is None:
                 try:
                     yield requests[i], await model.forced_in_slot(requests[i], call)
                 except Exception as exc:  # noqa: BLE001 - handed to the runner as this sample's error
                     yield requests[i], exc
-
-
-async def _probes(model: Passes, request: GenerateRequest, trace: Trace, length: int, taken: set[int],
-                  call) -> list[dict]:
-    """--probe-cuts: answers at extra evenly spaced cuts, for the trajectory analysis only. Run before the budget
-    cuts and longest first, so the slot's cache still holds the trace for each (see LocalModel.think)."""
-    out = []
-    for n in reversed(probe_positions(int(request.extra.get("probe_cuts") or 0), length, taken)):
-        try:
-            ans = await model.answer(request, trace.ids[:n], call)
-        except Exception:  # noqa: BLE001, S112 - a probe is optional: a failed one is left out
-            continue
-        visible = "<answer>" + ans.text + ("</answer>" if ans.finished else "")
-        out.append(probe_record(n, len(trace.text(n)), visible, not ans.finished))
-    return sorted(out, key=lambda p: p["cut"])
 
 
 async def _independent(model: Passes, requests: list[GenerateRequest]

@@ -16,7 +16,7 @@ from ..config import ExperimentConfig
 from ..core import Budget
 from ..errors import DataError
 from ..mechanism import resolve_spec
-from ..models import ModelSpec, answer_margin_for
+from ..models import ModelSpec, answer_margin_for, natural_cap_for
 from ..pricing import estimate_input_tokens, price_for
 from ..tasks import get_task
 from .plan import budget_plan
@@ -110,8 +110,10 @@ def estimate_run(cfg: ExperimentConfig, guesses: list[RegistryGuess] | None = No
         spec = ModelSpec.parse(spec_text)
         price = price_for(spec.provider, spec.model, (cfg.model_options.get(spec_text) or {}).get("price"))
         for budget in cfg.sweep_budgets():
+            options = cfg.model_options.get(spec_text) or {}
             plan = budget_plan(cfg, budget, answer_margin_for(spec.provider),
-                               resolve_spec(cfg.mechanism, spec, cfg.model_options.get(spec_text)))
+                               resolve_spec(cfg.mechanism, spec, options),
+                               natural_cap=int(options.get("natural_cap") or natural_cap_for(spec.provider)))
             n = len(prompts) * reps
             system = plan.system_prompt or ""
             inp = sum(estimate_input_tokens((p if isinstance(p, str) else " " * p) + system) for p in prompts) * reps

@@ -50,10 +50,13 @@ class Unit:
         return SampleKey(self.model, self.task.name, self.item.id, budget, mechanism, self.replicate)
 
 
-def budget_plan(cfg: ExperimentConfig, budget: Budget, margin: int, mechanism: Mechanism | None = None) -> BudgetPlan:
+def budget_plan(cfg: ExperimentConfig, budget: Budget, margin: int, mechanism: Mechanism | None = None,
+                natural_cap: int | None = None) -> BudgetPlan:
     """The request plan of a budget; `margin` is the model's default answer room unless the config sets one;
-    `mechanism` is the model's resolved one (the config's `auto` resolved by mechanism.resolve)."""
-    natural = {"natural_max_tokens": cfg.natural_cap} if cfg.natural_cap is not None and budget == NATURAL else {}
+    `mechanism` is the model's resolved one (the config's `auto` resolved by mechanism.resolve); `natural_cap` the
+    model's own cap on natural thinking, which the config's natural_cap overrides."""
+    cap = cfg.natural_cap if cfg.natural_cap is not None else natural_cap
+    natural = {"natural_max_tokens": cap} if cap is not None and budget == NATURAL else {}
     return plan_budget(budget, mechanism or cfg.mechanism, answer_margin=cfg.answer_margin or margin,
                        cautioned=cfg.cautioned, **natural)
 
