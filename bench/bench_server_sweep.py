@@ -87,6 +87,12 @@ async def main() -> None:
             same = sum(all(getattr(shared[b], f) == getattr(ind[b], f) for f in FIELDS) for b in budgets)
             print(f"{item.id[:16]:16}{ind_tok:8}{sh_tok:8}{ind_tok / max(sh_tok, 1):7.2f}x{ind_s:8.1f}{sh_s:8.1f}"
                   f"{ind_s / max(sh_s, 1e-9):7.2f}x{same:5}/{len(budgets)}", flush=True)
+            for b in budgets:  # name what differs, so a mismatch can be chased
+                diff = [f for f in FIELDS if getattr(shared[b], f) != getattr(ind[b], f)]
+                if diff:
+                    print(f"  budget {b} differs in {', '.join(diff)}: shared {shared[b].thinking_stop} "
+                          f"{shared[b].reasoning_tokens} tok {shared[b].answer_text[:60]!r} / independent "
+                          f"{ind[b].thinking_stop} {ind[b].reasoning_tokens} tok {ind[b].answer_text[:60]!r}")
             for k, v in (("ind_tok", ind_tok), ("sh_tok", sh_tok), ("ind_s", ind_s), ("sh_s", sh_s),
                          ("same", same), ("n", len(budgets))):
                 tot[k] += v

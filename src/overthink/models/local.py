@@ -43,9 +43,9 @@ ANSWER_CUE = "\n</think>\n<answer>"  # closes the thinking and opens the answer 
 DEFAULT_N_CTX = 8192  # per slot
 # llama.cpp slots (model_options n_parallel) are decoded together in one batch (continuous batching): the runner's
 # `concurrency` workers each hold a slot, beyond n_parallel they queue. One slot by default: batched decoding changes
-# greedy outputs on this runtime (a sequence's numerics depend on what shares its batch; see
-# tests/test_local_model.py), and the shared-trace sweep, seeded determinism and the demo's table promise the
-# single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
+# greedy outputs on this runtime (a sequence's numerics depend on what shares its batch: 4 slots left 104 of the
+# quickstart's 160 samples identical, for 1.63x its speed), and the shared-trace sweep, seeded determinism and the
+# demo's table promise the single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
 DEFAULT_N_PARALLEL = 1
 LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress", "natural_cap", "time_limit_s"}
 # A natural (unbudgeted) thinking pass stops here (models/base.py NATURAL_CAPS): a 0.5B model on a CPU can otherwise
