@@ -6,7 +6,7 @@ generated, from its usage) and wall time side by side, and whether every budget'
 Target: >= 1.6x fewer generated tokens and >= 1.4x less wall time.
 
     python bench/bench_server_sweep.py [--items 3] [--budgets 0,64,128,256,512] [--threads 2]
-        [--cache-prompt | --no-cache-prompt]
+        [--cache-prompt | --no-cache-prompt] [--cache-ram MIB]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from overthink.tasks import get_task
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "thinking_stop", "truncated")
 
 
-def start_server(threads: int) -> tuple[object, str]:
+def start_server(threads: int, cache_ram_mib: int | None = None) -> tuple[object, str]:
     import xllamacpp
     from test_provider_openai_compatible import GGUF
 
@@ -39,6 +39,8 @@ def start_server(threads: int) -> tuple[object, str]:
     params.model.path, params.n_ctx, params.n_parallel = str(GGUF), 4096, 1
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
     params.port = port
+    if cache_ram_mib is not None:  # llama.cpp's host-memory prompt cache (llama-server --cache-ram; 8192 MiB default)
+        params.cache_ram_mib = cache_ram_mib
     params.verbosity = -1
     return xllamacpp.Server(params), f"http://127.0.0.1:{port}/v1"
 
@@ -59,9 +61,11 @@ async def main() -> None:
                        help="llama.cpp prompt caching on every pass, thinking passes too (not exact)")
     cache.add_argument("--no-cache-prompt", action="store_true",
                        help="no prompt caching at all (answer passes recompute the thinking text)")
+    ap.add_argument("--cache-ram", type=int, default=None, metavar="MIB",
+                    help="llama-server --cache-ram (host-memory prompt cache; 0 turns it off)")
     args = ap.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
-    server, url = start_server(args.threads)
+    server, url = start_server(args.threads, args.cache_ram)
     # default: answer passes reuse their thinking pass's KV (cache_prompt on them only), on both sides
     options = {"cache_prompt": True} if args.cache_prompt else {"cache_prompt": False} if args.no_cache_prompt else {}
     model = load_model(f"openai-compatible:smollm2@{url}", {"timeout_s": 600, **options})
