@@ -60,13 +60,18 @@ def test_token_strings_cut_the_trace_as_independent_requests_do(serve, profile):
     # one thinking pass past the largest budget (the lookahead), asking for its tokens
     assert think["logprobs"] == 1 and think["max_tokens"] > 16 and len([p for p in sent if "logprobs" in p]) == 1
     # answers: every cut and probe (cuts 16, 4 and probes at 5, 11 of 16), longest first
-    cuts = [p["prompt"].count("step") for p in answers]
+    cuts = [api._prompt(p["prompt"]).count("step") for p in answers]
     assert cuts == sorted(cuts, reverse=True) and set(cuts) == {16, 11, 5, 4, 0}
     probes = shared[16].extra["probe_cuts"]
     assert [p["cut"] for p in probes] == [5, 11] and all(p["answer_text"] == "<answer>2</answer>" for p in probes)
     if profile == "llamacpp":  # fresh thinking pass, answers reuse it, pinned to the one slot (/props total_slots)
         assert think["cache_prompt"] is False and all(p["id_slot"] == 0 for p in sent)
         assert [p["cache_prompt"] for p in answers] == [True] * 4 + [False]  # B = 0 never thought: computed afresh
+        # an answer after thinking carries the trace's own token ids (a mixed prompt), never re-tokenised text
+        for p, n in zip(answers[:4], cuts[:4], strict=True):  # the fake thinks "step step ...": ids of each piece
+            ids = [api.vocab["step"]] + [api.vocab[" step"]] * (n - 1)
+            assert isinstance(p["prompt"], list) and p["prompt"][1:-1] == ids, n
+        assert isinstance(answers[4]["prompt"], str)
     else:
         assert all("cache_prompt" not in p and "id_slot" not in p for p in sent)
 

@@ -72,6 +72,7 @@ class ProfileAPI(FakeAPI):
         assert profile in PROFILES
         super().__init__(answer=answer, budget_mode=budget_mode, overshoot=overshoot)
         self.profile, self.key, self.token_pieces = profile, key, token_pieces and profile != "ollama"
+        self.vocab: dict[str, int] = {}  # llama.cpp token ids: one per distinct piece, as a real vocabulary
         routes = [Route("/v1/chat/completions", self.profile_chat, methods=["POST"]),
                   Route("/v1/models", self.models, methods=["GET"])]
         if profile not in HOSTED:
@@ -159,7 +160,9 @@ class ProfileAPI(FakeAPI):
         if fault is not None:
             return fault
         self.billed.append(request.url.path)
-        prompt, cap = str(body.get("prompt", "")), int(body.get("max_tokens") or 16)
+        prompt, cap = self._prompt(body.get("prompt", "")), int(body.get("max_tokens") or 16)
+        if prompt is None:
+            return _error(400, "prompt: a string, or (llama.cpp) a list of strings and known token ids")
         if prompt.rstrip().endswith("<think>"):
             n = min(NATURAL, cap)
             text, finish = " ".join(["step"] * n), "length" if n < NATURAL else "stop"
@@ -173,11 +176,25 @@ class ProfileAPI(FakeAPI):
                              "choices": [choice],
                              "usage": {"prompt_tokens": 20, "completion_tokens": n, "total_tokens": 20 + n}})
 
+    def _id(self, piece: str) -> int:
+        return self.vocab.setdefault(piece, 100 + len(self.vocab))
+
+    def _prompt(self, prompt: Any) -> str | None:
+        """The prompt's text; llama.cpp also takes a mixed list of strings and token ids (its tokenize_mixed)."""
+        if isinstance(prompt, str):
+            return prompt
+        if self.profile != "llamacpp" or not isinstance(prompt, list):
+            return None
+        pieces = {i: p for p, i in self.vocab.items()}
+        if any(not isinstance(x, str) and x not in pieces for x in prompt):
+            return None
+        return "".join(x if isinstance(x, str) else pieces[x] for x in prompt)
+
     def _logprobs(self, pieces: list[str]) -> dict[str, Any]:
         if self.profile == "llamacpp":
-            return {"content": [{"id": 100 + i, "token": p, "bytes": list(p.encode()), "logprob": -0.1,
-                                 "top_logprobs": [{"id": 100 + i, "token": p, "bytes": list(p.encode()),
-                                                   "logprob": -0.1}]} for i, p in enumerate(pieces)]}
+            return {"content": [{"id": self._id(p), "token": p, "bytes": list(p.encode()), "logprob": -0.1,
+                                 "top_logprobs": [{"id": self._id(p), "token": p, "bytes": list(p.encode()),
+                                                   "logprob": -0.1}]} for p in pieces]}
         offsets = [sum(len(q) for q in pieces[:i]) for i in range(len(pieces))]
         return {"tokens": pieces, "token_logprobs": [-0.1] * len(pieces),
                 "top_logprobs": [{p: -0.1} for p in pieces], "text_offset": offsets}
@@ -188,7 +205,7 @@ class ProfileAPI(FakeAPI):
         if not isinstance(text, str):
             return _error(400, "nothing to tokenize")
         if self.profile == "llamacpp" and body.get("with_pieces"):
-            return JSONResponse({"tokens": [{"id": 100 + i, "piece": p} for i, p in enumerate(_pieces(text))]})
+            return JSONResponse({"tokens": [{"id": self._id(p), "piece": p} for p in _pieces(text)]})
         return JSONResponse({"tokens": list(range(len(text.split())))})
 
 

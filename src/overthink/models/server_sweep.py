@@ -20,8 +20,9 @@ Exactness with llama.cpp's prompt cache: the thinking pass is computed afresh an
 the cap, so the KV of everything an answer prompt shares with the trace was decoded, in both designs; the answer
 passes reuse it in the same slot (`lease`, llama.cpp `id_slot`), longest cut first, so each shorter prompt is a
 prefix of what the slot holds. At temperature 0 shared and independent results agree token for token in
-tests/test_server_sweep.py and tests/test_server_sweep_runs.py (real llama.cpp server); bench_server_sweep.py
-still found 1 of 10 budgets different on a 512-token trace. At temperature > 0 the
+tests/test_server_sweep.py and tests/test_server_sweep_runs.py (real llama.cpp server) and in bench_server_sweep.py
+(30/30), because on llama.cpp the answer prompt carries the trace's own token ids (answer_prompt): re-tokenised
+text lost the cache after the prompt, and 1 of 10 budgets differed. At temperature > 0 the
 cuts of one trace are paired draws of one trajectory, not independent samples: they stay within one (item,
 replicate), which is how analysis/curves.py and trends.py cluster them. Which server options turn prefix caching
 on: docs/report.md, "Shared-trace sweeps".
@@ -53,9 +54,19 @@ class ServerTrace:
     prompt_tokens: int | None
     cut_by: str  # "logprobs" (the server's own tokens) | "tokenize" (re-tokenised text)
     text: str
+    ids: list[int] | None = None  # the generated token ids (llama.cpp returns them with the pieces)
 
     def cut(self, n: int) -> str:
         return b"".join(self.pieces[:n]).decode("utf-8", errors="replace")
+
+    def cut_ids(self, n: int) -> list[int] | None:
+        """The first n generated token ids, trailing whitespace-only tokens dropped (as answer_prompt strips the
+        text); None when the server returned no ids."""
+        if self.ids is None:
+            return None
+        while n > 0 and not self.pieces[n - 1].strip():
+            n -= 1
+        return self.ids[:n]
 
 
 def shareable(requests: list[GenerateRequest]) -> bool:
@@ -98,8 +109,9 @@ def probe_record(cut: int, chars: int, answer_text: str, truncated: bool) -> dic
     return {"cut": cut, "chars": chars, "answer_text": answer_text, "truncated": truncated}
 
 
-def _pieces(resp: Any) -> tuple[str, str, list[bytes] | None, int | None, int | None]:
-    """(text, finish, token pieces or None, completion tokens, prompt tokens) of a completions response."""
+def _pieces(resp: Any) -> tuple[str, str, list[bytes] | None, int | None, int | None, list[int] | None]:
+    """(text, finish, token pieces or None, completion tokens, prompt tokens, token ids or None) of a completions
+    response."""
     try:
         choice, usage = resp.choices[0], resp.usage
         text, finish = choice.text or "", str(choice.finish_reason)
@@ -108,14 +120,17 @@ def _pieces(resp: Any) -> tuple[str, str, list[bytes] | None, int | None, int | 
     lp = choice.logprobs
     lp = lp.model_dump() if hasattr(lp, "model_dump") else (lp or {})
     pieces: list[bytes] | None = None
+    ids: list[int] | None = None
     if lp.get("content"):  # llama.cpp: [{id, token, bytes}], the end-of-generation token with empty bytes
         pieces = [bytes(e.get("bytes") or str(e.get("token", "")).encode()) for e in lp["content"]]
+        found = [e.get("id") for e in lp["content"]]
+        ids = found if all(isinstance(i, int) for i in found) else None
         if finish == "stop" and pieces and not pieces[-1]:
-            pieces = pieces[:-1]
+            pieces, ids = pieces[:-1], ids[:-1] if ids is not None else None
     elif lp.get("tokens"):  # vLLM / SGLang / the OpenAI legacy shape: token strings
         pieces = [str(t).encode() for t in lp["tokens"]]
     total = usage.completion_tokens if usage else None
-    return text, finish, pieces, total, usage.prompt_tokens if usage else None
+    return text, finish, pieces, total, usage.prompt_tokens if usage else None, ids
 
 
 async def _retokenize(model: OpenAICompatibleModel, text: str) -> list[bytes] | None:
@@ -166,14 +181,14 @@ async def think(model: OpenAICompatibleModel, request: GenerateRequest, cap: int
     """The thinking pass, computed afresh on llama.cpp (its KV must not depend on what the slot held; only
     model option cache_prompt: true lets it reuse the slot's cache)."""
     body = model._pass_body(request, prompt, cap, stop=[model.think_close], logprobs=1, slot=slot)
-    (text, finish, pieces, total, prompt_tokens), _ = await model.exchange(body, _pieces)
+    (text, finish, pieces, total, prompt_tokens, ids), _ = await model.exchange(body, _pieces)
     cut_by = "logprobs"
     if pieces is None or b"".join(pieces).decode("utf-8", errors="replace") != text:
-        pieces, cut_by = await _retokenize(model, text), "tokenize"
+        pieces, cut_by, ids = await _retokenize(model, text), "tokenize", None
         if pieces is None:
             raise NoTokens("shared-trace sweep: the server returned no tokens and has no /tokenize")
     return ServerTrace(pieces, finish != "length", int(total if total is not None else len(pieces)),
-                       prompt_tokens, cut_by, text)
+                       prompt_tokens, cut_by, text, ids if model.profile.cache_prompt else None)
 
 
 @asynccontextmanager
@@ -202,20 +217,29 @@ async def lease(model: OpenAICompatibleModel) -> AsyncIterator[int | None]:
         state.slots.put_nowait(slot)
 
 
-def answer_prompt(prompt: str, thinking: str, close: str, cue: str) -> str:
-    """The answer pass's prompt after `thinking` - one definition for the independent and the shared pass."""
-    return prompt + thinking.rstrip() + "\n" + close + "\n" + cue
+def answer_prompt(prompt: str, thinking: str, close: str, cue: str, ids: list[int] | None = None) -> str | list:
+    """The answer pass's prompt after `thinking` - one definition for the independent and the shared pass.
+
+    With the trace's token ids (llama.cpp) it is a mixed prompt, text + those ids + text: re-tokenising the text
+    does not give back the generated tokens (the first thinking token merges with the prompt's last newline),
+    and the slot's cache then matches only the prompt, so the rest is recomputed in a prompt batch whose split
+    differs between designs - numerically different KV, and 1 of 10 answers differed (bench_server_sweep.py)."""
+    tail = "\n" + close + "\n" + cue
+    if ids is not None:
+        return [prompt, *ids, tail]
+    return prompt + thinking.rstrip() + tail
 
 
 async def answer(model: OpenAICompatibleModel, request: GenerateRequest, prompt: str, thinking: str, tokens: int,
-                 *, capped: bool, thought: bool, prompt_tokens: int | None, slot: int | None = None) -> Completion:
+                 *, capped: bool, thought: bool, prompt_tokens: int | None, slot: int | None = None,
+                 ids: list[int] | None = None) -> Completion:
     """The answer pass after a cut: prompt + the cut's text + closing delimiter + cue. With thinking it reuses the
     slot's cache of the thinking pass (option cache_prompt: false turns that off); without, it is computed afresh."""
     cue = str(model.options.get("answer_cue", ""))
     cache = bool(model.options.get("cache_prompt", True)) and thought
-    body = model._pass_body(request, answer_prompt(prompt, thinking, model.think_close, cue),
+    body = model._pass_body(request, answer_prompt(prompt, thinking, model.think_close, cue, ids if thought else None),
                             request.plan.answer_tokens, cache=cache, slot=slot)
-    (text, finish, _, answer_tokens, in2), attempts = await model.exchange(body, _pieces)
+    (text, finish, _, answer_tokens, in2, _), attempts = await model.exchange(body, _pieces)
     return model.completed(
         text=cue + text, reasoning=thinking, tokens=tokens, source=TokenSource.USAGE, finish=finish,
         thought=thought, capped=capped, output_tokens=tokens + (answer_tokens or 0),
@@ -249,7 +273,8 @@ async def forced_in_slot(model: OpenAICompatibleModel, request: GenerateRequest,
         return await exact(model, request, prompt, budget, slot)
     stop, n = cut
     out = await answer(model, request, prompt, trace.cut(n), trace.total_tokens if stop == "natural" else n,
-                       capped=stop == "capped", thought=True, prompt_tokens=trace.prompt_tokens, slot=slot)
+                       capped=stop == "capped", thought=True, prompt_tokens=trace.prompt_tokens, slot=slot,
+                       ids=trace.cut_ids(n))
     out.extra.update(passes=2, think_pass_tokens=trace.total_tokens, cut_by=trace.cut_by)
     return out
 
@@ -282,7 +307,7 @@ async def exact(model: OpenAICompatibleModel, request: GenerateRequest, prompt: 
 
 
 def _pieces_free(resp: Any) -> tuple[str, str, int | None, int | None]:
-    text, finish, _, total, prompt_tokens = _pieces(resp)
+    text, finish, _, total, prompt_tokens, _ = _pieces(resp)
     return text, finish, total, prompt_tokens
 
 
@@ -340,7 +365,8 @@ async def _sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest], 
         try:
             out = await answer(model, first, prompt, thinking, tokens, capped=stop in ("capped", "probe"),
                                thought=stop != "none", slot=slot,
-                               prompt_tokens=trace.prompt_tokens if trace and stop != "none" else None)
+                               prompt_tokens=trace.prompt_tokens if trace and stop != "none" else None,
+                               ids=trace.cut_ids(n) if trace is not None and stop != "none" else None)
         except Exception as exc:  # noqa: BLE001 - handed to the runner as these samples' error
             if stop != "probe":  # a probe is optional: a failed one is left out
                 for i in groups[cut]:
