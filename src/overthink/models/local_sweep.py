@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from ..budget import BudgetPlan
 from ..core import Completion, Mechanism
 from .base import GenerateRequest
-from .server_sweep import plan_cuts, probe_positions, probe_record  # one cut rule for both sweeps
+from .server_sweep import answer_order, plan_cuts, probe_record, with_probes  # one cut rule for both sweeps
 
 ANSWER_CLOSE = "</answer>"
 
@@ -122,12 +122,10 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
                 groups.setdefault(cut, []).append(i)
         # --probe-cuts: extra cuts answered for the trajectory analysis only, in the same descending order as the
         # budget cuts, so each finds the trace in the slot's cache as an independent run would (see think)
-        taken = {c[1] for c in groups}
-        todo = list(groups) + [("probe", n) for n in probe_positions(int(requests[0].extra.get("probe_cuts") or 0),
-                                                                      min(len(trace.ids), max(caps)), taken)]
+        todo = answer_order(groups, int(requests[0].extra.get("probe_cuts") or 0), min(len(trace.ids), max(caps)))
         probes: list[dict] = []
         held: list[tuple[GenerateRequest, Completion]] = []
-        for cut in sorted(todo, key=lambda c: (-c[1], c[0] == "probe")):
+        for cut in todo:
             stop, n = cut
             try:
                 ans = await model.answer(requests[groups[cut][0]] if stop != "probe" else requests[0],
@@ -146,14 +144,12 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
                 done.shared_trace = stop != "none"  # answered from a cut of the shared thinking trace
                 done.latency_s = time.perf_counter() - start  # the sweep's wall time until this sample
                 done.extra["shared_think_tokens"] = len(trace.ids)
-                if caps[i] == max(caps) and todo != list(groups):
+                if caps[i] == max(caps) and len(todo) > len(groups):
                     held.append((requests[i], done))  # carries the probes, all answered by the end
                 else:
                     yield requests[i], done
-        for request, done in held:
-            if probes:
-                done.extra["probe_cuts"] = sorted(probes, key=lambda p: p["cut"])
-            yield request, done
+        for pair in with_probes(held, probes):
+            yield pair
         for i, cut in enumerate(cuts):  # cuts inside the stop word: think again, alone, in the same slot
             if cut is None:
                 try:

@@ -31,7 +31,7 @@ on: docs/report.md, "Shared-trace sweeps".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -101,6 +101,22 @@ def probe_positions(n_probes: int, length: int, taken: set[int]) -> list[int]:
         return []
     cuts = {round(k * length / (n_probes + 1)) for k in range(1, n_probes + 1)}
     return sorted(c for c in cuts if 0 < c < length and c not in taken)
+
+
+def answer_order(groups: dict[tuple[str, int], list[int]], n_probes: int, length: int) -> list[tuple[str, int]]:
+    """The cuts to answer (budget groups, then ("probe", n) for --probe-cuts within `length`), longest first:
+    the slot's cache then still holds the decoded trace up to each next cut (both sweeps)."""
+    todo = list(groups) + [("probe", n) for n in probe_positions(n_probes, length, {c[1] for c in groups})]
+    return sorted(todo, key=lambda c: (-c[1], c[0] == "probe"))
+
+
+def with_probes(held: list[tuple[GenerateRequest, Completion]], probes: list[dict[str, Any]]
+                ) -> Iterator[tuple[GenerateRequest, Completion]]:
+    """The longest budget's samples, held back until every probe cut was answered, now carrying them."""
+    for request, done in held:
+        if probes:
+            done.extra["probe_cuts"] = sorted(probes, key=lambda p: p["cut"])
+        yield request, done
 
 
 def probe_record(cut: int, chars: int, answer_text: str, truncated: bool) -> dict[str, Any]:
@@ -351,13 +367,10 @@ async def _sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest], 
         if cut is not None:
             groups.setdefault(cut, []).append(i)
     probes: list[dict[str, Any]] = []
-    n_probes = int(requests[0].extra.get("probe_cuts") or 0)
-    todo: list[tuple[str, int]] = list(groups)
-    if trace is not None:
-        longest = min(len(trace.pieces), max(caps))  # probes inside the curve's range, as on the embedded model
-        todo += [("probe", n) for n in probe_positions(n_probes, longest, {c[1] for c in groups})]
+    # probes inside the curve's range, as on the embedded model
+    longest = min(len(trace.pieces), max(caps)) if trace is not None else 0
     held: list[tuple[GenerateRequest, Completion]] = []
-    for cut in sorted(todo, key=lambda c: (-c[1], c[0] == "probe")):
+    for cut in answer_order(groups, int(requests[0].extra.get("probe_cuts") or 0), longest):
         stop, n = cut
         thinking = trace.cut(n) if trace is not None and stop != "none" else ""
         tokens = trace.total_tokens if trace is not None and stop == "natural" else n  # as usage counts it
@@ -387,10 +400,8 @@ async def _sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest], 
                 held.append((requests[i], done))  # carries the probes, all answered by the end
             else:
                 yield requests[i], done
-    for request, done in held:
-        if probes:
-            done.extra["probe_cuts"] = sorted(probes, key=lambda p: p["cut"])
-        yield request, done
+    for pair in with_probes(held, probes):
+        yield pair
     for i, cut in enumerate(cuts):  # cuts inside the stop word: that budget alone (exactly B tokens)
         if cut is None:
             yield requests[i], await _alone_in_slot(model, requests[i], slot)
