@@ -80,12 +80,15 @@ class BudgetPlan:
     answer_tokens: int  # what is reserved for the visible answer
 
 
+NATURAL_MAX_TOKENS = 16_384  # the paper's natural thinking length; models/base.py NATURAL_CAPS per provider
+
+
 def plan_budget(
     budget: Budget,
     mechanism: Mechanism | str,
     *,
     answer_margin: int,
-    natural_max_tokens: int = 16384,
+    natural_max_tokens: int = NATURAL_MAX_TOKENS,
     cautioned: bool = False,
 ) -> BudgetPlan:
     """Turn (budget, mechanism) into a BudgetPlan.

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..budget import BudgetPlan
+from ..budget import NATURAL_MAX_TOKENS, BudgetPlan
 from ..core import Budget, Completion
 from ..errors import ConfigError, ModelUnavailable
 from ..pricing import FREE, Price
@@ -29,7 +29,7 @@ ANSWER_MARGINS: dict[str, int] = {"local": 128, "openai-compatible": 16_384}
 
 # Thinking tokens of a natural (unbudgeted) sample when the config sets no natural_cap: the paper's 16,384, but a
 # 0.5B model on a laptop CPU stops at 2,048 (it can otherwise think for minutes per sample).
-DEFAULT_NATURAL_CAP = 16_384
+DEFAULT_NATURAL_CAP = NATURAL_MAX_TOKENS
 NATURAL_CAPS: dict[str, int] = {"local": 2048}
 
 

@@ -379,7 +379,7 @@ async def _sweep(model: OpenAICompatibleModel, requests: list[GenerateRequest], 
             out = await answer(model, first, prompt, thinking, tokens, capped=stop in ("capped", "probe"),
                                thought=stop != "none", slot=slot,
                                prompt_tokens=trace.prompt_tokens if trace and stop != "none" else None,
-                               ids=trace.cut_ids(n) if trace is not None and stop != "none" else None)
+                               ids=trace.cut_ids(n) if trace is not None else None)  # used only after thinking
         except Exception as exc:  # noqa: BLE001 - handed to the runner as these samples' error
             if stop != "probe":  # a probe is optional: a failed one is left out
                 for i in groups[cut]:
