@@ -21,7 +21,7 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
+from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_http_client, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -45,7 +45,7 @@ class OpenAIModel(ApiModel):
         import openai
 
         return openai.AsyncOpenAI(api_key=key, base_url=self.spec.base_url or self.options.get("base_url"),
-                                  max_retries=0, timeout=self.timeout_s)
+                                  max_retries=0, timeout=self.timeout_s, http_client=sdk_http_client(openai))
 
     # -- request --------------------------------------------------------------------------------------------
     def control_budgets(self) -> list[Budget]:

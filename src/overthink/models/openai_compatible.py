@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..secrets import get_key
 from ..tokens import estimate_tokens
 from . import server_sweep
-from .apibase import ApiModel, sampling, sdk_kwargs
+from .apibase import ApiModel, sampling, sdk_http_client, sdk_kwargs
 from .base import GenerateRequest, ModelSpec, ServerControls
 from .retry import MalformedResponse
 from .server_profiles import choose, merge, nested
@@ -62,7 +62,8 @@ class OpenAICompatibleModel(ApiModel):
 
         self.base_url = spec.base_url.rstrip("/")
         self.root = self.base_url.removesuffix("/v1")
-        self.client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout_s)
+        self.client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=self.timeout_s,
+                                         http_client=sdk_http_client(openai))
         self._headers = {"Authorization": f"Bearer {key}"} if self.key_env else {}
         self._http: httpx.AsyncClient | None = None
         self._tokenize_style: str | None = None  # "llama.cpp" | "vllm" | "none", found on first use

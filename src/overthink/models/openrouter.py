@@ -23,7 +23,7 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import NATURAL, Completion, Mechanism
 from ..errors import ConfigError
-from .apibase import ApiModel, estimate_tokens
+from .apibase import ApiModel, estimate_tokens, sdk_http_client
 from .base import GenerateRequest, ModelSpec
 from .openai import OpenAIModel
 
@@ -40,7 +40,8 @@ class OpenRouterModel(OpenAIModel):
         import openai
 
         return openai.AsyncOpenAI(api_key=key, base_url=self.spec.base_url or self.options.get("base_url", BASE_URL),
-                                  max_retries=0, timeout=self.timeout_s, default_headers={"X-Title": "overthink"})
+                                  max_retries=0, timeout=self.timeout_s, default_headers={"X-Title": "overthink"},
+                                  http_client=sdk_http_client(openai))
 
     # -- planning -------------------------------------------------------------------------------------------
     @property
