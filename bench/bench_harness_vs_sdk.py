@@ -6,12 +6,16 @@ processes timed from launch to exit, so interpreter start, imports, the store an
 
 - overthink: `python -m overthink run --quiet` as a user types it (prompted mechanism, one budget, misleading-math,
   `openai-compatible:MODEL@http://127.0.0.1:PORT/v1`, model_options max_concurrency = the run's concurrency);
-- bare: a script that imports openai and sends the same number of chat completions with the same concurrency.
+- bare: a script that imports openai and sends the same number of chat completions with the same concurrency, on
+  the SDK's default transport (httpx), as most users' loops do. overthink uses the SDK's aiohttp transport when
+  aiohttp is installed (the api extra installs it), so part of its lead is the transport: --bare-aiohttp also times
+  the bare loop on that transport and prints overthink's ratio to it.
 
 The two alternate (order swapped every round); the ratio is overthink's throughput over the bare loop's, the
 median of the per-round ratios. Target (issue 16): >= 0.95x at 10,000 samples, >= 0.90x at 1,000.
 
-    python bench/bench_harness_vs_sdk.py [--rounds 2] [--quick] [--profile PATH] [--against SRC] [--configs ...]
+    python bench/bench_harness_vs_sdk.py [--rounds 2] [--quick] [--profile PATH] [--against SRC] [--bare-aiohttp]
+                                       [--configs ...]
 
 --memory N (default 100,000; 0 skips) runs one N-sample `overthink run` and samples its RSS (/proc) against the
 samples stored so far (a read-only count of the store's rows): flat RSS during the sweep means no per-sample
@@ -96,11 +100,12 @@ def serve() -> None:
 
 
 # -- the bare loop (its own process) ------------------------------------------------------------------------
-def bare(url: str, n: int, concurrency: int) -> None:
+def bare(url: str, n: int, concurrency: int, transport: str = "httpx") -> None:
     import openai
 
     async def main() -> None:
-        client = openai.AsyncOpenAI(api_key="not-needed", base_url=url, max_retries=0)
+        http = openai.DefaultAioHttpClient() if transport == "aiohttp" else None
+        client = openai.AsyncOpenAI(api_key="not-needed", base_url=url, max_retries=0, http_client=http)
         left = iter(range(n))
 
         async def worker() -> None:
@@ -154,8 +159,8 @@ def run_overthink(url: str, n: int, concurrency: int, src: Path = ROOT / "src") 
         return _timed(_overthink_args(url, n, concurrency, str(Path(tmp) / "run")), src)
 
 
-def run_bare(url: str, n: int, concurrency: int) -> float:
-    return _timed([__file__, "--bare", url, str(n), str(concurrency)])
+def run_bare(url: str, n: int, concurrency: int, transport: str = "httpx") -> float:
+    return _timed([__file__, "--bare", url, str(n), str(concurrency), transport])
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -226,7 +231,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         return serve()
     if len(sys.argv) > 1 and sys.argv[1] == "--bare":
-        return bare(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return bare(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:6])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per configuration (default 2)")
     ap.add_argument("--quick", action="store_true", help="one round")
@@ -235,6 +240,9 @@ def main() -> None:
     ap.add_argument("--profile", type=Path, help="also write a cProfile summary of a 1,000-sample run here")
     ap.add_argument("--against", type=Path, metavar="SRC",
                     help="also time overthink from this source tree (e.g. /work/main/src) in the same rounds")
+    ap.add_argument("--bare-aiohttp", action="store_true",
+                    help="also time the bare loop on the SDK's aiohttp transport (the one overthink uses when "
+                         "aiohttp is installed) and print overthink's ratio to it")
     ap.add_argument("--configs", default=",".join(f"{n}x{c}" for n, c in CONFIGS),
                     help="SAMPLESxCONCURRENCY, comma-separated (default: %(default)s)")
     args = ap.parse_args()
@@ -252,15 +260,19 @@ def main() -> None:
               f" {'ratio':>6}" + (f"   against {args.against}: s, ratio" if args.against else ""))
         rows = []
         for n, concurrency in configs:
-            ratios, t_bare, t_ours, t_other, other = [], [], [], [], []
+            ratios, t_bare, t_ours, t_other, other, t_aio, aio = [], [], [], [], [], [], []
             for r in range(rounds):
                 jobs = [(t_bare, None), (t_ours, ROOT / "src")] + ([(t_other, args.against)] if args.against else [])
+                jobs += [(t_aio, "aiohttp")] if args.bare_aiohttp else []
                 for times, src in (jobs if r % 2 == 0 else jobs[::-1]):
                     times.append(run_bare(url, n, concurrency) if src is None else
-                                 run_overthink(url, n, concurrency, src))
+                                 run_bare(url, n, concurrency, "aiohttp") if src == "aiohttp" else
+                                 run_overthink(url, n, concurrency, Path(src)))
                 ratios.append(t_bare[-1] / t_ours[-1])  # throughput ratio = (n / o) / (n / b)
                 if args.against:
                     other.append(t_bare[-1] / t_other[-1])
+                if args.bare_aiohttp:
+                    aio.append(t_aio[-1] / t_ours[-1])
             ratio = statistics.median(ratios)
             mb, mo = statistics.median(t_bare), statistics.median(t_ours)
             rows.append((n, concurrency, ratio))
@@ -268,6 +280,9 @@ def main() -> None:
                        f" (rounds: {', '.join(f'{x:.2f}' for x in other)})" if args.against else "")
             print(f"{n:>8,} {concurrency:>5} {mb:>8.2f} {mo:>12.2f} {n / mb:>8.0f} {n / mo:>12.0f} {ratio:>5.2f}x"
                   f"   rounds: {', '.join(f'{x:.2f}' for x in ratios)}{against}", flush=True)
+            if args.bare_aiohttp:
+                print(f"{'':>14} bare loop on aiohttp: {statistics.median(t_aio):.2f} s; overthink / it"
+                      f" {statistics.median(aio):.2f}x (rounds: {', '.join(f'{x:.2f}' for x in aio)})", flush=True)
             # On a shared, busy machine wall time mostly measures the scheduler; the client's CPU seconds for the
             # same requests measure the harness (bare CPU / overthink CPU = the ratio an idle machine approaches).
             cpu = [f"bare {statistics.median(CPU[t] for t in t_bare):.2f}",
