@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 HEAVY = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "jinja2", "openai", "anthropic", "pyarrow",
-         "xllamacpp", "httpx")  # pydantic is not here: typer itself loads it to read parameter types
+         "xllamacpp", "httpx", "yaml")  # pydantic is not here: typer itself loads it to read parameter types
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -6,13 +6,13 @@ import json
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UserError
 from ..report.console import wide_console
+from .common import parse_value
 
 STYLE = {"honoured": "green", "not honoured": "bold red", "inconclusive": "yellow", "n/a": "dim", "info": ""}
 
@@ -23,7 +23,7 @@ def _options(values: list[str] | None) -> dict[str, Any]:
         key, sep, raw = value.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--option {value!r}: write KEY=VALUE, e.g. --option timeout_s=30")
-        out[key.strip()] = yaml.safe_load(raw) if raw else ""
+        out[key.strip()] = parse_value(raw)
     return out
 
 

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from typer.core import TyperGroup
 
 from ..errors import UserError
@@ -34,6 +32,13 @@ def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
         return None
     return (f"this needs the package {exc.name!r}, which is not installed: pip install 'overthink[{extra}]' "
             f"(in a clone: .venv/bin/pip install -e '.[{extra}]')")
+
+
+def parse_value(raw: str) -> Any:
+    """A KEY=VALUE flag's value as YAML reads it (30 -> int, true -> bool, "" -> "")."""
+    import yaml  # here: importing it at the top costs every start (even --help) ~20 ms
+
+    return yaml.safe_load(raw) if raw else ""
 
 
 class ErrorGroup(TyperGroup):
@@ -87,7 +92,7 @@ def parse_task_args(values: list[str] | None, tasks: list[str] | None) -> dict[s
         if "=" not in value:
             raise UserError(f"--task-args {value!r}: write TASK.OPTION=VALUE, OPTION=VALUE or a JSON object")
         key, raw = value.split("=", 1)
-        parsed = yaml.safe_load(raw) if raw else ""
+        parsed = parse_value(raw)
         task, _, option = key.strip().rpartition(".")
         if not task:
             if not tasks or len(tasks) > 1:
@@ -113,6 +118,8 @@ def task_options(name: str, values: list[str] | None, data: Path | None = None) 
 @contextmanager
 def byte_progress(indent: str = "") -> Iterator[ByteProgress]:
     """A transient download-style bar on stderr, one line per label; yields the progress callback."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn  # only downloads
+
     with Progress(TextColumn(indent + "{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         ids: dict[str, Any] = {}
