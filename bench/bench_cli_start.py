@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {"python -c pass": ["-c", "pass"],
             # the floor: typer and the rich help renderer it imports for any --help (rich.markdown, rich.traceback)
-            "typer + rich help": ["-c", "import typer.main, typer.rich_utils"], "overthink --version": ["-m", "overthink", "--version"],
+            "typer + rich help": ["-c", "import typer.main, typer.rich_utils"],
+            "overthink --version": ["-m", "overthink", "--version"],
             "overthink --help": ["-m", "overthink", "--help"], "overthink run --help": ["-m", "overthink", "run",
                                                                                       "--help"]}
 

@@ -48,7 +48,8 @@ def main() -> None:
     per_direct = t_direct / n_direct * 1e3
     print(f"samples per run: {n_quiet}")
     print(f"stub called directly:          {per_direct:.3f} ms/sample")
-    for label, n, t in (("runner + store (no progress)", n_quiet, t_quiet), ("runner + store + progress", n_bar, t_bar)):
+    sides = (("runner + store (no progress)", n_quiet, t_quiet), ("runner + store + progress", n_bar, t_bar))
+    for label, n, t in sides:
         per = t / n * 1e3
         print(f"{label:30s} {per:.3f} ms/sample  overhead {per - per_direct:.3f} ms/sample "
               f"({'OK' if per - per_direct < 1.0 else 'ABOVE'} target < 1 ms)")

@@ -5,10 +5,11 @@ quickstart, the shared-trace sweep and seeded runs promise single-stream tokens.
 (model_options n_parallel + --concurrency); this measures what they give and how many outputs change.
 
 Part 1 loads the model twice in this process (two llama.cpp servers through the provider's own `_Engine`): one
-with 1 slot, one with --slots (4, the best of the n_parallel sweep on 2 cores). Each round sends the same thinking passes (word-problems items,
-greedy, capped at --tokens, stopping at </think>) to both, alternating which goes first: the 1-slot server takes
-them one at a time, the other keeps every slot busy (continuous batching). Aggregate = generated tokens / wall time;
-per stream = llama.cpp's own decode speed per request. The texts of both sides are compared token for token.
+with 1 slot, one with --slots (4, the best of the n_parallel sweep on 2 cores). Each round sends the same thinking
+passes (word-problems items, greedy, capped at --tokens, stopping at </think>) to both, alternating which goes
+first: the 1-slot server takes them one at a time, the other keeps every slot busy (continuous batching).
+Aggregate = generated tokens / wall time; per stream = llama.cpp's own decode speed per request. The texts of
+both sides are compared token for token.
 
 Part 2 times the quickstart's work (`overthink quickstart`: misleading-math + word-problems, budgets 0,64,128,256,
 forced, seed 0, 20 items) as `overthink run` subprocesses: the quickstart as shipped (its concurrency, default

@@ -50,7 +50,8 @@ def main() -> None:
             took = time.perf_counter() - start
             total += took
             print(f"suite {name}: {count} items in {took:.2f} s")
-    print(f"suite total: {sum(n for _, n in SUITE)} items in {total:.1f} s; target 120 s -> {total / 120:.2f} of target")
+    items = sum(n for _, n in SUITE)
+    print(f"suite total: {items} items in {total:.1f} s; target 120 s -> {total / 120:.2f} of target")
 
 
 if __name__ == "__main__":

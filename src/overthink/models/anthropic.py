@@ -23,7 +23,7 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
-from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_kwargs
+from .apibase import ApiModel, reasoning_before_answer, sampling, sdk_http_client, sdk_kwargs
 from .base import GenerateRequest, ModelSpec
 from .retry import MalformedResponse
 
@@ -41,7 +41,7 @@ class AnthropicModel(ApiModel):
         key = get_key(self.key_env, env_file=self.env_file, what=str(spec))
         self.client = anthropic.AsyncAnthropic(
             api_key=key, base_url=spec.base_url or options.get("base_url"), max_retries=0,
-            timeout=self.timeout_s)
+            timeout=self.timeout_s, http_client=sdk_http_client(anthropic))
 
     # -- request --------------------------------------------------------------------------------------------
     def control_budgets(self) -> list[Budget]:

@@ -42,12 +42,11 @@ def has_answer(text: str) -> bool:
     return bool(_ANSWER.search(text or ""))
 
 
-
 def sdk_http_client(sdk: Any) -> Any:
-    """The SDK's aiohttp transport (`DefaultAioHttpClient`, which openai-python documents "for improved concurrency
-    performance") when aiohttp is installed, else None: the SDK's own httpx client. Against a fast server it halves
-    the client's CPU per request (1,000 chat posts at concurrency 32: 2.7 s instead of 4.1 s on 2 cores,
-    bench/bench_harness_vs_sdk.py). The aiohttp session is opened on the first request, inside the running loop."""
+    """The SDK's aiohttp transport (`DefaultAioHttpClient`, which the openai and anthropic SDKs document "for improved
+    concurrency performance") when aiohttp is installed, else None: the SDK's own httpx client. Against a fast
+    server it halves the client's CPU per request (1,000 chat posts at concurrency 32: 2.7 s instead of 4.1 s on 2
+    cores, bench/bench_harness_vs_sdk.py). The aiohttp session opens on the first request, inside the running loop."""
     try:
         import aiohttp  # noqa: F401
     except ImportError:
