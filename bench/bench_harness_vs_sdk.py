@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,13 +262,13 @@ def main() -> None:
         rows = []
         for n, concurrency in configs:
             ratios, t_bare, t_ours, t_other, other, t_aio, aio = [], [], [], [], [], [], []
+            jobs = [(t_bare, partial(run_bare, url, n, concurrency)),
+                    (t_ours, partial(run_overthink, url, n, concurrency))]
+            jobs += [(t_other, partial(run_overthink, url, n, concurrency, args.against))] if args.against else []
+            jobs += [(t_aio, partial(run_bare, url, n, concurrency, "aiohttp"))] if args.bare_aiohttp else []
             for r in range(rounds):
-                jobs = [(t_bare, None), (t_ours, ROOT / "src")] + ([(t_other, args.against)] if args.against else [])
-                jobs += [(t_aio, "aiohttp")] if args.bare_aiohttp else []
-                for times, src in (jobs if r % 2 == 0 else jobs[::-1]):
-                    times.append(run_bare(url, n, concurrency) if src is None else
-                                 run_bare(url, n, concurrency, "aiohttp") if src == "aiohttp" else
-                                 run_overthink(url, n, concurrency, Path(src)))
+                for times, timed in (jobs if r % 2 == 0 else jobs[::-1]):
+                    times.append(timed())
                 ratios.append(t_bare[-1] / t_ours[-1])  # throughput ratio = (n / o) / (n / b)
                 if args.against:
                     other.append(t_bare[-1] / t_other[-1])

@@ -43,16 +43,24 @@ async def _one(model):
         await model.client.close()
 
 
-@pytest.mark.parametrize(("spec", "key_env", "sdk"), PROVIDERS, ids=[p[0].split("@")[0] for p in PROVIDERS])
-def test_requests_go_over_aiohttp_when_it_is_installed(api, spec, key_env, sdk, monkeypatch):
-    model = _load(api, spec, key_env, monkeypatch)
-    assert isinstance(model.client._client, sdk.DefaultAioHttpClient)
+def _answers_once(api, model):
     out = asyncio.run(_one(model))
     assert out.stop_reason != "error" and out.answer_text, out
     assert len(api.log) == 1
 
 
-@pytest.mark.parametrize(("spec", "key_env", "sdk"), PROVIDERS, ids=[p[0].split("@")[0] for p in PROVIDERS])
+each_provider = pytest.mark.parametrize(("spec", "key_env", "sdk"), PROVIDERS,
+                                        ids=[p[0].split("@")[0] for p in PROVIDERS])
+
+
+@each_provider
+def test_requests_go_over_aiohttp_when_it_is_installed(api, spec, key_env, sdk, monkeypatch):
+    model = _load(api, spec, key_env, monkeypatch)
+    assert isinstance(model.client._client, sdk.DefaultAioHttpClient)
+    _answers_once(api, model)
+
+
+@each_provider
 def test_without_aiohttp_the_sdk_default_client_is_used(api, spec, key_env, sdk, monkeypatch):
     monkeypatch.setitem(sys.modules, "aiohttp", None)  # `import aiohttp` now raises ImportError
     model = _load(api, spec, key_env, monkeypatch)
@@ -60,6 +68,4 @@ def test_without_aiohttp_the_sdk_default_client_is_used(api, spec, key_env, sdk,
     # the SDK's own default: its httpx client wrapper (the SDKs vendor httpx, so not httpx.AsyncClient itself)
     assert isinstance(client, sdk._base_client.AsyncHttpxClientWrapper)
     assert not isinstance(client, sdk.DefaultAioHttpClient)
-    out = asyncio.run(_one(model))
-    assert out.stop_reason != "error" and out.answer_text, out
-    assert len(api.log) == 1
+    _answers_once(api, model)

@@ -8,14 +8,13 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
+from ..tasks.files import FIELDS
 
 ALL_KINDS = "math,python,irrelevant-facts"
 
 
 def parse_mapping(values: list[str] | None) -> dict[str, str]:
     """--map prompt=question --map answer=target (or comma-separated) -> {"prompt": "question", ...}."""
-    from ..tasks.files import FIELDS  # here: the task registry (and its plugin entry points) costs --help ~40 ms
-
     out: dict[str, str] = {}
     for value in values or []:
         for pair in value.split(","):
