@@ -17,6 +17,13 @@ slots) vs concurrency = n_parallel = --slots; the stored samples of both runs ar
 
 --sweep first measures n_parallel 1/2/4/8 one process each (aggregate, per stream, peak RSS).
 
+Part 3, the roofline: decoding one token reads every weight once (Qwen2.5 ties its embedding, so the output matmul
+reads the whole embedding each token too), so single-stream decode tok/s x the model file's bytes is the memory
+read rate the decoder achieves. It is printed beside the rate numpy reads a 512 MiB array with --threads threads,
+measured in the same run. Near 100 %, no kernel or setting can make exact single-stream decoding faster on this
+machine; only reading the weights once for several tokens (batching, which is not exact here) or fewer bytes (a
+smaller quantization, which changes the demo's outputs) can.
+
     python bench/bench_local_throughput.py [--rounds 3] [--tokens 96] [--slots 4] [--items 20] [--quick] [--sweep]
 
 The last line reads `aggregate speedup: N.NNx` (--slots slots over 1 slot, median of the per-round ratios).
@@ -33,9 +40,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -91,7 +101,8 @@ def _per_stream(results: list[dict]) -> float:
 
 
 async def throughput(path: Path, threads: int, slots: int, tokens: int, rounds: int, requests: int
-                     ) -> tuple[list[float], bool]:
+                     ) -> tuple[list[float], bool, list[float]]:
+    """Per-round aggregate ratios, whether all texts matched, and the 1-slot server's per-round decode tok/s."""
     one = _Engine(path, {"n_ctx": 2048, "n_threads": threads, "n_parallel": 1})
     many = _Engine(path, {"n_ctx": 2048, "n_threads": threads, "n_parallel": slots})
     one.start()
@@ -102,6 +113,7 @@ async def throughput(path: Path, threads: int, slots: int, tokens: int, rounds: 
     for engine in (one, many):  # warm-up
         engine.complete({**bodies[0], "max_tokens": 4})
     ratios: list[float] = []
+    single: list[float] = []
     identical = True
     print(f"\n{requests} thinking passes per side per round, cap {tokens} tokens, greedy, n_threads {threads}")
     print(f"{'round':>5} {'1 slot tok/s':>13} {f'{slots} slots tok/s':>15} {'ratio':>7} "
@@ -115,9 +127,38 @@ async def throughput(path: Path, threads: int, slots: int, tokens: int, rounds: 
         a1, an = _tokens(res1) / t1, _tokens(resn) / tn
         identical = identical and [_ids(x) for x in res1] == [_ids(x) for x in resn]
         ratios.append(an / a1)
+        single.append(_per_stream(res1))
         print(f"{r + 1:>5} {a1:>13.1f} {an:>15.1f} {an / a1:>6.2f}x "
               f"{_per_stream(res1):>10.1f} / {_per_stream(resn):.1f}", flush=True)
-    return ratios, identical
+    return ratios, identical, single
+
+
+def read_bandwidth(threads: int, mib: int = 512, rounds: int = 5) -> float:
+    """Best bytes/s at which `threads` threads sum disjoint slices of one array (numpy releases the GIL)."""
+    data = np.ones(mib * 2**20 // 8, dtype=np.float64)
+    parts = np.array_split(data, threads)
+    best = 0.0
+    for _ in range(rounds):
+        workers = [threading.Thread(target=np.add.reduce, args=(part,)) for part in parts]
+        start = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        best = max(best, data.nbytes / (time.perf_counter() - start))
+    return best
+
+
+def roofline(path: Path, threads: int, single: list[float]) -> float:
+    """Print the decoder's read rate beside the machine's; returns the machine's bytes/s."""
+    weights = path.stat().st_size
+    decode = statistics.median(single) * weights
+    memory = read_bandwidth(threads)
+    print(f"\nroofline: single-stream decode {statistics.median(single):.1f} tok/s x {weights / 2**20:.0f} MiB of "
+          f"weights read per token = {decode / 1e9:.1f} GB/s")
+    print(f"  this machine reads memory at {memory / 1e9:.1f} GB/s ({threads} threads, best of 5): decode runs at "
+          f"{100 * decode / memory:.0f} % of that limit")
+    return memory
 
 
 def _sweep_one(path: Path, threads: int, slots: int, tokens: int) -> None:
@@ -174,18 +215,40 @@ def _samples(run_dir: Path) -> dict[tuple, tuple]:
                 for s in store.iter_samples()}
 
 
-def quickstart(items: int, slots: int) -> None:
+def _passes(run_dir: Path) -> tuple[int, float, float]:
+    """Tokens the run decoded (one shared thinking pass per item, its longest stored trace, + every answer) and
+    the seconds spent in thinking passes and in answer passes."""
+    think: dict[tuple, tuple[int, float]] = {}
+    answers, answer_s = 0, 0.0
+    with Store(run_dir) as store:
+        for s in store.iter_samples():
+            key, meta = (s["task"], s["item_id"]), s["metadata"] or {}
+            think[key] = (max(think.get(key, (0, 0.0))[0], s["reasoning_tokens"] or 0), meta.get("think_pass_s", 0.0))
+            answers += (s["output_tokens"] or 0) - (s["reasoning_tokens"] or 0)
+            answer_s += meta.get("answer_pass_s", 0.0)
+    return sum(t for t, _ in think.values()) + answers, sum(s for _, s in think.values()), answer_s
+
+
+def quickstart(items: int, slots: int, weights: int, memory: float) -> None:
     shipped = int(QUICKSTART["concurrency"])
     with tempfile.TemporaryDirectory() as tmp:
         before = _quickstart_run(items, shipped, {}, Path(tmp) / "before")
         after = _quickstart_run(items, slots, {"n_parallel": slots}, Path(tmp) / "after")
         a, b = _samples(Path(tmp) / "before"), _samples(Path(tmp) / "after")
+        tokens, think_s, answer_s = _passes(Path(tmp) / "before")
     same = sum(a[k] == b.get(k) for k in a)
     print(f"\nquickstart's work ({items} items x 2 tasks x budgets {QUICKSTART['budgets']}, forced), wall clock:")
     print(f"  as shipped (concurrency {shipped}, {DEFAULT_N_PARALLEL} slot(s)): {before:8.1f} s")
     print(f"  concurrency {slots}, {slots} slots:{'':{13 - 2 * len(str(slots))}}{after:8.1f} s   "
           f"({before / after:.2f}x faster)")
     print(f"  samples identical to the shipped run (reasoning, answer, score): {same} of {len(a)}")
+    print(f"  of the shipped run's {before:.1f} s, thinking passes took {think_s:.1f} s and answer passes "
+          f"{answer_s:.1f} s")
+    ceiling = memory / weights  # tok/s of one stream that read the weights at the machine's full rate
+    print(f"  it decodes {tokens} tokens, {tokens / (think_s + answer_s):.1f} tok/s over its passes (prompts "
+          f"included). Reading the weights at the machine's {memory / 1e9:.1f} GB/s, one stream decodes at most "
+          f"{ceiling:.1f} tok/s: those tokens alone take >= {tokens / ceiling:.0f} s; half the shipped time is "
+          f"{before / 2:.0f} s")
 
 
 def main() -> None:
@@ -209,11 +272,13 @@ def main() -> None:
           f"{QUICKSTART['concurrency']}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.sweep:
         sweep(path, args.threads, args.tokens, rounds)
-    ratios, identical = asyncio.run(throughput(path, args.threads, args.slots, args.tokens, rounds, args.requests))
+    ratios, identical, single = asyncio.run(
+        throughput(path, args.threads, args.slots, args.tokens, rounds, args.requests))
     print(f"greedy outputs of 1 slot and {args.slots} slots identical token for token: "
           f"{'yes' if identical else 'NO'}")
+    memory = roofline(path, args.threads, single)
     if items:
-        quickstart(items, args.slots)
+        quickstart(items, args.slots, path.stat().st_size, memory)
     print(f"aggregate speedup: {statistics.median(ratios):.2f}x")
 
 
