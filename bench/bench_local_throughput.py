@@ -129,7 +129,7 @@ async def throughput(path: Path, threads: int, slots: int, tokens: int, rounds: 
         ratios.append(an / a1)
         single.append(_per_stream(res1))
         print(f"{r + 1:>5} {a1:>13.1f} {an:>15.1f} {an / a1:>6.2f}x "
-              f"{_per_stream(res1):>10.1f} / {_per_stream(resn):.1f}", flush=True)
+              f"{single[-1]:>10.1f} / {_per_stream(resn):.1f}", flush=True)
     return ratios, identical, single
 
 
@@ -149,12 +149,11 @@ def read_bandwidth(threads: int, mib: int = 512, rounds: int = 5) -> float:
     return best
 
 
-def roofline(path: Path, threads: int, single: list[float]) -> float:
+def roofline(weights: int, threads: int, single: float) -> float:
     """Print the decoder's read rate beside the machine's; returns the machine's bytes/s."""
-    weights = path.stat().st_size
-    decode = statistics.median(single) * weights
+    decode = single * weights
     memory = read_bandwidth(threads)
-    print(f"\nroofline: single-stream decode {statistics.median(single):.1f} tok/s x {weights / 2**20:.0f} MiB of "
+    print(f"\nroofline: single-stream decode {single:.1f} tok/s x {weights / 2**20:.0f} MiB of "
           f"weights read per token = {decode / 1e9:.1f} GB/s")
     print(f"  this machine reads memory at {memory / 1e9:.1f} GB/s ({threads} threads, best of 5): decode runs at "
           f"{100 * decode / memory:.0f} % of that limit")
@@ -218,15 +217,17 @@ def _samples(run_dir: Path) -> dict[tuple, tuple]:
 def _passes(run_dir: Path) -> tuple[int, float, float]:
     """Tokens the run decoded (one shared thinking pass per item, its longest stored trace, + every answer) and
     the seconds spent in thinking passes and in answer passes."""
-    think: dict[tuple, tuple[int, float]] = {}
+    think_tokens: dict[tuple, int] = {}
+    think_s: dict[tuple, float] = {}  # the samples of one item share its thinking pass: count it once
     answers, answer_s = 0, 0.0
     with Store(run_dir) as store:
         for s in store.iter_samples():
             key, meta = (s["task"], s["item_id"]), s["metadata"] or {}
-            think[key] = (max(think.get(key, (0, 0.0))[0], s["reasoning_tokens"] or 0), meta.get("think_pass_s", 0.0))
+            think_tokens[key] = max(think_tokens.get(key, 0), s["reasoning_tokens"] or 0)
+            think_s[key] = meta.get("think_pass_s", 0.0)
             answers += (s["output_tokens"] or 0) - (s["reasoning_tokens"] or 0)
             answer_s += meta.get("answer_pass_s", 0.0)
-    return sum(t for t, _ in think.values()) + answers, sum(s for _, s in think.values()), answer_s
+    return sum(think_tokens.values()) + answers, sum(think_s.values()), answer_s
 
 
 def quickstart(items: int, slots: int, weights: int, memory: float) -> None:
@@ -276,9 +277,10 @@ def main() -> None:
         throughput(path, args.threads, args.slots, args.tokens, rounds, args.requests))
     print(f"greedy outputs of 1 slot and {args.slots} slots identical token for token: "
           f"{'yes' if identical else 'NO'}")
-    memory = roofline(path, args.threads, single)
+    weights = path.stat().st_size
+    memory = roofline(weights, args.threads, statistics.median(single))
     if items:
-        quickstart(items, args.slots, path.stat().st_size, memory)
+        quickstart(items, args.slots, weights, memory)
     print(f"aggregate speedup: {statistics.median(ratios):.2f}x")
 
 
