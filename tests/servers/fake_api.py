@@ -19,6 +19,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -34,12 +35,13 @@ ANSWER_TOKENS = 5
 class FakeAPI:
     def __init__(self, *, answer: str = "2", think_fraction: float = 0.5, report_thinking_tokens: bool = True,
                  batch_polls: int = 1, budget_mode: str = "honour", fixed_think: int = 1500,
-                 overshoot: float = 3538 / 2048) -> None:
+                 overshoot: float = 3538 / 2048, answer_for: Callable[[str], str] | None = None) -> None:
         assert budget_mode in ("honour", "ignore", "overshoot")
         self.budget_mode = budget_mode
         self.fixed_think = fixed_think
         self.overshoot = overshoot
         self.answer = answer
+        self.answer_for = answer_for  # the request body's text -> the answer (per-item answers), else `answer`
         self.think_fraction = think_fraction
         self.visible_reasoning = 0  # tokens of visible reasoning a non-reasoning chat model writes
         self.report_thinking_tokens = report_thinking_tokens
@@ -107,6 +109,9 @@ class FakeAPI:
                 break
         return body, None
 
+    def _answer(self, body: dict[str, Any]) -> str:
+        return self.answer if self.answer_for is None else self.answer_for(json.dumps(body))
+
     def _think(self, requested: int | None, effort: str | None) -> int:
         if self.budget_mode == "ignore":  # any budget or effort (even "none") asks for thinking: it thinks
             return self.fixed_think if requested is not None or effort is not None else 0
@@ -134,9 +139,9 @@ class FakeAPI:
         stop = "end_turn"
         if think + ANSWER_TOKENS > cap:
             stop = "max_tokens"
-            text = f"<answer>{self.answer}</answer>"[: max(0, cap - think) * 3] if cap > think else ""
+            text = f"<answer>{self._answer(body)}</answer>"[: max(0, cap - think) * 3] if cap > think else ""
         else:
-            text = f"<answer>{self.answer}</answer>"
+            text = f"<answer>{self._answer(body)}</answer>"
         if text:
             content.append({"type": "text", "text": text})
         out_tokens = min(cap, think + ANSWER_TOKENS)
@@ -202,7 +207,7 @@ class FakeAPI:
             think = min(cap, self.fixed_think if self.budget_mode == "ignore" else 0 if off else
                         self._think(body.get("thinking_token_budget"), None))
         finish = "stop" if think + ANSWER_TOKENS <= cap else "length"
-        text = f"<answer>{self.answer}</answer>" if finish == "stop" else ""
+        text = f"<answer>{self._answer(body)}</answer>" if finish == "stop" else ""
         out = min(cap, think + ANSWER_TOKENS)
         if self.visible_reasoning and "reasoning_effort" not in body:
             # a non-reasoning model: it reasons in the visible text and reports reasoning_tokens = 0
@@ -222,7 +227,7 @@ class FakeAPI:
             {"type": "summary_text", "text": "short summary"}]}]
         if done:
             output.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
-                           "content": [{"type": "output_text", "text": f"<answer>{self.answer}</answer>",
+                           "content": [{"type": "output_text", "text": f"<answer>{self._answer(body)}</answer>",
                                         "annotations": []}]})
         out = min(cap, think + ANSWER_TOKENS)
         return {"id": self._id("resp"), "object": "response", "created_at": 1, "model": body["model"],

@@ -218,11 +218,24 @@ def _print_summary(run_dir: Path, plot: bool = True) -> None:
     print_summary(run_dir, plot=plot)
 
 
+def _export_inspect(run_dir: Path, out: Path | None) -> None:
+    if out is None:
+        raise UserError("--format inspect writes a folder of inspect_ai logs: give --out DIR")
+    try:
+        from ..ecosystem.inspect_export import export_inspect
+    except ImportError:
+        raise UserError("--format inspect needs inspect_ai: pip install 'overthink[inspect]'") from None
+    paths = export_inspect(run_dir, out)
+    typer.echo(f"wrote {len(paths)} inspect_ai log(s) to {out}; view them with `inspect view --log-dir {out}`",
+               err=True)
+
+
 @app.command()
 def export(
     run_dir: Path,
     format: Annotated[str, typer.Option("--format", "-f", help="jsonl | csv | parquet | sqlite (the whole store "
-                                        "as one self-contained file; needs --out)")] = "jsonl",
+                                        "as one self-contained file; needs --out) | inspect (inspect_ai eval "
+                                        "logs, one per cell, into the folder --out)")] = "jsonl",
     out: Annotated[Path | None, typer.Option(help="output file (default: stdout)")] = None,
     labels: Annotated[bool, typer.Option("--labels", help="export the review labels instead of the samples")] = False,
 ) -> None:
@@ -230,7 +243,10 @@ def export(
     from ..store import Store, write_export, write_label_export
 
     writer = write_label_export if labels else write_export
-    if labels and format in ("parquet", "sqlite"):
+    if format == "inspect" and not labels:
+        _export_inspect(run_dir, out)
+        return
+    if labels and format in ("parquet", "sqlite", "inspect"):
         raise UserError(f"--labels exports as jsonl or csv, not {format} (--format sqlite holds the labels too)")
     if format == "parquet" and out is None and sys.stdout.isatty():
         raise UserError("parquet is binary: give --out FILE (or pipe stdout to a file)")

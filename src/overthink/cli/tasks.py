@@ -17,7 +17,7 @@ from ..errors import DataError, UserError
 from ..report.console import wide_console
 from ..tasks import BUILTIN, Task, get_task, task_names
 from ..tasks.files import write_items
-from .common import task_options
+from .common import parse_task_args, task_options
 
 app = typer.Typer(no_args_is_help=True, help="List, preview and export tasks.")
 
@@ -92,15 +92,46 @@ def show(name: str, n: Annotated[int, typer.Option("--n", min=1, help="How many 
 
 
 @app.command("export")
-def export(name: str, out: Annotated[Path, typer.Option("--out", help="Output file; must end in .jsonl.")],
+def export(name: Annotated[str, typer.Argument(help="Task name; with --format hf also several, comma-separated.")],
+           out: Annotated[Path, typer.Option("--out", help="Output: a .jsonl file, or a folder with --format hf.")],
            n: Annotated[int | None, typer.Option("--n", min=1, help="Items (default: the task's size).")] = None,
            seed: Annotated[int, typer.Option("--seed", help="Seed of the item "
                                                             "selection.")] = 0,
-           task_args: TaskArgs = None, data: Data = None) -> None:
-    """Write a task's items as JSONL in the paper's public schema."""
+           task_args: TaskArgs = None, data: Data = None,
+           format: Annotated[str, typer.Option("--format", help="jsonl (the paper's public schema) | hf (a Hugging "
+                                                                "Face dataset folder: parquet per task + card)")]
+           = "jsonl") -> None:
+    """Write a task's items as JSONL in the paper's public schema, or as a Hugging Face dataset folder."""
+    if format == "hf":
+        _export_hf(name, out, n, seed, task_args, data)
+        return
+    if format != "jsonl":
+        raise UserError(f"--format {format!r}: tasks export writes jsonl or hf")
     if out.suffix.lower() != ".jsonl":  # the format follows the name: never JSONL inside a .csv
         raise UserError(f"--out {out}: tasks export writes JSONL (the paper's public schema); name the file "
                         f"{out.with_suffix('.jsonl').name}")
     task = _task(name, task_args, data)
     count = write_items(task.items(n, seed), out)
     typer.echo(f"wrote {count} items of {name} to {out}")
+
+
+def _export_hf(names: str, out: Path, n: int | None, seed: int, task_args: list[str] | None,
+               data: Path | None) -> None:
+    try:
+        from ..ecosystem.hf_dataset import write_hf_dataset
+    except ImportError:  # pyarrow
+        raise UserError("--format hf writes parquet: pip install 'overthink[parquet]'") from None
+    if out.suffix.lower() in (".jsonl", ".parquet", ".json"):
+        raise UserError(f"--out {out}: --format hf writes a dataset folder; give a folder name")
+    chosen = [x.strip() for x in names.split(",") if x.strip()]
+    parsed = parse_task_args(task_args, chosen) or {}
+    tasks = []
+    for name in chosen:
+        options = dict(parsed.get(name, {}))
+        if data is not None and len(chosen) == 1:
+            options["data"] = str(data)
+        tasks.append((get_task(name, **options), options))
+    entries = write_hf_dataset(tasks, out, n=n, seed=seed)
+    total = sum(e["items"] for e in entries)
+    typer.echo(f"wrote {total} items of {len(entries)} task(s) to {out} (parquet per task under data/, card "
+               f"README.md); load with datasets.load_dataset(\"parquet\", data_dir=\"{out}/data\")")

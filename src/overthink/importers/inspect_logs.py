@@ -41,9 +41,10 @@ def collect(path: Path, opts: Options, got: Collected) -> None:
         got.errors.append(f"{path}: not an inspect_ai eval log ({type(exc).__name__}: {first})")
         return
     spec = log.eval
+    exported = (spec.metadata or {}).get("overthink") or {}  # a log `overthink export --format inspect` wrote
     try:
-        budget = _budget(spec.model_generate_config, opts)
-        mechanism = mechanism_of(opts)
+        budget = _budget(spec.model_generate_config, opts, exported.get("budget"))
+        mechanism = mechanism_of(opts) if opts.mechanism or "mechanism" not in exported else str(exported["mechanism"])
     except ValueError as exc:
         got.errors.append(f"{path}: {exc}")
         return
@@ -60,8 +61,9 @@ def collect(path: Path, opts: Options, got: Collected) -> None:
         return
     scorer = opts.scorer or (scorers[0] if scorers else None)
     model = opts.model or spec.model
-    task = opts.task or spec.task
-    metric = opts.metric or "accuracy"
+    own = _overthink_task(samples, scorer)  # a log of overthink's own inspect task: its name and metric
+    task = opts.task or (own[0] if own else spec.task)
+    metric = opts.metric or (own[1] if own else "accuracy")
     n = 0
     for sample in samples:
         origin = f"{path}: sample {sample.id!r} epoch {sample.epoch}"
@@ -78,8 +80,22 @@ def collect(path: Path, opts: Options, got: Collected) -> None:
                         "log_status": log.status})
 
 
-def _budget(config: Any, opts: Options) -> Budget:
+def _overthink_task(samples: list[Any], scorer: str | None) -> tuple[str, str] | None:
+    """(task, metric) when every sample was scored by overthink's inspect scorer (ecosystem/inspect_tasks.py)."""
+    found = set()
+    for sample in samples:
+        score = (sample.scores or {}).get(scorer) if scorer else None
+        meta = (score.metadata or {}) if score is not None else {}
+        if "overthink_task" not in meta or "metric" not in meta:
+            return None
+        found.add((str(meta["overthink_task"]), str(meta["metric"])))
+    return found.pop() if len(found) == 1 else None
+
+
+def _budget(config: Any, opts: Options, exported: Any = None) -> Budget:
     tokens, effort = config.reasoning_tokens, config.reasoning_effort
+    if exported == NATURAL and tokens is None and effort is None and opts.unbudgeted is None:
+        return NATURAL  # overthink's own export of a natural run says so
     if tokens is not None and effort is not None:
         if opts.budget_field is None:
             raise ValueError(f"the generate config sets both reasoning_tokens ({tokens}) and reasoning_effort "
@@ -183,8 +199,11 @@ def _sample(sample: Any, spec: Any, *, model: str, task: str, budget: Budget, me
         status, error = Status.ERROR.value, "the sample has no score"
     else:
         grade = _grade(value)
+        own_status = ((score.metadata or {}).get("status") if score is not None else None)
         if grade[2]:
-            status = Status.UNPARSED.value
+            status = Status.TRUNCATED.value if own_status == Status.TRUNCATED.value else Status.UNPARSED.value
+        if (score.metadata or {}).get("metric") == "rmse":  # a squared error, not a 0/1 grade
+            grade = (grade[0], None, grade[2])
     target = sample.target if isinstance(sample.target, str) else " | ".join(sample.target)
     meta: dict[str, Any] = {
         "source": {"format": "inspect", "file": str(path), "sample_id": sample.id, "epoch": sample.epoch,
@@ -207,6 +226,13 @@ def _sample(sample: Any, spec: Any, *, model: str, task: str, budget: Budget, me
         expected=target, score=grade[0], correct=grade[1], latency_s=sample.total_time,
         cost_usd=usage.total_cost if usage is not None else None, error=error, stop_reason=stop,
         thinking_stop=None, reasoning=reasoning, answer_text=answer_text or "", metadata=meta)
-    item = Item(id=str(sample.id), prompt=_text(sample.input), answer=target,
-                metadata=plain_json(sample.metadata or {}))
+    meta_in = dict(sample.metadata or {})
+    saved = meta_in.pop("overthink_item", None)  # overthink's own task: the item as overthink holds it
+    meta_in.pop("overthink_task", None)
+    if isinstance(saved, dict):
+        choices = tuple(saved["choices"]) if saved.get("choices") else None
+        item = Item(id=str(sample.id), prompt=_text(sample.input), answer=saved.get("answer"), choices=choices,
+                    answer_index=saved.get("answer_index"), metadata=plain_json(meta_in))
+    else:
+        item = Item(id=str(sample.id), prompt=_text(sample.input), answer=target, metadata=plain_json(meta_in))
     return record, item
