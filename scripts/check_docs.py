@@ -14,7 +14,8 @@ To stay within a few minutes on 2 cores, the rest is made small but otherwise ke
   - `runs/...`, `runs/my-run`, `runs/a runs/b` name the runs made earlier; `my.jsonl` / `other.csv` are written
     first (a task export and a two-column CSV);
   - `make demo` runs as the command it wraps, `overthink quickstart --limit 1` (installing is what `make test` did);
-  - `overthink review` passes when the server prints its URL (then it is stopped);
+  - `overthink review` and `inspect view` pass when the server prints its URL (then it is stopped);
+  - `inspect eval` needs a model with a key (even inspect's mock model downloads a tokenizer): skipped;
   - `pip install 'overthink[X]'` is resolved with --dry-run from the clone (`-e .[X]`); a package installed from
     the clone (`pip install ./examples/plugin_task`) is uninstalled again at the end.
 Usage: python scripts/check_docs.py [--python .venv/bin/python] [--list] [--keep]
@@ -148,8 +149,11 @@ class Planner:
                 run = f"runs/docs-{len(self.runs)}"
                 self.runs.append(run)
                 command += f" --run-dir {run}"
-        if words[:2] == ["overthink", "review"]:
+        if words[:2] == ["overthink", "review"] or words[:2] == ["inspect", "view"]:
             return Step(shown, command, server=True)
+        if words[:2] == ["inspect", "eval"]:  # inspect's keyless mock model still downloads a tokenizer
+            model = words[words.index("--model") + 1] if "--model" in words else "a model"
+            return Step(shown, None, f"needs a real API key ({model.split('/', 1)[0]})")
         return Step(shown, command)
 
 

@@ -250,3 +250,52 @@ def test_tasks_export_hf_loads_with_datasets(tmp_path):
 def test_tasks_export_hf_refuses_a_file_name(tmp_path):
     res = ot("tasks", "export", "zebra", "--format", "hf", "--out", tmp_path / "x.jsonl")
     assert res.exit_code == 2 and "dataset folder" in res.output
+
+
+@pytest.mark.slow
+def test_inspect_view_shows_the_exported_run(stub_run, tmp_path):
+    """`inspect view` serves the exported logs and headless Chromium renders the task and its samples."""
+    from browser import CHROMIUM
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import socket
+
+    from browser import ARGS
+
+    out = tmp_path / "logs"
+    assert ot("export", stub_run, "--format", "inspect", "--out", out).exit_code == 0
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    view = subprocess.Popen([inspect_cli(), "view", "--log-dir", str(out), "--host", "127.0.0.1", "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        import time
+        import urllib.request
+
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("text=misleading-math", timeout=60_000)
+            text = page.inner_text("body")
+            assert "overthink/misleading-math" in text or "misleading-math" in text
+            page.screenshot(path=str(tmp_path / "inspect_view.png"))
+            page.click("text=overthink/misleading-math >> nth=0")
+            page.wait_for_selector("text=mm-0-00000", timeout=60_000)  # the samples of the budget-0 log
+            page.screenshot(path=str(tmp_path / "inspect_view_log.png"))
+            browser.close()
+    finally:
+        os.killpg(view.pid, 15)
+        view.wait(timeout=20)

@@ -128,6 +128,15 @@ def _results(samples: list[EvalSample], metric: str) -> EvalResults:
     return EvalResults(total_samples=len(samples), completed_samples=len(samples), scores=[score])
 
 
+def _usage(samples: list[EvalSample]) -> dict[str, ModelUsage]:
+    """The log's total usage per model (inspect's viewer shows it per log)."""
+    total: dict[str, ModelUsage] = {}
+    for sample in samples:
+        for model, usage in sample.model_usage.items():
+            total[model] = total[model] + usage if model in total else usage
+    return total
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60] or "x"
 
@@ -182,10 +191,12 @@ def export_inspect(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
                         dataset=EvalDataset(name=task, samples=len({r["item_id"] for r in rows})),
                         model=_clean(model, keys), model_generate_config=_generate_config(budget, config.get("seed")),
                         config=EvalConfig(epochs=epochs), packages={"overthink": __version__},
+                        task_args={"budget": budget, "mechanism": mechanism},
                         metadata={"overthink": {"run": run_name, "task": task, "mechanism": mechanism,
                                                 "budget": budget, "metric": metric}})
         log = EvalLog(status="success", eval=spec, results=_results(samples, metric),
-                      stats=EvalStats(started_at=created, completed_at=created), samples=samples)
+                      stats=EvalStats(started_at=created, completed_at=created, model_usage=_usage(samples)),
+                      samples=samples)
         path = out / f"{_slug(task)}_{_slug(model)}_{mechanism}_{_slug(str(budget))}.eval"
         write_eval_log(log, str(path))
         written.append(path)
