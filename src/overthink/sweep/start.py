@@ -43,6 +43,16 @@ Executor = Callable[[Plan, Mapping[str, ModelBase], Recorder, CostGuard], Awaita
 Loader = Callable[[str, dict], ModelBase]
 
 
+def shard_items(items: list[Item], shard: tuple[int, int] | None) -> list[Item]:
+    """The items of shard (I, N): every N-th item from the I-th, so an item's budgets, replicates and shared trace
+    stay in one shard, the shards are balanced, and their union is the unsharded run's items (same ids, same
+    seeds: a sample's seed depends on the config's seed, task, item and replicate only)."""
+    if shard is None:
+        return items
+    index, count = shard
+    return items[index::count]
+
+
 def executor_for(cfg: ExperimentConfig) -> Executor:
     return run_batches if cfg.batch else run_pool
 
@@ -175,6 +185,7 @@ class Sweep:
             if self.cfg.limit is not None and len(items) < self.cfg.limit:
                 print(f"{task.name}: limit {self.cfg.limit} is above the task's {len(items)} items; running all "
                       f"{len(items)}", file=sys.stderr)
+            items = shard_items(items, self.cfg.shard_of())
             store.add_items(task.name, items)
             out.append((task, items))
         known = store.get_meta("tasks") or {}
