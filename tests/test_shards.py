@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from servers.fake_api import FakeAPI
 from typer.testing import CliRunner
 
 from overthink.cli import app
 from overthink.store import Store
 from overthink.store.merge import VOLATILE
-from servers.fake_api import FakeAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ["--task", "misleading-math", "--budgets", "low,high", "--mechanism", "native", "--limit", "7",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import ExperimentConfig
 from ..errors import UserError
 from .run_store import Store
 from .schema import KEY
@@ -63,8 +64,6 @@ def _key(row: dict[str, Any]) -> tuple:
 
 
 def _semantic_check(configs: list[tuple[Path, dict[str, Any]]]) -> None:
-    from ..config import ExperimentConfig  # config imports nothing from store; kept local to the one check
-
     first_path, first = configs[0]
     base = ExperimentConfig.model_validate(first)
     for path, cfg in configs[1:]:
@@ -170,23 +169,21 @@ def _plan(stores: list[Store], target: Store, result: MergeResult) -> _Plan:
 def _write(stores: list[Store], target: Store, plan: _Plan, configs: list, result: MergeResult) -> None:
     conn = target.conn
     sample_cols = [c for c in _columns(target, "samples") if c != "id"]
-    new_ids: dict[tuple[int, int], int] = {}  # (source index, old sample id) -> merged id
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for _key_, (index, row) in plan.items.items():
+        for _index, row in plan.items.values():
             cols = list(row)
             conn.execute(f"INSERT OR IGNORE INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                          [row[c] for c in cols])
             result.items += 1
-        for key, (index, row) in plan.samples.items():
+        for key, (_index, row) in plan.samples.items():
             cols = [c for c in sample_cols if c in row]
             values = [row[c] for c in cols]
             conn.execute(f"DELETE FROM samples WHERE {' AND '.join(f'{k} = ?' for k in KEY)}", list(key))
-            cur = conn.execute(f"INSERT INTO samples ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            conn.execute(f"INSERT INTO samples ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                                values)
-            new_ids[(index, row["id"])] = cur.lastrowid
             result.samples += 1
-        for index, store in enumerate(stores):
+        for store in stores:
             old_to_key = {r["id"]: _key(r) for r in _rows(store, "samples", ["id", *KEY])}
             merged_id = {tuple(k): i for i, *k in conn.execute(f"SELECT id, {', '.join(KEY)} FROM samples")}
             label_cols = [c for c in _columns(store, "labels") if c != "id"]
@@ -199,7 +196,7 @@ def _write(stores: list[Store], target: Store, plan: _Plan, configs: list, resul
                 conn.execute(f"INSERT INTO labels ({', '.join(label_cols)}) VALUES ({marks})",
                              [row[c] for c in label_cols])
                 result.labels += 1
-        for _bid, (index, row) in plan.batches.items():
+        for _index, row in plan.batches.values():
             cols = list(row)
             conn.execute(f"INSERT OR IGNORE INTO batches ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                          [row[c] for c in cols])
