@@ -36,6 +36,17 @@ OPERATIONAL_OPTIONS = frozenset({"timeout_s", "max_attempts", "max_concurrency",
                                  "progress"})
 
 
+def parse_shard(value: str) -> tuple[int, int]:
+    """"I/N" -> (I, N) with 0 <= I < N (Slurm's SLURM_ARRAY_TASK_ID / COUNT, Kubernetes' JOB_COMPLETION_INDEX)."""
+    head, sep, tail = str(value).strip().partition("/")
+    if not sep or not head.isascii() or not tail.isascii() or not head.isdigit() or not tail.isdigit():
+        raise ValueError(f"shard {value!r}: write I/N, e.g. 0/4 for the first of four shards")
+    index, count = int(head), int(tail)
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard {value!r}: I must be 0 to N-1 (the first of four shards is 0/4)")
+    return index, count
+
+
 def _semantic_options(field: str, options: dict[str, Any]) -> dict[str, Any]:
     if field != "model_options":
         return options
@@ -77,7 +88,22 @@ class ExperimentConfig(BaseModel):
                                               "is local: nothing in flight is paid for)")
     independent: bool = Field(False, description="forced: one request pair per budget, not one shared trace")
     probe_cuts: int = Field(0, ge=0, le=64, description="extra evenly spaced cuts answered for trajectories only")
+    shard: str | None = Field(None, description="I/N: run the I-th of N deterministic slices of the items "
+                              "(0 <= I < N; every shard gets the same items and seeds); `overthink merge` joins "
+                              "the shards' run dirs")
     run_dir: str | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parse_shard(value)
+        return value.strip()
+
+    def shard_of(self) -> tuple[int, int] | None:
+        """(I, N) of a shard run, else None."""
+        return parse_shard(self.shard) if self.shard else None
 
     @model_validator(mode="before")
     @classmethod

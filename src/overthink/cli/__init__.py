@@ -24,6 +24,7 @@ from .common import ErrorGroup, parse_task_args
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
 from .estimate import estimate
+from .merge import merge
 from .power import power
 from .report import report
 from .review import review
@@ -159,6 +160,8 @@ def run(
     config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it (default: none)")] = None,
     grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    shard: Annotated[str | None, typer.Option(help="I/N: run only the I-th of N slices of the items (0-based; "
+                                              "`overthink merge` joins the shards' run dirs) (default: all)")] = None,
 ) -> None:
     """Sweep reasoning budgets (or sample natural lengths) and store every sample as it completes."""
     tasks = _split(task)
@@ -177,7 +180,7 @@ def run(
                      natural=natural, natural_cap=natural_cap, limit=limit, seed=seed, concurrency=concurrency,
                      temperature=temperature, answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost,
                      batch=batch, check=check, server=server, independent=independent, probe_cuts=probe_cuts,
-                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s)
+                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s, shard=shard)
     out, code = execute(overrides, config, quiet=quiet)
     _print_summary(out)
     if code:
@@ -323,6 +326,7 @@ def _register_groups() -> None:
     app.command("import")(import_results.import_results)
     app.command("check")(check_command)
     app.command("power")(power)
+    app.command("merge")(merge)
 
 
 _register_groups()

@@ -11,7 +11,6 @@ session's provenance is recorded), plans what is not finished and executes it un
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,6 +31,7 @@ from ..tasks import Task, get_task, task_names
 from . import provenance
 from .batch import run_batches, supports_batch
 from .guard import CostGuard
+from .items import run_items
 from .plan import Plan, build_plan, plan_for
 from .pool import run_pool
 from .record import Recorder, RunStats
@@ -171,12 +171,7 @@ class Sweep:
     def _load_items(self, store: Store) -> list[tuple[Task, list[Item]]]:
         out = []
         for task in self.tasks:
-            items = task.items(n=self.cfg.limit, seed=self.cfg.seed)
-            if self.cfg.limit is not None and len(items) < self.cfg.limit:
-                print(f"{task.name}: limit {self.cfg.limit} is above the task's {len(items)} items; running all "
-                      f"{len(items)}", file=sys.stderr)
-            store.add_items(task.name, items)
-            out.append((task, items))
+            out.append((task, run_items(task, self.cfg, store)))
         known = store.get_meta("tasks") or {}
         known.update({task.name: task.describe() for task in self.tasks})
         store.set_meta("tasks", known)
