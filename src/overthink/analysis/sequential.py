@@ -104,9 +104,11 @@ def _bets(x: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def decide(stats: np.ndarray, *, n_budgets: int, alpha: float = 0.05, delta: float = 0.02,
-           ends: Sequence[int] | None = None, grid: int = GRID, keep_history: bool = False) -> Decisions:
+           ends: Sequence[int] | None = None, ceiling: int | None = None, grid: int = GRID,
+           keep_history: bool = False) -> Decisions:
     """Run the sequential decision over `stats` (runs x items, in draw order; the item statistic, bounded by
     `bound(n_budgets)`), looking after each cumulative count in `ends` (default: the rounds up to all items).
+    A run still open at `ceiling` items (default: the last end) is undecided; before it, it stays open.
 
     A run's items beyond its stop are never used (in the sweep they were never paid for)."""
     stats = np.atleast_2d(np.asarray(stats, float))
@@ -154,13 +156,14 @@ def decide(stats: np.ndarray, *, n_budgets: int, alpha: float = 0.05, delta: flo
         now[hi_d < 0] = INVERSE
         now[lo_d > 0] = POSITIVE
         now[(lo_d > -delta) & (hi_d < delta) & (now == OPEN)] = FLAT
-        if r == len(ends) - 1:
+        if end >= (ceiling or ends[-1]):
             now[now == OPEN] = UNDECIDED
         rounds[active] = r + 1
         items[active] = end
         if history is not None:
             for k, run in enumerate(active):
-                history[run].append({"round": r + 1, "items": end, "low": float(lo_d[k]), "high": float(hi_d[k]),
+                history[run].append({"round": r + 1, "items": end, "low": round(float(lo_d[k]), 4),
+                                     "high": round(float(hi_d[k]), 4),
                                      "decision": str(now[k])})
         decision[active] = now
         active = active[now == OPEN]
