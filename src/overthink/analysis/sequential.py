@@ -215,3 +215,20 @@ def simulate_design(*, runs: int, n_items: int, n_budgets: int, replicates: int,
 def mc_error(share: float, runs: int) -> float:
     """The Monte Carlo standard error of a simulated share."""
     return math.sqrt(max(share * (1 - share), 1e-12) / runs)
+
+
+# -- reading a run's stored decisions (the sweep stores them; readers never recompute) ----------------------------
+
+TABLE_COLUMNS = ("run", "task", "model", "mechanism", "design", "method", "alpha", "flat_margin", "decision",
+                 "reason", "rounds", "items", "ceiling", "low", "high", "estimate")
+
+
+def design_rows(meta: dict[str, Any] | None, run: str = "") -> list[dict[str, Any]]:
+    """One row per cell of a sequential run's stored meta ("sequential"); [] for a fixed-design run."""
+    if not meta:
+        return []
+    return [{"run": run, "task": c["task"], "model": c["model"], "mechanism": c["mechanism"], "design": "sequential",
+             "method": meta.get("method"), "alpha": meta.get("alpha"), "flat_margin": meta.get("flat_margin"),
+             **{k: c.get(k) for k in ("decision", "reason", "rounds", "items", "ceiling", "low", "high",
+                                      "estimate")}}
+            for c in meta.get("cells", [])]

@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..store import Store
 from .audit import audit_rich, summary_verdict
 from .console import wide_console
+from .sequential import sequential_lines
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
 
@@ -72,6 +73,9 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     console.print(out)
     if origin:
         console.print(origin, highlight=False, markup=False)
+    if summary.sequential:  # --until-decided: the decisions first, the fixed-design verdicts labelled descriptive
+        for line in sequential_lines(summary.sequential):
+            console.print(line, highlight=False, markup=False)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
     for row in summary.verdicts.to_dict("records"):
         inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])
