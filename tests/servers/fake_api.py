@@ -48,6 +48,10 @@ class FakeAPI:
         self.log: list[dict[str, Any]] = []  # every request: path, headers, body
         self.billed: list[str] = []  # one entry per successfully answered generation (sync or batch)
         self.expire_batches = False
+        # a known truth (tests/servers/truth.py): the chat answer as a function of the request body and the tokens
+        # thought, instead of the fixed `answer`; `delay_s` delays every chat answer (kill tests)
+        self.answer_for: Any = None
+        self.delay_s = 0.0
         self.batches: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self._n = 0
@@ -202,7 +206,8 @@ class FakeAPI:
             think = min(cap, self.fixed_think if self.budget_mode == "ignore" else 0 if off else
                         self._think(body.get("thinking_token_budget"), None))
         finish = "stop" if think + ANSWER_TOKENS <= cap else "length"
-        text = f"<answer>{self.answer}</answer>" if finish == "stop" else ""
+        answer = self.answer if self.answer_for is None else self.answer_for(body, think)
+        text = f"<answer>{answer}</answer>" if finish == "stop" else ""
         out = min(cap, think + ANSWER_TOKENS)
         if self.visible_reasoning and "reasoning_effort" not in body:
             # a non-reasoning model: it reasons in the visible text and reports reasoning_tokens = 0
@@ -237,6 +242,8 @@ class FakeAPI:
         body, fault = await self._intake(request)
         if fault is not None:
             return fault
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         self.billed.append(request.url.path)
         return JSONResponse(self.chat_completion(body))
 
