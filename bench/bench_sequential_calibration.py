@@ -17,6 +17,8 @@ import argparse
 import itertools
 import time
 
+from scipy.stats import beta
+
 from overthink.analysis.sequential import INVERSE, SPREAD, mc_error, simulate_design
 
 EFFECT = 0.10  # 10 points from the shortest to the longest budget
@@ -25,6 +27,12 @@ EFFECT = 0.10  # 10 points from the shortest to the longest budget
 def grid() -> list[dict]:
     return [dict(n_items=n, n_budgets=b, spread=s, replicates=r)
             for n, b, s, r in itertools.product((20, 100, 400), (3, 5), ("low", "high"), (1, 3))]
+
+
+def upper(share: float, runs: int) -> float:
+    """The one-sided 95 % Clopper-Pearson upper bound of a simulated share."""
+    k = round(share * runs)
+    return 1.0 if k >= runs else float(beta.ppf(0.95, k + 1, runs - k))
 
 
 def main() -> None:
@@ -37,9 +45,10 @@ def main() -> None:
     print(f"alpha {args.alpha} per cell; {args.runs} simulated runs per design and truth; inverse truth: "
           f"{100 * args.effect:g} points from the shortest to the longest budget; spread low = base share correct "
           f"uniform in {SPREAD['low']}, high = uniform in {SPREAD['high']}")
-    print("| items (ceiling) | budgets | spread | replicates | no effect: says inverse (MC s.e.) | no effect: "
-          "items used | effect: power (inverse) | effect: items used (share of ceiling) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| items (ceiling) | budgets | spread | replicates | no effect: says inverse (MC s.e.) | its one-sided "
+          "95 % upper bound | no effect: items used | effect: power (inverse) | effect: items used (share of "
+          "ceiling) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     worst = 0.0
     for design in grid():
         null = simulate_design(runs=args.runs, effect=0.0, alpha=args.alpha, **design)
@@ -47,7 +56,8 @@ def main() -> None:
         share = null[f"share_{INVERSE}"]
         worst = max(worst, share)
         print(f"| {design['n_items']} | {design['n_budgets']} | {design['spread']} | {design['replicates']} | "
-              f"{100 * share:.1f} % ({100 * mc_error(share, args.runs):.1f}) | {null['mean_items']:.0f} | "
+              f"{100 * share:.1f} % ({100 * mc_error(share, args.runs):.1f}) | "
+              f"{100 * upper(share, args.runs):.1f} % | {null['mean_items']:.0f} | "
               f"{100 * alt[f'share_{INVERSE}']:.1f} % | {alt['mean_items']:.0f} "
               f"({100 * alt['share_of_ceiling']:.0f} %) |", flush=True)
     print(f"largest false 'inverse' share: {100 * worst:.1f} % (alpha {100 * args.alpha:g} %, MC s.e. at alpha "
