@@ -2,6 +2,7 @@
 (tests/servers/truth.py): a run killed mid-round with a real signal and resumed reaches the uninterrupted run's
 decisions, and the server never answers a finished sample twice."""
 
+import asyncio
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import yaml
 from helpers import run_cli
@@ -19,6 +21,8 @@ from servers.truth import BUDGET_FIELD, KnownTruth
 from overthink.analysis.sequential import round_ends
 from overthink.config import ExperimentConfig, build_config
 from overthink.errors import ConfigError
+from overthink.store import Store
+from overthink.sweep import batch, start
 from overthink.sweep.sequential import check_config
 from overthink.tasks import get_task
 
@@ -149,3 +153,36 @@ def _config_of(run_dir):
         return json.loads(con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
     finally:
         con.close()
+
+
+def test_with_batch_apis_each_round_is_one_batch_and_a_killed_round_is_collected_not_resent(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-key-000")
+    monkeypatch.setattr(batch, "POLL_S", 0.01)
+    api = FakeAPI(batch_polls=3).start()
+    try:
+        spec = f"anthropic:claude-sonnet-4-20250514@{api.url}"
+        cfg = build_config(None, dict(models=[spec], tasks=["misleading-math"], limit=30, budgets=[1024, 2048],
+                                      mechanism="native", batch=True, until_decided=True,
+                                      run_dir=str(tmp_path / "run"), model_options={spec: dict(FAST)}))
+
+        async def killed_in_round_two(store):
+            task = asyncio.ensure_future(start.run(cfg, store, progress=False))
+            while not any(b["polls"] for b in list(api.batches.values())[1:]):  # round 2's batch is stored
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        with Store(cfg.run_dir) as store:
+            asyncio.run(killed_in_round_two(store))
+            assert len(store.open_batches()) == 1
+        with Store(cfg.run_dir) as store:
+            start.run_sync(cfg, store, progress=False)
+            meta = store.get_meta("sequential")
+    finally:
+        api.stop()
+    sizes = [len(b["requests"]) for b in api.batches.values()]
+    ends = round_ends(30)
+    cell = meta["cells"][0]
+    assert sizes == [2 * n for n in np.diff([0, *ends[:cell["rounds"]]])]  # one batch per round, none resent
+    assert len(api.billed) == len(set(api.billed)) == 2 * cell["items"]
