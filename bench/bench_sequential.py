@@ -11,6 +11,8 @@ no effect flat or undecided, never inverse.
 
     python bench/bench_sequential.py               # ceiling 400 items per task
     python bench/bench_sequential.py --limit 200
+    python bench/bench_sequential.py --seeds 5     # also --until-decided with seeds 1..4 (other item orders and
+                                                   # draws): how much a single run's saving varies
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=400, help="the ceiling: items per task (both designs)")
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--seeds", type=int, default=1, help="sequential runs with seeds 0..N-1 (the fixed: seed 0)")
     args = ap.parse_args()
     truth = KnownTruth({name: (get_task(name).items(n=args.limit, seed=0), get_task(name), effect)
                         for name, effect in TASKS.items()}, BUDGETS)
@@ -100,6 +103,10 @@ def main() -> None:
                 results[name] = dict(wall=wall, asked=len(truth.asked) - before, paid=paid(Path(tmp) / name))
             verdicts = fixed_verdicts(Path(tmp) / "fixed")
             decisions = sequential_decisions(Path(tmp) / "until-decided")
+            others = []
+            for seed in range(1, args.seeds):
+                run(cfg, Path(tmp) / f"seed{seed}", "--until-decided", "--seed", str(seed))
+                others.append((seed, paid(Path(tmp) / f"seed{seed}"), sequential_decisions(Path(tmp) / f"seed{seed}")))
     finally:
         api.stop()
 
@@ -130,6 +137,20 @@ def main() -> None:
     total_s = sum(v[1] for v in seq["paid"].values())
     print(f"all cells: paid output tokens {total_s:,} vs {total_f:,} ({total_s / total_f:.0%}); targets "
           f"{'met' if ok else 'NOT met'}")
+    if others:
+        inverse_task = next(t for t, e in TASKS.items() if e)
+        shares = [seq["paid"][inverse_task][1] / fixed["paid"][inverse_task][1]]
+        print("| seed | " + " | ".join(f"{t}: decision, items, share of fixed tokens" for t in TASKS) + " |")
+        print("|---|" + "---|" * len(TASKS))
+        for seed, p, d in [(0, seq["paid"], decisions), *others]:
+            cells = [f"{d[t]['decision']}, {d[t]['items']}, {p[t][1] / fixed['paid'][t][1]:.0%}" for t in TASKS]
+            print(f"| {seed} | " + " | ".join(cells) + " |")
+            if seed:
+                shares.append(p[inverse_task][1] / fixed["paid"][inverse_task][1])
+        shares.sort()
+        print(f"{inverse_task}: share of the fixed design's paid output tokens over {len(shares)} seeds: median "
+              f"{shares[len(shares) // 2]:.0%}, mean {sum(shares) / len(shares):.0%}, range {shares[0]:.0%}-"
+              f"{shares[-1]:.0%}")
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ def decide(stats: np.ndarray, *, n_budgets: int, alpha: float = 0.05, delta: flo
     step = 1.0 / grid
     lam = _bets(x, alpha).astype(np.float32)
     x = x.astype(np.float32)
-    log_up = np.zeros((runs, grid), np.float32)
+    log_up = np.zeros((runs, grid), np.float32)  # rows: the runs still open (compacted as runs stop)
     log_down = np.zeros((runs, grid), np.float32)
     low, high = np.zeros(runs), np.ones(runs)
     decision = np.full(runs, OPEN, dtype=object)
@@ -132,25 +132,28 @@ def decide(stats: np.ndarray, *, n_budgets: int, alpha: float = 0.05, delta: flo
     history: list[list[dict[str, Any]]] | None = [[] for _ in range(runs)] if keep_history else None
     cap_up, cap_down = BET_CAP / m, BET_CAP / (1 - m)
     threshold = math.log(1 / alpha)
+
+    def hull() -> tuple[np.ndarray, np.ndarray]:
+        """The CS now: the hull of the candidates not rejected (K < 1/alpha), widened by a grid step; an empty
+        set (possible, rare) leaves the running interval as it is."""
+        inside = np.logaddexp(log_up, log_down) - math.log(2) < threshold  # log(K+/2 + K-/2)
+        any_in = inside.any(axis=1)
+        lo_z = np.where(any_in, m[inside.argmax(axis=1)] - step, 0.0)
+        hi_z = np.where(any_in, m[grid - 1 - inside[:, ::-1].argmax(axis=1)] + step, 1.0)
+        return lo_z, hi_z
+
     t = 0
     for r, end in enumerate(ends):
         while t < end:
-            xa, la = x[active, t][:, None], lam[active, t][:, None]
-            dev = xa - m[None, :]
-            log_up[active] += np.log1p(np.minimum(la, cap_up) * dev)
-            log_down[active] += np.log1p(-np.minimum(la, cap_down) * dev)
+            dev = x[active, t][:, None] - m[None, :]
+            la = lam[active, t][:, None]
+            log_up += np.log1p(np.minimum(la, cap_up) * dev)
+            log_down += np.log1p(-np.minimum(la, cap_down) * dev)
             t += 1
-        lu, ld = log_up[active], log_down[active]
-        # log(1/2 e^a + 1/2 e^b) without overflow
-        hedged = np.logaddexp(lu, ld) - math.log(2)
-        inside = hedged < threshold
-        any_in = inside.any(axis=1)
-        # the hull of the candidates not rejected, widened by a grid step; an empty set (possible, rare) keeps
-        # the previous interval
-        lo_z = np.where(any_in, m[inside.argmax(axis=1)] - step, 0.0)
-        hi_z = np.where(any_in, m[grid - 1 - inside[:, ::-1].argmax(axis=1)] + step, 1.0)
-        low[active] = np.maximum(low[active], lo_z)
-        high[active] = np.minimum(high[active], hi_z)
+        # the running intersection over the looks (intersecting at every item as well gained ~1 point of power
+        # in simulation for 10x the time)
+        lo_z, hi_z = hull()
+        low[active], high[active] = np.maximum(low[active], lo_z), np.minimum(high[active], hi_z)
         lo_d, hi_d = (2 * low[active] - 1) * b, (2 * high[active] - 1) * b
         now = np.full(len(active), OPEN, dtype=object)
         now[hi_d < 0] = INVERSE
@@ -166,7 +169,8 @@ def decide(stats: np.ndarray, *, n_budgets: int, alpha: float = 0.05, delta: flo
                                      "high": round(float(hi_d[k]), 4),
                                      "decision": str(now[k])})
         decision[active] = now
-        active = active[now == OPEN]
+        still = now == OPEN
+        active, log_up, log_down = active[still], log_up[still], log_down[still]
         if not len(active):
             break
     used = items
