@@ -115,8 +115,9 @@ def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: b
         print_summary(run_dir, plot=False, summary=summary)
     failing = failing_curves(summary, fail_on) if fail_on else []
     if failing:
+        by = "the sequential decision (--until-decided)" if summary.sequential else "the calibrated trend test"
         print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
-              f"the calibrated trend test: {'; '.join(failing)}", file=sys.stderr)
+              f"{by}: {'; '.join(failing)}", file=sys.stderr)
         return FAIL_EXIT
     return 0
 
