@@ -84,8 +84,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--seeds", type=int, default=1, help="sequential runs with seeds 0..N-1 (the fixed: seed 0)")
     args = ap.parse_args()
-    truth = KnownTruth({name: (get_task(name).items(n=args.limit, seed=0), get_task(name), effect)
-                        for name, effect in TASKS.items()}, BUDGETS)
+    # a generated task's items depend on the seed: the truth knows every seed's items
+    truth = KnownTruth({name: ([i for seed in range(args.seeds) for i in get_task(name).items(n=args.limit, seed=seed)],
+                               get_task(name), effect) for name, effect in TASKS.items()}, BUDGETS)
     api = FakeAPI().start()
     api.answer_for = truth
     try:

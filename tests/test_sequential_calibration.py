@@ -70,3 +70,21 @@ def test_false_inverse_rate_and_power_short(design):
     alt = simulate_design(runs=runs, effect=0.3, seed=3, **design)
     assert alt[f"share_{INVERSE}"] >= 0.8
     assert alt["mean_items"] < 0.75 * design["n_items"]  # a clear effect stops before the ceiling
+
+
+def test_estimate_until_decided_prices_no_effect_and_an_effect_beside_the_fixed_design(tmp_path):
+    from helpers import run_cli
+
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("models: [anthropic:claude-sonnet-4-20250514]\ntasks: [misleading-math]\nbudgets: [1024, 4096]\n"
+                   "limit: 200\nreplicates: 3\n")
+    res = run_cli("estimate", str(cfg), "--until-decided", "--effect", "30")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    fixed = next(line for line in lines if "fixed design (every item, the ceiling)" in line)
+    null = next(line for line in lines if line.strip().startswith("no effect:"))
+    effect = next(line for line in lines if "inverse effect of 30 points" in line)
+    usd = [float(x.split(" USD")[0].split()[-1].replace(",", "")) for x in (fixed, null, effect)]
+    assert usd[2] < usd[1] <= usd[0]  # an effect stops early; no effect costs at most the fixed design
+    bad = run_cli("estimate", str(cfg), "--until-decided", "--effect", "0")
+    assert bad.returncode == 2 and "--effect" in bad.stderr
