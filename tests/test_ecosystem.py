@@ -35,9 +35,9 @@ def ot(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def answer_by_item(body: str) -> str:
+def answer_by_item(body: dict, think: int) -> str:
     """The fake model is right on items without the 'riddle' distractor and answers 3 on those with it."""
-    return "3" if "riddle" in body else "2"
+    return "3" if "riddle" in json.dumps(body) else "2"
 
 
 def curve(run: Path) -> dict[tuple, tuple]:

@@ -27,7 +27,7 @@ MAX_LIMIT = 1_000_000  # items per task: more is a typo (generated tasks would b
 # treats the two differently, so one run never mixes them.
 SEMANTIC_FIELDS = ("seed", "temperature", "top_p", "answer_margin", "cautioned", "natural_cap", "independent",
                    "task_args",
-                   "model_options")
+                   "model_options", "until_decided", "alpha", "flat_margin")
 
 
 # model_options that change how a model is called, not what a sample means
@@ -91,6 +91,12 @@ class ExperimentConfig(BaseModel):
     shard: str | None = Field(None, description="I/N: run the I-th of N deterministic slices of the items "
                               "(0 <= I < N; every shard gets the same items and seeds); `overthink merge` joins "
                               "the shards' run dirs")
+    until_decided: bool = Field(False, description="run items in rounds and stop each task x model once an "
+                                "anytime-valid decision is reached; `limit` is the ceiling (sweep/sequential.py)")
+    alpha: float = Field(0.05, gt=0, lt=0.5, allow_inf_nan=False, description="until_decided: error rate per cell")
+    flat_margin: float = Field(0.02, gt=0, lt=1, allow_inf_nan=False,
+                               description="until_decided: 'flat' when the interval of the change lies within "
+                                           "+-this share (0.02 = the paper's 2 points)")
     run_dir: str | None = None
 
     @field_validator("shard")
@@ -184,6 +190,8 @@ class ExperimentConfig(BaseModel):
         model options (timeouts, retries, concurrency, prices, key variables) may always change."""
         diff = [f for f in SEMANTIC_FIELDS if f not in ("task_args", "model_options")
                 and getattr(self, f) != getattr(other, f)]
+        if (self.until_decided or other.until_decided) and self.limit != other.limit:
+            diff.append("limit (the ceiling of a sequential run fixes its item order)")
         for field in ("task_args", "model_options"):
             mine, theirs = getattr(self, field), getattr(other, field)
             for key in sorted(set(mine) & set(theirs)):

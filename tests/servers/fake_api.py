@@ -35,13 +35,15 @@ ANSWER_TOKENS = 5
 class FakeAPI:
     def __init__(self, *, answer: str = "2", think_fraction: float = 0.5, report_thinking_tokens: bool = True,
                  batch_polls: int = 1, budget_mode: str = "honour", fixed_think: int = 1500,
-                 overshoot: float = 3538 / 2048, answer_for: Callable[[str], str] | None = None) -> None:
+                 overshoot: float = 3538 / 2048, answer_for: Callable[[dict[str, Any], int], str] | None = None) -> None:
         assert budget_mode in ("honour", "ignore", "overshoot")
         self.budget_mode = budget_mode
         self.fixed_think = fixed_think
         self.overshoot = overshoot
         self.answer = answer
-        self.answer_for = answer_for  # the request body's text -> the answer (per-item answers), else `answer`
+        # a known truth (tests/servers/truth.py, per-item answers): the answer as a function of the request body and
+        # the tokens thought, instead of the fixed `answer`
+        self.answer_for = answer_for
         self.think_fraction = think_fraction
         self.visible_reasoning = 0  # tokens of visible reasoning a non-reasoning chat model writes
         self.report_thinking_tokens = report_thinking_tokens
@@ -50,6 +52,7 @@ class FakeAPI:
         self.log: list[dict[str, Any]] = []  # every request: path, headers, body
         self.billed: list[str] = []  # one entry per successfully answered generation (sync or batch)
         self.expire_batches = False
+        self.delay_s = 0.0  # delays every chat answer (kill tests)
         self.batches: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self._n = 0
@@ -109,8 +112,8 @@ class FakeAPI:
                 break
         return body, None
 
-    def _answer(self, body: dict[str, Any]) -> str:
-        return self.answer if self.answer_for is None else self.answer_for(json.dumps(body))
+    def _answer(self, body: dict[str, Any], think: int) -> str:
+        return self.answer if self.answer_for is None else self.answer_for(body, think)
 
     def _think(self, requested: int | None, effort: str | None) -> int:
         if self.budget_mode == "ignore":  # any budget or effort (even "none") asks for thinking: it thinks
@@ -139,9 +142,9 @@ class FakeAPI:
         stop = "end_turn"
         if think + ANSWER_TOKENS > cap:
             stop = "max_tokens"
-            text = f"<answer>{self._answer(body)}</answer>"[: max(0, cap - think) * 3] if cap > think else ""
+            text = f"<answer>{self._answer(body, think)}</answer>"[: max(0, cap - think) * 3] if cap > think else ""
         else:
-            text = f"<answer>{self._answer(body)}</answer>"
+            text = f"<answer>{self._answer(body, think)}</answer>"
         if text:
             content.append({"type": "text", "text": text})
         out_tokens = min(cap, think + ANSWER_TOKENS)
@@ -207,7 +210,7 @@ class FakeAPI:
             think = min(cap, self.fixed_think if self.budget_mode == "ignore" else 0 if off else
                         self._think(body.get("thinking_token_budget"), None))
         finish = "stop" if think + ANSWER_TOKENS <= cap else "length"
-        text = f"<answer>{self._answer(body)}</answer>" if finish == "stop" else ""
+        text = f"<answer>{self._answer(body, think)}</answer>" if finish == "stop" else ""
         out = min(cap, think + ANSWER_TOKENS)
         if self.visible_reasoning and "reasoning_effort" not in body:
             # a non-reasoning model: it reasons in the visible text and reports reasoning_tokens = 0
@@ -226,9 +229,9 @@ class FakeAPI:
         output: list[dict[str, Any]] = [{"type": "reasoning", "id": "rs_1", "summary": [
             {"type": "summary_text", "text": "short summary"}]}]
         if done:
+            text = f"<answer>{self._answer(body, think)}</answer>"
             output.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
-                           "content": [{"type": "output_text", "text": f"<answer>{self._answer(body)}</answer>",
-                                        "annotations": []}]})
+                           "content": [{"type": "output_text", "text": text, "annotations": []}]})
         out = min(cap, think + ANSWER_TOKENS)
         return {"id": self._id("resp"), "object": "response", "created_at": 1, "model": body["model"],
                 "status": "completed" if done else "incomplete",
@@ -242,6 +245,8 @@ class FakeAPI:
         body, fault = await self._intake(request)
         if fault is not None:
             return fault
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         self.billed.append(request.url.path)
         return JSONResponse(self.chat_completion(body))
 

@@ -20,6 +20,9 @@ Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   flip_shares       per task x model: share of trajectories that flip, with item-bootstrap CIs; answer stability
   runs              run label, path, samples
   warnings          weak-setup warnings (kind, task, model, warning): repeating replicates, few items, truncation
+  sequential        runs made with --until-decided: per cell the design (alpha, delta, method), rounds run, items
+                    used of the ceiling, the decision, why it stopped and the interval then (analysis/sequential.py);
+                    for those cells `verdicts.design` is "sequential run: descriptive" (not the decision)
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from .features import feature_roles, feature_tables
 from .load import FACTOR_KEYS, RunData, item_factors, load_runs
 from .natural import natural_verdicts, quantile_table, rank_table
 from .probes import probe_table
+from .sequential import TABLE_COLUMNS, design_rows
 from .setup_checks import setup_warnings
 from .sweetspot import sweet_spot_table
 from .trajectories import flip_shares, flip_table, trajectory_table
@@ -81,6 +85,15 @@ def run_configs(data: RunData) -> list[dict]:
     return configs
 
 
+def sequential_table(data: RunData) -> pd.DataFrame:
+    """The stored sequential decisions of each run made with --until-decided (empty when there is none)."""
+    rows = []
+    for label, path in data.runs.items():
+        with Store(path, create=False) as store:
+            rows += design_rows(store.get_meta("sequential"), label)
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)) if rows else pd.DataFrame()
+
+
 def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
     samples, metrics = data.samples, data.metrics()
     if samples.empty:
@@ -95,6 +108,11 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
     roles = feature_roles(data.tasks, sorted(samples["task"].unique())) if len(samples) else {}
     corr, variance = feature_tables(samples, data.items, roles) if len(samples) else (pd.DataFrame(),) * 2
     traj = trajectory_table(samples, metrics)
+    sequential = sequential_table(data)
+    if len(sequential) and len(verdicts):
+        cells = set(zip(sequential["task"], sequential["model"], sequential["mechanism"]))
+        verdicts["design"] = ["sequential run: descriptive" if key in cells else "fixed" for key in
+                              zip(verdicts["task"], verdicts["model"], verdicts["mechanism"])]
     runs = pd.DataFrame([{"run": k, "path": str(v), "samples": int((samples["run"] == k).sum())}
                          for k, v in data.runs.items()])
     return {
@@ -116,6 +134,7 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
         "flip_shares": flip_shares(traj, n_boot=n_boot),
         "runs": runs,
         "warnings": setup_warnings(samples, scores, run_configs(data)),
+        "sequential": sequential,
     }
 
 

@@ -159,6 +159,15 @@ def run(
                                                      "(default: a new dir under runs/)")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML experiment file; flags override it (default: none)")] = None,
     grace_s: Annotated[float | None, typer.Option("--grace-s", help=GRACE_HELP)] = None,
+    until_decided: Annotated[bool | None, typer.Option("--until-decided", help="run items in rounds (seeded random "
+                                                       "order) and stop each task x model when an anytime-valid "
+                                                       "decision is reached; --limit is the ceiling (default: "
+                                                       "off)")] = None,
+    alpha: Annotated[float | None, typer.Option(help="--until-decided: error rate per task x model (default: "
+                                                "0.05)")] = None,
+    flat_margin: Annotated[float | None, typer.Option("--flat-margin", help="--until-decided: 'flat' when the "
+                                                      "interval lies within +-this share (default: 0.02 = 2 "
+                                                      "points)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     shard: Annotated[str | None, typer.Option(help="I/N: run only the I-th of N slices of the items (0-based; "
                                               "`overthink merge` joins the shards' run dirs) (default: all)")] = None,
@@ -180,7 +189,8 @@ def run(
                      natural=natural, natural_cap=natural_cap, limit=limit, seed=seed, concurrency=concurrency,
                      temperature=temperature, answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost,
                      batch=batch, check=check, server=server, independent=independent, probe_cuts=probe_cuts,
-                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s, shard=shard)
+                     task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s, shard=shard,
+                     until_decided=until_decided, alpha=alpha, flat_margin=flat_margin)
     out, code = execute(overrides, config, quiet=quiet)
     _print_summary(out)
     if code:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,7 +12,12 @@ from ..report.console import wide_console
 app = typer.Typer(help="Estimate requests, tokens and cost of an experiment file.", no_args_is_help=True)
 
 
-def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")]) -> None:
+def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")],
+             until_decided: Annotated[bool, typer.Option("--until-decided", help="also the expected cost of "
+                                                         "stopping each task x model once decided (run "
+                                                         "--until-decided), by simulation")] = False,
+             effect: Annotated[float, typer.Option(help="--until-decided: the inverse effect to price, in points "
+                                                   "from the shortest to the longest budget")] = 10.0) -> None:
     """Print expected and worst-case requests, tokens and cost per model and budget (no API calls, no key)."""
     from rich.table import Table
 
@@ -43,6 +48,33 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
         typer.echo(f"estimated input: {registry_note(guess)}")
     if cfg.max_cost is not None:
         typer.echo(f"--max-cost {cfg.max_cost:g} USD: the run stops before a request could pass it")
+    if until_decided or cfg.until_decided:
+        _sequential(cfg, effect)
+
+
+def _sequential(cfg: Any, effect: float) -> None:
+    """The expected cost of run --until-decided under no effect and under `effect` points, beside the fixed one."""
+    from ..errors import UserError
+    from ..sweep.estimate import sequential_estimate
+
+    if not 0 < effect < 100:
+        raise UserError(f"--effect {effect:g}: give the inverse effect in points, between 0 and 100")
+    if cfg.natural or len(cfg.budgets) < 2:
+        raise UserError("--until-decided needs a budget sweep of at least two budgets")
+    est = sequential_estimate(cfg, effect=effect / 100)
+
+    def usd(v: float | None) -> str:
+        return "no price" if v is None else f"{v:,.2f} USD"
+
+    typer.echo(f"until decided (alpha {cfg.alpha:g} per task x model, flat margin {100 * cfg.flat_margin:g} points, "
+               f"--limit as the ceiling; {est.runs} simulated runs per task, items 5-95 % correct):")
+    typer.echo(f"  fixed design (every item, the ceiling): {usd(est.fixed_usd)} expected, {usd(est.max_usd)} worst "
+               f"case")
+    typer.echo(f"  no effect: {usd(est.no_effect_usd)} expected ({100 * est.no_effect_share:.0f} % of the fixed "
+               f"design's items)")
+    typer.echo(f"  inverse effect of {effect:g} points: {usd(est.effect_usd)} expected "
+               f"({100 * est.effect_share:.0f} % of the items; decided inverse in {100 * est.effect_power:.0f} % of "
+               f"simulated runs)")
 
 
 app.command("estimate")(estimate)

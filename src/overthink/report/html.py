@@ -26,6 +26,8 @@ from ..store import Store
 from . import figures
 from .audit import html_tables
 from .examples import pick_examples
+from .sequential import DESCRIPTIVE, design_line
+from .sequential import table as sequential_table
 from .text import fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
 from .trajectories import trajectory_context
 
@@ -172,12 +174,18 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         }) if len(t["probes"]) else None,
     }
     tables["labels"] = _label_table(run_dirs)
+    sequential = []  # runs made with --until-decided: their stored design and decisions
+    for label, path in data.runs.items():
+        with Store(path, create=False) as store:
+            meta = store.get_meta("sequential")
+        if meta:
+            sequential.append({"run": label, "design": design_line(meta), "table": sequential_table(meta)})
     tables.update(html_tables(t))  # the enforcement audit and the token ledger
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
         tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
-        n_boot=n_boot, probes_per_group=probes_per_group,
+        n_boot=n_boot, probes_per_group=probes_per_group, sequential=sequential, sequential_note=DESCRIPTIVE,
         tables_raw=t, **trajectory_context(t, add),
     )
 

@@ -47,6 +47,7 @@ class Summary:
     warnings: list[str]
     audit: pd.DataFrame = field(default_factory=pd.DataFrame)  # the enforcement audit (analysis/audit.py)
     provenance: str = ""  # one line: versions, platform, how the sessions ended (sweep/provenance.py)
+    sequential: dict[str, Any] | None = None  # --until-decided: the stored design and per-round decisions
 
 
 def build_summary(run_dir: str | Path) -> Summary:
@@ -57,8 +58,9 @@ def build_summary(run_dir: str | Path) -> Summary:
         tasks = store.get_meta("tasks") or {}
         config = store.get_meta("config") or {}
         origin = provenance_line(store.get_meta("sessions"), writing=holder(run_dir) is not None)
+        sequential = store.get_meta("sequential")
     if samples.empty:
-        return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [], provenance=origin)
+        return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [], provenance=origin, sequential=sequential)
     audit = audit_table(samples)
     metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
     scores = score_table(samples, metrics)
@@ -67,7 +69,7 @@ def build_summary(run_dir: str | Path) -> Summary:
     verdicts = (verdict_table(controlled, scores[is_controlled], metrics, audit=audit) if is_controlled.any()
                 else pd.DataFrame())
     warnings = list(setup_warnings(samples, scores, [config])["warning"])
-    return Summary(run_dir, scores, verdicts, warnings, audit, origin)
+    return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential)
 
 
 def _clean(value: Any) -> Any:
@@ -93,7 +95,11 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     return {"schema": SCHEMA, "run_dir": str(summary.run_dir), "scores": _records(summary.scores, SCORE_FIELDS),
             "verdicts": verdicts, "warnings": summary.warnings,
             "inverse": [f"{v['task']} / {v['model']} ({v['mechanism']})" for v in verdicts
-                        if v["verdict"] == INVERSE]}
+                        if v["verdict"] == INVERSE],
+            # a sequential run: its decisions (design, per cell, per round); the verdicts above are descriptive
+            "design": "sequential" if summary.sequential else "fixed",
+            "verdicts_basis": "descriptive" if summary.sequential else "decision",
+            "sequential": summary.sequential}
 
 
 def write_json(summary: Summary, out: IO[str]) -> None:
@@ -118,6 +124,9 @@ def failing_curves(summary: Summary, fail_on: str) -> list[str]:
     """Curves whose verdict is `fail_on` ("inverse": called inverse by the calibrated trend test)."""
     if fail_on not in FAIL_ON:
         raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
+    if summary.sequential:  # a sequential run gates on its anytime-valid decisions
+        return [f"{c['task']} / {c['model']} ({c['mechanism']})" for c in summary.sequential.get("cells", [])
+                if c.get("decision") == fail_on]
     if summary.verdicts.empty:
         return []
     hit = summary.verdicts[summary.verdicts["verdict"] == fail_on]

@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..store import Store
 from .audit import audit_rich, summary_verdict
 from .console import wide_console
+from .sequential import sequential_lines
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
 
@@ -72,6 +73,9 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     console.print(out)
     if origin:
         console.print(origin, highlight=False, markup=False)
+    if summary.sequential:  # --until-decided: the decisions first, the fixed-design verdicts labelled descriptive
+        for line in sequential_lines(summary.sequential):
+            console.print(line, highlight=False, markup=False)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
     for row in summary.verdicts.to_dict("records"):
         inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])
@@ -111,8 +115,9 @@ def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: b
         print_summary(run_dir, plot=False, summary=summary)
     failing = failing_curves(summary, fail_on) if fail_on else []
     if failing:
+        by = "the sequential decision (--until-decided)" if summary.sequential else "the calibrated trend test"
         print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
-              f"the calibrated trend test: {'; '.join(failing)}", file=sys.stderr)
+              f"{by}: {'; '.join(failing)}", file=sys.stderr)
         return FAIL_EXIT
     return 0
 

@@ -131,3 +131,54 @@ def registry_note(g: RegistryGuess) -> str:
     """The line `overthink estimate` prints for a task estimated from the registry."""
     return (f"{g.task}: not downloaded, so {g.items:,} items x ~{g.prompt_chars:,} prompt characters are the "
             f"registry's figures (data/datasets.yaml); `overthink data fetch {g.dataset}` makes them exact")
+
+
+@dataclass
+class SequentialEstimate:
+    """`overthink estimate --until-decided`: the expected cost of stopping each cell once decided, by simulation
+    (analysis/sequential.simulate_design) under no effect and under `effect`, beside the fixed design's."""
+
+    effect: float
+    runs: int
+    fixed_usd: float | None  # the fixed design at the ceiling (expected); also the sequential run's ceiling
+    max_usd: float | None  # the ceiling's worst case (every allowed token)
+    no_effect_usd: float | None
+    effect_usd: float | None
+    no_effect_share: float  # expected share of the fixed design's items (and so of its tokens)
+    effect_share: float
+    effect_power: float
+
+
+def sequential_estimate(cfg: ExperimentConfig, *, effect: float = 0.10, runs: int = 300,
+                        seed: int = 0) -> SequentialEstimate:
+    """Expected cost of `cfg` run --until-decided: per task, the simulated share of the ceiling's items a cell uses
+    (items uniform in difficulty over 5-95 % correct, one request per item, budget and replicate as the fixed
+    design; the effect falls linearly over the budgets' order) times that task's fixed-design cost."""
+    from ..analysis.sequential import SPREAD, simulate_design
+
+    n_budgets, reps = len(cfg.sweep_budgets()), cfg.sweep_replicates()
+    totals = {"fixed": 0.0, "max": 0.0, "null": 0.0, "alt": 0.0}
+    priced, weights, shares, powers = True, [], [], []
+    for task in cfg.tasks:
+        rows = estimate_run(cfg.model_copy(update={"tasks": [task]}))
+        n_items = max(1, rows[0].requests // reps) if rows else 1
+        sims = [simulate_design(runs=runs, n_items=n_items, n_budgets=n_budgets, replicates=reps,
+                                spread=SPREAD["high"], effect=e, alpha=cfg.alpha, delta=cfg.flat_margin, seed=seed)
+                for e in (0.0, effect)]
+        out = sum(r.output_tokens for r in rows)
+        weights.append(out)
+        shares.append((sims[0]["share_of_ceiling"], sims[1]["share_of_ceiling"]))
+        powers.append(sims[1]["share_inverse"])
+        if any(r.cost_usd is None for r in rows):
+            priced = False
+            continue
+        fixed = sum(r.cost_usd or 0.0 for r in rows)
+        totals["fixed"] += fixed
+        totals["max"] += sum(r.max_cost_usd or 0.0 for r in rows)
+        totals["null"] += fixed * sims[0]["share_of_ceiling"]
+        totals["alt"] += fixed * sims[1]["share_of_ceiling"]
+    w = [x / max(1, sum(weights)) for x in weights]
+    money = (lambda k: totals[k]) if priced else (lambda k: None)
+    return SequentialEstimate(effect, runs, money("fixed"), money("max"), money("null"), money("alt"),
+                              sum(a * s[0] for a, s in zip(w, shares)), sum(a * s[1] for a, s in zip(w, shares)),
+                              sum(a * p for a, p in zip(w, powers)))

@@ -28,7 +28,7 @@ from ..progress import SweepProgress
 from ..store import Store
 from ..store.lock import RunLock
 from ..tasks import Task, get_task, task_names
-from . import provenance
+from . import provenance, sequential
 from .batch import run_batches, supports_batch
 from .guard import CostGuard
 from .items import run_items
@@ -185,13 +185,17 @@ class Sweep:
             mechanisms = {spec: resolve(self.cfg.mechanism, m).value for spec, m in self.models.items()}
             store.set_meta("models", {spec: {"mechanism": mechanisms[spec], **m.describe()}
                                       for spec, m in self.models.items()})
-            plan = build_plan(self.cfg, self._load_items(store), store.done_keys(), mechanisms)
+            loaded = self._load_items(store)
+            plan = build_plan(self.cfg, loaded, store.done_keys(), mechanisms)
+            execute = executor_for(self.cfg)
+            if self.cfg.until_decided:  # rounds that stop each cell once decided (sweep/sequential.py)
+                execute = sequential.Rounds(self.cfg, loaded, mechanisms, store, execute)
             started = time.perf_counter()
             with SweepProgress(plan.units, enabled=progress) as bar:
                 recorder = Recorder(store, run_id, plan.mechanism, planned=plan.planned, progress=bar)
                 stats = recorder.stats
                 guard = CostGuard(self.cfg.max_cost, stats)
-                work = asyncio.ensure_future(executor_for(self.cfg)(plan, self.models, recorder, guard))
+                work = asyncio.ensure_future(execute(plan, self.models, recorder, guard))
                 with GracefulStop(work, stats, self.cfg.grace(self.models.values())):
                     try:
                         await work
@@ -233,6 +237,7 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
     if models is None:
         models = {spec: loader(spec, model_options(cfg, spec)) for spec in cfg.models}
     check_models(cfg, models)
+    sequential.check_config(cfg, tasks)
     if prepare_local is not None:
         for model in models.values():
             if model.spec.provider == "local":
