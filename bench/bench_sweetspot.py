@@ -71,9 +71,7 @@ def main() -> None:
                 new += named
                 conf += named and s["sureness_words"] == "confident"
                 old += old_rule(curve, budgets)
-            n = a.datasets
-
-            def cell(k: int) -> str:
+            def cell(k: int, n: int = a.datasets) -> str:
                 p = k / n
                 return f"{100 * p:.1f} % ± {100 * math.sqrt(p * (1 - p) / n):.1f}"
 
