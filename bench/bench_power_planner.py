@@ -41,16 +41,16 @@ def truth(rng: np.random.Generator, n_items: int, drop: float) -> pd.DataFrame:
 
 
 def main() -> None:
+    global MU, SIGMA
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--pilots", type=int, default=8)
     ap.add_argument("--pilot-items", type=int, default=20)
     ap.add_argument("--sims", type=int, default=500)
     ap.add_argument("--truth-sims", type=int, default=1000)
-    ap.add_argument("--mu", type=float, default=MU)
-    ap.add_argument("--sigma", type=float, default=SIGMA)
+    ap.add_argument("--mu", type=float, default=0.5)
+    ap.add_argument("--sigma", type=float, default=1.5)
     a = ap.parse_args()
-    global MU, SIGMA
     MU, SIGMA = a.mu, a.sigma
     t0 = time.perf_counter()
     rng = np.random.default_rng(2024)

@@ -56,8 +56,8 @@ def demo_shaped_run(run_dir: Path, *, temperature: float | None = None) -> Path:
 
 def test_power_on_a_demo_shaped_run_plans_one_replicate_and_never_crashes(tmp_path):
     run = demo_shaped_run(tmp_path / "quickstart")
-    for args in (["--detect", "10", "--seed", "0"], ["--detect", "10", "--seed", "1"], ["--detect", "20"]):
-        res = run_cli("power", str(run), *args, "--sims", "40", "--json")
+    for args in (["--detect", "10", "--seed", "0"], ["--detect", "20", "--seed", "1"]):
+        res = run_cli("power", str(run), *args, "--sims", "20", "--json")
         assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
         rows = json.loads(res.stdout)
         assert {r["task"] for r in rows} == {"misleading-math", "word-problems"}
@@ -65,7 +65,7 @@ def test_power_on_a_demo_shaped_run_plans_one_replicate_and_never_crashes(tmp_pa
         assert {r["replicates"] for r in rows} == {1}
         assert all("greedy" in r["note"] for r in rows)
         assert all(0 <= r["power_at_items"] <= 1 and r["power_mc_error"] > 0 for r in rows)
-    res = run_cli("power", str(run), "--detect", "10", "--sims", "40")
+    res = run_cli("power", str(run), "--detect", "30", "--sims", "20")
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert "Monte Carlo standard error" in res.stdout and " ± " in res.stdout and "nan" not in res.stdout.lower()
 
