@@ -7,7 +7,8 @@ items (analysis/power.simulated_power, SIMS sweeps) is set beside the real power
 the truth through the same trends.trend_test), once with shrunk item means (the planner) and once with the pilot's
 raw item means (the old planner).
 
-    python bench/bench_power_planner.py [--n 150] [--pilots 8] [--sims 500] [--truth-sims 1000] [--mu 0.5 --sigma 1.5]
+    python bench/bench_power_planner.py [--n 150] [--pilots 8] [--sims 500] [--truth-sims 1000]
+        [--mu 0.5 --sigma 1.5] [--drop 0.1]
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def truth(rng: np.random.Generator, n_items: int, drop: float) -> pd.DataFrame:
 
 
 def main() -> None:
-    global MU, SIGMA
+    global MU, SIGMA, DROP
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--pilots", type=int, default=8)
@@ -50,8 +51,9 @@ def main() -> None:
     ap.add_argument("--truth-sims", type=int, default=1000)
     ap.add_argument("--mu", type=float, default=0.5)
     ap.add_argument("--sigma", type=float, default=1.5)
+    ap.add_argument("--drop", type=float, default=0.10, help="as a share: 0.10 = 10 points")
     a = ap.parse_args()
-    MU, SIGMA = a.mu, a.sigma
+    MU, SIGMA, DROP = a.mu, a.sigma, a.drop
     t0 = time.perf_counter()
     rng = np.random.default_rng(2024)
     real = float(np.mean([trend_test(truth(rng, a.n, DROP), spearman=False)["trend"] == "inverse"
