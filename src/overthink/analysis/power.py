@@ -31,6 +31,7 @@ from the short runs.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any
@@ -106,7 +107,8 @@ class Pilot:
         answered = curve[curve["reasoning_tokens"].notna()]
         self.tokens = [answered.loc[answered["budget"] == b, "reasoning_tokens"].to_numpy(float)
                        for b in self.budgets]
-        self.tokens = [pool if len(pool) else np.asarray([float(b) if isinstance(b, (int, float)) else 0.0])
+        # a budget with no length reported: its requested budget (an effort level: 0)
+        self.tokens = [pool if len(pool) else np.asarray([float(b) if isinstance(b, numbers.Real) else 0.0])
                        for pool, b in zip(self.tokens, self.budgets)]
         counts = curve["status"].value_counts()
         self.not_answered = {s: float(counts.get(s, 0)) / max(len(curve), 1) for s in NOT_ANSWERED}
