@@ -138,3 +138,31 @@ def test_drop_profile_is_linear_in_log_budget_over_thinking_budgets():
     assert P.drop_profile([0, 64, 128, 256]).tolist() == [0.0, 0.0, 0.5, 1.0]
     assert P.drop_profile([0, 1024]).tolist() == [0.0, 1.0]
     assert P.drop_profile(["low", "medium", "high"]).tolist() == [0.0, 0.5, 1.0]
+
+
+def _truth(rng: np.random.Generator, n_items: int, drop: float, mu: float = 2.0, sigma: float = 1.0) -> pd.DataFrame:
+    """A known truth written apart from the planner: logit-normal items, the drop linear in log2 budget over the
+    thinking budgets (thinking off as the smallest), lengths = budgets, one replicate."""
+    p = 1 / (1 + np.exp(-rng.normal(mu, sigma, n_items)))
+    frac = np.array([0.0, 0.0, 0.5, 1.0])
+    q = np.clip(p[:, None] - drop * frac[None, :], 0, 1)
+    right = rng.random(q.shape) < q
+    item, j = np.meshgrid(np.arange(n_items), np.arange(4), indexing="ij")
+    b = np.asarray(BUDGETS)[j.ravel()]
+    return pd.DataFrame({"task": "t", "model": "m", "mechanism": "forced", "item_id": item.ravel().astype(str),
+                         "budget": b, "replicate": 0, "status": "ok", "reasoning_tokens": b.astype(float),
+                         "score": right.ravel().astype(float)})
+
+
+@pytest.mark.slow
+def test_promised_power_matches_the_truth_within_its_error():
+    """Pilots of 20 items from a known truth: the power promised at 120 items is the truth's within the Monte Carlo
+    and pilot-to-pilot error; the raw item means of the old planner promise more (bench/bench_power_planner.py)."""
+    n, drop, sims = 120, 0.2, 200
+    rng = np.random.default_rng(31)
+    real = np.mean([P.trend_test(_truth(rng, n, drop), spearman=False)["trend"] == "inverse" for _ in range(400)])
+    promised = [P.simulated_power(P.Pilot(_truth(np.random.default_rng(k), 20, 0.0)), n, 1, drop, n_sims=sims,
+                                  seed=k)[0] for k in range(3)]
+    tol = 3 * np.sqrt(np.var(promised, ddof=1) / 3 + np.mean(promised) * (1 - np.mean(promised)) / (3 * sims)
+                      + real * (1 - real) / 400)
+    assert abs(np.mean(promised) - real) <= tol, (promised, real, tol)
