@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 from first_hour_fixtures import tiny_run
 from helpers import run_cli
 
@@ -18,12 +19,24 @@ def test_plan_reaches_the_target_power_under_an_independent_simulator():
     plan = power_plan(pilot, {}, 0.2, n_sims=60, replicates=[2]).iloc[0]
     n = int(plan["items_needed"])
     assert plan["power_at_items"] >= 0.8 and plan["power_at_pilot_items"] < 0.8 and n > 20
-    # simulate.py plants the drop its own way; a plan worth its name holds there too, and half of it falls short.
+    # An independent truth (the pilot's own generator, the drop linear in log2 budget over the thinking budgets,
+    # thinking off as the smallest): a plan worth its name holds there, and half of it falls short.
     rng = np.random.default_rng(7)
 
+    def truth(k: int) -> pd.DataFrame:
+        budgets = np.array([0, 256, 1024, 4096])
+        frac = np.array([0.0, 0.0, 0.5, 1.0])
+        p = np.clip(rng.uniform(0.6, 1.0, k)[:, None, None] - 0.2 * frac[None, :, None], 0, 1)
+        correct = rng.random((k, 4, 2)) < p
+        item, j, rep = np.meshgrid(np.arange(k), np.arange(4), np.arange(2), indexing="ij")
+        b = budgets[j.ravel()]
+        return pd.DataFrame({"item_id": item.ravel().astype(str), "budget": b, "replicate": rep.ravel(),
+                             "status": "ok", "reasoning_tokens": (b * rng.uniform(0.6, 1.0, b.size)).round(),
+                             "score": correct.ravel().astype(float), "task": "t", "model": "m",
+                             "mechanism": "forced"})
+
     def power(k: int) -> float:
-        return float(np.mean([trend_test(simulate_sweep(rng, n_items=k, replicates=2, base=(0.6, 1.0), drop=0.2),
-                                         spearman=False)["trend"] == "inverse" for _ in range(120)]))
+        return float(np.mean([trend_test(truth(k), spearman=False)["trend"] == "inverse" for _ in range(120)]))
 
     assert 0.65 <= power(n) <= 0.97
     assert power(n // 2) < 0.6
@@ -32,7 +45,7 @@ def test_plan_reaches_the_target_power_under_an_independent_simulator():
 def test_a_drop_from_zero_cannot_be_planned_and_greedy_replicates_are_not_planned():
     zero = simulate_sweep(np.random.default_rng(2), n_items=20, replicates=1, base=(0.0, 0.0))
     p = Pilot(zero)
-    assert simulated_power(p, 200, 1, 0.3, n_sims=20) < 0.2  # nothing to lose: the drop cannot be planted
+    assert simulated_power(p, 200, 1, 0.3, n_sims=20)[0] < 0.2  # nothing to lose: the drop cannot be planted
     same = simulate_sweep(np.random.default_rng(3), n_items=20, replicates=1, base=(0.5, 0.9))
     doubled = same.assign(replicate=1)
     twice = __import__("pandas").concat([same, doubled], ignore_index=True)

@@ -1,8 +1,14 @@
-"""Simulated sweeps with a known truth, for calibrating the trend tests and for benchmarks.
+"""Simulated sweeps with a known truth, for calibrating the trend tests, for the power planner and for benchmarks.
 
-Items differ in difficulty (a per-item base probability), every item is asked at every budget with replicates,
-and the measured reasoning length varies around the budget. The true drop is additive in probability and linear in
-log2(1 + tokens) between the shortest and longest budget, so the true change between the extremes is `drop`.
+`sweep_frame` turns arrays of outcomes into a samples frame with the columns a real run's samples have (status,
+requested budget, reasoning_tokens, score, item_id, replicate, task, model, mechanism, provider, run), so a test
+that reads any of them - the requested budget, the status of a truncated or unparsed sample - sees what it would
+see on a real run. Non-`ok` samples carry no score, as in the store.
+
+`simulate_sweep`: items differ in difficulty (a per-item base probability), every item is asked at every budget with
+replicates, and the measured reasoning length varies around the budget. The true drop is additive in probability
+and linear in log2(1 + tokens) between the shortest and longest budget, so the true change between the extremes is
+`drop`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,32 @@ import numpy as np
 import pandas as pd
 
 BUDGETS = (0, 256, 1024, 4096)
+
+
+def sweep_frame(correct: np.ndarray, tokens: np.ndarray, budgets: list | tuple, *, status: np.ndarray | None = None,
+                task: str = "sim", model: str = "sim", mechanism: str = "forced") -> pd.DataFrame:
+    """A samples frame from (items x budgets x replicates) arrays: correctness (bool), reasoning tokens, statuses.
+
+    `status` defaults to "ok" everywhere; a non-ok sample gets no score (NaN) and an "error" no token count, as a
+    run's store has them."""
+    n_items, n_b, reps = correct.shape
+    status = np.full(correct.shape, "ok", dtype=object) if status is None else status
+    item, b_idx, rep = np.meshgrid(np.arange(n_items), np.arange(n_b), np.arange(reps), indexing="ij")
+    st = status.ravel()
+    score = np.where(st == "ok", correct.ravel().astype(float), np.nan)
+    tok = np.where(st == "error", np.nan, tokens.ravel().astype(float))
+    return pd.DataFrame({
+        "run": "sim", "task": task, "model": model, "mechanism": mechanism, "provider": "sim",
+        "item_id": item.ravel().astype(str), "budget": _budget_array(budgets)[b_idx.ravel()],
+        "replicate": rep.ravel(), "status": st, "reasoning_tokens": tok, "score": score,
+    })
+
+
+def _budget_array(budgets: list | tuple) -> np.ndarray:
+    """Numeric budgets as ints (as a numeric run loads them); effort levels ("low", ...) as Python objects."""
+    if all(isinstance(b, (int, np.integer)) for b in budgets):
+        return np.asarray(budgets, dtype=np.int64)
+    return np.asarray(budgets, dtype=object)
 
 
 def simulate_sweep(rng: np.random.Generator, *, n_items: int = 40, replicates: int = 3,
@@ -28,9 +60,4 @@ def simulate_sweep(rng: np.random.Generator, *, n_items: int = 40, replicates: i
     p_item = rng.uniform(*base, n_items)[:, None, None]
     p = np.clip(p_item - drop * frac, 0, 1)
     correct = rng.random(shape) < p
-    item, budget, rep = np.meshgrid(np.arange(n_items), b.astype(int), np.arange(replicates), indexing="ij")
-    return pd.DataFrame({
-        "task": task, "model": model, "mechanism": "forced", "item_id": item.ravel().astype(str),
-        "budget": budget.ravel(), "replicate": rep.ravel(), "status": "ok",
-        "reasoning_tokens": tokens.ravel(), "score": correct.ravel().astype(float),
-    })
+    return sweep_frame(correct, tokens, [int(v) for v in budgets], task=task, model=model)

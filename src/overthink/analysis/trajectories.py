@@ -10,6 +10,14 @@ ordered by thinking tokens, plus any `--probe-cuts` answers stored in the longes
   cut and the first wrong cut after it, with the trace probes (distractor engagement, second-guessing markers)
   measured on that span versus the rest of the trace.
 
+Baseline: with cuts that are independent draws and no effect of length, flips happen by chance - an item answered
+right at 3 of 5 cuts flips somewhere in most orders. Beside each share is the share expected when the cut order of
+every trajectory is shuffled (exact, given its cuts and how many were correct: with m cuts of which k correct and
+0 < k < m, a correct -> wrong flip is missing only in the order wrong...wrong, correct...correct, so the chance of one
+is 1 - 1/C(m, k); the same for wrong -> correct; "lost" = P(the last cut is wrong) = (m - k) / m when k >= 1), and
+the excess over it with a 95 % item-bootstrap CI. With no effect of length (exchangeable cuts) the excess is 0 in
+expectation; a real "more thinking loses the answer" effect makes the correct -> wrong excess positive.
+
 Statistics: a shared-trace sweep (every budget a cut of one trace) gives paired cuts, an independent sweep gives
 independent draws per budget; in both the cuts of a trajectory stay within one item. Shares are per trajectory with
 a 95 % bootstrap CI that resamples items (curves.item_bootstrap), so neither the cuts nor the replicates of an item
@@ -99,10 +107,19 @@ def _events(g: pd.DataFrame) -> dict:
             "ever_correct": bool(correct.any())}
 
 
+def shuffled_shares(n_cuts: int, n_correct: int) -> dict[str, float]:
+    """Chance of each flip kind when the order of a trajectory's cuts is a uniformly random permutation."""
+    m, k = n_cuts, n_correct
+    mixed = 0 < k < m
+    flip = 1 - 1 / math.comb(m, k) if mixed else 0.0
+    return {"down": flip, "up": flip, "any": float(mixed), "lost": (m - k) / m if k >= 1 else 0.0}
+
+
 def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     """Per (task, model, mechanism): share of trajectories with a correct -> wrong flip, a wrong -> correct flip,
-    any flip, and one that ends wrong after being right, each with an item-bootstrap 95 % CI; mean settled-at and
-    stability tokens; the design."""
+    any flip, and one that ends wrong after being right, each with an item-bootstrap 95 % CI, the share expected
+    with the cut order shuffled (`<share>_shuffled`) and the excess over it (`<share>_excess`, with CI); mean
+    settled-at and stability tokens; the design."""
     if traj.empty:
         return pd.DataFrame()
     per = []
@@ -110,8 +127,10 @@ def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         if len(g) < 2:
             continue
         ev = _events(g)
+        shuffled = shuffled_shares(len(g), int(g["correct"].sum()))
         per.append({**dict(zip(TRAJ, key)), "down": bool(ev["down"]), "up": bool(ev["up"]),
                     "any": bool(ev["down"] or ev["up"]), "lost": ev["ever_correct"] and not ev["final_correct"],
+                    **{f"{k}_shuffled": v for k, v in shuffled.items()},
                     "settled_at": ev["settled_at"], "stability_tokens": ev["stability_tokens"],
                     "n_cuts": ev["n_cuts"], "design": g["design"].iloc[0]})
     if not per:
@@ -123,10 +142,14 @@ def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
                "mean_cuts": float(g["n_cuts"].mean()), "design": "/".join(sorted(g["design"].unique()))}
         for col, name in (("down", "share_correct_to_wrong"), ("up", "share_wrong_to_correct"),
                           ("any", "share_flip"), ("lost", "share_lost")):
-            per_item = g.groupby("item_id")[col].agg(["sum", "count"])
-            est, lo, hi = item_bootstrap(per_item["sum"].to_numpy(float), per_item["count"].to_numpy(float),
-                                         n_boot=n_boot)
-            row.update({name: est, f"{name}_lo": lo, f"{name}_hi": hi})
+            g = g.assign(_excess=g[col].astype(float) - g[f"{col}_shuffled"])
+            per_item = g.groupby("item_id")[[col, f"{col}_shuffled", "_excess"]].sum()
+            count = g.groupby("item_id").size().reindex(per_item.index).to_numpy(float)
+            est, lo, hi = item_bootstrap(per_item[col].to_numpy(float), count, n_boot=n_boot)
+            ex, ex_lo, ex_hi = item_bootstrap(per_item["_excess"].to_numpy(float), count, n_boot=n_boot)
+            row.update({name: est, f"{name}_lo": lo, f"{name}_hi": hi,
+                        f"{name}_shuffled": float(g[f"{col}_shuffled"].mean()),
+                        f"{name}_excess": ex, f"{name}_excess_lo": ex_lo, f"{name}_excess_hi": ex_hi})
         row["mean_settled_at"] = float(g["settled_at"].mean())
         row["mean_stability_tokens"] = float(g["stability_tokens"].mean())
         rows.append(row)

@@ -16,7 +16,8 @@ def power(
     run_dir: Annotated[Path, typer.Argument(help="a pilot run with a budget sweep")],
     detect: Annotated[float, typer.Option(help="the drop to detect, in points (10 = from 60 % to 50 %)")] = 10.0,
     target: Annotated[float, typer.Option("--power", help="the power to plan for")] = 0.8,
-    sims: Annotated[int, typer.Option(help="simulated sweeps per candidate size")] = 100,
+    sims: Annotated[int, typer.Option(help="simulated sweeps at the sizes beside the power crossing (the search "
+                                           "before them uses a fifth of that)")] = 500,
     seed: Annotated[int, typer.Option(help="seed of the simulation")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="the plan as JSON on stdout")] = False,
 ) -> None:

@@ -145,6 +145,12 @@ def print_models(console: Console | None = None) -> None:
                     "openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
 
 
+def _power_cell(r: dict, name: str, error: str) -> str:
+    """"83 % ± 1.7": a simulated power and its Monte Carlo standard error (in points)."""
+    se = r.get(error)
+    return f"{100 * r[name]:.0f} %" + ("" if missing(se) else f" ± {100 * se:.1f}")
+
+
 def print_power(plan: pd.DataFrame, run_dir: str, *, console: Console) -> None:
     """The sample-size plan of `overthink power` as a table, with notes below it."""
     if plan.empty:
@@ -165,10 +171,18 @@ def print_power(plan: pd.DataFrame, run_dir: str, *, console: Console) -> None:
         out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["pilot_items"]),
                     str(int(r["replicates"])), "-" if missing(needed) else f"{int(needed):,}",
                     "-" if missing(r["samples_needed"]) else f"{int(r['samples_needed']):,}",
-                    f"{100 * r['power_at_items']:.0f} %", f"{100 * r['power_at_pilot_items']:.0f} %")
+                    _power_cell(r, "power_at_items", "power_mc_error"),
+                    _power_cell(r, "power_at_pilot_items", "power_at_pilot_items_mc_error"))
+        if r.get("failed_fits"):
+            notes.append(f"{r['task']} / {r['model']}: {int(r['failed_fits'])} of {int(r['sims_at_items'])} simulated "
+                         f"fits failed (a near-constant sweep) and count as no call")
         if r.get("note"):
             notes.append(f"{r['task']} / {r['model']}: {r['note']}")
     if out.row_count:
         console.print(out)
+        sims = plan["sims_at_items"].dropna() if "sims_at_items" in plan else []
+        if len(sims):
+            console.print(f"power from {int(max(sims))} simulated sweeps per size near the crossing; "
+                          f"± = its Monte Carlo standard error", highlight=False, markup=False)
     for note in dict.fromkeys(notes):
         console.print(f"note: {note}", highlight=False, markup=False)

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ..analysis.trajectories import cut_curve
-from .text import fmt_num, fmt_score, missing
+from .text import fmt_delta, fmt_num, fmt_score, missing
 
 EXAMPLE_CHARS = 1200  # span text shown per example (the review app shows the whole trace)
 
@@ -55,6 +55,15 @@ def _ci(r: dict[str, Any], name: str) -> str:
     return fmt_score(r[name], "accuracy") + ci
 
 
+def _baseline(r: dict[str, Any], name: str) -> str:
+    """The share expected with each trajectory's cut order shuffled, and the excess over it with its CI."""
+    lo, hi = r.get(f"{name}_excess_lo"), r.get(f"{name}_excess_hi")
+    ci = "" if missing(lo) or missing(hi) else (f" ({fmt_delta(lo, 'accuracy').removesuffix(' points')} to "
+                                                f"{fmt_delta(hi, 'accuracy')})")
+    return (f"{fmt_score(r.get(f'{name}_shuffled'), 'accuracy')} / {fmt_delta(r.get(f'{name}_excess'), 'accuracy')}"
+            + ci)
+
+
 def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], None]) -> dict[str, Any]:
     """The template's `trajectories` value (None when no run has forced-budget trajectories)."""
     traj, shares, flips = t.get("trajectories"), t.get("flip_shares"), t.get("flips")
@@ -62,7 +71,8 @@ def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], Non
         return {"trajectories": None}
     add("trajectories", trajectory_figure(cut_curve(traj)))
     rows = [[r["task"], r["model"], r["design"], str(r["n_trajectories"]), str(r["n_items"]),
-             _ci(r, "share_correct_to_wrong"), _ci(r, "share_wrong_to_correct"), _ci(r, "share_lost"),
+             _ci(r, "share_correct_to_wrong"), _baseline(r, "share_correct_to_wrong"),
+             _ci(r, "share_wrong_to_correct"), _baseline(r, "share_wrong_to_correct"), _ci(r, "share_lost"),
              fmt_num(r["mean_settled_at"]), fmt_num(r["mean_stability_tokens"])] for r in shares.to_dict("records")]
     examples = []
     for r in (flips.head(3).to_dict("records") if flips is not None else []):
@@ -75,6 +85,8 @@ def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], Non
     designs = sorted(set(shares["design"]))
     return {"trajectories": {
         "table": {"header": ["task", "model", "design", "trajectories", "items", "correct -> wrong",
-                             "wrong -> correct", "right, then wrong at the end", "settled at (tokens)",
+                             "correct -> wrong with cut order shuffled / excess", "wrong -> correct",
+                             "wrong -> correct with cut order shuffled / excess", "right, then wrong at the end",
+                             "settled at (tokens)",
                              "thinking after settled (tokens)"], "rows": rows},
         "examples": examples, "paired": "shared" in " ".join(designs), "designs": designs}}
