@@ -21,6 +21,7 @@ from . import tasks as tasks_cli
 from .check import check as check_command
 from .check import positive_control
 from .common import ErrorGroup, parse_task_args
+from .compare import compare
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
 from .estimate import estimate
@@ -307,6 +308,7 @@ def _register_groups() -> None:
     app.command("import")(import_results.import_results)
     app.command("check")(check_command)
     app.command("power")(power)
+    app.command("compare")(compare)
 
 
 _register_groups()
