@@ -43,6 +43,11 @@ def pareto_frontier(accuracy: list[float], cost: list[float]) -> list[bool]:
     return out
 
 
+def _priced(cells: pd.DataFrame) -> bool:
+    """Whether cost orders the budgets: every budget has one and they are not all zero (local models cost 0)."""
+    return bool(cells["mean_cost_usd"].notna().all() and cells["mean_cost_usd"].max() > 0)
+
+
 def paired_upper_bound(best: pd.Series, other: pd.Series, level: float = LEVEL) -> tuple[float, float, int]:
     """(mean difference best - other, its one-sided `level` upper bound, items) over the items both have.
 
@@ -78,7 +83,7 @@ def recommend(curve: pd.DataFrame, cells: pd.DataFrame, *, tolerance: float = TO
     if cells["accuracy"].max() <= 0:
         out["reason"] = "no budget answered any item correctly: nothing to recommend"
         return out
-    use_cost = cells["mean_cost_usd"].notna().all() and cells["mean_cost_usd"].max() > 0
+    use_cost = _priced(cells)
     price = cells["mean_cost_usd"] if use_cost else cells["mean_thinking_tokens"].fillna(0)
     per_item = curve.groupby(["budget", "item_id"])["correct"].mean()
     best_i = int(cells["accuracy"].to_numpy().argmax())
@@ -124,7 +129,7 @@ def recommendation_table(scored: pd.DataFrame, table: pd.DataFrame, audit: pd.Da
     table["on_frontier"] = False
     rows = []
     for key, cells in table.groupby(CURVE, sort=False):
-        cost = cells["mean_cost_usd"] if cells["mean_cost_usd"].notna().all() else cells["mean_thinking_tokens"]
+        cost = cells["mean_cost_usd"] if _priced(cells) else cells["mean_thinking_tokens"]
         table.loc[cells.index, "on_frontier"] = pareto_frontier(list(cells["accuracy"]), list(cost.fillna(0)))
         mask = np.ones(len(scored), bool)
         for col, value in zip(CURVE, key):

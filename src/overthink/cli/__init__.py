@@ -205,12 +205,16 @@ def summary(
     as_json: Annotated[bool, typer.Option("--json", help="the score table and verdicts as JSON on stdout")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="the score table with each curve's verdict as CSV")] = False,
     fail_on: Annotated[str | None, typer.Option(help="inverse: exit 1 when any curve is called inverse")] = None,
+    tolerance: Annotated[float, typer.Option(help="recommended budget: the cheapest whose accuracy is not worse "
+                                                  "than the best budget's by more than this many points "
+                                                  "(default: 2)")] = 2.0,
 ) -> None:
     """Per task x model x budget: n (scored / total), score with 95 % CI, reasoning tokens, errors / truncations /
     unparsed, and each curve's verdict. Exit code 1 with --fail-on inverse when a curve is called inverse."""
     from ..report.terminal import run_summary_command
 
-    raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on))
+    raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on,
+                                         tolerance=tolerance))
 
 
 def _print_summary(run_dir: Path, plot: bool = True) -> None:

@@ -103,3 +103,26 @@ def print_comparison(comp: Any, console: Console | None = None) -> None:
     if not comp.rows:
         console.print("no task to compare (compare needs accuracy-scored tasks with two or more thinking budgets)",
                       highlight=False, markup=False)
+
+
+def efficiency_context(t: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The HTML report's efficiency section: header + display rows, recommendation lines, t_max and tolerance."""
+    table = t.get("efficiency", pd.DataFrame())
+    if table.empty:
+        return {"efficiency": None}
+    recs = t.get("recommendation", pd.DataFrame())
+    header = ["task", "model", "mech", "budget", "accuracy [95% CI]", "mean thinking tokens", "AUC_OAA [95% CI]",
+              "Overthinking Score", "accuracy / 1k tokens", "$ / correct", "cost from", "frontier"]
+    rows = [[str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]), _ci(r, "accuracy"),
+             fmt_num(r["mean_thinking_tokens"], 0), _ci(r, "auc_oaa", lambda v: fmt_num(v, 3)),
+             fmt_num(r["overthinking_score"], 3), fmt_num(r["accuracy_per_1k"], 3), _usd(r["cost_per_correct_usd"]),
+             str(r["cost_source"]), "yes" if r.get("on_frontier") else ""] for r in table.to_dict("records")]
+    tolerance = recs["tolerance"].iloc[0] if len(recs) else 0.02
+    lines = [recommendation_line(r) for r in recs.to_dict("records")]
+    for c in t.get("efficiency_curves", pd.DataFrame()).to_dict("records"):
+        if not missing(c.get("wasted_token_share")):
+            lines.append(f"wasted thinking {c['task']} / {c['model']} at budget {c['at_budget']}: "
+                         f"{_ci(c, 'wasted_token_share')} of the thinking tokens came after the answer was correct "
+                         f"for good; outcome efficiency {fmt_num(c['outcome_efficiency'], 3)}")
+    return {"efficiency": {"table": {"header": header, "rows": rows}, "lines": lines,
+                           "t_max": fmt_num(float(table["t_max"].iloc[0]), 0), "tolerance": f"{100 * tolerance:g}"}}
