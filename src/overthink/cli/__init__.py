@@ -21,9 +21,9 @@ from . import tasks as tasks_cli
 from .check import check as check_command
 from .check import positive_control
 from .common import ErrorGroup, parse_task_args
-from .compare import compare
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
+from .compare import compare
 from .estimate import estimate
 from .power import power
 from .report import report

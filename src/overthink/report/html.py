@@ -24,8 +24,8 @@ from ..analysis.verdicts import slope_sentence, words
 from ..review.labels import label_counts
 from ..store import Store
 from . import figures
-from .efficiency import efficiency_context
 from .audit import html_tables
+from .efficiency import efficiency_context
 from .examples import pick_examples
 from .text import fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
 from .trajectories import trajectory_context
