@@ -27,6 +27,7 @@ def test_auc_oaa_is_the_normalised_integral_of_oaa():
     numeric = np.trapezoid([E.oaa(correct, tokens, t) for t in grid[::100]], grid[::100]) / 1000
     assert numeric == pytest.approx(0.5, abs=2e-3)
     assert E.auc_oaa([1], [1500], 1000) == 0.0  # beyond t_max: no credit
+    assert E.auc_oaa([1, 1, 0, 1], [50, 150, 20, 300]) == pytest.approx(0.625)  # docs/report.md's worked example
     assert E.T_MAX == 1000
 
 

@@ -139,7 +139,8 @@ def _costs(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     if need.any():
         provider = (df["provider"] if "provider" in df else df["model"].str.split(":").str[0]).astype(str)
         model = (df["model_id"] if "model_id" in df else df["model"]).astype(str)
-        out_tok = pd.to_numeric(df.get("output_tokens"), errors="coerce")
+        out_tok = (pd.to_numeric(df["output_tokens"], errors="coerce") if "output_tokens" in df
+                   else pd.Series(np.nan, df.index))
         in_tok = pd.to_numeric(df.get("input_tokens"), errors="coerce") if "input_tokens" in df else None
         for (p, m), idx in df[need].groupby([provider[need], model[need]]).groups.items():
             price = price_for(p, model_name(m))
@@ -271,7 +272,8 @@ def curve_efficiency(table: pd.DataFrame, waste: pd.DataFrame) -> pd.DataFrame:
         hit = waste[(waste[CURVE] == pd.Series(dict(zip(CURVE, key)))).all(axis=1)] if len(waste) else waste
         if len(hit):
             row.update(hit.iloc[0].drop(CURVE).to_dict())
-            row["wasted_note"] = ""
+            row["wasted_note"] = ("" if math.isfinite(row["wasted_token_share"]) else
+                                  "not measurable: no trajectory ended with a correct answer")
         else:
             row.update(outcome_efficiency=math.nan, wasted_token_share=math.nan)
             mech = key[2]
