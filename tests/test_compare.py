@@ -13,7 +13,7 @@ import pytest
 from helpers import run_cli
 from scipy import stats
 
-from overthink.analysis.compare import holm, item_slopes, slope_difference
+from overthink.analysis.compare import holm, item_slopes, permutation_p, sign_flip_p, slope_difference
 from overthink.analysis.compare_calibration import Design, calibrate, simulate_pair
 from overthink.core import Item, SampleRecord
 from overthink.store import Store
@@ -41,12 +41,21 @@ def test_slope_difference_matches_scipy_paired_and_welch():
     b = pd.Series(a.to_numpy() + rng.normal(-5, 4, 12), index=a.index)
     d = slope_difference(a, b)
     ref = stats.ttest_rel(b, a)
-    assert d.design == "paired" and d.p == pytest.approx(ref.pvalue) and d.df == 11
+    assert d.design == "paired" and d.p_t == pytest.approx(ref.pvalue) and d.df == 11
     assert d.low < d.diff < d.high
     b2 = pd.Series(rng.normal(-5, 10, 9), index=[f"j{i}" for i in range(9)])  # no shared items
     d2 = slope_difference(a, b2)
-    assert d2.design == "unpaired" and d2.p == pytest.approx(stats.ttest_ind(b2, a, equal_var=False).pvalue)
+    assert d2.design == "unpaired" and d2.p_t == pytest.approx(stats.ttest_ind(b2, a, equal_var=False).pvalue)
+    assert 0 < d.p < 0.01 and d2.p < 0.2  # the permutation p-values the call uses
     assert slope_difference(a.iloc[:3], b2.iloc[:3]).design == "not enough items"
+
+
+def test_sign_flip_and_permutation_p_by_hand():
+    # d = 1, 2, 3: of the 8 sign patterns only +++ and --- reach |mean| >= 2
+    assert sign_flip_p(np.array([1.0, 2.0, 3.0])) == 0.25
+    # two slopes per run, all four values distinct: 2 of the 6 splits are as extreme as the observed one
+    # (Welch's t of {3, 4} vs {1, 2} and its mirror); random reassignment converges on 1/3
+    assert permutation_p(np.array([1.0, 2.0]), np.array([3.0, 4.0]), n_perm=20000) == pytest.approx(1 / 3, abs=0.02)
 
 
 def test_holm_by_hand():

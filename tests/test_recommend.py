@@ -90,3 +90,28 @@ def test_summary_json_carries_the_efficiency_fields(tmp_path):
     assert entry["tolerance"] == 0.5
     text = run_cli("summary", str(run))
     assert "budget misleading-math / stub:inverse (forced): use " in text.stdout and "nan" not in text.stdout
+
+
+def test_html_report_has_the_frontier_and_the_recommendation(tmp_path):
+    from overthink.core import Item, SampleRecord
+    from overthink.report.html import build_report
+    from overthink.store import Store
+
+    run = tmp_path / "run"
+    with Store(run) as store:
+        store.set_meta("tasks", {"t<b>": {"metric": "accuracy"}})
+        store.add_items("t<b>", [Item(id=f"i{i}", prompt="q", answer="1") for i in range(12)])
+        for i in range(12):
+            for b in (0, 64, 256):
+                right = i < (3 if b == 0 else 9)  # 64 and 256 answer alike: 64 is recommended
+                store.record(SampleRecord(
+                    run_id="r", model="stub:flat", provider="stub", task="t<b>", item_id=f"i{i}", budget=b,
+                    mechanism="forced", replicate=0, seed=0, status="ok", reasoning_tokens=int(b * 0.9),
+                    reasoning_tokens_source="stub", output_tokens=b + 5, input_tokens=10, answer="1" if right else "2",
+                    expected="1", score=float(right), correct=right))
+    out = build_report([run], tmp_path / "report.html", n_boot=100)
+    html = out.read_text()
+    assert 'id="efficiency"' in html and 'id="efficiency-table"' in html
+    assert "budget t&lt;b&gt; / stub:flat (forced): use 64 (the best budget (64); no cheaper budget" in html
+    assert "75 % fewer thinking tokens than the largest budget" in html
+    assert (tmp_path / "figures" / "frontier.png").exists() and "nan" not in html.split('id="efficiency"')[1][:4000]
