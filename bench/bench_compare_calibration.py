@@ -30,7 +30,7 @@ def main() -> None:
     print("| pairing | items | replicates | null: called worse | null: called better | power, delta -0.25 "
           "| power, delta +0.25 | power, delta -0.5 |")
     print("|---|---|---|---|---|---|---|---|")
-    for paired in [p == "paired" for p in args.pairing.split(",")]:
+    for paired in [p == "paired" for p in args.pairing.split(",") if p in ("paired", "unpaired")]:
         for n_items in map(int, args.items.split(",")):
             for reps in map(int, args.replicates.split(",")):
                 d = Design(n_items=n_items, replicates=reps, paired=paired)
