@@ -9,7 +9,8 @@ mean over items, in accuracy points per doubling. The difference B - A is paired
 MIN_PAIRED (Welch's t over the two sets of item slopes) - the output says which. The interval uses the t reference;
 the p-value behind the call is a permutation test on the same statistic (sign flips of the per-item differences
 when paired, exact up to 14 items; reassigning item slopes between the runs when unpaired), exact under "no
-difference". Across tasks and runs the p-values are Holm-adjusted for the `--fail-on worse` gate; "worse" is a significantly lower (more inverse) slope.
+difference". Across tasks and runs the p-values are Holm-adjusted for the `--fail-on worse` gate; "worse" is a
+significantly lower (more inverse) slope.
 
 The test regresses on what was assigned (budgets), so it is a comparison of causal effects of the budget, not of
 lengths. False-positive rate and power by simulation: tests/test_compare.py and docs/report.md.
