@@ -18,6 +18,10 @@ Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   flips             per trajectory with a correct -> wrong flip: the cuts, the thinking span between them and the
                     trace probes on that span versus the rest (analysis/trajectories.py)
   flip_shares       per task x model: share of trajectories that flip, with item-bootstrap CIs; answer stability
+  efficiency        per budget: accuracy (not-answered = wrong), OAA_t, AUC_OAA, Overthinking Score, accuracy per
+                    1,000 thinking tokens, cost per correct answer, with item-bootstrap CIs; `on_frontier`
+  efficiency_curves per curve at its largest budget, plus outcome efficiency / wasted token share (shared traces)
+  recommendation    per curve: the recommended budget and why, or why none (analysis/recommend.py)
   runs              run label, path, samples
   warnings          weak-setup warnings (kind, task, model, warning): repeating replicates, few items, truncation
   sequential        runs made with --until-decided: per cell the design (alpha, delta, method), rounds run, items
@@ -41,6 +45,7 @@ from .features import feature_roles, feature_tables
 from .load import FACTOR_KEYS, RunData, item_factors, load_runs
 from .natural import natural_verdicts, quantile_table, rank_table
 from .probes import probe_table
+from .recommend import efficiency_tables
 from .sequential import TABLE_COLUMNS, design_rows
 from .setup_checks import setup_warnings
 from .sweetspot import sweet_spot_table
@@ -132,6 +137,7 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
         "trajectories": traj,
         "flips": flip_table(traj, data.items, data.runs),
         "flip_shares": flip_shares(traj, n_boot=n_boot),
+        **efficiency_tables(samples, metrics, traj=traj, audit=audit, n_boot=n_boot),
         "runs": runs,
         "warnings": setup_warnings(samples, scores, run_configs(data)),
         "sequential": sequential,

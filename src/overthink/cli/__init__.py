@@ -23,6 +23,7 @@ from .check import positive_control
 from .common import ErrorGroup, parse_task_args
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
+from .compare import compare
 from .estimate import estimate
 from .merge import merge
 from .power import power
@@ -217,12 +218,16 @@ def summary(
     as_json: Annotated[bool, typer.Option("--json", help="the score table and verdicts as JSON on stdout")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="the score table with each curve's verdict as CSV")] = False,
     fail_on: Annotated[str | None, typer.Option(help="inverse: exit 1 when any curve is called inverse")] = None,
+    tolerance: Annotated[float, typer.Option(help="recommended budget: the cheapest whose accuracy is not worse "
+                                                  "than the best budget's by more than this many points "
+                                                  "(default: 2)")] = 2.0,
 ) -> None:
     """Per task x model x budget: n (scored / total), score with 95 % CI, reasoning tokens, errors / truncations /
     unparsed, and each curve's verdict. Exit code 1 with --fail-on inverse when a curve is called inverse."""
     from ..report.terminal import run_summary_command
 
-    raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on))
+    raise typer.Exit(run_summary_command(run_dir, as_json=as_json, as_csv=as_csv, fail_on=fail_on,
+                                         tolerance=tolerance))
 
 
 def _print_summary(run_dir: Path, plot: bool = True) -> None:
@@ -337,6 +342,7 @@ def _register_groups() -> None:
     app.command("check")(check_command)
     app.command("power")(power)
     app.command("merge")(merge)
+    app.command("compare")(compare)
 
 
 _register_groups()

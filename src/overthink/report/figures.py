@@ -236,3 +236,38 @@ def export(fig, out_dir: str | Path | None, name: str, formats: tuple[str, ...] 
     # Drop comments (matplotlib copies label text into them) and the metadata block: smaller, and nothing but
     # drawing instructions is left.
     return _SVG_STRIP.sub("", svg)
+
+
+def frontier_figure(table: pd.DataFrame, recs: pd.DataFrame):
+    """Accuracy (non-answers wrong, 95 % item-bootstrap CI) against mean thinking tokens per budget, one panel per
+    task and one line per (model, mechanism); budgets on the accuracy / thinking-token frontier are filled, the
+    recommended budget is ringed with a star (analysis/recommend.py)."""
+    tasks = list(dict.fromkeys(table["task"]))
+    cols = min(3, len(tasks))
+    rows = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    for ax, task in zip(axes.flat, tasks):
+        sub = table[table["task"] == task]
+        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
+            x, y = line["mean_thinking_tokens"].fillna(0), line["accuracy"]
+            err = [(y - line["accuracy_lo"]).clip(lower=0).fillna(0), (line["accuracy_hi"] - y).clip(lower=0).fillna(0)]
+            bars = ax.errorbar(x, y, yerr=err, marker="o", mfc="white", capsize=3, label=f"{model} ({mech})")
+            front = line["on_frontier"].astype(bool)
+            ax.plot(x[front], y[front], "o", color=bars[0].get_color())
+            for xi, yi, b in zip(x, y, line["budget"]):
+                ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            rec = recs[(recs["task"] == task) & (recs["model"] == model) & (recs["mechanism"] == mech)]
+            if len(rec) and rec.iloc[0]["recommended_budget"] is not None:
+                at = line[line["budget"].astype(str) == str(rec.iloc[0]["recommended_budget"])]
+                ax.plot(at["mean_thinking_tokens"].fillna(0), at["accuracy"], marker="*", ms=16, mfc="none",
+                        mec="black", ls="none", label=f"recommended: B={rec.iloc[0]['recommended_budget']}")
+        ax.set_xscale("symlog", linthresh=16)
+        ax.margins(x=0.1)
+        ax.set_xlabel("mean thinking tokens (measured); filled = on the frontier")
+        _score_axis(ax, "accuracy")
+        ax.set_title(task)
+        _legend_below(ax)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -25,6 +25,7 @@ from ..review.labels import label_counts
 from ..store import Store
 from . import figures
 from .audit import html_tables
+from .efficiency import efficiency_context
 from .examples import pick_examples
 from .sequential import DESCRIPTIVE, design_line
 from .sequential import table as sequential_table
@@ -116,6 +117,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
     controlled = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
     if len(controlled):
         add("curves", figures.curve_figure(controlled))
+    if len(t["efficiency"]):
+        add("frontier", figures.frontier_figure(t["efficiency"], t["recommendation"]))
     if len(t["factor_scores"]):
         fs = t["factor_scores"]
         add("factors", figures.factor_figure(fs[fs["budget"].astype(str) != "natural"]) if
@@ -186,7 +189,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
         tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
         n_boot=n_boot, probes_per_group=probes_per_group, sequential=sequential, sequential_note=DESCRIPTIVE,
-        tables_raw=t, **trajectory_context(t, add),
+        tables_raw=t, **trajectory_context(t, add), **efficiency_context(t),
     )
 
 

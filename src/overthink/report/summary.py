@@ -18,6 +18,8 @@ import pandas as pd
 
 from ..analysis.audit import audit_table
 from ..analysis.curves import score_table
+from ..analysis.efficiency import OAA_THRESHOLDS
+from ..analysis.recommend import TOLERANCE, efficiency_tables
 from ..analysis.setup_checks import setup_warnings
 from ..analysis.trends import verdict_table
 from ..analysis.verdicts import INVERSE
@@ -48,9 +50,11 @@ class Summary:
     audit: pd.DataFrame = field(default_factory=pd.DataFrame)  # the enforcement audit (analysis/audit.py)
     provenance: str = ""  # one line: versions, platform, how the sessions ended (sweep/provenance.py)
     sequential: dict[str, Any] | None = None  # --until-decided: the stored design and per-round decisions
+    # efficiency / efficiency_curves / recommendation (analysis/recommend.efficiency_tables)
+    efficiency: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def build_summary(run_dir: str | Path) -> Summary:
+def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summary:
     """Read one run and compute its score table, verdicts (controlled budgets only) and setup warnings."""
     run_dir = Path(run_dir)
     with Store(run_dir, create=False) as store:
@@ -69,7 +73,10 @@ def build_summary(run_dir: str | Path) -> Summary:
     verdicts = (verdict_table(controlled, scores[is_controlled], metrics, audit=audit) if is_controlled.any()
                 else pd.DataFrame())
     warnings = list(setup_warnings(samples, scores, [config])["warning"])
-    return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential)
+    # trajectories read the sample metadata under the name load_runs gives it
+    efficiency = efficiency_tables(samples.assign(run=run_dir.name, sample_meta=samples["metadata"]), metrics,
+                                   audit=audit, tolerance=tolerance)
+    return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential=sequential, efficiency=efficiency)
 
 
 def _clean(value: Any) -> Any:
@@ -90,10 +97,60 @@ def _records(frame: pd.DataFrame, fields: tuple[str, ...]) -> list[dict[str, Any
     return [{f: _clean(rec.get(f)) for f in fields} for rec in frame.to_dict("records")]
 
 
+EFFICIENCY_BUDGET_FIELDS = ("budget", "n", "n_items", "n_not_answered", "accuracy", "accuracy_lo", "accuracy_hi",
+                            "mean_thinking_tokens", "auc_oaa", "auc_oaa_lo", "auc_oaa_hi", "token_efficiency",
+                            "overthinking_score", "accuracy_per_1k", "accuracy_per_1k_lo", "accuracy_per_1k_hi",
+                            "mean_cost_usd", "cost_per_correct_usd", "cost_per_correct_lo", "cost_per_correct_hi",
+                            "cost_source", "on_frontier")
+
+
+def _oaa(row: dict[str, Any]) -> dict[str, Any]:
+    return {str(t): {"value": _clean(row.get(f"oaa_{t}")), "ci_low": _clean(row.get(f"oaa_{t}_lo")),
+                     "ci_high": _clean(row.get(f"oaa_{t}_hi"))} for t in OAA_THRESHOLDS}
+
+
+def efficiency_records(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Per task x model x mechanism: the literature's metrics at the largest budget (`at_budget`), every budget's
+    metrics (`budgets`) and the recommended budget with its reason (docs/report.md, "Efficiency")."""
+    curves = tables.get("efficiency_curves", pd.DataFrame())
+    if curves.empty:
+        return []
+    table, recs = tables["efficiency"], tables["recommendation"]
+    out = []
+    for c in curves.to_dict("records"):
+        key = (c["task"], c["model"], c["mechanism"])
+        mask = (table["task"] == key[0]) & (table["model"] == key[1]) & (table["mechanism"] == key[2])
+        rec = recs[(recs["task"] == key[0]) & (recs["model"] == key[1]) & (recs["mechanism"] == key[2])]
+        rec_row = rec.iloc[0].to_dict() if len(rec) else {}
+        out.append({
+            "task": key[0], "model": key[1], "mechanism": key[2], "at_budget": _clean(c["at_budget"]),
+            "accuracy": _clean(c["accuracy"]), "mean_thinking_tokens": _clean(c["mean_thinking_tokens"]),
+            "oaa": _oaa(c), "auc_oaa": _clean(c["auc_oaa"]), "auc_oaa_ci": [_clean(c["auc_oaa_lo"]),
+                                                                          _clean(c["auc_oaa_hi"])],
+            "t_max": _clean(c["t_max"]), "overthinking_score": _clean(c["overthinking_score"]),
+            "token_efficiency": _clean(c["token_efficiency"]),
+            "outcome_efficiency": _clean(c.get("outcome_efficiency")),
+            "wasted_token_share": _clean(c.get("wasted_token_share")),
+            "wasted_token_share_ci": [_clean(c.get("wasted_token_share_lo")), _clean(c.get("wasted_token_share_hi"))],
+            "wasted_token_share_note": c.get("wasted_note") or None,
+            "cost_per_correct_usd": _clean(c["cost_per_correct_usd"]), "cost_source": c.get("cost_source"),
+            "accuracy_per_1k_thinking_tokens": _clean(c["accuracy_per_1k"]),
+            "recommended_budget": _clean(rec_row.get("recommended_budget")),
+            "recommended_budget_reason": rec_row.get("reason"), "best_budget": _clean(rec_row.get("best_budget")),
+            "tolerance": _clean(rec_row.get("tolerance")),
+            "saving_tokens_share": _clean(rec_row.get("saving_tokens_share")),
+            "saving_cost_share": _clean(rec_row.get("saving_cost_share")),
+            "budgets": [{**{f: _clean(r.get(f)) for f in EFFICIENCY_BUDGET_FIELDS}, "oaa": _oaa(r)}
+                        for r in table[mask].to_dict("records")],
+        })
+    return out
+
+
 def summary_dict(summary: Summary) -> dict[str, Any]:
     verdicts = _records(summary.verdicts, VERDICT_FIELDS)
     return {"schema": SCHEMA, "run_dir": str(summary.run_dir), "scores": _records(summary.scores, SCORE_FIELDS),
             "verdicts": verdicts, "warnings": summary.warnings,
+            "efficiency": efficiency_records(summary.efficiency),
             "inverse": [f"{v['task']} / {v['model']} ({v['mechanism']})" for v in verdicts
                         if v["verdict"] == INVERSE],
             # a sequential run: its decisions (design, per cell, per round); the verdicts above are descriptive

@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..store import Store
 from .audit import audit_rich, summary_verdict
 from .console import wide_console
+from .efficiency import print_efficiency
 from .sequential import sequential_lines
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
@@ -81,6 +82,7 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
         inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])
         console.print(inactive or terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
                       highlight=False)
+    print_efficiency(summary.efficiency, console)
     for warning in summary.warnings:
         console.print(f"warning: {warning}", highlight=False, markup=False)
     controlled = table[table["budget"].astype(str) != "natural"]
@@ -99,13 +101,15 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
 
 
 def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: bool = False,
-                        fail_on: str | None = None, out: TextIO | None = None) -> int:
+                        fail_on: str | None = None, out: TextIO | None = None, tolerance: float = 2.0) -> int:
     """What `overthink summary` does; returns the exit code (FAIL_EXIT when --fail-on matched, else 0)."""
     if as_json and as_csv:
         raise UserError("--json and --csv: choose one")
     if fail_on is not None and fail_on not in FAIL_ON:
         raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
-    summary = build_summary(run_dir)
+    if not 0 <= tolerance < 100:
+        raise UserError(f"--tolerance {tolerance}: give accuracy points between 0 and 100 (e.g. 2)")
+    summary = build_summary(run_dir, tolerance=tolerance / 100)
     out = out or sys.stdout
     if as_json:
         write_json(summary, out)

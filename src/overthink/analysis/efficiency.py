@@ -1,0 +1,284 @@
+"""Efficiency metrics the overthinking literature reports, computed from stored runs (docs/report.md, "Efficiency").
+
+Each metric is one function with the paper's formula; `efficiency_table` applies them per task x model x
+mechanism x budget with 95 % item-bootstrap CIs (curves.item_bootstrap: items are resampled with all their samples,
+so replicates and cuts of one item never count as independent).
+
+- OAA_t (OptimalThinkingBench, Aggarwal et al. 2025): mean over samples of correct x 1(thinking tokens < t).
+- AUC_OAA: (1 / t_max) x the integral of OAA_t over t in [0, t_max]; per sample that integral is
+  max(0, t_max - tokens), so AUC_OAA = mean of correct x max(0, 1 - tokens / t_max). t_max = 1,000 thinking tokens,
+  the paper's (its released scorer computes max(0, 1000 - tokens) / 1000 x accuracy); ours defaults to the same.
+- Overthinking Score (LLMThinkBench, Srivastava et al. 2025): harmonic mean of accuracy A and token efficiency
+  E = 1 - (T - T_min) / (T_max - T_min), min-max over the mean tokens T of the configurations compared (E = 1 when
+  all are equal). Here the configurations compared are every model x mechanism x budget of one task in the analysis.
+- Outcome efficiency (Chen et al. 2024, "Do NOT Think That Much for 2+3=?"): (1 / N) x sum over trajectories of
+  correct_i x (tokens to the first correct cut) / (tokens of the whole trace); the wasted token share is
+  sum (T_i - S_i) / sum T_i over trajectories that end correct, S_i the first cut from which every later cut is
+  correct. Only shared-trace trajectories (every cut from one trace) have these; other runs get None.
+- Cost per correct answer (USD; stored costs, else the price table, labelled) and accuracy per 1,000 thinking tokens.
+
+Scoring: a truncated or unparsed answer counts as wrong (the paper's convention: a non-answer costs as much as a
+wrong one); error samples are left out and counted. A sample without a thinking-token count never counts as under a
+threshold. Only 0/1-scored accuracy tasks have these metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..core import NATURAL, budget_sort_key
+from ..pricing import price_for
+from .audit import model_name
+from .curves import N_BOOT, item_bootstrap
+
+T_MAX = 1000  # OptimalThinkingBench's t_max (thinking tokens); ours by default
+OAA_THRESHOLDS = (100, 250, 500, 1000)  # t for OAA_t in tables and `summary --json`
+CURVE = ["task", "model", "mechanism"]
+CELL = [*CURVE, "budget"]
+DONE = ("ok", "truncated", "unparsed")
+
+
+# -- the formulas ------------------------------------------------------------------------------------------------
+def oaa(correct: Sequence[float], tokens: Sequence[float], t: float) -> float:
+    """OAA_t = (1/n) sum_i correct_i x 1(tokens_i < t) (Aggarwal et al. 2025)."""
+    c, x = np.asarray(correct, float), np.asarray(tokens, float)
+    if not len(c):
+        return math.nan
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(c * (x < t)))
+
+
+def auc_oaa(correct: Sequence[float], tokens: Sequence[float], t_max: float = T_MAX) -> float:
+    """AUC_OAA = (1/t_max) integral_0^t_max OAA_t dt = (1/n) sum_i correct_i x max(0, 1 - tokens_i / t_max)."""
+    c, x = np.asarray(correct, float), np.asarray(tokens, float)
+    if not len(c):
+        return math.nan
+    share = np.clip(1.0 - np.nan_to_num(x, nan=np.inf) / t_max, 0.0, 1.0)
+    return float(np.mean(c * share))
+
+
+def token_efficiency(mean_tokens: float, compared: Sequence[float]) -> float:
+    """E = 1 - (T - T_min) / (T_max - T_min) over the mean tokens of the configurations compared (LLMThinkBench);
+    1 when they are all equal, clipped to [0, 1]."""
+    values = [v for v in compared if not math.isnan(v)]
+    if math.isnan(mean_tokens) or not values:
+        return math.nan
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        return 1.0
+    return float(min(1.0, max(0.0, 1.0 - (mean_tokens - lo) / (hi - lo))))
+
+
+def overthinking_score(accuracy: float, efficiency: float) -> float:
+    """2 A E / (A + E), the harmonic mean of accuracy and token efficiency (Srivastava et al. 2025); 0 when both are."""
+    if math.isnan(accuracy) or math.isnan(efficiency):
+        return math.nan
+    return 0.0 if accuracy + efficiency == 0 else 2 * accuracy * efficiency / (accuracy + efficiency)
+
+
+def outcome_efficiency(final_correct: Sequence[bool], first_correct_tokens: Sequence[float],
+                       total_tokens: Sequence[float]) -> float:
+    """xi_O = (1/N) sum_i sigma_i x T^_i / T_i (Chen et al. 2024): sigma_i the final answer correct, T^_i the
+    thinking tokens at the first correct cut, T_i those of the whole trace."""
+    s, first, total = (np.asarray(v, float) for v in (final_correct, first_correct_tokens, total_tokens))
+    if not len(s):
+        return math.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(s > 0, first / total, 0.0)
+    return float(np.mean(ratio))
+
+
+def wasted_token_share(stayed_correct_tokens: Sequence[float], total_tokens: Sequence[float]) -> float:
+    """sum_i (T_i - S_i) / sum_i T_i over trajectories that end correct: the share of thinking spent after the
+    answer first became correct and stayed so (S_i the first such cut)."""
+    stay, total = np.asarray(stayed_correct_tokens, float), np.asarray(total_tokens, float)
+    if not len(total) or total.sum() <= 0:
+        return math.nan
+    return float((total - stay).sum() / total.sum())
+
+
+def cost_per_correct(costs: Sequence[float], correct: Sequence[float]) -> float:
+    """USD spent on all samples / number of correct answers (inf-free: None-ish NaN when nothing was correct)."""
+    c = np.asarray(correct, float)
+    return math.nan if c.sum() == 0 else float(np.sum(np.asarray(costs, float)) / c.sum())
+
+
+def accuracy_per_1k_tokens(correct: Sequence[float], tokens: Sequence[float]) -> float:
+    """Accuracy / (mean thinking tokens / 1000) = 1000 x sum correct / sum tokens; NaN without thinking."""
+    c, x = np.asarray(correct, float), np.asarray(tokens, float)
+    keep = ~np.isnan(x)
+    total = x[keep].sum()
+    return math.nan if total <= 0 else float(1000 * c[keep].sum() / total)
+
+
+# -- per-sample frame ---------------------------------------------------------------------------------------------
+def scored_frame(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """Controlled-budget samples of accuracy tasks that finished (not errors), with `correct` (not-answered = 0),
+    `tokens` (NaN when not counted) and `cost` / `cost_source` per sample."""
+    if samples.empty:
+        return pd.DataFrame()
+    keep = samples["status"].isin(DONE) & (samples["budget"].astype(str) != NATURAL)
+    keep &= samples["task"].map(lambda t: metrics.get(t, "accuracy") == "accuracy").astype(bool)
+    df = samples[keep].copy()
+    if df.empty:
+        return df
+    df["correct"] = ((df["status"] == "ok") & (pd.to_numeric(df["score"], errors="coerce") >= 1)).astype(float)
+    df["tokens"] = pd.to_numeric(df["reasoning_tokens"], errors="coerce")
+    df["cost"], df["cost_source"] = _costs(df)
+    return df
+
+
+def _costs(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    stored = pd.to_numeric(df["cost_usd"], errors="coerce") if "cost_usd" in df else pd.Series(np.nan, df.index)
+    cost, source = stored.copy(), pd.Series(np.where(stored.notna(), "stored", ""), index=df.index, dtype=object)
+    need = stored.isna()
+    if need.any():
+        provider = (df["provider"] if "provider" in df else df["model"].str.split(":").str[0]).astype(str)
+        model = (df["model_id"] if "model_id" in df else df["model"]).astype(str)
+        out_tok = (pd.to_numeric(df["output_tokens"], errors="coerce") if "output_tokens" in df
+                   else pd.Series(np.nan, df.index))
+        in_tok = pd.to_numeric(df.get("input_tokens"), errors="coerce") if "input_tokens" in df else None
+        for (p, m), idx in df[need].groupby([provider[need], model[need]]).groups.items():
+            price = price_for(p, model_name(m))
+            if price is None or out_tok[idx].isna().any():
+                continue
+            inputs = in_tok[idx].fillna(0) if in_tok is not None else 0
+            cost[idx] = (inputs * price.input + out_tok[idx] * price.output) / 1e6
+            source[idx] = "price table" if in_tok is not None else "price table (output tokens only)"
+    return cost, source
+
+
+# -- tables -------------------------------------------------------------------------------------------------------
+def _ci(per_item: pd.DataFrame, num: str, den: str, n_boot: int, scale: float = 1.0) -> tuple[float, float, float]:
+    est, lo, hi = item_bootstrap(per_item[num].to_numpy(float), per_item[den].to_numpy(float), n_boot=n_boot)
+    return est * scale, lo * scale, hi * scale
+
+
+def cell_metrics(g: pd.DataFrame, *, t_max: float = T_MAX, thresholds: Sequence[float] = OAA_THRESHOLDS,
+                 n_boot: int = N_BOOT) -> dict:
+    """The metrics of one cell (one budget of one curve) from its scored_frame rows, with item-bootstrap CIs."""
+    x = g["tokens"].to_numpy(float)
+    c = g["correct"].to_numpy(float)
+    per = pd.DataFrame({"item_id": g["item_id"].to_numpy(), "c": c, "n": 1.0,
+                        "auc": c * np.clip(1 - np.nan_to_num(x, nan=np.inf) / t_max, 0, 1),
+                        "tok": np.nan_to_num(x, nan=0.0), "cost": g["cost"].to_numpy(float)})
+    for t in thresholds:
+        with np.errstate(invalid="ignore"):
+            per[f"oaa_{t}"] = c * (x < t)
+    items = per.groupby("item_id").sum()
+    row: dict = {"n": len(g), "n_items": int(g["item_id"].nunique()),
+                 "n_not_answered": int((g["status"] != "ok").sum())}
+    row["accuracy"], row["accuracy_lo"], row["accuracy_hi"] = _ci(items, "c", "n", n_boot)
+    row["mean_thinking_tokens"] = float(np.nanmean(x)) if np.isfinite(x).any() else math.nan
+    for t in thresholds:
+        est, lo, hi = _ci(items, f"oaa_{t}", "n", n_boot)
+        row.update({f"oaa_{t}": est, f"oaa_{t}_lo": lo, f"oaa_{t}_hi": hi})
+    row["auc_oaa"], row["auc_oaa_lo"], row["auc_oaa_hi"] = _ci(items, "auc", "n", n_boot)
+    if np.nansum(x) > 0:
+        row["accuracy_per_1k"], row["accuracy_per_1k_lo"], row["accuracy_per_1k_hi"] = _ci(items, "c", "tok",
+                                                                                           n_boot, 1000.0)
+    else:
+        row["accuracy_per_1k"] = row["accuracy_per_1k_lo"] = row["accuracy_per_1k_hi"] = math.nan
+    sources = set(g["cost_source"])
+    if "" in sources or g["cost"].isna().any():
+        row.update(cost_per_correct_usd=math.nan, cost_per_correct_lo=math.nan, cost_per_correct_hi=math.nan,
+                   mean_cost_usd=math.nan, cost_source="no price")
+    else:
+        row["mean_cost_usd"] = float(g["cost"].mean())
+        row["cost_source"] = " + ".join(sorted(sources))
+        if c.sum() > 0:
+            row["cost_per_correct_usd"], row["cost_per_correct_lo"], row["cost_per_correct_hi"] = _ci(
+                items, "cost", "c", n_boot)
+        else:
+            row.update(cost_per_correct_usd=math.nan, cost_per_correct_lo=math.nan, cost_per_correct_hi=math.nan)
+    return row
+
+
+def trajectory_waste(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Per curve (task, model, mechanism) of a shared-trace sweep: outcome efficiency and the wasted token share,
+    with item-bootstrap CIs. `traj` is analysis.trajectories.trajectory_table; independent sweeps are left out."""
+    if traj is None or traj.empty:
+        return pd.DataFrame()
+    shared = traj[traj["design"] == "shared"]
+    rows = []
+    keys = ["run", *CURVE, "item_id", "replicate"]
+    per = []
+    for key, g in shared.groupby(keys, sort=False):
+        cuts, ok = g["cut"].to_numpy(float), g["correct"].to_numpy(bool)
+        total = cuts[-1]
+        if len(g) < 2 or total <= 0:
+            continue
+        first = cuts[ok.argmax()] if ok.any() else math.nan
+        stay = math.nan
+        if ok[-1]:
+            last_wrong = np.flatnonzero(~ok)
+            stay = cuts[last_wrong[-1] + 1] if len(last_wrong) else cuts[0]
+        per.append({**dict(zip(keys, key)), "final": float(ok[-1]), "first": first, "stay": stay, "total": total})
+    if not per:
+        return pd.DataFrame()
+    df = pd.DataFrame(per)
+    df["eff"] = np.where(df["final"] > 0, df["first"] / df["total"], 0.0)
+    df["waste"] = np.where(df["final"] > 0, df["total"] - df["stay"], 0.0)
+    df["total_correct"] = np.where(df["final"] > 0, df["total"], 0.0)
+    df["one"] = 1.0
+    for key, g in df.groupby(CURVE, sort=False):
+        items = g.groupby("item_id")[["eff", "one", "waste", "total_correct"]].sum()
+        row = {**dict(zip(CURVE, key)), "n_trajectories": len(g), "n_ending_correct": int(g["final"].sum())}
+        row["outcome_efficiency"], row["outcome_efficiency_lo"], row["outcome_efficiency_hi"] = _ci(
+            items, "eff", "one", n_boot)
+        row["wasted_token_share"], row["wasted_token_share_lo"], row["wasted_token_share_hi"] = (
+            _ci(items, "waste", "total_correct", n_boot) if items["total_correct"].sum() > 0
+            else (math.nan, math.nan, math.nan))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def efficiency_table(samples: pd.DataFrame, metrics: dict[str, str], *, t_max: float = T_MAX,
+                     thresholds: Sequence[float] = OAA_THRESHOLDS, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """One row per task x model x mechanism x budget: accuracy (not-answered = wrong), mean thinking tokens,
+    OAA_t, AUC_OAA, token efficiency and Overthinking Score (normalised over every configuration of the task),
+    accuracy per 1,000 thinking tokens and cost per correct answer, each with its CI where it is a mean over items."""
+    df = scored_frame(samples, metrics)
+    if df.empty:
+        return pd.DataFrame()
+    rows = [{**dict(zip(CELL, key)), **cell_metrics(g, t_max=t_max, thresholds=thresholds, n_boot=n_boot)}
+            for key, g in df.groupby(CELL, sort=False)]
+    out = pd.DataFrame(rows)
+    out["t_max"] = t_max
+    effs = []
+    for _, g in out.groupby("task", sort=False):
+        compared = list(g["mean_thinking_tokens"])
+        effs.append(g["mean_thinking_tokens"].map(lambda t, c=compared: token_efficiency(t, c)))
+    out["token_efficiency"] = pd.concat(effs)
+    out["overthinking_score"] = [overthinking_score(a, e) for a, e in zip(out["accuracy"], out["token_efficiency"])]
+    out["_o"] = out["budget"].map(budget_sort_key)
+    return out.sort_values([*CURVE, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def curve_efficiency(table: pd.DataFrame, waste: pd.DataFrame) -> pd.DataFrame:
+    """One row per curve: the metrics at its largest budget (the 'think as much as allowed' configuration the papers
+    score), named in `at_budget`, plus outcome efficiency / wasted token share where trajectories exist (else NaN and
+    `wasted_note` says why)."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
+    for key, g in table.groupby(CURVE, sort=False):
+        last = g.iloc[-1].to_dict()
+        row = {**last, "at_budget": last["budget"]}
+        hit = waste[(waste[CURVE] == pd.Series(dict(zip(CURVE, key)))).all(axis=1)] if len(waste) else waste
+        if len(hit):
+            row.update(hit.iloc[0].drop(CURVE).to_dict())
+            row["wasted_note"] = ("" if math.isfinite(row["wasted_token_share"]) else
+                                  "not measurable: no trajectory ended with a correct answer")
+        else:
+            row.update(outcome_efficiency=math.nan, wasted_token_share=math.nan)
+            mech = key[2]
+            row["wasted_note"] = ("not measurable: needs trajectories (a shared-trace forced sweep, e.g. with "
+                                  f"--probe-cuts); this curve is {mech}" + (", independent cuts" if mech == "forced"
+                                                                             else ""))
+        rows.append(row)
+    return pd.DataFrame(rows).drop(columns=["budget"])
