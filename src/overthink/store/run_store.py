@@ -336,10 +336,12 @@ class Store:
                           (status, time.time(), batch_id))
 
     def close(self) -> None:
-        self.commit()  # an open batch is kept, never rolled back by closing
-        self.checkpoint()
-        self.conn.close()
-        self._drop_copy()
+        try:
+            self.commit()  # an open batch is kept, never rolled back by closing
+        finally:
+            self.checkpoint()
+            self.conn.close()
+            self._drop_copy()
 
     def _drop_copy(self) -> None:
         if self._copy_dir is not None:
@@ -349,8 +351,12 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            self.close()
+        except StoreError:
+            if kind is None:
+                raise  # else the error already on its way says more (a full disk fails the close's commit too)
 
 
 _UPDATES = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)

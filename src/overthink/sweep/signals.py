@@ -32,6 +32,7 @@ class GracefulStop:
         self.loop = asyncio.get_running_loop()
 
     def __enter__(self) -> GracefulStop:
+        self.stats.cancel = self._cancel_now  # a failed store stops the executor through this (record.py)
         for sig in SIGNALS:
             try:
                 self.loop.add_signal_handler(sig, self._on_signal, sig)
@@ -42,8 +43,13 @@ class GracefulStop:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self.stats.cancel = None
         for sig in self.installed:
             self.loop.remove_signal_handler(sig)
+
+    def _cancel_now(self) -> None:
+        if not self.work.done():
+            self.work.cancel()
 
     def _on_signal(self, sig: int) -> None:
         name = signal.Signals(sig).name
