@@ -4,6 +4,7 @@ real second processes, real signals, the real OpenAI SDK against the local wire-
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sqlite3
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import pytest
 from helpers import run_cli
+from review_fixtures import stub_run
 from servers.fake_api import FakeAPI
-from store_mounts import fill, grow, small_disk
+from store_mounts import files_of, fill, grow, read_only, small_disk
+from test_store_durability import killed_run
 
 KEY = {"OPENAI_API_KEY": "sk-openai-test-26"}
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "max_attempts": 6, "timeout_s": 20}
@@ -106,3 +109,148 @@ def test_full_disk_stops_sending_and_resume_never_pays_a_finished_sample_twice(t
         assert stored(run_dir) == 180
     # resume sent each sample once and only the unstored ones: 180 - kept distinct requests made 180 stored
     assert max(again.values()) == 1 and sum(again.values()) == 180 - kept
+
+
+# -- 3. readers never write -------------------------------------------------------------------------------------------
+def _snapshot(run_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()}
+
+
+def test_readers_create_and_delete_nothing_in_a_writable_run_dir(tmp_path):
+    """A finished run is the one file: summary, export and report leave no -wal / -shm beside it."""
+    run_dir = stub_run(tmp_path / "run", limit=3, budgets="0,64")
+    gc.collect()
+    before = _snapshot(run_dir)
+    assert "overthink.sqlite-wal" not in before
+    for args in (("summary", str(run_dir)), ("export", str(run_dir)),
+                 ("report", str(run_dir), "--out", str(tmp_path / "r.html"), "--n-boot", "100")):
+        res = run_cli(*args)
+        assert res.returncode == 0, res.stderr
+        assert _snapshot(run_dir) == before, args
+
+
+def test_a_flipped_byte_in_a_killed_runs_wal_header_is_reported_and_kept(tmp_path):
+    run_dir = killed_run(tmp_path / "killed", 40)
+    wal = run_dir / "overthink.sqlite-wal"
+    data = bytearray(wal.read_bytes())
+    data[12] ^= 0x01  # the checkpoint sequence number: the header checksum no longer matches
+    wal.write_bytes(bytes(data))
+    before = _snapshot(run_dir)
+    for args in (("summary", str(run_dir)), ("export", str(run_dir)), ("resume", str(run_dir))):
+        line = one_line(run_cli(*args))
+        assert str(wal) in line and "the WAL is damaged" in line, (args, line)
+        after = _snapshot(run_dir)
+        after.pop("overthink.lock", None)  # resume takes the writer's lock before it opens the store
+        assert after == before, args  # -wal and -shm kept, byte for byte
+
+
+def test_an_empty_store_file_is_a_clear_message_and_stays_empty(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "overthink.sqlite").touch()
+    for args in (("summary", str(run_dir)), ("export", str(run_dir)),
+                 ("report", str(run_dir), "--out", str(tmp_path / "r.html"))):
+        line = one_line(run_cli(*args))
+        assert "overthink.sqlite: the store is empty (0 bytes)" in line, line
+        assert _snapshot(run_dir) == {"overthink.sqlite": b""}, args
+
+
+# -- 4. one line instead of a traceback ---------------------------------------------------------------------------------
+STUB = ("-m", "stub:flat", "-t", "misleading-math", "--budgets", "0", "--limit", "1", "--quiet")
+
+
+@pytest.mark.parametrize("target", ["a file", "/dev/null", "/proc/1/rd"])
+def test_a_run_dir_that_cannot_be_a_directory(tmp_path, target):
+    path = tmp_path / "f.txt" if target == "a file" else Path(target)
+    if target == "a file":
+        path.write_text("mine")
+    line = one_line(run_cli("run", *STUB, "--run-dir", str(path)))
+    assert str(path) in line
+    if target == "a file":
+        assert path.read_text() == "mine" and "not a directory" in line
+
+
+def test_run_and_resume_on_a_read_only_run_dir(tmp_path):
+    src = stub_run(tmp_path / "src", limit=2, budgets="0")
+    gc.collect()
+    with read_only(src, tmp_path / "ro") as ro:
+        before = files_of(ro)
+        for args in (("resume", str(ro)), ("run", *STUB, "--run-dir", str(ro))):
+            line = one_line(run_cli(*args))
+            assert str(ro) in line and "read-only" in line, line
+        assert files_of(ro) == before
+
+
+def test_a_lock_that_is_a_directory(tmp_path):
+    run_dir = stub_run(tmp_path / "run", limit=2, budgets="0")
+    (run_dir / "overthink.lock").unlink()
+    (run_dir / "overthink.lock").mkdir()
+    line = one_line(run_cli("resume", str(run_dir), "--quiet"))
+    assert "overthink.lock is a directory" in line
+
+
+@pytest.mark.parametrize("where", ["config", "metadata"])
+def test_garbage_json_in_the_store_is_one_line(tmp_path, where):
+    run_dir = stub_run(tmp_path / "run", limit=2, budgets="0")
+    with sqlite3.connect(run_dir / "overthink.sqlite") as con:
+        if where == "config":
+            con.execute("UPDATE meta SET value = '{\"models\": [' WHERE key = 'config'")
+        else:
+            con.execute("UPDATE samples SET metadata = '{nope' WHERE id = (SELECT min(id) FROM samples)")
+    commands = [("summary", str(run_dir)), ("resume", str(run_dir), "--quiet") if where == "config" else
+                ("export", str(run_dir))]  # (export does not read the config)
+    for args in commands:
+        line = one_line(run_cli(*args))
+        assert "is not valid JSON" in line and str(run_dir / "overthink.sqlite") in line, (args, line)
+
+
+def test_export_to_a_missing_directory_is_one_line(tmp_path):
+    run_dir = stub_run(tmp_path / "run", limit=2, budgets="0")
+    for fmt in ("jsonl", "csv", "sqlite"):
+        line = one_line(run_cli("export", str(run_dir), "--format", fmt, "--out", "/nonexistent/x.out"))
+        assert "/nonexistent" in line, line
+
+
+PLUGINS = '''
+from overthink.tasks import Task
+
+
+class NotATask:
+    pass
+
+
+class Boom(Task):
+    family = "boom"
+
+    def items(self, n=None, seed=0):
+        raise KeyError("no such column")
+'''
+
+
+@pytest.mark.parametrize("cls, message", [("NotATask", "NotATask is not an overthink Task"),
+                                          ("Boom", "its items() failed: KeyError")])
+def test_a_plugin_that_is_not_a_task_or_whose_items_raise(tmp_path, cls, message):
+    plugin = tmp_path / "mine.py"
+    plugin.write_text(PLUGINS)
+    line = one_line(run_cli("run", "-m", "stub:flat", "-t", f"{plugin}:{cls}", "--budgets", "0", "--quiet",
+                            "--run-dir", str(tmp_path / "run")))
+    assert message in line and str(plugin) in line, line
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
+    ("digits.jsonl", '{"model": "m", "task": "t", "item_id": "1", "budget": ' + "9" * 5000 + ', "correct": true}\n',
+     "cannot be read"),
+    ("budget.jsonl", json.dumps({"instance_id": "q1", "reasoning_budget": 10**30, "model": "m", "task_id": "t",
+                                 "metric": "accuracy", "correct": True, "extracted_answer": "1"}) + "\n",
+     "above the maximum"),
+    ("surrogate.jsonl", '{"instance_id": "q1\\ud800", "reasoning_budget": 0, "model": "m", "task_id": "t", '
+                        '"metric": "accuracy", "correct": true, "extracted_answer": "1"}\n', "lone surrogate"),
+])
+def test_an_import_source_of_the_wrong_shape(tmp_path, name, text, message):
+    source = tmp_path / name
+    source.write_text(text)
+    res = run_cli("import", str(source), "--run-dir", str(tmp_path / "run"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert f"{source}:1: " in res.stderr and message in res.stderr, res.stderr
+    assert not (tmp_path / "run" / "overthink.sqlite").exists()
