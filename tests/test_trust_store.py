@@ -7,9 +7,11 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -98,10 +100,6 @@ def test_full_disk_stops_sending_and_resume_never_pays_a_finished_sample_twice(t
         assert sum(sent_keys(api).values()) == sum(first.values())  # nothing sent
         (disk / "filler").unlink()
         grow(disk, "8m")
-        con = sqlite3.connect(f"file:{run_dir / 'overthink.sqlite'}?mode=ro", uri=True)
-        done = {(p, b) for p, b in con.execute("SELECT i.prompt, s.budget FROM samples s JOIN items i USING "
-                                                "(task, item_id) WHERE s.status != 'error'")}
-        con.close()
         before = len(api.log)
         res = run_cli("resume", str(run_dir), "--quiet", env=KEY)
         assert res.returncode == 0, res.stderr
@@ -156,7 +154,8 @@ def test_an_empty_store_file_is_a_clear_message_and_stays_empty(tmp_path):
 
 
 # -- 4. one line instead of a traceback ---------------------------------------------------------------------------------
-STUB = ("-m", "stub:flat", "-t", "misleading-math", "--budgets", "0", "--limit", "1", "--quiet")
+STUB = ("-m", "stub:flat", "-t", "misleading-math", "--budgets", "0", "--limit", "1",
+        "--quiet")
 
 
 @pytest.mark.parametrize("target", ["a file", "/dev/null", "/proc/1/rd"])
@@ -254,3 +253,117 @@ def test_an_import_source_of_the_wrong_shape(tmp_path, name, text, message):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert f"{source}:1: " in res.stderr and message in res.stderr, res.stderr
     assert not (tmp_path / "run" / "overthink.sqlite").exists()
+
+
+# -- 6. signals ----------------------------------------------------------------------------------------------------------
+def _start(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, list[tuple[float, str]]]:
+    """A real `overthink` process; its stderr lines (with arrival times) collected by a thread."""
+    proc = subprocess.Popen([sys.executable, "-m", "overthink", *args], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append((time.time(), line))
+
+    threading.Thread(target=read, daemon=True).start()
+    return proc, lines
+
+
+def _wait(cond, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while not cond():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _text(lines) -> str:
+    return "".join(line for _, line in lines)
+
+
+def test_sigint_stops_the_retries_of_a_rate_limited_request(tmp_path, api):
+    """A server that answers every request with 429: after SIGINT no retry is sent (at most the one request
+    that was already on the wire is answered), and the run exits 130."""
+    api.faults.extend({"path": "/v1/chat/completions", "status": 429} for _ in range(10_000))
+    cfg = openai_config(tmp_path, api.url, limit=2, budgets="0", concurrency=1,
+                        options={"max_attempts": 40, "backoff_initial_s": 0.2, "backoff_max_s": 0.2})
+    proc, lines = _start("run", "--config", str(cfg), "--run-dir", str(tmp_path / "run"), "--quiet", env=KEY)
+    _wait(lambda: len(api.log) >= 3)
+    proc.send_signal(signal.SIGINT)
+    at_signal = len(api.log)
+    proc.wait(timeout=60)
+    time.sleep(0.2)
+    assert proc.returncode == 130, _text(lines)
+    assert len(api.log) - at_signal <= 1, (at_signal, len(api.log))
+    assert "Traceback" not in _text(lines)
+
+
+STUB_CFG = """
+model: stub:inverse
+tasks: [misleading-math, word-problems]
+budgets: [0, 64, 256, 1024]
+limit: 200
+concurrency: 4
+model_options:
+  stub:inverse: {delay_s: 0.05}
+"""
+
+
+def _stub_run(tmp_path: Path) -> tuple[subprocess.Popen, list, Path]:
+    cfg = tmp_path / "stub.yaml"
+    cfg.write_text(STUB_CFG)
+    run_dir = tmp_path / "run"
+    proc, lines = _start("run", "--config", str(cfg), "--run-dir", str(run_dir))
+    _wait(lambda: _stored_quietly(run_dir) >= 40)
+    return proc, lines, run_dir
+
+
+def _stored_quietly(run_dir: Path) -> int:
+    try:
+        return stored(run_dir)
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def test_sigterm_exits_without_drawing_figures(tmp_path):
+    proc, lines, run_dir = _stub_run(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    time.sleep(0.2)
+    assert proc.returncode == 143, _text(lines)
+    assert "overthink summary" in out and "figure:" not in out  # the table, not the figures
+    assert not (run_dir / "figures").exists()
+    assert "Traceback" not in _text(lines)
+
+
+def test_a_second_sigint_during_the_end_of_run_summary_exits_at_once(tmp_path):
+    proc, lines, run_dir = _stub_run(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    _wait(lambda: "SIGINT: stopped;" in _text(lines))  # the run has ended: the summary is being made
+    proc.send_signal(signal.SIGINT)
+    sent = time.time()
+    proc.wait(timeout=60)
+    took = time.time() - sent
+    time.sleep(0.2)
+    assert proc.returncode == 130 and took < 3, (took, _text(lines))
+    said = _text(lines)  # the summary's own line, or the command's (the signal came before the summary began)
+    assert "SIGINT: exiting now; every finished sample is stored" in said or "interrupted; a run's" in said, said
+    assert "Traceback" not in _text(lines)
+
+
+@pytest.mark.parametrize("after_init", [0.1, 0.3, 0.6])
+def test_ctrl_c_while_starting_is_one_line(tmp_path, after_init):
+    """SIGINT while the command line's modules load (after the interpreter's own start-up, which no Python code
+    can guard: a signal then is CPython's "Fatal Python error: init_sys_streams")."""
+    t0 = time.time()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    init = time.time() - t0
+    cfg = tmp_path / "stub.yaml"
+    cfg.write_text(STUB_CFG)
+    proc, lines = _start("run", "--config", str(cfg), "--run-dir", str(tmp_path / "run"), "--quiet")
+    time.sleep(init + after_init)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    time.sleep(0.2)
+    assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, _text(lines))
+    assert "Traceback" not in _text(lines) and "KeyboardInterrupt" not in _text(lines), _text(lines)

@@ -179,7 +179,7 @@ def run(
                      batch=batch, check=check, server=server, independent=independent, probe_cuts=probe_cuts,
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s)
     out, code = execute(overrides, config, quiet=quiet)
-    _print_summary(out)
+    _print_summary(out, plot=code < EXIT_SIGNAL)  # stopped by a signal: no figures, exit promptly
     if code:
         raise typer.Exit(code)
 
@@ -193,7 +193,7 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="the run directory to co
     """Continue a run: finished samples are never recomputed; errors are retried."""
     _, code = execute({"run_dir": str(run_dir), "concurrency": concurrency, "grace_s": grace_s}, None,
                       quiet=quiet, resume=True)
-    _print_summary(run_dir)
+    _print_summary(run_dir, plot=code < EXIT_SIGNAL)
     if code:
         raise typer.Exit(code)
 
@@ -214,8 +214,10 @@ def summary(
 
 def _print_summary(run_dir: Path, plot: bool = True) -> None:
     from ..report.terminal import print_summary
+    from ..sweep.signals import exit_at_once
 
-    print_summary(run_dir, plot=plot)
+    with exit_at_once():  # everything is stored: Ctrl-C / SIGTERM during the summary exit at once
+        print_summary(run_dir, plot=plot)
 
 
 @app.command()
@@ -264,7 +266,9 @@ def quickstart(
     overrides = {**QUICKSTART, "models": [spec], "run_dir": run_dir, "limit": limit or QUICKSTART["limit"],
                  "budgets": budgets or QUICKSTART["budgets"]}
     out, code = execute(overrides, None)
-    _print_summary(out)
+    _print_summary(out, plot=code < EXIT_SIGNAL)
+    if code >= EXIT_SIGNAL:  # stopped by a signal: no report, exit promptly
+        raise typer.Exit(code)
     from ..report.html import build_report
 
     typer.echo(f"report: {build_report([out], Path(out) / 'report.html')}")

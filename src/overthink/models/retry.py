@@ -7,6 +7,10 @@
   successes (AIMD), never above the configured ceiling.
 
 The SDK clients are created with max_retries=0 so these are the only retries (and each one is counted).
+
+A stopped run (a signal, the cost limit, a failed store, a stop rule) sends no retry: `RUN_STOPPED` holds the run's
+check (the sweep's recorder sets it for the tasks it starts), read before every retry and during each backoff
+wait, so a request that failed after the stop ends with that failure (stored as an error; resume retries it).
 """
 
 from __future__ import annotations
@@ -20,12 +24,35 @@ import sys
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 T = TypeVar("T")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+RUN_STOPPED: ContextVar[Callable[[], bool] | None] = ContextVar("overthink_run_stopped", default=None)
+STOP_POLL_S = 0.1  # how often a backoff wait looks at the run's stop
+
+
+def run_stopped() -> bool:
+    """Whether the run this request belongs to has stopped (no check set: a library call, never stopped)."""
+    check = RUN_STOPPED.get()
+    return check is not None and check()
+
+
+async def _sleep(seconds: float) -> None:
+    """A backoff wait that ends early when the run stops."""
+    end = time.monotonic() + seconds
+    while not run_stopped():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, STOP_POLL_S))
+
+
+def _stop_when_run_stopped(state: RetryCallState) -> bool:
+    return run_stopped()
 
 
 class MalformedResponse(Exception):
@@ -177,16 +204,23 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], *, limiter: Adaptive
         if attempts <= 1 or not is_retryable(exc):
             raise
         first: BaseException | None = exc
-    policy = AsyncRetrying(stop=stop_after_attempt(attempts), wait=wait or BackoffWait(),
-                           retry=retry_if_exception(is_retryable), reraise=True)
+    last: BaseException = first
+    policy = AsyncRetrying(stop=stop_after_attempt(attempts) | _stop_when_run_stopped, wait=wait or BackoffWait(),
+                           retry=retry_if_exception(is_retryable), reraise=True, sleep=_sleep)
     async for attempt in policy:
         with attempt:
-            if counter is not None:
-                counter["attempts"] = attempt.retry_state.attempt_number
             if first is not None:  # attempt 1 already ran: replay its failure so the wait and stop see it
                 failed, first = first, None
                 raise failed
-            return await _attempt(fn, limiter)
+            if run_stopped():  # the run stopped during the backoff wait: send nothing more
+                raise last
+            if counter is not None:
+                counter["attempts"] = attempt.retry_state.attempt_number
+            try:
+                return await _attempt(fn, limiter)
+            except BaseException as exc:
+                last = exc
+                raise
     raise AssertionError("unreachable")  # tenacity reraises the last error
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core import Completion, SampleRecord, Status
 from ..models import GenerateRequest, ModelSpec
+from ..models.retry import RUN_STOPPED
 from ..progress import SweepProgress
 from ..store import Store, StoreError
 from .failures import FailureWatch
@@ -92,6 +93,10 @@ class Recorder:
         self.stats = RunStats(run_id, planned=planned)
         self.progress = progress
         self.watch = FailureWatch()
+        # every request the executor sends from here on sees this run's stop (the retry loop checks it): the
+        # executor's tasks are started after the recorder, so they inherit this context
+        stats = self.stats
+        RUN_STOPPED.set(lambda: stats.stopped)
         self._batch: list[SampleRecord] = []  # written in the open transaction, not yet committed
         self._timer: asyncio.TimerHandle | None = None
 
