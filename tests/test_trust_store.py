@@ -8,7 +8,9 @@ import gc
 import json
 import os
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -367,3 +369,93 @@ def test_ctrl_c_while_starting_is_one_line(tmp_path, after_init):
     time.sleep(0.2)
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, _text(lines))
     assert "Traceback" not in _text(lines) and "KeyboardInterrupt" not in _text(lines), _text(lines)
+
+
+# -- 7b. hangs and connection failures -----------------------------------------------------------------------------------
+class RawServer:
+    """A TCP server on 127.0.0.1 that reads each request and then resets the connection ("reset") or never answers
+    ("hang"); `accepted` counts connections (each HTTP attempt opens one: a timed-out one is closed)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted = 0
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.mode == "hang":
+                self.held.append(conn)
+                continue
+            conn.recv(65536)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # RST
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _errors(run_dir: Path) -> list[tuple[str, dict]]:
+    con = sqlite3.connect(f"file:{run_dir / 'overthink.sqlite'}?mode=ro", uri=True)
+    try:
+        return [(e, json.loads(m)) for e, m in con.execute("SELECT error, metadata FROM samples WHERE status = 'error'")]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("kind, text", [("refused", "connection refused"), ("dns", "DNS lookup failed"),
+                                        ("reset", "connection reset by the server")])
+def test_connection_failures_are_stored_as_what_they_were(tmp_path, kind, text):
+    server = RawServer("reset") if kind == "reset" else None
+    url = server.url if server else _closed_port_url() if kind == "refused" else "http://no-such-host.invalid"
+    try:
+        cfg = openai_config(tmp_path, url, limit=1, budgets="0", concurrency=1, options={"max_attempts": 2})
+        res = run_cli("run", "--config", str(cfg), "--run-dir", str(tmp_path / "run"), "--quiet", env=KEY)
+    finally:
+        if server:
+            server.close()
+    assert res.returncode in (3, 4) and "Traceback" not in res.stderr, res.stderr
+    ((error, meta),) = _errors(tmp_path / "run")
+    assert error.startswith(f"ProviderError: {text}") and meta == {"failure": kind}, error
+    assert "timed out" not in res.stderr
+
+
+def test_a_server_that_never_answers_stops_the_run_after_three_timeouts(tmp_path):
+    """timeout_s 1, 6 attempts, 10 samples at concurrency 1: without the rule that is 60 attempts and a minute;
+    with it the run stops after 3 timeouts in a row, says so, and summary counts the sample that timed out."""
+    server = RawServer("hang")
+    try:
+        cfg = openai_config(tmp_path, server.url, limit=10, budgets="0", concurrency=1,
+                            options={"timeout_s": 1, "max_attempts": 6})
+        t0 = time.time()
+        res = run_cli("run", "--config", str(cfg), "--run-dir", str(tmp_path / "run"), "--quiet", env=KEY)
+        took = time.time() - t0
+        accepted = server.accepted
+    finally:
+        server.close()
+    assert res.returncode == 4 and "Traceback" not in res.stderr, res.stderr
+    assert "3 requests in a row got no answer within timeout_s 1 s" in res.stderr
+    assert "1 sample(s) timed out" in res.stderr
+    assert accepted == 3, accepted
+    assert took < 40, took
+    ((error, meta),) = _errors(tmp_path / "run")
+    assert error.startswith("ProviderError: timed out: no answer within the timeout") and meta == {"failure": "timeout"}
+    out = run_cli("summary", str(tmp_path / "run")).stdout
+    assert "1 sample(s) timed out" in out

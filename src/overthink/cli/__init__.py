@@ -97,6 +97,9 @@ def _outcome(stats: Any, run_dir: str) -> int:
                    f"of them answered after the signal by the {stats.at_signal} request(s) in flight{lost}. "
                    f"Continue with `overthink resume {run_dir}`", err=True)
         return EXIT_SIGNAL + stats.signal
+    if stats.timed_out:
+        typer.echo(f"{stats.timed_out} sample(s) timed out (no answer within the model's timeout_s); stored as "
+                   f"errors, `overthink resume {run_dir}` retries them", err=True)
     if stats.halted is not None:
         typer.echo(stats.halted, err=True)
         return EXIT_STOPPED

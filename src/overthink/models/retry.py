@@ -8,6 +8,11 @@
 
 The SDK clients are created with max_retries=0 so these are the only retries (and each one is counted).
 
+A server that accepts connections but never answers: `HANG_TIMEOUTS` attempts in a row on one endpoint that got no
+answer within the timeout (no answer of any kind in between) end the retries, and the sweep's stop rule
+(sweep/failures.py) stops the run. How a request failed is named by `failure_kind`: the SDKs' aiohttp transport
+reports a refused connection, a failed DNS lookup and a reset all as "Request timed out"; the cause chain says which.
+
 A stopped run (a signal, the cost limit, a failed store, a stop rule) sends no retry: `RUN_STOPPED` holds the run's
 check (the sweep's recorder sets it for the tasks it starts), read before every retry and during each backoff
 wait, so a request that failed after the stop ends with that failure (stored as an error; resume retries it).
@@ -31,6 +36,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 T = TypeVar("T")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+HANG_TIMEOUTS = 3  # timeouts in a row on one endpoint, with no answer in between, that mean the server hangs
 RUN_STOPPED: ContextVar[Callable[[], bool] | None] = ContextVar("overthink_run_stopped", default=None)
 STOP_POLL_S = 0.1  # how often a backoff wait looks at the run's stop
 
@@ -93,6 +99,44 @@ def is_connect_error(exc: BaseException) -> bool:
     return False
 
 
+_REFUSED = ("ConnectionRefusedError",)
+_DNS = ("gaierror", "ClientConnectorDNSError")
+_RESET = ("ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError", "ServerDisconnectedError",
+          "RemoteProtocolError")
+_TIMEOUT = ("TimeoutError", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout",
+            "TimeoutException", "SocketTimeoutError", "ServerTimeoutError", "ConnectionTimeoutError", "DeadlineExceeded")
+FAILURE_TEXT = {"refused": "connection refused (nothing listens at that address)", "dns": "DNS lookup failed",
+                "reset": "connection reset by the server", "timeout": "timed out: no answer within the timeout"}
+
+
+def failure_kind(exc: BaseException) -> tuple[str | None, BaseException]:
+    """("refused" | "dns" | "reset" | "timeout" | None, the exception in the cause chain that says so)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:  # the SDKs wrap the transport's error several times
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for kind, names in (("refused", _REFUSED), ("dns", _DNS), ("reset", _RESET)):
+        for link in chain:
+            if any(cls.__name__ in names for cls in type(link).__mro__):
+                return kind, link
+    for link in chain:
+        if isinstance(link, asyncio.TimeoutError) or type(link).__name__ in _TIMEOUT:
+            return "timeout", link
+    return None, exc
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A failed request as it happened: "connection refused: ..." rather than the SDK's "Request timed out"."""
+    kind, cause = failure_kind(exc)
+    said = f"{type(exc).__name__}: {exc}"
+    if kind is None:
+        return said
+    if cause is exc or kind == "timeout":
+        return f"{FAILURE_TEXT[kind]} ({said})"
+    return f"{FAILURE_TEXT[kind]} ({type(cause).__name__}: {cause}; reported as {said})"
+
+
 def retry_after(exc: BaseException | None) -> float | None:
     """Seconds the server asked us to wait, from Retry-After / retry-after-ms, else None."""
     response = getattr(exc, "response", None)
@@ -140,6 +184,19 @@ class AdaptiveLimiter:
         self.waiting = 0
         self._conds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one Condition per event loop
         self.min_seen = self.ceiling
+        self.timeouts_in_a_row = 0  # attempts that got no answer within the timeout, since the last answer
+
+    @property
+    def hung(self) -> bool:
+        """HANG_TIMEOUTS attempts in a row got no answer: the endpoint accepts connections but does not answer."""
+        return self.timeouts_in_a_row >= HANG_TIMEOUTS
+
+    def on_failure(self, exc: BaseException) -> None:
+        kind, _ = failure_kind(exc)
+        if kind == "timeout":
+            self.timeouts_in_a_row += 1
+        elif status_of(exc) is not None:  # the server answered (an error status): it does not hang
+            self.timeouts_in_a_row = 0
 
     @property
     def _cond(self) -> asyncio.Condition:
@@ -176,6 +233,7 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         self.limit = min(float(self.ceiling), self.limit + 1 / max(1.0, self.limit))
+        self.timeouts_in_a_row = 0
 
 
 _LIMITERS: dict[tuple[str, str], AdaptiveLimiter] = {}
@@ -201,11 +259,16 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], *, limiter: Adaptive
     try:
         return await _attempt(fn, limiter)
     except Exception as exc:
-        if attempts <= 1 or not is_retryable(exc):
+        if attempts <= 1 or not is_retryable(exc) or limiter.hung:
             raise
         first: BaseException | None = exc
     last: BaseException = first
-    policy = AsyncRetrying(stop=stop_after_attempt(attempts) | _stop_when_run_stopped, wait=wait or BackoffWait(),
+
+    def hung(state: RetryCallState) -> bool:
+        return limiter.hung
+
+    policy = AsyncRetrying(stop=stop_after_attempt(attempts) | _stop_when_run_stopped | hung,
+                           wait=wait or BackoffWait(),
                            retry=retry_if_exception(is_retryable), reraise=True, sleep=_sleep)
     async for attempt in policy:
         with attempt:
@@ -231,6 +294,7 @@ async def _attempt(fn: Callable[[], Awaitable[T]], limiter: AdaptiveLimiter) -> 
         except BaseException as exc:
             if status_of(exc) == 429:
                 limiter.on_rate_limit()
+            limiter.on_failure(exc)
             raise
     limiter.on_success()
     return result

@@ -45,6 +45,7 @@ class RunStats:
     at_signal: int = 0  # requests in flight when the signal came
     stored_after_signal: int = 0  # of those, stored within the grace period
     abandoned: int = 0  # requests still in flight when the grace period ran out
+    timed_out: int = 0  # error samples whose request got no answer within the timeout
     store_error: StoreError | None = None  # the store failed: the run stops and exits 2 with this error
     lost: int = 0  # finished samples that could not be stored (the failed batch's tail)
     cancel: Callable[[], None] | None = None  # stops the executor now (set while the signal handlers are in)
@@ -65,7 +66,9 @@ def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseE
         expected=unit.item.expected,
     )
     if isinstance(result, BaseException):
-        return SampleRecord(status=Status.ERROR.value, error=f"{type(result).__name__}: {result}"[:2000], **base)
+        failure = getattr(result, "failure", None)  # refused | dns | reset | timeout (models/retry.py)
+        return SampleRecord(status=Status.ERROR.value, error=f"{type(result).__name__}: {result}"[:2000],
+                            metadata={"failure": failure} if failure else {}, **base)
     c = result
     common: dict[str, Any] = dict(
         reasoning_tokens=c.reasoning_tokens, reasoning_tokens_source=c.reasoning_tokens_source,
@@ -117,6 +120,8 @@ class Recorder:
         stats = self.stats
         stats.completed += 1
         stats.statuses[sample.status] += 1
+        if sample.metadata.get("failure") == "timeout":
+            stats.timed_out += 1
         stats.reasoning_tokens += sample.reasoning_tokens or 0
         stats.cost_usd += sample.cost_usd or 0.0
         if stats.signal is not None:
