@@ -155,7 +155,7 @@ def test_an_empty_store_file_is_a_clear_message_and_stays_empty(tmp_path):
         assert _snapshot(run_dir) == {"overthink.sqlite": b""}, args
 
 
-# -- 4. one line instead of a traceback ---------------------------------------------------------------------------------
+# -- 4. one line instead of a traceback --------------------------------------------------------------------------------
 STUB = ("-m", "stub:flat", "-t", "misleading-math", "--budgets", "0", "--limit", "1",
         "--quiet")
 
@@ -257,7 +257,7 @@ def test_an_import_source_of_the_wrong_shape(tmp_path, name, text, message):
     assert not (tmp_path / "run" / "overthink.sqlite").exists()
 
 
-# -- 6. signals ----------------------------------------------------------------------------------------------------------
+# -- 6. signals --------------------------------------------------------------------------------------------------------
 def _start(*args: str, env: dict | None = None) -> tuple[subprocess.Popen, list[tuple[float, str]]]:
     """A real `overthink` process; its stderr lines (with arrival times) collected by a thread."""
     proc = subprocess.Popen([sys.executable, "-m", "overthink", *args], text=True, stdout=subprocess.PIPE,
@@ -371,7 +371,7 @@ def test_ctrl_c_while_starting_is_one_line(tmp_path, after_init):
     assert "Traceback" not in _text(lines) and "KeyboardInterrupt" not in _text(lines), _text(lines)
 
 
-# -- 7b. hangs and connection failures -----------------------------------------------------------------------------------
+# -- 7b. hangs and connection failures ---------------------------------------------------------------------------------
 class RawServer:
     """A TCP server on 127.0.0.1 that reads each request and then resets the connection ("reset") or never answers
     ("hang"); `accepted` counts connections (each HTTP attempt opens one: a timed-out one is closed)."""
@@ -415,7 +415,8 @@ def _closed_port_url() -> str:
 def _errors(run_dir: Path) -> list[tuple[str, dict]]:
     con = sqlite3.connect(f"file:{run_dir / 'overthink.sqlite'}?mode=ro", uri=True)
     try:
-        return [(e, json.loads(m)) for e, m in con.execute("SELECT error, metadata FROM samples WHERE status = 'error'")]
+        rows = con.execute("SELECT error, metadata FROM samples WHERE status = 'error'").fetchall()
+        return [(e, json.loads(m)) for e, m in rows]
     finally:
         con.close()
 

@@ -104,7 +104,8 @@ _DNS = ("gaierror", "ClientConnectorDNSError")
 _RESET = ("ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError", "ServerDisconnectedError",
           "RemoteProtocolError")
 _TIMEOUT = ("TimeoutError", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout",
-            "TimeoutException", "SocketTimeoutError", "ServerTimeoutError", "ConnectionTimeoutError", "DeadlineExceeded")
+            "TimeoutException", "SocketTimeoutError", "ServerTimeoutError", "ConnectionTimeoutError",
+            "DeadlineExceeded")
 FAILURE_TEXT = {"refused": "connection refused (nothing listens at that address)", "dns": "DNS lookup failed",
                 "reset": "connection reset by the server", "timeout": "timed out: no answer within the timeout"}
 
