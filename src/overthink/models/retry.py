@@ -196,7 +196,7 @@ class AdaptiveLimiter:
         kind, _ = failure_kind(exc)
         if kind == "timeout":
             self.timeouts_in_a_row += 1
-        elif status_of(exc) is not None:  # the server answered (an error status): it does not hang
+        elif kind is None:  # the server answered (an error status, a malformed body): it does not hang
             self.timeouts_in_a_row = 0
 
     @property
