@@ -50,6 +50,14 @@ class RunStats:
     lost: int = 0  # finished samples that could not be stored (the failed batch's tail)
     cancel: Callable[[], None] | None = None  # stops the executor now (set while the signal handlers are in)
 
+    def store_failure(self) -> StoreError:
+        """The failed store's one line, with the answers it cost: they were paid for and resume sends them again."""
+        assert self.store_error is not None
+        if not self.lost:
+            return self.store_error
+        return StoreError(f"{self.store_error} ({self.lost} answered request(s) could not be stored; the requests "
+                          f"in flight were cancelled)")
+
     @property
     def stopped(self) -> bool:
         """Whether executors must send no new request (cost limit, a fatal failure, a signal, a failed store)."""
