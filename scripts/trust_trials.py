@@ -111,7 +111,7 @@ def _resume(api: FakeAPI, run_dir: Path, before: set[tuple], note: str) -> tuple
     return lost, twice, f"{note}; stored {len(before)}, resume exit {res.returncode}, now {len(after)}/{TOTAL}"
 
 
-# -- bad inputs ---------------------------------------------------------------------------------------------------------
+# -- bad inputs -------------------------------------------------------------------------------------------------------
 PLUGIN = '''
 from overthink.tasks import Task
 class NotATask: pass

@@ -208,7 +208,7 @@ class Sweep:
             if stats.store_error is not None:  # the store failed (record.py): exit 2 with its one line
                 raise stats.store_failure()
             stats.wall_s = time.perf_counter() - started
-        except BaseException as exc:
+        except BaseException:
             if stats is None or stats.store_error is None:  # a failed store cannot take the end stamp either
                 close_session(store, stats, failed=stats is None or stats.signal is None)
             raise
