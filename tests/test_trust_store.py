@@ -367,6 +367,8 @@ def test_ctrl_c_while_starting_is_one_line(tmp_path, after_init):
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
     time.sleep(0.2)
+    if "Fatal Python error: init_sys_streams" in _text(lines):  # a loaded machine: still CPython's own start-up
+        pytest.skip("the signal came before the interpreter ran any overthink code")
     assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, _text(lines))
     assert "Traceback" not in _text(lines) and "KeyboardInterrupt" not in _text(lines), _text(lines)
 
