@@ -112,7 +112,7 @@ def lock_error(exc: OSError, run_dir: Path, doing: str) -> UserError:
         return UserError(f"{run_dir / LOCK_NAME} is a directory, not the run's lock file; remove it (no overthink "
                          f"process makes one) and try again")
     if code in (errno.EEXIST, errno.ENOTDIR) or (run_dir.exists() and not run_dir.is_dir()):
-        return UserError(f"--run-dir {run_dir} is not a directory (it names a file); give a directory")
+        return UserError(f"--run-dir {run_dir} is not a directory (it names a file or a device); give a directory")
     if code == errno.ENOENT:
         return UserError(f"--run-dir {run_dir} cannot be made here ({exc.strerror}: {exc.filename}); give a "
                          f"directory in a writable place")
