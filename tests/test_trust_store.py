@@ -116,6 +116,7 @@ def _snapshot(run_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()}
 
 
+@pytest.mark.slow  # `report` takes half a minute on a loaded machine
 def test_readers_create_and_delete_nothing_in_a_writable_run_dir(tmp_path):
     """A finished run is the one file: summary, export and report leave no -wal / -shm beside it."""
     run_dir = stub_run(tmp_path / "run", limit=3, budgets="0,64")
