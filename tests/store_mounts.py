@@ -70,3 +70,8 @@ def fill(disk: Path) -> None:
 
 def files_of(path: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(path.iterdir())}
+
+
+def grow(disk: Path, size: str) -> None:
+    """Give a mounted tmpfs more room (frees a full disk without touching its files)."""
+    _mount("-o", f"remount,size={size}", str(disk))

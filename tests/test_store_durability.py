@@ -96,7 +96,7 @@ def test_clean_close_checkpoints_so_the_main_file_alone_has_every_sample(tmp_pat
     assert _count(tmp_path / "alone.sqlite") == 6
     killed = killed_run(tmp_path / "k", 30)
     assert _count_file_alone(killed, tmp_path) == 0  # after a kill the samples sit in the WAL
-    with Store(killed, create=False):
+    with Store(killed):
         pass  # any clean open + close by a writer checkpoints
     assert _count_file_alone(killed, tmp_path) == 30
 

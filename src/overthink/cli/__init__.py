@@ -99,6 +99,9 @@ def _outcome(stats: Any, run_dir: str) -> int:
                    f"of them answered after the signal by the {stats.at_signal} request(s) in flight{lost}. "
                    f"Continue with `overthink resume {run_dir}`", err=True)
         return EXIT_SIGNAL + stats.signal
+    if stats.timed_out:
+        typer.echo(f"{stats.timed_out} sample(s) timed out (no answer within the model's timeout_s); stored as "
+                   f"errors, `overthink resume {run_dir}` retries them", err=True)
     if stats.halted is not None:
         typer.echo(stats.halted, err=True)
         return EXIT_STOPPED
@@ -193,7 +196,7 @@ def run(
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s, shard=shard,
                      until_decided=until_decided, alpha=alpha, flat_margin=flat_margin)
     out, code = execute(overrides, config, quiet=quiet)
-    _print_summary(out)
+    _print_summary(out, plot=code < EXIT_SIGNAL)  # stopped by a signal: no figures, exit promptly
     if code:
         raise typer.Exit(code)
 
@@ -207,7 +210,7 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="the run directory to co
     """Continue a run: finished samples are never recomputed; errors are retried."""
     _, code = execute({"run_dir": str(run_dir), "concurrency": concurrency, "grace_s": grace_s}, None,
                       quiet=quiet, resume=True)
-    _print_summary(run_dir)
+    _print_summary(run_dir, plot=code < EXIT_SIGNAL)
     if code:
         raise typer.Exit(code)
 
@@ -232,8 +235,10 @@ def summary(
 
 def _print_summary(run_dir: Path, plot: bool = True) -> None:
     from ..report.terminal import print_summary
+    from ..sweep.signals import exit_at_once
 
-    print_summary(run_dir, plot=plot)
+    with exit_at_once():  # everything is stored: Ctrl-C / SIGTERM during the summary exit at once
+        print_summary(run_dir, plot=plot)
 
 
 def _export_inspect(run_dir: Path, out: Path | None) -> None:
@@ -298,7 +303,9 @@ def quickstart(
     overrides = {**QUICKSTART, "models": [spec], "run_dir": run_dir, "limit": limit or QUICKSTART["limit"],
                  "budgets": budgets or QUICKSTART["budgets"]}
     out, code = execute(overrides, None)
-    _print_summary(out)
+    _print_summary(out, plot=code < EXIT_SIGNAL)
+    if code >= EXIT_SIGNAL:  # stopped by a signal: no report, exit promptly
+        raise typer.Exit(code)
     from ..report.html import build_report
 
     typer.echo(f"report: {build_report([out], Path(out) / 'report.html')}")

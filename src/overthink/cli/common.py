@@ -56,6 +56,20 @@ class ErrorGroup(TyperGroup):
                 raise
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:  # Ctrl-C outside a run's own handlers (loading, checking): one line
+            typer.echo("interrupted; a run's finished samples are stored (`overthink resume RUN_DIR` continues)",
+                       err=True)
+            raise typer.Exit(130) from None
+        except OSError as exc:  # a file or directory the user named (--out, a source) that cannot be used
+            typer.echo(f"error: {os_error_line(exc)}", err=True)
+            raise typer.Exit(2) from None
+
+
+def os_error_line(exc: OSError) -> str:
+    """`PATH: reason` for a file the command could not open, read or write."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}" + (" (its directory does not exist)" if isinstance(
+        exc, FileNotFoundError) and exc.filename and not Path(str(exc.filename)).parent.exists() else "")
 
 
 def split_values(values: list[str] | None) -> list[str] | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..budget import check_budget_size
 from ..core import EFFORT_ORDER, NATURAL, Budget, Item, Mechanism, SampleRecord, Status, parse_budget
 from ..errors import DataError, UserError
 from ..secrets import redact
@@ -118,7 +119,10 @@ def to_budget(value: Any) -> Budget:
         value = int(value)
     if value is None or isinstance(value, bool) or isinstance(value, float):
         raise ValueError(f"budget must be a token count or an effort level, got {value!r}")
-    return parse_budget(value)
+    budget = parse_budget(value)
+    if isinstance(budget, int):
+        check_budget_size(budget)  # a store column holds 64 bits; no model thinks past MAX_BUDGET anyway
+    return budget
 
 
 def mechanism_of(opts: Options) -> str:

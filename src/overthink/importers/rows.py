@@ -68,10 +68,29 @@ def _jsonl(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, dict
         except json.JSONDecodeError as exc:
             errors.append(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
             continue
+        except RecursionError:
+            errors.append(f"{path}:{lineno}: JSON nested too deeply to read")
+            continue
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            errors.append(f"{path}:{lineno}: a JSON value that cannot be read ({str(exc)[:120]})")
+            continue
         if not isinstance(record, dict):
             errors.append(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
             continue
+        if "\\u" in line and not _encodable(record):
+            errors.append(f"{path}:{lineno}: text with a lone surrogate escape (\\ud800-\\udfff without its pair) "
+                          "is not Unicode text; fix the writer of this file")
+            continue
         yield f"{path}:{lineno}", record
+
+
+def _encodable(record: dict[str, Any]) -> bool:
+    """Whether every string in a decoded row is valid Unicode (JSON escapes can spell a lone surrogate)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _csv(path: Path, text: str, errors: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:

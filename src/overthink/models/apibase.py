@@ -25,7 +25,15 @@ from ..secrets import check_options, redact
 from ..tokens import estimate_tokens
 from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .capabilities import capabilities
-from .retry import BackoffWait, call_with_retries, is_connect_error, limiter_for, status_of
+from .retry import (
+    BackoffWait,
+    call_with_retries,
+    describe_failure,
+    failure_kind,
+    is_connect_error,
+    limiter_for,
+    status_of,
+)
 
 T = TypeVar("T")
 _ANSWER = re.compile(r"<answer>.*?</answer>", re.DOTALL | re.IGNORECASE)
@@ -95,6 +103,8 @@ class ProviderError(Exception):
         super().__init__(message)
         self.status_code = status
         self.unreachable: str | None = None  # the URL, when no connection could be made at all
+        self.failure: str | None = None  # refused | dns | reset | timeout (retry.failure_kind), else None
+        self.hung: float | None = None  # the timeout, when the endpoint left HANG_TIMEOUTS attempts in a row unanswered
 
 
 class ApiModel(ModelBase):
@@ -232,8 +242,11 @@ class ApiModel(ModelBase):
                                            counter=counter)
         except Exception as exc:
             tries = counter.get("attempts")
-            error = ProviderError(redact(f"{type(exc).__name__}: {exc}")[:1500]
+            error = ProviderError(redact(describe_failure(exc))[:1500]
                                   + (f" (after {tries} attempts)" if tries else ""), status_of(exc))
+            error.failure = failure_kind(exc)[0]
+            if error.failure == "timeout" and self.limiter.hung:
+                error.hung = self.timeout_s
             if is_connect_error(exc):
                 error.unreachable = redact(str(self.spec.base_url or getattr(self.client, "base_url", "") or
                                                self.provider))

@@ -7,6 +7,15 @@
   successes (AIMD), never above the configured ceiling.
 
 The SDK clients are created with max_retries=0 so these are the only retries (and each one is counted).
+
+A server that accepts connections but never answers: `HANG_TIMEOUTS` attempts in a row on one endpoint that got no
+answer within the timeout (no answer of any kind in between) end the retries, and the sweep's stop rule
+(sweep/failures.py) stops the run. How a request failed is named by `failure_kind`: the SDKs' aiohttp transport
+reports a refused connection, a failed DNS lookup and a reset all as "Request timed out"; the cause chain says which.
+
+A stopped run (a signal, the cost limit, a failed store, a stop rule) sends no retry: `RUN_STOPPED` holds the run's
+check (the sweep's recorder sets it for the tasks it starts), read before every retry and during each backoff
+wait, so a request that failed after the stop ends with that failure (stored as an error; resume retries it).
 """
 
 from __future__ import annotations
@@ -20,12 +29,36 @@ import sys
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 T = TypeVar("T")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+HANG_TIMEOUTS = 3  # timeouts in a row on one endpoint, with no answer in between, that mean the server hangs
+RUN_STOPPED: ContextVar[Callable[[], bool] | None] = ContextVar("overthink_run_stopped", default=None)
+STOP_POLL_S = 0.1  # how often a backoff wait looks at the run's stop
+
+
+def run_stopped() -> bool:
+    """Whether the run this request belongs to has stopped (no check set: a library call, never stopped)."""
+    check = RUN_STOPPED.get()
+    return check is not None and check()
+
+
+async def _sleep(seconds: float) -> None:
+    """A backoff wait that ends early when the run stops."""
+    end = time.monotonic() + seconds
+    while not run_stopped():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, STOP_POLL_S))
+
+
+def _stop_when_run_stopped(state: RetryCallState) -> bool:
+    return run_stopped()
 
 
 class MalformedResponse(Exception):
@@ -64,6 +97,45 @@ def is_connect_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+_REFUSED = ("ConnectionRefusedError",)
+_DNS = ("gaierror", "ClientConnectorDNSError")
+_RESET = ("ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError", "ServerDisconnectedError",
+          "RemoteProtocolError")
+_TIMEOUT = ("TimeoutError", "APITimeoutError", "ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout",
+            "TimeoutException", "SocketTimeoutError", "ServerTimeoutError", "ConnectionTimeoutError",
+            "DeadlineExceeded")
+FAILURE_TEXT = {"refused": "connection refused (nothing listens at that address)", "dns": "DNS lookup failed",
+                "reset": "connection reset by the server", "timeout": "timed out: no answer within the timeout"}
+
+
+def failure_kind(exc: BaseException) -> tuple[str | None, BaseException]:
+    """("refused" | "dns" | "reset" | "timeout" | None, the exception in the cause chain that says so)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:  # the SDKs wrap the transport's error several times
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for kind, names in (("refused", _REFUSED), ("dns", _DNS), ("reset", _RESET)):
+        for link in chain:
+            if any(cls.__name__ in names for cls in type(link).__mro__):
+                return kind, link
+    for link in chain:
+        if isinstance(link, asyncio.TimeoutError) or type(link).__name__ in _TIMEOUT:
+            return "timeout", link
+    return None, exc
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A failed request as it happened: "connection refused: ..." rather than the SDK's "Request timed out"."""
+    kind, cause = failure_kind(exc)
+    said = f"{type(exc).__name__}: {exc}"
+    if kind is None:
+        return said
+    if cause is exc or kind == "timeout":
+        return f"{FAILURE_TEXT[kind]} ({said})"
+    return f"{FAILURE_TEXT[kind]} ({type(cause).__name__}: {cause}; reported as {said})"
 
 
 def retry_after(exc: BaseException | None) -> float | None:
@@ -113,6 +185,19 @@ class AdaptiveLimiter:
         self.waiting = 0
         self._conds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one Condition per event loop
         self.min_seen = self.ceiling
+        self.timeouts_in_a_row = 0  # attempts that got no answer within the timeout, since the last answer
+
+    @property
+    def hung(self) -> bool:
+        """HANG_TIMEOUTS attempts in a row got no answer: the endpoint accepts connections but does not answer."""
+        return self.timeouts_in_a_row >= HANG_TIMEOUTS
+
+    def on_failure(self, exc: BaseException) -> None:
+        kind, _ = failure_kind(exc)
+        if kind == "timeout":
+            self.timeouts_in_a_row += 1
+        elif kind is None:  # the server answered (an error status, a malformed body): it does not hang
+            self.timeouts_in_a_row = 0
 
     @property
     def _cond(self) -> asyncio.Condition:
@@ -149,6 +234,7 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         self.limit = min(float(self.ceiling), self.limit + 1 / max(1.0, self.limit))
+        self.timeouts_in_a_row = 0
 
 
 _LIMITERS: dict[tuple[str, str], AdaptiveLimiter] = {}
@@ -174,19 +260,31 @@ async def call_with_retries(fn: Callable[[], Awaitable[T]], *, limiter: Adaptive
     try:
         return await _attempt(fn, limiter)
     except Exception as exc:
-        if attempts <= 1 or not is_retryable(exc):
+        if attempts <= 1 or not is_retryable(exc) or limiter.hung:
             raise
         first: BaseException | None = exc
-    policy = AsyncRetrying(stop=stop_after_attempt(attempts), wait=wait or BackoffWait(),
-                           retry=retry_if_exception(is_retryable), reraise=True)
+    last: BaseException = first
+
+    def hung(state: RetryCallState) -> bool:
+        return limiter.hung
+
+    policy = AsyncRetrying(stop=stop_after_attempt(attempts) | _stop_when_run_stopped | hung,
+                           wait=wait or BackoffWait(),
+                           retry=retry_if_exception(is_retryable), reraise=True, sleep=_sleep)
     async for attempt in policy:
         with attempt:
-            if counter is not None:
-                counter["attempts"] = attempt.retry_state.attempt_number
             if first is not None:  # attempt 1 already ran: replay its failure so the wait and stop see it
                 failed, first = first, None
                 raise failed
-            return await _attempt(fn, limiter)
+            if run_stopped():  # the run stopped during the backoff wait: send nothing more
+                raise last
+            if counter is not None:
+                counter["attempts"] = attempt.retry_state.attempt_number
+            try:
+                return await _attempt(fn, limiter)
+            except BaseException as exc:
+                last = exc
+                raise
     raise AssertionError("unreachable")  # tenacity reraises the last error
 
 
@@ -197,6 +295,7 @@ async def _attempt(fn: Callable[[], Awaitable[T]], limiter: AdaptiveLimiter) -> 
         except BaseException as exc:
             if status_of(exc) == 429:
                 limiter.on_rate_limit()
+            limiter.on_failure(exc)
             raise
     limiter.on_success()
     return result

@@ -73,10 +73,22 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
     verdicts = (verdict_table(controlled, scores[is_controlled], metrics, audit=audit) if is_controlled.any()
                 else pd.DataFrame())
     warnings = list(setup_warnings(samples, scores, [config])["warning"])
+    timed_out = timed_out_samples(samples)
+    if timed_out:
+        warnings.append(f"{timed_out} sample(s) timed out (no answer within the model's timeout_s); they are "
+                        f"stored as errors and `overthink resume` retries them")
     # trajectories read the sample metadata under the name load_runs gives it
     efficiency = efficiency_tables(samples.assign(run=run_dir.name, sample_meta=samples["metadata"]), metrics,
                                    audit=audit, tolerance=tolerance)
     return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential=sequential, efficiency=efficiency)
+
+
+def timed_out_samples(samples: pd.DataFrame) -> int:
+    """Error samples whose request got no answer within the timeout (metadata.failure, sweep/record.py)."""
+    if "metadata" not in samples:
+        return 0
+    errors = samples.loc[samples["status"] == "error", "metadata"]
+    return int(sum(isinstance(m, dict) and m.get("failure") == "timeout" for m in errors))
 
 
 def _clean(value: Any) -> Any:

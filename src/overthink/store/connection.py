@@ -5,10 +5,13 @@ A run dir's store is `overthink.sqlite` plus, while a process has it open or aft
 checkpointed into the main file when a writer closes the store, so a cleanly finished run is the one file; copy all
 three files together otherwise, or make one self-contained file with `overthink export RUN --format sqlite`.
 
-Read-only run dirs (an archive, a colleague's results): readers open with `mode=ro`. SQLite cannot open a WAL
-database read-only when it cannot create the `-shm` index beside it; then a store whose WAL is empty or gone is
-opened `immutable=1`, and one whose WAL still holds samples is read from a private copy of both files (nothing of
-the WAL is lost, nothing is written into the run dir).
+Readers (summary, report, export, review pages) never write into a run dir, writable or not: they create no
+`-wal` / `-shm`, delete none, write no schema. A store with a live WAL and its index (a run is writing, or was
+killed) is read through them with `mode=ro`; one whose WAL is empty or gone is the main file alone, opened
+`immutable=1` (a run that starts writing meanwhile is not seen by that read); one whose WAL holds samples but has
+no index beside it (a copy of two files, a read-only mount) is read from a private copy of both files. A WAL whose
+header fails its checksum is refused as damaged (SQLite would silently ignore every sample in it, and a writer
+would then overwrite them), never deleted.
 """
 
 from __future__ import annotations
@@ -41,19 +44,21 @@ def connect_rw(path: Path) -> sqlite3.Connection:
 
 
 def connect_ro(path: Path) -> tuple[sqlite3.Connection, Path | None]:
-    """A read-only connection; returns (connection, private copy dir to delete on close, or None)."""
+    """A read-only connection that writes nothing into the run dir; returns (connection, private copy dir to
+    delete on close, or None)."""
     uri = f"file:{quote(str(path.resolve()))}"
-    try:
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_MS / 1000, isolation_level=None)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn, None
-    except sqlite3.OperationalError as exc:
-        if _code(exc) not in ("SQLITE_CANTOPEN", "SQLITE_READONLY") and "unable to open" not in str(exc):
-            raise
-    wal = path.with_name(path.name + "-wal")
-    if not wal.is_file() or wal.stat().st_size == 0:
+    wal, shm = _wal(path), _shm(path)
+    if wal.is_file() and shm.is_file():  # a writer has it open, or was killed: read through its WAL index
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_MS / 1000, isolation_level=None)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn, None
+        except sqlite3.OperationalError as exc:
+            if _code(exc) not in ("SQLITE_CANTOPEN", "SQLITE_READONLY") and "unable to open" not in str(exc):
+                raise
+    if not wal.is_file() or wal.stat().st_size == 0:  # the main file is the whole store
         return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None), None
-    # committed samples still sit in the WAL and the dir is read-only: read a private copy of both files
+    # committed samples sit in a WAL that has no usable index here: read a private copy of both files
     copy_dir = Path(tempfile.mkdtemp(prefix="overthink-ro-"))
     shutil.copy2(path, copy_dir / path.name)
     shutil.copy2(wal, copy_dir / wal.name)
@@ -62,17 +67,56 @@ def connect_ro(path: Path) -> tuple[sqlite3.Connection, Path | None]:
     return conn, copy_dir
 
 
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _shm(path: Path) -> Path:
+    return path.with_name(path.name + "-shm")
+
+
+WAL_MAGIC = (0x377F0682, 0x377F0683)  # the low bit: the checksums' words are big-endian
+
+
+def wal_header_ok(header: bytes) -> bool:
+    """Whether a WAL's 32-byte header is SQLite's: its magic, and the checksum of its first 24 bytes (SQLite's
+    walChecksumBytes: two running sums over pairs of 32-bit words, stored big-endian in bytes 24-31)."""
+    if len(header) < 32:
+        return False
+    magic = struct.unpack_from(">I", header)[0]
+    if magic not in WAL_MAGIC:
+        return False
+    words = struct.unpack_from((">" if magic & 1 else "<") + "6I", header)
+    s1 = s2 = 0
+    for i in range(0, 6, 2):
+        s1 = (s1 + words[i] + s2) & 0xFFFFFFFF
+        s2 = (s2 + words[i + 1] + s1) & 0xFFFFFFFF
+    return (s1, s2) == struct.unpack_from(">2I", header, 24)
+
+
 def check_wal(path: Path) -> None:
     """Refuse a WAL shorter than its index says (truncated, or copied while a run was writing): SQLite would
     silently drop every sample past the cut. The -shm header (written by SQLite, native byte order) holds the
     number of valid WAL frames in two copies that agree once initialised."""
-    wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+    wal, shm = _wal(path), _shm(path)
     try:
-        if not wal.is_file() or not shm.is_file():
+        if not wal.is_file():
+            return
+        wal_size = wal.stat().st_size
+        with open(wal, "rb") as fh:
+            wal_header = fh.read(32)
+    except OSError:
+        return
+    if wal_size > 32 and not wal_header_ok(wal_header):
+        raise StoreError(f"{wal}: the WAL is damaged (its header fails SQLite's checksum), so SQLite would ignore "
+                         f"the {wal_size // 1024} KB of committed samples in it and the next writer would overwrite "
+                         f"them; nothing was read or changed. Restore {path.name} and {wal.name} together from a "
+                         f"copy (`sqlite3 {path} .recover` may salvage rows of a copy)")
+    try:
+        if not shm.is_file():
             return
         with open(shm, "rb") as fh:
             header = fh.read(96)
-        wal_size = wal.stat().st_size
     except OSError:
         return
     if len(header) < 96 or header[:48] != header[48:96] or header[12] != 1:

@@ -8,6 +8,7 @@ lets them read while the writer commits.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -45,8 +46,11 @@ class RunLock:
     def acquire(self) -> RunLock:
         if self._fd is not None:
             return self
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise lock_error(exc, self.run_dir, "opening its lock file") from None
         try:
             if fcntl is not None:
                 try:
@@ -61,9 +65,12 @@ class RunLock:
             if previous and previous.get("pid") != os.getpid():
                 self.took_over = previous  # its process is gone: the kernel released its flock
             info = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, json.dumps(info).encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, json.dumps(info).encode())
+            except OSError as exc:
+                raise lock_error(exc, self.run_dir, "writing its lock file") from None
         except BaseException:
             os.close(fd)
             raise
@@ -75,16 +82,41 @@ class RunLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
-        os.ftruncate(fd, 0)  # an empty file: released cleanly (a holder named in it died holding it)
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        try:
+            os.ftruncate(fd, 0)  # an empty file: released cleanly (a holder named in it died holding it)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError:
+            pass  # closing drops the flock anyway; the pid left in the file only names a holder that is gone
+        finally:
+            os.close(fd)
 
     def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def lock_error(exc: OSError, run_dir: Path, doing: str) -> UserError:
+    """One line for a run dir that cannot take the writer's lock: what is wrong with it, and what to do."""
+    code = exc.errno
+    where = f"{run_dir}: cannot write the run dir ({doing}: {exc.strerror or exc})"
+    if code == errno.ENOSPC:
+        return UserError(f"{run_dir}: the disk is full ({doing} failed; nothing was sent or stored). Free some "
+                         f"space, then continue with `overthink resume {run_dir}`")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return UserError(f"{where}: it is read-only for this user. run and resume write samples there; copy the "
+                         f"run dir somewhere writable (summary, report, export and review read it as it is)")
+    if code == errno.EISDIR:
+        return UserError(f"{run_dir / LOCK_NAME} is a directory, not the run's lock file; remove it (no overthink "
+                         f"process makes one) and try again")
+    if code in (errno.EEXIST, errno.ENOTDIR) or (run_dir.exists() and not run_dir.is_dir()):
+        return UserError(f"--run-dir {run_dir} is not a directory (it names a file or a device); give a directory")
+    if code == errno.ENOENT:
+        return UserError(f"--run-dir {run_dir} cannot be made here ({exc.strerror}: {exc.filename}); give a "
+                         f"directory in a writable place")
+    return UserError(where)
 
 
 def holder(run_dir: str | Path) -> dict[str, Any] | None:

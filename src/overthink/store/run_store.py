@@ -59,24 +59,34 @@ def _guarded(doing: str) -> Callable[[F], F]:
     return wrap
 
 
+_READER: Any = object()  # `readonly`'s default: a creator writes, an opener of an existing store only reads
+
+
 class Store:
     """A run's database. Use as a context manager or call close().
 
-    `create=False` refuses a directory without a store. `readonly=True` never writes (summary, report, export);
-    `readonly=None` (the default) writes when the run dir allows it and else opens read-only.
+    `create=True` (the default) opens or creates the store to write. `create=False` refuses a directory without
+    a store and, by default, only reads (summary, report, export, analysis: nothing is written into the run
+    dir); `readonly=None` writes when the run dir allows it and else reads (the review app saving a label).
     """
 
-    def __init__(self, run_dir: str | Path, *, create: bool = True, readonly: bool | None = None) -> None:
+    def __init__(self, run_dir: str | Path, *, create: bool = True, readonly: bool | None = _READER) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / DB_NAME
         self._copy_dir: Path | None = None
         self._creator = create  # a writer empties the WAL on close; other openers never make a run wait
-        if not create and not self.path.exists():
+        if not create and not self.path.is_file():
             raise UserError(f"{self.run_dir} is not a run directory (no {DB_NAME} in it)")
-        if readonly is None:
+        if readonly is _READER:
+            readonly = not create
+        elif readonly is None:
             readonly = not create and not writable(self.path)
-        self.readonly = readonly
+        self.readonly = bool(readonly)
         check_wal(self.path)
+        if self.readonly and self.path.is_file() and self.path.stat().st_size == 0 and not _wal_has_data(self.path):
+            raise StoreError(f"{self.path}: the store is empty (0 bytes): the run stopped before it stored "
+                             f"anything, or the file was cut or replaced. Nothing to read; run again into this "
+                             f"dir, or restore the file from a copy")
         try:
             if readonly:
                 self.conn, self._copy_dir = connect_ro(self.path)
@@ -118,7 +128,7 @@ class Store:
     @_guarded("reading the run's metadata")
     def get_meta(self, key: str) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else self._loads(row[0], f"the run's {key!r} (table meta)")
 
     @_guarded("writing the run's metadata")
     def set_meta(self, key: str, value: Any) -> None:
@@ -159,7 +169,8 @@ class Store:
         if task is not None:
             sql += " WHERE task = ?"
             args = (task,)
-        return [{"task": t, "item_id": i, "prompt": p, "expected": e, "metadata": json.loads(m)}
+        return [{"task": t, "item_id": i, "prompt": p, "expected": e,
+                 "metadata": self._loads(m, f"item {t}/{i}'s metadata (table items)")}
                 for t, i, p, e, m in self.conn.execute(sql, args)]
 
     # -- samples ----------------------------------------------------------------------------------------------
@@ -171,7 +182,10 @@ class Store:
             sample.created_at = time.time()
         values = [redact_stored(v) if c in REDACTED_COLUMNS else v
                   for c, v in ((c, to_sql(c, getattr(sample, c))) for c in COLUMNS)]
-        cur = self.conn.execute(_RECORD_SQL, values)
+        try:
+            cur = self.conn.execute(_RECORD_SQL, values)
+        except (UnicodeEncodeError, OverflowError):  # untrusted text with a lone surrogate, an absurd integer
+            cur = self.conn.execute(_RECORD_SQL, [_storable(v) for v in values])
         return cur.rowcount > 0
 
     @_guarded("storing samples")
@@ -216,7 +230,7 @@ class Store:
         try:
             cur = self.conn.execute(f"SELECT {', '.join(cols)} FROM samples ORDER BY id")
             for row in cur:
-                yield {c: from_sql(c, v) for c, v in zip(cols, row)}
+                yield self._decode(cols, row)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path, "reading samples") from None
 
@@ -226,6 +240,8 @@ class Store:
         out = Path(out)
         if out.resolve() == self.path.resolve():
             raise UserError(f"--out {out} is the run's own store; give another file")
+        if not out.parent.is_dir():
+            raise UserError(f"--out {out}: the directory {out.parent} does not exist")
         part = out.with_name(out.name + ".part")
         part.unlink(missing_ok=True)
         dest = sqlite3.connect(part, isolation_level=None)
@@ -265,7 +281,7 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
         rows = self.conn.execute(sql + " ORDER BY id", tuple(v for _, v in where))
-        return [{c: from_sql(c, v) for c, v in zip(columns, row)} for row in rows]
+        return [self._decode(columns, row) for row in rows]
 
     @_guarded("reading sample texts")
     def texts(self, keys: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
@@ -311,7 +327,8 @@ class Store:
         out = []
         for row in self.conn.execute(sql + " ORDER BY id"):
             rec = dict(zip(keys, row))
-            rec["labels"], rec["tags"] = json.loads(rec["labels"]), json.loads(rec["tags"])
+            rec["labels"] = self._loads(rec["labels"], f"label {rec['id']}'s labels (table labels)")
+            rec["tags"] = self._loads(rec["tags"], f"label {rec['id']}'s tags (table labels)")
             out.append(rec)
         return out
 
@@ -328,18 +345,39 @@ class Store:
         sql = "SELECT batch_id, model, entries FROM batches WHERE status = 'submitted'"
         rows = self.conn.execute(sql + (" AND model = ?" if model else "") + " ORDER BY created_at",
                                  (model,) if model else ())
-        return [{"batch_id": b, "model": m, "entries": json.loads(e)} for b, m, e in rows]
+        return [{"batch_id": b, "model": m, "entries": self._loads(e, f"batch {b}'s entries (table batches)")}
+                for b, m, e in rows]
 
     @_guarded("recording a provider batch")
     def set_batch_status(self, batch_id: str, status: str) -> None:
         self.conn.execute("UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
                           (status, time.time(), batch_id))
 
+    def _loads(self, text: str, what: str) -> Any:
+        """A stored JSON value; text that is not JSON (an edited or damaged store) is one StoreError naming it."""
+        try:
+            return json.loads(text)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise StoreError(f"{self.path}: {what} is not valid JSON ({str(exc)[:100]}); the store was edited or "
+                             f"damaged. Restore it from a copy, or fix that value with sqlite3") from None
+
+    def _decode(self, columns: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
+        try:
+            return {c: from_sql(c, v) for c, v in zip(columns, row)}
+        except (ValueError, TypeError, RecursionError) as exc:
+            named = dict(zip(columns, row))
+            which = ", ".join(f"{k} {named[k]}" for k in ("id", "task", "item_id", "budget") if k in named)
+            raise StoreError(f"{self.path}: a sample's metadata ({which or 'table samples'}) is not valid JSON "
+                             f"({str(exc)[:100]}); the store was edited or damaged. Restore it from a copy, or fix "
+                             f"that value with sqlite3") from None
+
     def close(self) -> None:
-        self.commit()  # an open batch is kept, never rolled back by closing
-        self.checkpoint()
-        self.conn.close()
-        self._drop_copy()
+        try:
+            self.commit()  # an open batch is kept, never rolled back by closing
+        finally:
+            self.checkpoint()
+            self.conn.close()
+            self._drop_copy()
 
     def _drop_copy(self) -> None:
         if self._copy_dir is not None:
@@ -349,8 +387,12 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            self.close()
+        except StoreError:
+            if kind is None:
+                raise  # else the error already on its way says more (a full disk fails the close's commit too)
 
 
 _UPDATES = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
@@ -359,6 +401,21 @@ _RECORD_SQL = (  # built once: record() runs per sample
     f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
     f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_UPDATES}, attempts = samples.attempts + 1 "
     f"WHERE samples.status NOT IN ({_DONE})")
+
+
+def _storable(value: Any) -> Any:
+    """A value SQLite can bind: a lone surrogate (a model's or a file's broken JSON escape) becomes U+FFFD, an
+    integer beyond 64 bits its text."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, int) and not -2**63 <= value < 2**63:
+        return str(value)
+    return value
+
+
+def _wal_has_data(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return wal.is_file() and wal.stat().st_size > 0
 
 
 def _item_meta(item: Item) -> dict[str, Any]:

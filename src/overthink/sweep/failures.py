@@ -2,6 +2,10 @@
 error on every sample for minutes.
 
 - unreachable: a request whose retries were exhausted without ever connecting (refused, DNS): "cannot reach URL".
+- hung: `HANG_TIMEOUTS` (3) attempts in a row on one endpoint got no answer within the model's timeout_s, with no
+  answer of any kind in between (models/retry.py counts them and stops retrying): the server accepts connections
+  but does not answer. API providers do not stream here, so a hang shows only as a timeout: with the default
+  timeout_s of 600 the run stops after about ceil(3 / concurrency) x 600 s instead of 6 x 600 s per sample.
 - authentication / permission / unknown model (HTTP 401, 403, 404): the same class on `REPEAT` samples of a model
   in a row.
 - invalid request (HTTP 400, 422): on `REPEAT` samples in a row of a model that has not answered once this run (a
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..core import Completion
+from ..models.retry import HANG_TIMEOUTS
 
 REPEAT = 3
 
@@ -43,6 +48,11 @@ class FailureWatch:
         if url:
             return (f"cannot reach {url}: {model} could not connect after its retries; is the server running "
                     f"and the base URL right? Stopped; `overthink resume` continues once it is reachable")
+        hung = getattr(result, "hung", None)
+        if hung:
+            return (f"stopped: {model}: {HANG_TIMEOUTS} requests in a row got no answer within timeout_s {hung:g} s "
+                    f"(the server accepts connections but does not answer); check the server, then `overthink "
+                    f"resume` retries the samples that timed out")
         status = getattr(result, "status_code", None)
         if status not in CLASSES:
             return None

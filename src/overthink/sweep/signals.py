@@ -5,6 +5,9 @@ seconds: each answer that arrives is graded and committed as usual, because the 
 When the grace period runs out the executor is cancelled (the unanswered requests are retried on resume); a run of
 embedded models only has no grace period by default (config.grace), and its generations stop within a token. A second
 signal exits at once (exit 128 + signal number); committed samples are safe, SQLite's WAL keeps them.
+
+After the sweep, the end-of-run work (the summary table; figures only when no signal stopped the run) runs under
+`exit_at_once`: everything is stored by then, so a signal exits at once with one line.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import asyncio
 import os
 import signal
 import sys
-from types import TracebackType
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType, TracebackType
 
 from .record import RunStats
 
@@ -32,6 +37,7 @@ class GracefulStop:
         self.loop = asyncio.get_running_loop()
 
     def __enter__(self) -> GracefulStop:
+        self.stats.cancel = self._cancel_now  # a failed store stops the executor through this (record.py)
         for sig in SIGNALS:
             try:
                 self.loop.add_signal_handler(sig, self._on_signal, sig)
@@ -42,8 +48,13 @@ class GracefulStop:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self.stats.cancel = None
         for sig in self.installed:
             self.loop.remove_signal_handler(sig)
+
+    def _cancel_now(self) -> None:
+        if not self.work.done():
+            self.work.cancel()
 
     def _on_signal(self, sig: int) -> None:
         name = signal.Signals(sig).name
@@ -74,3 +85,24 @@ class GracefulStop:
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def exit_at_once() -> Iterator[None]:
+    """SIGINT / SIGTERM exit at once (128 + signal number) with one line: for the work after a run, when every
+    finished sample is stored and nothing is left to wait for. A no-op off the main thread."""
+    def handler(sig: int, frame: FrameType | None) -> None:
+        _say(f"{signal.Signals(sig).name}: exiting now; every finished sample is stored")
+        os._exit(128 + sig)
+
+    previous = {}
+    for sig in SIGNALS:
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            continue
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -200,13 +200,16 @@ class Sweep:
                     try:
                         await work
                     except asyncio.CancelledError:
-                        if stats.signal is None:  # our own cancellation, not the grace period's end
-                            raise
+                        if stats.signal is None and stats.store_error is None:  # not the grace period's end,
+                            raise  # nor a failed store's stop: our own cancellation
                     finally:
                         recorder.flush()  # the last batch, also on an interrupt or error
+            if stats.store_error is not None:  # the store failed (record.py): exit 2 with its one line
+                raise stats.store_failure()
             stats.wall_s = time.perf_counter() - started
         except BaseException:
-            close_session(store, stats, failed=stats is None or stats.signal is None)
+            if stats is None or stats.store_error is None:  # a failed store cannot take the end stamp either
+                close_session(store, stats, failed=stats is None or stats.signal is None)
             raise
         finally:
             for model in self.models.values():

@@ -4,6 +4,7 @@ user's permissions - the same trust as `python file.py`."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -64,7 +65,39 @@ def declared_options(obj: Any) -> tuple[str, ...]:
                  and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
 
 
-def make_plugin_task(obj: Any, name: str, options: dict[str, Any]) -> Any:
-    """Call a plugin after refusing options it does not declare (the same message as a built-in task's)."""
+def make_plugin_task(obj: Any, name: str, options: dict[str, Any]) -> Task:
+    """Call a plugin after refusing options it does not declare (the same message as a built-in task's). The
+    plugin is the user's code: a class that is not a Task, a constructor that raises, or an `items()` that raises
+    is one line naming the plugin (UserError), never a traceback."""
+    what = getattr(obj, "__name__", type(obj).__name__)
+    if inspect.isclass(obj) and not issubclass(obj, Task) or not callable(obj):
+        raise UserError(f"task {name!r}: {what} is not an overthink Task (subclass overthink.tasks.Task, or give "
+                        "a factory function that returns one)")
     check_options(options, declared_options(obj), name)
-    return obj(name=name, **options)
+    try:
+        task = obj(name=name, **options)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"task {name!r}: creating {what} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(task, Task):
+        raise UserError(f"task {name!r}: {what} did not produce an overthink Task (subclass overthink.tasks.Task)")
+    _guard_items(task, name)
+    return task
+
+
+def _guard_items(task: Task, name: str) -> None:
+    """Make a failure inside the plugin's `items()` a UserError naming the plugin (it runs at the start of a run,
+    in `tasks show`, ...)."""
+    items = task.items
+
+    @functools.wraps(items)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return items(*args, **kwargs)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(f"task {name!r}: its items() failed: {type(exc).__name__}: {exc}") from exc
+
+    task.items = guarded  # type: ignore[method-assign]
