@@ -210,7 +210,7 @@ def test_export_inspect_needs_a_folder(stub_run, tmp_path):
 def test_export_inspect_redacts_a_key_in_the_environment(stub_run, tmp_path, monkeypatch):
     """A key the store somehow holds (here: planted in an answer) never reaches an exported log."""
     key = "sk-live-" + "9f3c2a7b" * 4
-    with Store(stub_run, create=False) as store:
+    with Store(stub_run, create=False, readonly=False) as store:
         store.conn.execute("UPDATE samples SET answer_text = ? WHERE id = 1", (f"my key is {key}",))
         store.conn.commit()
     monkeypatch.setenv("SOMEPROVIDER_API_KEY", key)

@@ -68,7 +68,7 @@ def test_shards_split_by_item_and_merge_to_the_single_host_run(server, runs, tmp
     items0, items1 = {k[2] for k in shard0}, {k[2] for k in shard1}
     assert not items0 & items1 and len(items0) == 4 and len(items1) == 3  # by item, balanced
     assert all(len({k[3] for k in shard0 if k[2] == i}) == 2 for i in items0)  # an item's budgets stay together
-    with Store(runs["shard0"], create=False) as store:
+    with Store(runs["shard0"], create=False, readonly=False) as store:
         first = store.sample_rows(["id"])[0]["id"]
         store.add_label(first, ["distracted"], reviewer="ann", note="kept through the merge")
     res = ot("merge", runs["shard0"], runs["shard1"], "--into", tmp_path / "merged")
@@ -104,7 +104,7 @@ def test_merging_a_shard_twice_is_an_overlap(runs, tmp_path):
 def test_a_conflicting_sample_refuses_and_writes_nothing(runs, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(runs["shard0"], copy)
-    with Store(copy, create=False) as store:
+    with Store(copy, create=False, readonly=False) as store:
         store.conn.execute("UPDATE samples SET answer = '7', correct = 0, score = 0 WHERE id = "
                            "(SELECT min(id) FROM samples)")
     res = ot("merge", runs["shard0"], copy, "--into", tmp_path / "m")
