@@ -90,7 +90,8 @@ class FakeAPI:
     async def _intake(self, request: Request, *, generation: bool = True) -> tuple[Any, Response | None]:
         raw = await request.body()
         try:
-            body = json.loads(raw) if raw and request.headers.get("content-type", "").startswith("application/json") else None
+            is_json = request.headers.get("content-type", "").startswith("application/json")
+            body = json.loads(raw) if raw and is_json else None
         except json.JSONDecodeError:
             body = None
         self.log.append({"path": request.url.path, "headers": dict(request.headers), "body": body})
@@ -140,7 +141,8 @@ class FakeAPI:
         if text:
             content.append({"type": "text", "text": text})
         out_tokens = min(cap, think + ANSWER_TOKENS)
-        usage: dict[str, Any] = {"input_tokens": len(json.dumps(body.get("messages"))) // 4, "output_tokens": out_tokens}
+        usage: dict[str, Any] = {"input_tokens": len(json.dumps(body.get("messages"))) // 4,
+                                 "output_tokens": out_tokens}
         if self.report_thinking_tokens and thinking:
             usage["output_tokens_details"] = {"thinking_tokens": think}
         return {"id": self._id("msg"), "type": "message", "role": "assistant", "model": body["model"],
@@ -272,7 +274,8 @@ class FakeAPI:
                 entry = json.loads(line)
                 if self.expire_batches and i % 2 == 1:
                     continue  # an expired batch returns only what finished in time
-                body = (self.chat_completion if entry["url"] == "/v1/chat/completions" else self.response)(entry["body"])
+                answer = self.chat_completion if entry["url"] == "/v1/chat/completions" else self.response
+                body = answer(entry["body"])
                 self.billed.append("batch:" + entry["custom_id"])
                 lines.append(json.dumps({"id": f"br_{i}", "custom_id": entry["custom_id"],
                                          "response": {"status_code": 200, "request_id": "r", "body": body},
