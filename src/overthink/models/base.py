@@ -19,6 +19,7 @@ from ..budget import NATURAL_MAX_TOKENS, BudgetPlan
 from ..core import Budget, Completion
 from ..errors import ConfigError, ModelUnavailable
 from ..pricing import FREE, Price
+from .enforcement import derive_enforced_by
 
 # Output tokens left for the answer after thinking, per provider, when the config gives no answer_margin:
 # the paper's 10,000 for APIs and 16,384 for open-weight servers; the embedded model needs far less.
@@ -140,6 +141,11 @@ class ModelBase(ABC):
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Raise a UserError before any work when this model cannot honour `plan` (called once per budget)."""
         return None
+
+    def enforced_by(self, plan: BudgetPlan) -> str:
+        """What enforces `plan` on this model (models/enforcement.py labels), stored with each sample when it runs.
+        A provider that knows better records it in its Completion's extra["enforced_by"], which wins."""
+        return derive_enforced_by(self.spec.provider, plan.mechanism.value, plan.budget, self.spec.model)
 
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
         """The most `request` can cost (input plus every allowed output token) in USD; None = nothing billed."""

@@ -62,7 +62,10 @@ class Dispatch:
 
     def record(self, unit: Unit, request: GenerateRequest, result: Completion | BaseException, model: ModelBase,
                *, where: str | None = None) -> None:
+        """Store a result, with what enforced its budget as the model says now (never re-derived later)."""
         self.guard.release(self._held.pop(id(request), 0.0))
+        if isinstance(result, Completion) and not result.extra.get("enforced_by"):
+            result.extra["enforced_by"] = model.enforced_by(request.plan)
         self.recorder.record(unit, request, result, model.spec, where=where)
 
     async def send(self, unit: Unit, model: ModelBase, requests: Sequence[GenerateRequest],
