@@ -98,8 +98,7 @@ def positive_control(cfg: Any) -> Any:
     if cfg.natural:
         typer.echo("--check: a natural run sets no budget, so there is no budget control to check", err=True)
         return None
-    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), mechanism=str(cfg.mechanism.value),
-                       model_options=cfg.model_options, answer_margin=cfg.answer_margin)
+    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), config=cfg)  # the run's own requests
     print_check(result, Console(stderr=True, width=160))
     if not result.ok:
         typer.echo("run not started: a budget control is not honoured (see the table above); run without --check "
