@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, is_hard, length_trend
-from .config import ExperimentConfig
+from .config import ExperimentConfig, build_config
 from .core import Budget, Mechanism, budget_sort_key
 from .errors import UserError
 from .mechanism import resolve
@@ -238,8 +238,8 @@ def check_config(models: Sequence[str], *, mechanism: str | None = None, answer_
         mech = Mechanism(mechanism or Mechanism.AUTO)
     except ValueError:
         raise UserError(f"--mechanism must be auto, forced, prompted or native, got {mechanism!r}") from None
-    return ExperimentConfig(models=list(models), tasks=["check"], mechanism=mech, answer_margin=answer_margin,
-                            model_options=dict(model_options or {}))
+    return build_config(None, dict(models=list(models), tasks=["check"], mechanism=mech, answer_margin=answer_margin,
+                                   model_options=dict(model_options or {})))
 
 
 async def check_async(models: Sequence[str], budgets: Sequence[Budget] | None = None, *,

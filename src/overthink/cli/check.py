@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UserError
+from ..models.registry import info_of_spec
 from ..report.console import wide_console
 from .common import parse_value
 
@@ -78,8 +79,8 @@ def check(
     except ValueError as exc:
         raise UserError(f"--budgets: {exc}") from None
     opts = _options(option)
-    per_model = {m: {**({"server": server} if server and m.startswith("openai-compatible:") else {}), **opts}
-                 for m in models}
+    per_model = {m: {**({"server": server} if server and (i := info_of_spec(m)) is not None and i.server else {}),
+                     **opts} for m in models}
     result = run_check(models, parsed, mechanism=mechanism, model_options=per_model,
                        repeats=repeats, tolerance=tolerance, prompt=prompt or CHECK_PROMPT,
                        answer_margin=answer_margin)

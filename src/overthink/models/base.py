@@ -15,31 +15,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..budget import NATURAL_MAX_TOKENS, BudgetPlan
+from ..budget import BudgetPlan
 from ..core import Budget, Completion
 from ..errors import ConfigError, ModelUnavailable
 from ..pricing import FREE, Price
 from .enforcement import derive_enforced_by
-
-# Output tokens left for the answer after thinking, per provider, when the config gives no answer_margin:
-# the paper's 10,000 for APIs and 16,384 for open-weight servers; the embedded model needs far less.
-# Data rather than class attributes so a cost estimate can read it without importing a provider (or its SDK).
-DEFAULT_ANSWER_MARGIN = 10_000
-ANSWER_MARGINS: dict[str, int] = {"local": 128, "openai-compatible": 16_384}
-
-
-# Thinking tokens of a natural (unbudgeted) sample when the config sets no natural_cap: the paper's 16,384, but a
-# 0.5B model on a laptop CPU stops at 2,048 (it can otherwise think for minutes per sample).
-DEFAULT_NATURAL_CAP = NATURAL_MAX_TOKENS
-NATURAL_CAPS: dict[str, int] = {"local": 2048}
-
-
-def answer_margin_for(provider: str) -> int:
-    return ANSWER_MARGINS.get(provider, DEFAULT_ANSWER_MARGIN)
-
-
-def natural_cap_for(provider: str) -> int:
-    return NATURAL_CAPS.get(provider, DEFAULT_NATURAL_CAP)
+from .registry import answer_margin_for
 
 
 @dataclass(frozen=True)

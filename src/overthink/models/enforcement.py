@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core import NATURAL
 from .capabilities import capabilities
+from .registry import info_for
 
 
 def _anthropic_modes(model: str) -> tuple[str, ...]:
@@ -33,10 +34,10 @@ def derive_enforced_by(provider: str, mechanism: str, budget: Any, model: str = 
         return "client_forcing"
     if isinstance(budget, str):
         return "effort"
-    if provider.startswith("anthropic"):
+    info = info_for(provider)
+    how = info.enforcement if info else "provider_budget"
+    if how == "anthropic-thinking":
         if int(budget) == 0:
             return "thinking_off"
         return "budget_tokens" if "budget_tokens" in _anthropic_modes(model) else "effort"
-    if provider == "openai":
-        return "effort"  # reasoning_effort: numeric budgets map to a level
-    return "provider_budget"
+    return how  # effort: numeric budgets map to a level (OpenAI's reasoning_effort)
