@@ -1,4 +1,5 @@
-"""Test helpers for the data features: the shared real samples and a small HTTP server on 127.0.0.1."""
+"""Test helpers for the data features: the real data samples (tests/fixtures/data) and a small HTTP server on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "data"
+
 
 def shared_data() -> Path:
-    """The project's shared real samples (`../shared/data` from the checkout, looked up through the parents)."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("shared/data not found above the tests folder")
+    """The real data samples the tests read, kept in the repository (tests/fixtures/data: each folder's
+    LICENSE-NOTE.md names its source, commit and licence; the files are byte-for-byte upstream copies, so the
+    dataset registry's checksums verify them)."""
+    return FIXTURE_DATA
 
 
 @dataclass

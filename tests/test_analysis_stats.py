@@ -69,7 +69,7 @@ def test_trend_is_within_item_not_fooled_by_difficulty():
     rows = []
     for i in range(60):
         hard = i % 2
-        for r in range(8):
+        for _ in range(8):
             tokens = rng.uniform(2000, 4000) if hard else rng.uniform(50, 200)
             rows.append(dict(item_id=str(i), status="ok", reasoning_tokens=tokens,
                              score=float(rng.random() < (0.2 if hard else 0.9))))

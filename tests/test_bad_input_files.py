@@ -120,5 +120,6 @@ def test_review_body_limit(review):
 
     r = client.post("/api/labels", content=chunks(), headers=h)
     assert r.status_code == 413
-    ok = client.post("/api/labels", json={"sample_id": sid, "labels": ["distracted"], "reviewer": "ann"}, headers={"X-CSRF-Token": cfg.csrf})
+    ok = client.post("/api/labels", json={"sample_id": sid, "labels": ["distracted"], "reviewer": "ann"},
+                     headers={"X-CSRF-Token": cfg.csrf})
     assert ok.status_code == 200

@@ -32,7 +32,8 @@ def model(api, name="claude-sonnet-4-20250514", **options):
 
 
 def req(budget, mechanism="native", margin=10_000, **kw):
-    return GenerateRequest(prompt="How many fruits?", plan=plan_budget(budget, mechanism, answer_margin=margin), seed=1, **kw)
+    return GenerateRequest(prompt="How many fruits?", plan=plan_budget(budget, mechanism, answer_margin=margin), seed=1,
+                           **kw)
 
 
 def sent_key(entry) -> str:

@@ -97,8 +97,8 @@ def test_non_reasoning_model_reasoning_is_measured_from_visible_text(api):
 
 
 def test_retry_after_429_and_timeouts(api):
-    api.faults += [{"status": 429, "headers": {"retry-after-ms": "200"}}, {"status": 503}, {"sleep": 1.5, "status": 200},
-                   {"malformed": "[]"}]
+    api.faults += [{"status": 429, "headers": {"retry-after-ms": "200"}}, {"status": 503},
+                   {"sleep": 1.5, "status": 200}, {"malformed": "[]"}]
     out = run(model(api, timeout_s=0.5).generate(req("low")))
     assert out.extra["attempts"] == 5 and len(api.billed) == 1
 

@@ -83,7 +83,8 @@ def test_label_api_needs_csrf_and_json(client, run_dir):
         before = len(store.labels(history=True))
     r = client.post("/api/labels", json=body, headers=h)
     assert r.status_code == 200 and r.json()["label"]["labels"] == ["distracted"]
-    for bad, message in [({**body, "labels": ["made-up"]}, "labels: unknown"), ({**body, "sample_id": "1"}, "sample_id"),
+    for bad, message in [({**body, "labels": ["made-up"]}, "labels: unknown"),
+                         ({**body, "sample_id": "1"}, "sample_id"),
                          ({**body, "sample_id": 10 ** 6}, "no sample with id"), ({**body, "reviewer": ""}, "reviewer")]:
         r = client.post("/api/labels", json=bad, headers=h)
         assert r.status_code == 400 and message in r.json()["error"]

@@ -52,7 +52,8 @@ def test_validate_label_names_the_bad_field():
         ["distracted", "lost-constraints"], ["a"], "n", "ann")
     for args, field in [((["nope"], [], "", "a"), "labels"), (("distracted", [], "", "a"), "labels"),
                         ((["no-failure", "distracted"], [], "", "a"), "labels"), (([], "x", "", "a"), "tags"),
-                        (([], ["x" * 41], "", "a"), "tags"), (([], [], 3, "a"), "note"), (([], [], "", " "), "reviewer")]:
+                        (([], ["x" * 41], "", "a"), "tags"), (([], [], 3, "a"), "note"),
+                        (([], [], "", " "), "reviewer")]:
         with pytest.raises(UserError, match=f"^{field}"):
             validate_label(*args)
 

@@ -21,7 +21,7 @@ BATCH = {"anthropic", "openai"}
 
 def provider_class(name: str) -> type:
     """The class a provider's registered factory declares it returns."""
-    module_name, factory = PROVIDERS[name].split(":")
+    module_name, factory = PROVIDERS[name].factory.split(":")
     return typing.get_type_hints(getattr(importlib.import_module(module_name), factory))["return"]
 
 
@@ -29,7 +29,7 @@ def provider_class(name: str) -> type:
 def test_every_provider_declares_the_contract(name):
     cls = provider_class(name)
     assert issubclass(cls, ModelBase)
-    # answer margins are data (models/base.py ANSWER_MARGINS) that the estimate reads without the provider: no
+    # answer margins are data (models/registry.py) that the estimate reads without the provider: no
     # class may declare its own, which the estimate would not see
     assert all("default_answer_margin" not in vars(k) for k in cls.__mro__ if k is not ModelBase)
     assert cls.batch_api == (name in BATCH)  # declared, and only where the methods exist

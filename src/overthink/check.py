@@ -1,7 +1,10 @@
 """`overthink check`: a positive control of a model's budget control, before paying for a sweep.
 
 A handful of cheap requests (one short prompt, budget 0 and two budgets, `repeats` samples each) through the
-provider's own `generate`, with plans from budget.plan_budget exactly as a run makes them. Per model it answers:
+provider's own `generate`. Plans and requests are built by the run's own code (sweep/plan.py `plan_for`,
+`make_request`) from the run's config (`run --check`) or one made of the flags, so a check sends what the run
+would: the same mechanism, answer margin, natural cap, cautioned budget prompt, temperature and top_p (only the
+prompt and the seed differ). Per model it answers:
   request        does a request at every budget succeed?
   budget 0       does budget 0 switch thinking off (at most 8 reasoning tokens)?
   follows        does the observed reasoning length rise with the budget (medians, Spearman's rho)?
@@ -20,13 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, enforced_by, is_hard, length_trend
-from .budget import plan_budget
+from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, is_hard, length_trend
+from .config import ExperimentConfig, build_config
 from .core import Budget, Mechanism, budget_sort_key
 from .errors import UserError
 from .mechanism import resolve
-from .models import GenerateRequest, ModelBase, load_model
+from .models import ModelBase, load_model
 from .secrets import redact
+from .sweep.plan import make_request, plan_for
+from .sweep.start import model_options as run_model_options
 
 CHECK_PROMPT = ("A train leaves at 09:47 and the trip takes 2 hours 38 minutes, with a 17-minute delay on the way. "
                 "At what time does it arrive? Work it out step by step and check it, then give the final answer "
@@ -108,13 +113,13 @@ def default_budgets(model: ModelBase) -> list[Budget]:
     return model.control_budgets()
 
 
-def _plans(model: ModelBase, budgets: Sequence[Budget], mechanism: str, margin: int, given: bool,
+def _plans(model: ModelBase, budgets: Sequence[Budget], cfg: ExperimentConfig, given: bool,
            notes: list[str]) -> list[tuple[Budget, Any]]:
     out = []
     for budget in sorted(dict.fromkeys(budgets), key=budget_sort_key):
         try:
-            plan = plan_budget(budget, mechanism, answer_margin=margin)
-            model.check_plan(plan, None)
+            plan = plan_for(cfg, budget, model)  # the run's plan for this budget
+            model.check_plan(plan, cfg.temperature)
         except (UserError, ValueError) as exc:
             if given:
                 raise exc if isinstance(exc, UserError) else UserError(f"{model.spec}: {exc}") from None
@@ -124,20 +129,15 @@ def _plans(model: ModelBase, budgets: Sequence[Budget], mechanism: str, margin: 
     return out
 
 
-async def _check_model(spec: str, model: ModelBase, budgets: Sequence[Budget] | None, mechanism: str | None,
-                       repeats: int, tolerance: float, prompt: str, margin: int | None) -> ModelCheck:
-    parsed = model.spec
-    try:
-        mech = resolve(mechanism, model).value if mechanism else default_mechanism(model)
-    except ValueError:
-        raise UserError(f"--mechanism must be auto, forced, prompted or native, got {mechanism!r}") from None
+async def _check_model(spec: str, model: ModelBase, budgets: Sequence[Budget] | None, cfg: ExperimentConfig,
+                       repeats: int, tolerance: float, prompt: str, system: str | None) -> ModelCheck:
+    mech = resolve(cfg.mechanism, model).value
     notes: list[str] = [str(v) for k, v in model.describe().items() if k == "server_note" and v]
-    margin = margin or model.default_answer_margin
-    plans = _plans(model, budgets or default_budgets(model), mech, margin, budgets is not None, notes)
+    plans = _plans(model, budgets or default_budgets(model), cfg, budgets is not None, notes)
     result = ModelCheck(spec, mech, [b for b, _ in plans], notes=notes)
     for budget, plan in plans:
         for rep in range(repeats):
-            request = GenerateRequest(prompt=prompt, plan=plan, seed=1000 + rep)
+            request = make_request(cfg, plan, prompt, seed=1000 + rep, system=system)
             try:
                 c = await model.generate(request)
             except UserError:
@@ -148,7 +148,7 @@ async def _check_model(spec: str, model: ModelBase, budgets: Sequence[Budget] | 
             result.samples.append(CheckSample(
                 budget, True, reasoning_tokens=c.reasoning_tokens, source=str(c.reasoning_tokens_source),
                 output_tokens=c.output_tokens, cost_usd=c.cost_usd, thinking_stop=str(c.thinking_stop),
-                enforced_by=enforced_by(parsed.provider, mech, budget, c.extra or {}, parsed.model)))
+                enforced_by=(c.extra or {}).get("enforced_by") or model.enforced_by(plan)))
     result.controls = judge(result, tolerance)
     return result
 
@@ -231,21 +231,37 @@ def _cap(samples: list[CheckSample], tolerance: float, shown: str) -> Control:
     return Control("hard cap", HONOURED, f"honoured ({rule}; enforced by {worst.enforced_by})", shown)
 
 
+def check_config(models: Sequence[str], *, mechanism: str | None = None, answer_margin: int | None = None,
+                 model_options: dict[str, dict[str, Any]] | None = None) -> ExperimentConfig:
+    """The config of a run of `models` with these settings (what `overthink check` vouches for without a run)."""
+    try:
+        mech = Mechanism(mechanism or Mechanism.AUTO)
+    except ValueError:
+        raise UserError(f"--mechanism must be auto, forced, prompted or native, got {mechanism!r}") from None
+    return build_config(None, dict(models=list(models), tasks=["check"], mechanism=mech, answer_margin=answer_margin,
+                                   model_options=dict(model_options or {})))
+
+
 async def check_async(models: Sequence[str], budgets: Sequence[Budget] | None = None, *,
                       mechanism: str | None = None, model_options: dict[str, dict[str, Any]] | None = None,
                       repeats: int = 1, tolerance: float = TOLERANCE, prompt: str = CHECK_PROMPT,
-                      answer_margin: int | None = None,
+                      answer_margin: int | None = None, config: ExperimentConfig | None = None,
+                      system: str | None = None,
                       loader: Callable[[str, dict[str, Any]], ModelBase] = load_model) -> CheckResult:
+    """`config`: the run being vouched for (`run --check`); its mechanism, margin, natural cap, cautioned prompt,
+    sampling and model options are what the check's requests carry. Without one, a config is made of the other
+    arguments (check_config)."""
     if repeats < 1:
         raise UserError(f"--repeats must be at least 1, got {repeats}")
     if not 0 <= tolerance < 10:
         raise UserError(f"--tolerance is a fraction of the budget (0.1 = 10 %), got {tolerance}")
+    cfg = config or check_config(models, mechanism=mechanism, answer_margin=answer_margin,
+                                 model_options=model_options)
     out = []
     for spec in models:
-        model = loader(spec, dict((model_options or {}).get(spec, {})))
+        model = loader(spec, run_model_options(cfg, spec))
         try:
-            out.append(await _check_model(spec, model, budgets, mechanism, repeats, tolerance, prompt,
-                                          answer_margin))
+            out.append(await _check_model(spec, model, budgets, cfg, repeats, tolerance, prompt, system))
         finally:
             await model.aclose()
     return CheckResult(out, tolerance)

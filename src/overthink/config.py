@@ -16,6 +16,7 @@ from .budget import MAX_BUDGET, check_budget_size
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
+from .models.registry import info_of_spec
 from .secrets import check_options, check_url
 from .yaml_text import parse_yaml
 
@@ -166,7 +167,7 @@ class ExperimentConfig(BaseModel):
     def _server(self) -> ExperimentConfig:
         """`server` is each openai-compatible model's `server` option unless its model_options name one."""
         for spec in self.models if self.server else []:
-            if spec.startswith("openai-compatible:"):
+            if (info := info_of_spec(spec)) is not None and info.server:
                 self.model_options.setdefault(spec, {}).setdefault("server", self.server)
         return self
 

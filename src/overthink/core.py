@@ -129,6 +129,9 @@ class SampleRecord:
     answer_text: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: float | None = None
+    # what enforced the budget, recorded when the sample ran (models.enforcement labels); None on an error and
+    # on samples stored before schema 3 (the audit then infers it from today's tables and says so)
+    enforced_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

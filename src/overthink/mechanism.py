@@ -17,31 +17,25 @@ from typing import Any
 from .core import Mechanism
 from .errors import ConfigError
 from .models.base import ModelBase, ModelSpec, ServerControls
+from .models.registry import BUILTIN_TABLE, info_for
 
-AUTO_MECHANISM: dict[str, Mechanism] = {
-    "local": Mechanism.FORCED,
-    "stub": Mechanism.FORCED,
-    "anthropic": Mechanism.NATIVE,
-    "anthropic-bedrock": Mechanism.NATIVE,
-    "anthropic-vertex": Mechanism.NATIVE,
-    "openai": Mechanism.NATIVE,
-    "gemini": Mechanism.NATIVE,
-    "openrouter": Mechanism.NATIVE,
-}
-SERVER_PROVIDERS = frozenset({"openai-compatible"})  # decided by the server's controls, below
+# What `auto` means per provider: the registry's data (models/registry.py), a server provider decided below.
+AUTO_MECHANISM: dict[str, Mechanism] = {n: p.mechanism for n, p in BUILTIN_TABLE.items() if p.mechanism is not None}
+SERVER_PROVIDERS = frozenset(n for n, p in BUILTIN_TABLE.items() if p.mechanism is None)
 
 
 def auto_mechanism(provider: str, controls: ServerControls | None = None) -> Mechanism:
     """The mechanism `auto` means for `provider` (and, for an OpenAI-compatible server, its controls)."""
-    if provider in SERVER_PROVIDERS:
+    info = info_for(provider)
+    if info is None:
+        raise ConfigError(f"mechanism auto: no default mechanism known for provider {provider!r}; "
+                          f"give --mechanism forced, prompted or native")
+    if info.mechanism is None:  # a server provider: its controls decide
         c = controls or ServerControls()
         if c.budget_field:
             return Mechanism.NATIVE
         return Mechanism.FORCED if c.forcing else Mechanism.NATIVE
-    if provider not in AUTO_MECHANISM:
-        raise ConfigError(f"mechanism auto: no default mechanism known for provider {provider!r}; "
-                          f"give --mechanism forced, prompted or native")
-    return AUTO_MECHANISM[provider]
+    return info.mechanism
 
 
 def resolve(mechanism: Mechanism | str, model: ModelBase) -> Mechanism:
@@ -59,7 +53,7 @@ def resolve_spec(mechanism: Mechanism | str, spec: ModelSpec, options: Mapping[s
     if mech is not Mechanism.AUTO:
         return mech
     controls = None
-    if spec.provider in SERVER_PROVIDERS:
+    if (info := info_for(spec.provider)) is not None and info.server:
         from .models.server_profiles import controls_for_options
 
         controls = controls_for_options(dict(options or {}))

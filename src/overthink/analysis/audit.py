@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import EFFORT_ORDER, NATURAL, budget_sort_key
+from ..models.enforcement import derive_enforced_by
 
 TOLERANCE = 0.10  # a hard cap may be passed by 10 % ...
 SLACK = 8  # ... plus a few tokens (closing delimiters, whitespace a server counts as thinking)
@@ -34,7 +35,9 @@ CURVE = ("task", "model", "mechanism")
 CELL = (*CURVE, "budget")
 DONE = ("ok", "truncated", "unparsed")
 
-# enforced_by labels. Providers record theirs in SampleRecord.metadata["enforced_by"]; older samples are derived.
+# enforced_by labels (models/enforcement.py). Each sample stores its own (SampleRecord.enforced_by, schema 3; some
+# providers also put it in metadata); for samples stored before that it is inferred from today's tables and the
+# audit's enforced_by says "(inferred)".
 HARD = {"client_forcing", "server_field", "budget_tokens", "thinking_budget", "reasoning_max_tokens",
         "provider_budget"}
 SOFT = {"effort", "prompt"}
@@ -71,36 +74,11 @@ def model_name(spec: str) -> str:
     return rest.split("@", 1)[0]
 
 
-def _anthropic_modes(model: str) -> tuple[str, ...]:
-    from ..models.capabilities import capabilities
-
-    try:
-        caps = capabilities("anthropic", model)
-    except Exception:  # an unreadable user table must not stop an analysis; assume the documented default
-        return ("budget_tokens",)
-    modes = caps.get("thinking") if isinstance(caps, dict) else getattr(caps, "thinking", None)
-    return tuple(modes or ())
-
-
 def enforced_by(provider: str, mechanism: str, budget: Any, metadata: dict[str, Any], model: str = "") -> str:
     """What enforced a sample's budget: the provider's own record, else derived from provider + mechanism."""
     if metadata.get("enforced_by"):
         return str(metadata["enforced_by"])
-    if budget == NATURAL:
-        return "none"
-    if mechanism == "prompted":
-        return "prompt"
-    if mechanism == "forced":
-        return "client_forcing"
-    if isinstance(budget, str):
-        return "effort"
-    if provider.startswith("anthropic"):
-        if int(budget) == 0:
-            return "thinking_off"
-        return "budget_tokens" if "budget_tokens" in _anthropic_modes(model) else "effort"
-    if provider == "openai":
-        return "effort"  # reasoning_effort: numeric budgets map to a level
-    return "provider_budget"
+    return derive_enforced_by(provider, mechanism, budget, model)
 
 
 def cap_of(budget: Any) -> int | None:
@@ -168,28 +146,35 @@ def token_source(sources: pd.Series) -> str:
     return " + ".join(kinds.sort_values(ascending=False, kind="stable").index)
 
 
-def enforcement_column(samples: pd.DataFrame) -> pd.Series:
-    """enforced_by per sample, vectorised: the recorded label where there is one, else derived once per
-    (provider, mechanism, budget, model) - reports must scale to millions of samples."""
-    raw = samples["sample_meta"] if "sample_meta" in samples else samples.get("metadata")
+def enforcement_column(samples: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(enforced_by per sample, whether it was inferred), vectorised: the label stored with the sample (its column,
+    else a provider's metadata record), else derived once per (provider, mechanism, budget, model) from today's
+    tables - only for samples stored before the column existed. Reports must scale to millions of samples."""
     recorded = pd.Series(None, index=samples.index, dtype=object)
-    if raw is not None and raw.notna().any():
+    if "enforced_by" in samples:
+        recorded = samples["enforced_by"].astype(object).where(samples["enforced_by"].notna(), None)
+    raw = samples["sample_meta"] if "sample_meta" in samples else samples.get("metadata")
+    missing = recorded.isna()
+    if raw is not None and missing.any() and raw[missing].notna().any():
+        raw = raw[missing]
         if isinstance(raw.dropna().iloc[0], str):
             text = raw.astype("string")
             has = text.str.contains('"enforced_by"', regex=False).fillna(False).to_numpy(bool)
-            recorded[has] = text[has].str.extract(r'"enforced_by":\s*"([^"]+)"', expand=False).astype(object)
+            found = text[has].str.extract(r'"enforced_by":\s*"([^"]+)"', expand=False).astype(object)
         else:
-            recorded = raw.map(lambda v: meta(v).get("enforced_by"))
+            found = raw.map(lambda v: meta(v).get("enforced_by")).dropna()
+        recorded.loc[found.index] = found
     provider = samples["provider"] if "provider" in samples else samples["model"].str.split(":").str[0]
     model = samples["model_id"] if "model_id" in samples else samples["model"]
     keys = pd.DataFrame({"p": provider.astype(str).to_numpy(), "m": samples["mechanism"].astype(str).to_numpy(),
                          "b": samples["budget"].astype(str).to_numpy(), "n": model.astype(str).to_numpy()})
     codes = keys.groupby(list(keys), sort=False).ngroup().to_numpy()
     firsts = np.unique(codes, return_index=True)[1]  # one sample per key, the budget in its own type
-    derived = np.array([enforced_by(keys["p"][i], keys["m"][i], samples["budget"].iloc[i], {},
-                                    model_name(keys["n"][i])) for i in firsts], dtype=object)
+    derived = np.array([derive_enforced_by(keys["p"][i], keys["m"][i], samples["budget"].iloc[i],
+                                           model_name(keys["n"][i])) for i in firsts], dtype=object)
     fallback = pd.Series(derived[codes], index=samples.index)
-    return recorded.where(recorded.notna(), fallback)
+    inferred = recorded.isna()
+    return recorded.where(~inferred, fallback), inferred
 
 
 def _cell(key: tuple, rows: pd.DataFrame, tolerance: float) -> dict[str, Any]:
@@ -200,9 +185,10 @@ def _cell(key: tuple, rows: pd.DataFrame, tolerance: float) -> dict[str, Any]:
     labels = rows["_enforced"].value_counts()
     cap = cap_of(budget)
     hard = is_hard(labels.index[0], cap) if len(labels) else False
+    inferred = " (inferred)" if rows["_inferred"].any() else ""  # a store from before enforced_by was recorded
     row: dict[str, Any] = dict(
         task=task, model=model, mechanism=mechanism, budget=budget, provider=provider,
-        enforced_by=" + ".join(labels.index), hard_cap=hard, n=len(rows), n_measured=len(tokens),
+        enforced_by=" + ".join(labels.index) + inferred, hard_cap=hard, n=len(rows), n_measured=len(tokens),
         median_tokens=float(np.median(tokens)) if len(tokens) else math.nan,
         p90_tokens=float(np.quantile(tokens, 0.9)) if len(tokens) else math.nan,
         max_tokens=float(tokens.max()) if len(tokens) else math.nan,
@@ -220,7 +206,8 @@ def audit_table(samples: pd.DataFrame, *, tolerance: float = TOLERANCE) -> pd.Da
     if samples.empty:
         return pd.DataFrame()
     keep = [c for c in (*CELL, "status", "reasoning_tokens", "reasoning_tokens_source", "provider") if c in samples]
-    samples = samples[keep].assign(_enforced=enforcement_column(samples))
+    enforced, inferred = enforcement_column(samples)
+    samples = samples[keep].assign(_enforced=enforced, _inferred=inferred)
     cells = [_cell(key, rows, tolerance) for key, rows in samples.groupby(list(CELL), sort=False)]
     table = pd.DataFrame(cells)
     table = table.assign(_o=table["budget"].map(budget_sort_key)).sort_values(

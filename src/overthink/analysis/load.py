@@ -21,7 +21,7 @@ SAMPLE_COLUMNS = ("id", "model", "task", "item_id", "budget", "mechanism", "repl
                   "score", "answer",
                   # for the enforcement audit and the token ledger (analysis/audit.py): text sizes, not texts
                   "provider", "reasoning_tokens_source", "output_tokens", "input_tokens", "cost_usd", "sample_meta",
-                  "reasoning_chars", "answer_chars")
+                  "reasoning_chars", "answer_chars", "enforced_by")
 # Metadata keys that define a scaling factor of a task (data, not code: add keys here).
 FACTOR_KEYS = ("num_distractors", "grid_size", "shots")
 

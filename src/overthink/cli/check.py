@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UserError
+from ..models.registry import info_of_spec
 from ..report.console import wide_console
 from .common import parse_value
 
@@ -78,8 +79,8 @@ def check(
     except ValueError as exc:
         raise UserError(f"--budgets: {exc}") from None
     opts = _options(option)
-    per_model = {m: {**({"server": server} if server and m.startswith("openai-compatible:") else {}), **opts}
-                 for m in models}
+    per_model = {m: {**({"server": server} if server and (i := info_of_spec(m)) is not None and i.server else {}),
+                     **opts} for m in models}
     result = run_check(models, parsed, mechanism=mechanism, model_options=per_model,
                        repeats=repeats, tolerance=tolerance, prompt=prompt or CHECK_PROMPT,
                        answer_margin=answer_margin)
@@ -98,8 +99,7 @@ def positive_control(cfg: Any) -> Any:
     if cfg.natural:
         typer.echo("--check: a natural run sets no budget, so there is no budget control to check", err=True)
         return None
-    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), mechanism=str(cfg.mechanism.value),
-                       model_options=cfg.model_options, answer_margin=cfg.answer_margin)
+    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), config=cfg)  # the run's own requests
     print_check(result, Console(stderr=True, width=160))
     if not result.ok:
         typer.echo("run not started: a budget control is not honoured (see the table above); run without --check "

@@ -1,5 +1,5 @@
-"""Provider registry. Lazy: a provider module (and its SDK) is imported only when a spec names it, so the core
-imports and runs without any API SDK installed."""
+"""Creating models from specs. Lazy: a provider module (and its SDK) is imported only when a spec names it, so the
+core imports and runs without any API SDK installed; what is known of a provider before that is models/registry.py."""
 
 from __future__ import annotations
 
@@ -14,44 +14,30 @@ from .base import (
     ModelSpec,
     ServerControls,
     SweepModel,
-    answer_margin_for,
-    natural_cap_for,
 )
+from .registry import BUILTIN_TABLE, ProviderInfo, answer_margin_for, info_for, natural_cap_for, registry
 
-# provider name -> "module:factory". The factory takes (spec, options) and returns a ModelBase. What the engine
-# needs of a provider before it is created (its default answer margin) is data in base.py, not a module import.
-PROVIDERS: dict[str, str] = {
-    "local": "overthink.models.local:create",
-    "anthropic": "overthink.models.anthropic:create",
-    "openai": "overthink.models.openai:create",
-    "openai-compatible": "overthink.models.openai_compatible:create",
-    "gemini": "overthink.models.gemini:create",
-    "openrouter": "overthink.models.openrouter:create",
-    "anthropic-bedrock": "overthink.models.anthropic_cloud:create_bedrock",
-    "anthropic-vertex": "overthink.models.anthropic_cloud:create_vertex",
-    "stub": "overthink.models.stub:create",
-}
+# provider name -> ProviderInfo of the built-in providers (models/registry.py; `overthink.providers` entry points add
+# more, found by info_for). What the engine needs of a provider before it is created (margin, natural cap, what
+# `auto` means, its extra) is data there, not a module import.
+PROVIDERS: dict[str, ProviderInfo] = BUILTIN_TABLE
 
 
 def _factory(provider: str):
-    target = PROVIDERS.get(provider)
-    if target is None:
-        known = ", ".join(sorted(p for p in PROVIDERS if p != "stub"))
+    info = info_for(provider)
+    if info is None:
+        known = ", ".join(sorted(p for p, i in registry().items() if i.listed))
         raise ModelUnavailable(f"unknown provider {provider!r}; known providers: {known}")
-    module_name, attr = target.split(":")
+    module_name, attr = info.factory.split(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("overthink"):
             raise ModelUnavailable(f"provider {provider!r} is not available in this version of overthink") from exc
         raise ModelUnavailable(
-            f"provider {provider!r} needs the package {exc.name!r}: pip install 'overthink[{_extra(provider)}]'"
+            f"provider {provider!r} needs the package {exc.name!r}: pip install 'overthink[{info.extra}]'"
         ) from exc
     return getattr(module, attr)
-
-
-def _extra(provider: str) -> str:
-    return "local" if provider == "local" else "api"
 
 
 def load_model(spec: str | ModelSpec, options: dict[str, Any] | None = None) -> ModelBase:
@@ -68,5 +54,5 @@ def check_spec(spec: str) -> ModelSpec:
     return parsed
 
 
-__all__ = ["BatchModel", "GenerateRequest", "ModelBase", "ModelSpec", "ServerControls", "SweepModel", "PROVIDERS",
-           "answer_margin_for", "natural_cap_for", "load_model", "check_spec"]
+__all__ = ["BatchModel", "GenerateRequest", "ModelBase", "ModelSpec", "ProviderInfo", "ServerControls", "SweepModel",
+           "PROVIDERS", "answer_margin_for", "natural_cap_for", "load_model", "check_spec"]

@@ -15,30 +15,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..budget import NATURAL_MAX_TOKENS, BudgetPlan
+from ..budget import BudgetPlan
 from ..core import Budget, Completion
 from ..errors import ConfigError, ModelUnavailable
 from ..pricing import FREE, Price
-
-# Output tokens left for the answer after thinking, per provider, when the config gives no answer_margin:
-# the paper's 10,000 for APIs and 16,384 for open-weight servers; the embedded model needs far less.
-# Data rather than class attributes so a cost estimate can read it without importing a provider (or its SDK).
-DEFAULT_ANSWER_MARGIN = 10_000
-ANSWER_MARGINS: dict[str, int] = {"local": 128, "openai-compatible": 16_384}
-
-
-# Thinking tokens of a natural (unbudgeted) sample when the config sets no natural_cap: the paper's 16,384, but a
-# 0.5B model on a laptop CPU stops at 2,048 (it can otherwise think for minutes per sample).
-DEFAULT_NATURAL_CAP = NATURAL_MAX_TOKENS
-NATURAL_CAPS: dict[str, int] = {"local": 2048}
-
-
-def answer_margin_for(provider: str) -> int:
-    return ANSWER_MARGINS.get(provider, DEFAULT_ANSWER_MARGIN)
-
-
-def natural_cap_for(provider: str) -> int:
-    return NATURAL_CAPS.get(provider, DEFAULT_NATURAL_CAP)
+from .enforcement import derive_enforced_by
+from .registry import answer_margin_for
 
 
 @dataclass(frozen=True)
@@ -140,6 +122,11 @@ class ModelBase(ABC):
     def check_plan(self, plan: BudgetPlan, temperature: float | None = None) -> None:
         """Raise a UserError before any work when this model cannot honour `plan` (called once per budget)."""
         return None
+
+    def enforced_by(self, plan: BudgetPlan) -> str:
+        """What enforces `plan` on this model (models/enforcement.py labels), stored with each sample when it runs.
+        A provider that knows better records it in its Completion's extra["enforced_by"], which wins."""
+        return derive_enforced_by(self.spec.provider, plan.mechanism.value, plan.budget, self.spec.model)
 
     def worst_case_cost(self, request: GenerateRequest) -> float | None:
         """The most `request` can cost (input plus every allowed output token) in USD; None = nothing billed."""

@@ -8,8 +8,9 @@ How a numeric budget B is enforced, in order (recorded per sample as metadata `e
    paths are nested): sent in the chat request body.
 2. native or forced, where the server has a raw completions endpoint: client-side forcing in two passes, with
    the prompt built from the model's chat template (the server's /apply-template, or `chat_template` given in
-   model_options): pass 1 generates at most B tokens after the think delimiter, stopping at the closing
-   delimiter; pass 2 appends the closing delimiter and generates the answer (at most the answer margin).
+   model_options, rendered as Hugging Face renders it: chat_template.py): pass 1 generates at most B tokens after
+   the think delimiter, stopping at the closing delimiter; pass 2 appends the closing delimiter and generates the
+   answer (at most the answer margin).
 3. native on a server with effort levels only (DeepSeek, xAI): the level B maps to (`effort`, a signal).
 4. otherwise the budget is only stated in the prompt (`prompt`), as in mechanism prompted.
 B = 0 switches thinking off with the profile's switch (chat_template_kwargs enable_thinking false, DeepSeek's
@@ -32,6 +33,8 @@ from ..tokens import estimate_tokens
 from . import server_sweep
 from .apibase import ApiModel, sampling, sdk_http_client, sdk_kwargs
 from .base import GenerateRequest, ModelSpec, ServerControls
+from .chat_template import render as render_template
+from .chat_template import template_variables
 from .retry import MalformedResponse
 from .server_profiles import choose, merge, nested
 
@@ -43,7 +46,8 @@ ENFORCEMENT = ("auto", "server", "forcing", "prompt")
 
 class OpenAICompatibleModel(ApiModel):
     provider = "openai-compatible"
-    extra_options = frozenset({"chat_template", "enforcement", "answer_cue", "extra_body", "cache_prompt", "server"})
+    extra_options = frozenset({"chat_template", "chat_template_vars", "special_tokens", "enforcement", "answer_cue",
+                               "extra_body", "cache_prompt", "server"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any]) -> None:
         super().__init__(spec, options)
@@ -151,10 +155,7 @@ class OpenAICompatibleModel(ApiModel):
         messages = self._messages(request)
         template = self.options.get("chat_template")
         if template:
-            import jinja2
-
-            env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-            return env.from_string(template).render(messages=messages, add_generation_prompt=True)
+            return render_template(template, messages, variables=template_variables(self.options))
         resp = await self.call(lambda: self.http.post("/apply-template", json={"messages": messages}))
         if resp.status_code == 404:
             raise ConfigError(f"{self.spec}: client-side forcing needs the chat template: this server has no "

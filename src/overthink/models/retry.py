@@ -6,7 +6,9 @@
 - `AdaptiveLimiter`: per-provider concurrency that halves on a 429 and grows back by one slot per `limit`
   successes (AIMD), never above the configured ceiling.
 
-The SDK clients are created with max_retries=0 so these are the only retries (and each one is counted).
+The SDK clients are created with their own retries off (openai / anthropic: max_retries=0; google-genai:
+HttpRetryOptions(attempts=1), without which it reconnects by itself after 1-10 s), so these are the only
+retries (and each one is counted).
 
 A server that accepts connections but never answers: `HANG_TIMEOUTS` attempts in a row on one endpoint that got no
 answer within the timeout (no answer of any kind in between) end the retries, and the sweep's stop rule

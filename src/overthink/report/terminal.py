@@ -143,7 +143,7 @@ def print_models(console: Console | None = None) -> None:
         out.add_row(pack["spec"], "yes" if pack["installed"] else "no", "yes" if pack["prepared"] else "no",
                     f"{pack['size'] / 1e6:.0f} MB", pack["licence"])
     console.print(out)
-    api = [p for p in PROVIDERS if p not in ("local", "stub")]
+    api = [p for p, info in PROVIDERS.items() if info.listed and not info.embedded]
     console.print("API providers (any model name): " + ", ".join(f"{p}:MODEL" for p in api)
                   + "  e.g. anthropic:claude-sonnet-4-20250514, openai:o4-mini, "
                     "openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")

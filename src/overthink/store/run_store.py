@@ -91,6 +91,7 @@ class Store:
             if readonly:
                 self.conn, self._copy_dir = connect_ro(self.path)
                 self._check_tables()
+                self._view_old_samples()
             else:
                 existed = self.path.is_file() and self.path.stat().st_size > 0
                 self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,8 @@ class Store:
         version = self.get_meta("schema_version")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
-        elif version < 2:  # items gain a content hash, filled from what is stored
+            return
+        if version < 2:  # items gain a content hash, filled from what is stored
             with self.conn:
                 self.conn.execute("BEGIN")
                 columns = {r[1] for r in self.conn.execute("PRAGMA table_info(items)")}
@@ -122,7 +124,24 @@ class Store:
                 rows = self.conn.execute("SELECT task, item_id, prompt, expected, metadata FROM items").fetchall()
                 self.conn.executemany("UPDATE items SET content_hash = ? WHERE task = ? AND item_id = ?",
                                       [(_hash(p, e, json.loads(m).get("choices")), t, i) for t, i, p, e, m in rows])
+                self.set_meta("schema_version", 2)
+        if version < 3:  # samples gain enforced_by; older samples keep NULL (the audit infers and labels them)
+            with self.conn:
+                self.conn.execute("BEGIN")
+                if "enforced_by" not in {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}:
+                    self.conn.execute("ALTER TABLE samples ADD COLUMN enforced_by TEXT")
                 self.set_meta("schema_version", SCHEMA_VERSION)
+
+    def _view_old_samples(self) -> None:
+        """An older store opened read-only is not migrated: a temporary view (in memory, shadowing the table)
+        gives the columns it lacks as NULL, so every read works on it."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}
+        missing = [c for c in COLUMNS if c not in have]
+        if missing:
+            self.conn.execute("PRAGMA query_only=0")  # a temporary view writes nothing to the store
+            self.conn.execute("CREATE TEMP VIEW samples AS SELECT *, "
+                              + ", ".join(f"NULL AS {c}" for c in missing) + " FROM main.samples")
+            self.conn.execute("PRAGMA query_only=1")
 
     # -- metadata -------------------------------------------------------------------------------------------
     @_guarded("reading the run's metadata")

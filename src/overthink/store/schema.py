@@ -9,7 +9,7 @@ from typing import Any
 from ..core import SampleRecord
 
 DB_NAME = "overthink.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: items.content_hash; 3: samples.enforced_by
 
 COLUMNS = [f.name for f in fields(SampleRecord)]
 KEY = ("model", "task", "item_id", "budget", "mechanism", "replicate")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..models import BatchModel, GenerateRequest, ModelBase
+from .dispatch import Dispatch
 from .guard import CostGuard
 from .plan import Plan, SampleKey, Unit
 from .record import Recorder
@@ -35,26 +36,30 @@ def supports_batch(model: ModelBase) -> bool:
 async def run_batches(plan: Plan, models: Mapping[str, ModelBase], recorder: Recorder, guard: CostGuard) -> None:
     """Submit every pending (unit, budget) not already in an open batch, then poll and collect all open ones.
     Models without a batch API were refused before the run started (sweep/start.py)."""
+    dispatch = Dispatch(recorder, guard)
     for spec, model in models.items():
-        await _run_model(plan, plan.for_model(spec), model, recorder, guard)
+        await _run_model(plan, plan.for_model(spec), model, dispatch)
 
 
-async def _run_model(plan: Plan, units: list[Unit], model: Any, recorder: Recorder, guard: CostGuard) -> None:
-    """`model` is a ModelBase that is also a BatchModel."""
-    store = recorder.store
+async def _run_model(plan: Plan, units: list[Unit], model: Any, dispatch: Dispatch) -> None:
+    """`model` is a ModelBase that is also a BatchModel. Each entry is one send for the dispatch step: reserved
+    when it is submitted (entries of an open batch from an earlier session are held: they are already paid for),
+    released when its result is recorded."""
+    store = dispatch.recorder.store
     spec = str(model.spec)
     planned: dict[str, tuple[Unit, GenerateRequest]] = {}
     for unit in units:
         for request in plan.requests(unit, model):
             planned[custom_id(unit.key(request.plan.budget, request.plan.mechanism.value))] = (unit, request)
     in_flight = {cid for b in store.open_batches(spec) for cid in b["entries"]}
+    dispatch.hold(model, [planned[cid][1] for cid in in_flight if cid in planned])
 
     entries: list[tuple[str, dict[str, Any]]] = []
     keys: dict[str, list] = {}
     for cid, (unit, request) in planned.items():
         if cid in in_flight:
             continue
-        if guard.reserve(model, request) is None:
+        if not dispatch.admit(model, [request]):
             break
         entries.append((cid, model.params(request)))
         keys[cid] = list(unit.key(request.plan.budget, request.plan.mechanism.value))
@@ -69,6 +74,7 @@ async def _run_model(plan: Plan, units: list[Unit], model: Any, recorder: Record
         plans = {cid: planned[cid][1].plan for cid in batch["entries"] if cid in planned}
         async for cid, result in model.batch_results(batch["batch_id"], plans):
             unit, request = planned[cid]
-            recorder.record(unit, request, result, model.spec, where=f"batch {batch['batch_id']}")
+            dispatch.record(unit, request, result, model, where=f"batch {batch['batch_id']}")
         store.set_batch_status(batch["batch_id"], "collected")
-    guard.release_all()
+        # entries the provider did not return are not recorded: their reservation ends with the batch
+        dispatch.release([planned[cid][1] for cid in batch["entries"] if cid in planned])

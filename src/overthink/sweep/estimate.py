@@ -1,7 +1,7 @@
 """What a config would cost before it runs: requests, expected and worst-case tokens and USD per model and budget.
 
 No model is created (no key, no download, no SDK import): a provider's default answer margin is data
-(models/base.py ANSWER_MARGINS) and prices come from the price tables. Budget plans are the sweep's own.
+(models/registry.py) and prices come from the price tables. Budget plans are the sweep's own.
 A dataset task whose files are not downloaded yet is estimated from the registry (data/datasets.yaml): its item
 count (the pinned files' rows, or the dataset's `estimate.items`) and its prompt size (`estimate.prompt_chars`,
 else the pinned files' bytes per record, an upper bound since records also hold the answers).

@@ -1,10 +1,10 @@
-"""`--max-cost`: one guard for every executor. Before a request is sent, its worst case (input plus every output
-token it allows) is reserved; the run stops before a request whose worst case, added to what is spent and what
-requests in flight may still cost, would pass the limit."""
+"""`--max-cost`: the limit's arithmetic. Before a send (one request, a shared trace of several budgets, a batch
+entry) its worst case (input plus every output token each request allows) is reserved; the run stops before a
+send whose worst case, added to what is spent and what sends in flight may still cost, would pass the limit.
+Executors never call this directly: sweep/dispatch.py reserves, releases and records for all of them."""
 
 from __future__ import annotations
 
-from ..models import GenerateRequest, ModelBase
 from .record import RunStats
 
 
@@ -23,20 +23,18 @@ class CostGuard:
         spent = self.stats.cost_usd
         return self.limit is not None and (spent >= self.limit or spent + self.reserved + worst > self.limit)
 
-    def reserve(self, model: ModelBase, request: GenerateRequest) -> float | None:
-        """The amount reserved for `request` (release it when the request is done), or None when sending it
-        could pass the limit: the run is then marked stopped."""
-        if self.limit is None:
-            return 0.0
-        worst = model.worst_case_cost(request) or 0.0
+    def reserve(self, worst: float) -> bool:
+        """Reserve `worst` USD for a send, or refuse it (False) when it could pass the limit: the run is then
+        marked stopped for cost."""
         if self.over_limit(worst):
             self.stats.stopped_for_cost = True
-            return None
+            return False
         self.reserved += worst
-        return worst
+        return True
+
+    def hold(self, worst: float) -> None:
+        """Reserve `worst` USD for a send that is already out (a resumed run's open batch): never refused."""
+        self.reserved += worst
 
     def release(self, amount: float) -> None:
-        self.reserved -= amount
-
-    def release_all(self) -> None:
-        self.reserved = 0.0
+        self.reserved = max(0.0, self.reserved - amount)

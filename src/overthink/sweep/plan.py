@@ -65,6 +65,14 @@ def plan_for(cfg: ExperimentConfig, budget: Budget, model: ModelBase) -> BudgetP
     return budget_plan(cfg, budget, model.default_answer_margin, resolve(cfg.mechanism, model))
 
 
+def make_request(cfg: ExperimentConfig, plan: BudgetPlan, prompt: str, seed: int, system: str | None = None,
+                 key: Budget | None = None) -> GenerateRequest:
+    """A run's request for a prompt at a plan: the config's sampling settings (`overthink check` builds its
+    requests here too, so it sends what the run would)."""
+    return GenerateRequest(prompt=prompt, plan=plan, seed=seed, system=system, temperature=cfg.temperature,
+                           top_p=cfg.top_p, key=key)
+
+
 @dataclass
 class Plan:
     """The pending units of a run and how each (unit, budget) becomes a request. Executors receive this."""
@@ -93,8 +101,7 @@ class Plan:
         plan = self._plans.get((unit.model, budget))
         if plan is None:  # plans are frozen and depend only on (model, budget): build each once
             plan = self._plans[(unit.model, budget)] = plan_for(self.cfg, budget, model)
-        return GenerateRequest(prompt=prompt, plan=plan, seed=unit.seed, system=unit.task.system,
-                               temperature=self.cfg.temperature, top_p=self.cfg.top_p, key=budget)
+        return make_request(self.cfg, plan, prompt, unit.seed, unit.task.system, key=budget)
 
 
 def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], done: set[tuple],

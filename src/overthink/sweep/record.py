@@ -82,7 +82,7 @@ def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseE
         reasoning_tokens=c.reasoning_tokens, reasoning_tokens_source=c.reasoning_tokens_source,
         output_tokens=c.output_tokens, input_tokens=c.input_tokens, latency_s=round(c.latency_s, 4),
         cost_usd=c.cost_usd, stop_reason=c.stop_reason, thinking_stop=c.thinking_stop, shared_trace=c.shared_trace,
-        reasoning=c.reasoning, answer_text=c.answer_text, metadata=c.extra,
+        reasoning=c.reasoning, answer_text=c.answer_text, metadata=c.extra, enforced_by=c.extra.get("enforced_by"),
     )
     if c.truncated:
         return SampleRecord(status=Status.TRUNCATED.value, **base, **common)

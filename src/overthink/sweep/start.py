@@ -24,6 +24,7 @@ from ..errors import ConfigError, UserError
 from ..mechanism import resolve
 from ..models import ModelBase, load_model
 from ..models.apibase import ApiModel
+from ..models.registry import info_for, info_of_spec
 from ..progress import SweepProgress
 from ..store import Store
 from ..store.lock import RunLock
@@ -86,7 +87,7 @@ def model_options(cfg: ExperimentConfig, spec: str) -> dict[str, Any]:
     """A model's options: its model_options, with the run's natural_cap (flag or file) for the embedded model,
     whose own natural_cap option it overrides (the run-level field is the later, more explicit layer)."""
     options = dict(cfg.model_options.get(spec, {}))
-    if cfg.natural_cap is not None and spec.startswith("local:"):
+    if cfg.natural_cap is not None and (info := info_of_spec(spec)) is not None and info.embedded:
         options["natural_cap"] = cfg.natural_cap
     return options
 
@@ -243,7 +244,7 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
     sequential.check_config(cfg, tasks)
     if prepare_local is not None:
         for model in models.values():
-            if model.spec.provider == "local":
+            if (info := info_for(model.spec.provider)) is not None and info.embedded:
                 prepare_local(model.spec.model)
     return Sweep(cfg, tasks, models)
 
