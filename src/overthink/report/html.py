@@ -18,8 +18,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..analysis.api import analyze_data
-from ..analysis.curves import MIN_ITEMS, N_BOOT
+from ..analysis.curves import N_BOOT
 from ..analysis.load import load_runs
+from ..analysis.trends import MIN_VERDICT_ITEMS
 from ..analysis.verdicts import slope_sentence, words
 from ..review.labels import label_counts
 from ..store import Store
@@ -94,8 +95,9 @@ def _natural_sentence(v: dict[str, Any]) -> str:
                 f"({fmt_score(v['uniform_score'], v['metric'])}), so nothing changes with length.")
     if not clause:
         return (f"Not enough data for a trend test: {v['n_obs']} scored samples from {v['n_clusters']} items "
-                f"(at least {MIN_ITEMS} items are needed).")
-    return f"Each item was answered {v['k']} times without a budget. The {clause}."
+                f"(at least {MIN_VERDICT_ITEMS} items are needed).")
+    return (f"Each item was answered {v['k']} times without a budget, so lengths were not assigned: this is an "
+            f"association within items, not an effect of reasoning longer. The {clause}.")
 
 
 def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boot: int = N_BOOT,
@@ -137,7 +139,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
 
     verdicts = t["verdicts"].to_dict("records")
     heads = [dict(v, sentence=headline(v), words=v["verdict_words"]) for v in verdicts]
-    natural = [dict(v, verdict=v["trend"], words=words(str(v["trend"])), sentence=_natural_sentence(v))
+    natural = [dict(v, verdict=v["trend"], words=words(str(v["trend"]), v["metric"]), sentence=_natural_sentence(v))
                for v in t["natural_verdicts"].to_dict("records")]
     sweet = [dict(s, sentence=sweet_sentence(s)) for s in map(_clean_budgets, t["sweet_spot"].to_dict("records"))]
     tables = {

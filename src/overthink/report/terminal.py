@@ -15,7 +15,7 @@ from ..analysis.curves import score_table
 from ..analysis.verdicts import missing, terminal_line
 from ..errors import UserError
 from ..store import Store
-from .audit import audit_rich, summary_verdict
+from .audit import audit_rich
 from .console import wide_console
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
@@ -73,10 +73,13 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     if origin:
         console.print(origin, highlight=False, markup=False)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
+    # The verdict line of a curve whose control was inactive says "not identifiable" itself (analysis/verdicts.py).
     for row in summary.verdicts.to_dict("records"):
-        inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])
-        console.print(inactive or terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
+        console.print(terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
                       highlight=False)
+    if len(summary.verdicts) > 1:
+        console.print("verdicts: Holm-adjusted across the curves tested (family-wise 5 %); BH q-values in --json",
+                      highlight=False, markup=False)
     for warning in summary.warnings:
         console.print(f"warning: {warning}", highlight=False, markup=False)
     controlled = table[table["budget"].astype(str) != "natural"]
@@ -111,8 +114,10 @@ def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: b
         print_summary(run_dir, plot=False, summary=summary)
     failing = failing_curves(summary, fail_on) if fail_on else []
     if failing:
+        tested = int(summary.verdicts["n_curves_tested"].max()) if "n_curves_tested" in summary.verdicts else 1
         print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
-              f"the calibrated trend test: {'; '.join(failing)}", file=sys.stderr)
+              f"the calibrated test on requested budgets (Holm-adjusted across {tested} tested "
+              f"curve{'' if tested == 1 else 's'}): {'; '.join(failing)}", file=sys.stderr)
         return FAIL_EXIT
     return 0
 
