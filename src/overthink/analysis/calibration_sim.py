@@ -155,7 +155,7 @@ def designs() -> list[Design]:
         Design("natural runs, within-item confounding", natural, power=False),
         Design("5 items", sweep, dict(n_items=5)),
         Design("10 items", sweep, dict(n_items=10)),
-        Design("peaked curve (null for the trend)", peaked, power=False),
+        Design("peaked curve (up from thinking off to 1024, then down)", peaked, power=False),
         *[Design(f"--fail-on over {m} null curves", many_curves, dict(curves=m), power=False) for m in (6, 12, 30)],
     ]
     for n in (10, 30, 100):

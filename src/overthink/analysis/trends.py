@@ -19,9 +19,9 @@ test (ok samples only) is reported beside the primary one (`complete_case_*`).
 
 Words (analysis/verdicts.py): significant and worse -> "inverse" ("inverse, but smaller than 2 points" when the
 fitted change is under the threshold); not significant -> "flat" only when the 90 % CI of the change lies within
-+-2 points (two one-sided tests), else "no clear trend". Shape: a quadratic in the budget axis (thinking off placed
-one step below the smallest budget) with an intersection-union test - rising at the small end AND falling at the
-large end, each one-sided 5 % - says "rises then falls" instead of a trend word. Across the curves of one call,
++-2 points (two one-sided tests), else "no clear trend". Shape: an interior budget significantly above both the
+smallest and the largest budget (intersection-union test, one-sided 5 % each, Bonferroni over interior budgets;
+thinking off counts as the smallest) says "rises then falls" instead of a trend word. Across the curves of one call,
 `verdict_table` adjusts the p-values (Holm, the family-wise gate; Benjamini-Hochberg q-values beside it) and the
 verdict uses the Holm-adjusted ones. Fewer than MIN_VERDICT_ITEMS items: "too few items for a verdict: N". A curve
 whose budgets did not move its lengths (the audit): "not identifiable". Measured length is a secondary, labelled
@@ -144,26 +144,33 @@ def _fit_budget(rows: pd.DataFrame, metric: str, *, permute: bool, seed: int) ->
 
 
 def _shape(rows: pd.DataFrame, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
-    """Rises then falls / falls then rises: a quadratic on the budget axis, intersection-union test of the slopes
-    at both ends (each one-sided 5 %); shape_p is the larger of the two one-sided p-values."""
+    """Rises then falls / falls then rises. For each interior budget k, an intersection-union test: k above (below)
+    the smallest budget AND above (below) the largest, each one-sided 5 % on the item-fixed-effects budget means
+    with CR2 errors; Bonferroni over the interior budgets. Its size is at most 5 % for every monotone curve, however
+    concave (a quadratic's end slopes are not: it bends a plateau into a false peak)."""
     t = _shape_axis(x, off)
     levels = np.unique(t)
     if len(levels) < 3:
         return dict(shape=V.SHAPE_NA, shape_p=math.nan)
-    mid = float(levels.mean())
-    tc = t - mid
+    index = np.searchsorted(levels, t)
+    dummies = (index[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
     items = rows["item_id"].astype(str).to_numpy()
-    fit = within_fit(rows["y"].to_numpy(float), np.column_stack([tc, tc ** 2]), items, items)
+    fit = within_fit(rows["y"].to_numpy(float), dummies, items, items)
     if fit is None:
         return dict(shape=V.SHAPE_NA, shape_p=math.nan)
-    lo, hi = float(levels.min() - mid), float(levels.max() - mid)
-    at_lo, at_hi = np.array([1.0, 2 * lo]), np.array([1.0, 2 * hi])
-    peak = max(fit.one_sided_p(at_lo, greater=True), fit.one_sided_p(at_hi, greater=False))
-    dip = max(fit.one_sided_p(at_lo, greater=False), fit.one_sided_p(at_hi, greater=True))
-    if not (math.isfinite(peak) and math.isfinite(dip)):
+    k_all = len(levels) - 1  # coefficients: level j (1..K-1) minus level 0
+    best: tuple[float, str] = (math.inf, V.SHAPE_NONE)
+    for k in range(1, k_all):
+        vs_first = np.eye(k_all)[k - 1]
+        vs_last = vs_first - np.eye(k_all)[k_all - 1]
+        for kind, up in ((V.RISES_FALLS, True), (V.FALLS_RISES, False)):
+            p = max(fit.one_sided_p(vs_first, greater=up), fit.one_sided_p(vs_last, greater=up))
+            if math.isfinite(p) and p < best[0]:
+                best = (p, kind)
+    if not math.isfinite(best[0]):
         return dict(shape=V.SHAPE_NONE, shape_p=math.nan)
-    shape_p, kind = (peak, V.RISES_FALLS) if peak <= dip else (dip, V.FALLS_RISES)
-    return dict(shape=kind if shape_p < ALPHA else V.SHAPE_NONE, shape_p=shape_p, _shape_kind=kind)
+    shape_p = min(1.0, best[0] * (k_all - 1))
+    return dict(shape=best[1] if shape_p < ALPHA else V.SHAPE_NONE, shape_p=shape_p)
 
 
 def _length_secondary(rows: pd.DataFrame) -> dict[str, Any]:
@@ -387,8 +394,7 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
             row.update(control_columns(curve_rows(audit, dict(zip(keys, key))), row["paper_verdict"]))
             if not row["control_active"]:
                 row["verdict_basis"] = "none: the budget control was inactive, so the effect is not identifiable"
-                if row["verdict"] != V.TOO_FEW:
-                    row["verdict"] = V.NOT_IDENTIFIABLE
+                row["verdict"] = V.NOT_IDENTIFIABLE
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:

@@ -194,7 +194,7 @@ def detail(row: dict[str, Any]) -> str:
                 f"budget, so no interval can be computed; {paper_clause(row)}")
     parts = [slope_sentence(row), adjusted_clause(row)]
     if verdict in SHAPES:
-        parts.insert(0, f"bend test (quadratic in log budget, both ends one-sided): {fmt_p(row.get('shape_p'))}")
+        parts.insert(0, f"bend test (an interior budget above both ends): {fmt_p(row.get('shape_p'))}")
     parts += side_clauses(row) + [paper_clause(row)]
     return "; ".join(part for part in parts if part)
 

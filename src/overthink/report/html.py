@@ -88,6 +88,13 @@ def _score_cols() -> dict[str, Any]:
             "truncated": "truncated", "unparsed": "unparsed"}
 
 
+def _change(r: dict[str, Any], key: str) -> str:
+    value = r.get(key)
+    if missing(value):
+        return "-"
+    return f"{value:+.3f}" if r["metric"] == "rmse" else f"{100 * value:+.1f} points"
+
+
 def _natural_sentence(v: dict[str, Any]) -> str:
     clause = slope_sentence(v)
     if not missing(v.get("uniform_score")):
@@ -147,10 +154,13 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         "verdicts": _rows(t["verdicts"], {
             "task": "task", "model": "model", "mech": "mechanism", "verdict": "verdict",
             "paper's rule": "paper_verdict",
-            "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "regression": "trend",
-            "slope / doubling": lambda r: fmt_num(r["slope"]) if slope_sentence(r) else "-",
-            "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
-            "p": lambda r: fmt_p(r["p"]), "Spearman (within item)": "spearman",
+            "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "this curve alone": "trend",
+            # issue 24: the fitted change over the budgets (squared error for RMSE), its CI and the adjusted p
+            "fitted change": lambda r: _change(r, "change"),
+            "95 % CI": lambda r: f"{_change(r, 'change_low')} to {_change(r, 'change_high')}",
+            "p": lambda r: fmt_p(r["p"]), "Holm p": lambda r: fmt_p(r.get("p_adj_holm")),
+            "BH q": lambda r: fmt_num(r.get("q_bh"), 3), "bend": "shape",
+            "complete cases": "complete_case_trend", "Spearman (within item)": "spearman",
             "Spearman p": lambda r: fmt_p(r["spearman_p"]), "items": "n_clusters",
             "80 % power at": lambda r: fmt_delta(r["detectable_change"], r["metric"]).lstrip("+"),
         }) if len(t["verdicts"]) else None,
