@@ -64,19 +64,20 @@ def test_trend_slope_recovers_known_linear_effect_for_rmse():
 
 def test_trend_is_within_item_not_fooled_by_difficulty():
     # Hard items think longer and fail more, but within an item length does nothing: a pooled test would call
-    # "inverse"; the within-item test must not.
+    # "inverse"; the within-item test (here on measured length: the frame has no budgets) must not.
     rng = np.random.default_rng(3)
     rows = []
     for i in range(60):
         hard = i % 2
-        for _ in range(8):
+        for _r in range(8):
             tokens = rng.uniform(2000, 4000) if hard else rng.uniform(50, 200)
             rows.append(dict(item_id=str(i), status="ok", reasoning_tokens=tokens,
                              score=float(rng.random() < (0.2 if hard else 0.9))))
     df = pd.DataFrame(rows)
     pooled = np.corrcoef(np.log2(1 + df["reasoning_tokens"]), df["score"])[0, 1]
     assert pooled < -0.5  # the confound is real
-    assert trend_test(df)["trend"] == "no trend"
+    res = trend_test(df)
+    assert res["basis"] == "measured length" and res["trend"] == "no clear trend"
 
 
 def test_trend_detects_simulated_drop():

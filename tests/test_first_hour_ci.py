@@ -16,7 +16,10 @@ SCORE_FIELDS = ["task", "model", "mechanism", "budget", "metric", "n", "n_scored
                 "unparsed"]
 VERDICT_FIELDS = ["task", "model", "mechanism", "metric", "verdict", "verdict_words", "verdict_detail", "trend",
                   "slope", "slope_low", "slope_high", "p", "scale", "detectable_change", "n_items", "paper_verdict",
-                  "paper_delta", "first_budget", "last_budget", "first_score", "last_score"]
+                  "paper_delta", "first_budget", "last_budget", "first_score", "last_score",
+                  "basis", "change", "change_low", "change_high", "p_method", "p_adj_holm", "q_bh",
+                  "n_curves_tested", "equivalence", "shape", "shape_p", "n_not_answered", "n_errors",
+                  "complete_case_trend", "complete_case_change", "complete_case_p", "length_slope", "length_p"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,8 @@ def runs(tmp_path_factory):
 def test_json_has_the_documented_fields_and_fail_on_inverse_exits_1(runs):
     res = run_cli("summary", str(runs["inverse"]), "--json", "--fail-on", "inverse")
     assert res.returncode == 1, res.stderr
-    assert "called inverse by the calibrated trend test: misleading-math / stub:inverse (forced)" in res.stderr
+    assert ("called inverse by the calibrated test on requested budgets (Holm-adjusted across 1 tested curve): "
+            "misleading-math / stub:inverse (forced)") in res.stderr
     data = json.loads(res.stdout)
     assert data["schema"] == "overthink.summary/1" and data["inverse"] == ["misleading-math / stub:inverse (forced)"]
     assert [list(r) for r in data["scores"]] == [SCORE_FIELDS] * 3
@@ -51,7 +55,7 @@ def test_json_has_the_documented_fields_and_fail_on_inverse_exits_1(runs):
 def test_fail_on_passes_a_clean_curve_and_the_table_still_prints(runs):
     res = run_cli("summary", str(runs["oracle"]), "--fail-on", "inverse")
     assert res.returncode == 0, res.stderr
-    assert "verdict misleading-math / stub:oracle (forced): no trend" in res.stdout
+    assert "verdict misleading-math / stub:oracle (forced): no clear trend" in res.stdout
     assert "16/16" in res.stdout
 
 

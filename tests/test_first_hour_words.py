@@ -14,7 +14,7 @@ from helpers import run_cli
 
 from overthink.analysis.api import analyze
 from overthink.analysis.curves import score_table, wilson_interval
-from overthink.analysis.verdicts import NOT_ENOUGH, TREND_VERDICTS, WORDS
+from overthink.analysis.verdicts import NOT_ENOUGH, TOO_FEW, TREND_VERDICTS, WORDS
 from overthink.report.html import build_report
 
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
@@ -52,18 +52,19 @@ def test_no_nan_in_terminal_json_or_html(case, tmp_path):
         assert "confident" not in out["html"] and "confident" not in out["terminal"]
 
 
-def test_one_sample_per_budget_says_not_enough_data_everywhere(tmp_path):
+def test_one_sample_per_budget_says_too_few_items_everywhere(tmp_path):
+    # Issue 24: no verdict below 10 items, and the reason is the item count.
     run = tiny_run(tmp_path / "one", items=1)
     out = _outputs(run, tmp_path)
-    phrase = "not enough data: 1 scored sample at budget 0"
+    phrase = "too few items for a verdict: 1"
     assert phrase in out["terminal"].replace("\n", " ")
     assert phrase in out["json"]
-    assert phrase.replace("n", "N", 1) in out["html"] or phrase in out["html"]
+    assert phrase.replace("t", "T", 1) in out["html"] or phrase in out["html"]
     assert "flat (+0.0 points)" not in out["terminal"]
     verdicts = json.loads(out["json"])["verdicts"]
-    assert [v["verdict"] for v in verdicts] == [NOT_ENOUGH]
-    assert analyze([run], n_boot=200)["verdicts"]["verdict"].tolist() == [NOT_ENOUGH]
-    assert 'data-verdict="not enough data"' in out["html"]
+    assert [v["verdict"] for v in verdicts] == [TOO_FEW]
+    assert analyze([run], n_boot=200)["verdicts"]["verdict"].tolist() == [TOO_FEW]
+    assert 'data-verdict="too few items"' in out["html"]
 
 
 def test_the_verdict_names_are_one_vocabulary(tmp_path):

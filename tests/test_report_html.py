@@ -41,7 +41,7 @@ def test_report_sections_figures_and_files(runs, tmp_path):
     html = out.read_text()
     assert html.index('id="verdicts"') < html.index('id="curves"') < html.index('id="sweet-spot"') \
         < html.index('id="details"')
-    assert "more reasoning makes it worse" in html  # the stub:inverse headline
+    assert "a larger reasoning budget makes it worse" in html  # the stub:inverse headline
     assert html.count("<svg") >= 5  # curves, factors, natural, feature heatmap, probes
     assert "http://" not in re.sub(r'xmlns(:\w+)?="http://[^"]+"', "", html)  # nothing to fetch
     for name in ("curves", "natural_rank", "probes"):

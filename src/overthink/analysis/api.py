@@ -3,12 +3,14 @@
 Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
   scores            score per task x model x mechanism x budget with item-bootstrap 95 % CIs
   factor_scores     the same split by a scaling factor from item metadata (distractor count, grid size, shots)
-  verdicts          paper's rule + within-item logistic (or OLS for RMSE) slope with clustered CI, Spearman, power;
-                    `verdict` / `verdict_words` / `verdict_detail` in the shared vocabulary (analysis/verdicts.py)
+  verdicts          the test on requested budgets (item fixed effects, CR2, Holm / BH across curves: p_adj_holm,
+                    q_bh), its bend test (shape), complete cases (complete_case_*), measured length (length_*),
+                    the paper's rule; `verdict` / `verdict_words` / `verdict_detail` in the shared vocabulary
+                    (analysis/verdicts.py; analysis/trends.py says how)
   sweet_spot        peak budget, change point, recommended budget and how sure
   natural_rank      natural runs: score per length rank within item
   natural_quantile  natural runs: score per length quantile
-  natural_verdicts  natural runs: the within-item regression test
+  natural_verdicts  natural runs: the within-item test on measured length, worded as an association
   feature_corr      correlation of predictions (per budget) and of the truth with each input feature
   feature_variance  R^2 of predictions by causal / spurious / all features per budget (declared roles only)
   probes            per budget: truncated / unparsed / error shares and trace probes

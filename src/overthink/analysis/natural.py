@@ -4,6 +4,11 @@ Each item's K samples are ranked by reasoning length (rank 1 = shortest) and the
 rank holds one sample of every item and item difficulty cancels out (the paper's method). The score per length
 quantile (quantiles over all samples of the curve) is shown too, but it mixes difficulty with length: hard items
 tend to get long answers. Ties in length are broken by replicate number, which is arbitrary but deterministic.
+
+The test (`natural_verdicts`) is the within-item linear model of trends.py on log2(1 + reasoning tokens), complete
+cases (a truncated natural sample is long because it was cut, not because of what it chose). Lengths were not
+assigned - a confused sample can both think longer and be wrong - so its calls are associations and are worded so:
+"longer answers to the same item were less often correct (an association: lengths were not assigned)".
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import pandas as pd
 from ..core import NATURAL
 from .curves import N_BOOT, score_table
 from .trends import trend_test
+from .verdicts import natural_call, words
 
 KEYS = ["task", "model", "mechanism"]
 
@@ -57,11 +63,13 @@ def quantile_table(samples: pd.DataFrame, metrics: dict[str, str], *, q: int = 5
 
 
 def natural_verdicts(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
-    """The within-item regression test on natural samples, one row per curve."""
+    """The within-item test on the natural samples' measured lengths, one row per curve (an association)."""
     nat = natural_samples(samples)
     rows = []
     for key, g in nat.groupby(KEYS, sort=False):
         row = dict(zip(KEYS, key), metric=metrics.get(key[0], "accuracy"), k=int(g["replicate"].nunique()))
-        row.update(trend_test(g, row["metric"]))
+        row.update(trend_test(g, row["metric"], basis="length"))
+        row["trend"] = natural_call(str(row["trend"]))
+        row["verdict_words"] = words(row["trend"], row["metric"])
         rows.append(row)
     return pd.DataFrame(rows)

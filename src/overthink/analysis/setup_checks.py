@@ -4,9 +4,14 @@
   so replicates double the compute and add nothing. Flagged when a run's config sets temperature 0 with replicates,
   or when every replicate of every item x budget cell gave the same status, answer and reasoning length (reading
   every trace would not scale to big runs; equal answers and equal token counts are the tell-tale).
-- fewer than MIN_ITEMS_PER_CURVE items per curve: CIs are wide and the trend test has little power.
+- fewer than MIN_ITEMS_PER_CURVE items per curve: no verdict (trends.MIN_VERDICT_ITEMS) and wide CIs.
 - a budget where most samples were truncated: the score there rests on the few that fit, and the censoring is
   itself the finding.
+- a not-answered share (truncated or unparsed) that differs between the budgets of a curve by more than
+  NOT_ANSWERED_GAP (5 points): the primary test counts those samples as wrong (intention-to-treat), which is
+  unbiased for the effect of the budget on what users get; a complete-case reading would be biased by it, so the
+  verdict shows the complete-case result beside the primary one. For RMSE curves, which cannot score them, the
+  verdict itself rests on complete cases and this warning is the caveat.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pandas as pd
 
 MIN_ITEMS_PER_CURVE = 10
 TRUNCATED_SHARE = 0.5
+NOT_ANSWERED_GAP = 0.05
 CURVE = ["task", "model", "mechanism"]
 COLUMNS = ["kind", "task", "model", "warning"]
 
@@ -64,7 +70,7 @@ def _few_items(scores: pd.DataFrame) -> list[dict[str, Any]]:
         if n < MIN_ITEMS_PER_CURVE:
             out.append(dict(kind="few_items", task=task, model=model, warning=(
                 f"{task} / {model}: only {n} item{'' if n == 1 else 's'} per curve (fewer than "
-                f"{MIN_ITEMS_PER_CURVE}): CIs are wide and a trend test has little power - "
+                f"{MIN_ITEMS_PER_CURVE}): no verdict is given and CIs are wide - "
                 f"`overthink power RUN_DIR --detect 10` plans the size")))
     return out
 
@@ -79,6 +85,26 @@ def _truncated(scores: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _not_answered_gap(scores: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    controlled = scores[scores["budget"].astype(str) != "natural"]
+    for (task, model, mech), curve in controlled.groupby(CURVE, sort=False):
+        answered = curve["n"] - curve["errors"]
+        if len(curve) < 2 or (answered <= 0).any():
+            continue
+        share = (curve["truncated"] + curve["unparsed"]) / answered
+        lo, hi = share.idxmin(), share.idxmax()
+        if share[hi] - share[lo] > NOT_ANSWERED_GAP:
+            metric = str(curve["metric"].iloc[0]) if "metric" in curve else "accuracy"
+            how = ("the RMSE verdict leaves them out (complete cases), so read it with care" if metric == "rmse"
+                   else "the verdict counts them as wrong; the complete-case result is shown beside it")
+            out.append(dict(kind="not_answered_gap", task=task, model=model, warning=(
+                f"{task} / {model} ({mech}): truncated or unparsed share differs between budgets by "
+                f"{100 * (share[hi] - share[lo]):.0f} points ({100 * share[hi]:.0f} % at budget "
+                f"{curve.at[hi, 'budget']}, {100 * share[lo]:.0f} % at budget {curve.at[lo, 'budget']}); {how}")))
+    return out
+
+
 def setup_warnings(samples: pd.DataFrame, scores: pd.DataFrame,
                    configs: Iterable[dict[str, Any]] = ()) -> pd.DataFrame:
     """One row per warning (kind, task, model, warning), each once; empty when the setup looks sound."""
@@ -86,6 +112,6 @@ def setup_warnings(samples: pd.DataFrame, scores: pd.DataFrame,
     if not rows:  # the config already explains it; the data check would say the same again
         rows += _identical_replicates(samples)
     if len(scores):
-        rows += _few_items(scores) + _truncated(scores)
+        rows += _few_items(scores) + _truncated(scores) + _not_answered_gap(scores)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.drop_duplicates("warning").reset_index(drop=True)

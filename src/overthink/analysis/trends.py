@@ -1,137 +1,381 @@
-"""Trend tests per curve: the paper's rule and a calibrated regression test.
+"""Trend tests per curve: the calibrated test on what was assigned (the requested budget), its shape, and the
+paper's rule beside it.
 
-The regression: correctness (logit; squared error for RMSE tasks, OLS) on x = log2(1 + reasoning tokens), with the
-item mean of x as a second regressor (Mundlak's device: the coefficient on x is then the *within-item* effect, as
-with item fixed effects, so item difficulty cannot masquerade as a length effect) and standard errors clustered by
-item (replicates of an item are correlated). Spearman's rho on within-item-demeaned values is the cross-check; its
-p-value comes from the same clustered regression on ranks, so it does not overstate the sample size either.
+Primary test (a controlled sweep): a linear probability model of the score on x = log2(requested budget), with
+"thinking off" (budget 0 / effort none) as its own indicator so that switching thinking on cannot drive the slope,
+item fixed effects (within transformation) and CR2 (Bell-McCaffrey) cluster-robust errors by item with a t reference
+on items - 1 df (analysis/within.py). In a balanced design this is the t-test on per-item slopes. The slope is
+"points per doubling of the budget" (effort levels: per level); `change` is the fitted change from the smallest to
+the largest thinking budget, the quantity the 2-point threshold and the equivalence test speak about. Where fewer
+than PERM_BELOW items vary in score the t reference is doubtful (few informative clusters): the p-value then comes
+from permuting the budgets within each (item, replicate) trace, and `p_method` says so.
 
-The slope is "per doubling of reasoning tokens". The call is two-sided at 5 %: "inverse" when the score gets
-significantly worse with length, "positive" when it gets better, "no trend" otherwise. tests/test_analysis_calibration
-checks on simulated data that the inverse call rate under no effect stays at or below about 5 % and that the power
-the report states (`detectable_change`) matches simulation.
+Not answered counts (intention-to-treat): truncated and unparsed samples score 0 for accuracy-type metrics (the
+paper's convention) - the budget assigned them that fate. Provider errors (status "error": failed requests, not
+answers the model gave) are left out and counted (`n_errors`); they are retried on resume. RMSE tasks regress the
+squared error; a sample not answered has no numeric error, so RMSE curves are complete cases, with the share not
+answered reported (`not_answered_share`) and a setup warning when it differs between budgets. The complete-case
+test (ok samples only) is reported beside the primary one (`complete_case_*`).
+
+Words (analysis/verdicts.py): significant and worse -> "inverse" ("inverse, but smaller than 2 points" when the
+fitted change is under the threshold); not significant -> "flat" only when the 90 % CI of the change lies within
++-2 points (two one-sided tests), else "no clear trend". Shape: an interior budget significantly above both the
+smallest and the largest budget (intersection-union test, one-sided 5 % each, Bonferroni over interior budgets;
+thinking off counts as the smallest) says "rises then falls" instead of a trend word. Across the curves of one call,
+`verdict_table` adjusts the p-values (Holm, the family-wise gate; Benjamini-Hochberg q-values beside it) and the
+verdict uses the Holm-adjusted ones. Fewer than MIN_VERDICT_ITEMS items: "too few items for a verdict: N". A curve
+whose budgets did not move its lengths (the audit): "not identifiable". Measured length is a secondary, labelled
+analysis (`length_*`): score on log2(1 + reasoning tokens) within each (item, replicate) trace - an association.
+tests/test_calibration.py and bench/bench_calibration.py measure the false-positive rate and power of all this.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..core import EFFORT_ORDER, NATURAL
 from . import verdicts as V
 from .audit import control_columns, curve_rows
-from .curves import MIN_ITEMS, paper_verdict  # MIN_ITEMS: fewer clusters and clustered errors mean nothing
+from .curves import paper_verdict
+from .multiplicity import bh, holm
+from .within import Fit, permutation_p, within_fit
 
-# stdlib normal quantiles and tails: scipy.stats (~0.5 s to import) is loaded only when a test is fitted
-Z95 = NormalDist().inv_cdf(0.975)
-Z80 = NormalDist().inv_cdf(0.80)
-
-
-def _two_sided_p(z: float) -> float:
-    """2 * P(Z > |z|) for a standard normal, accurate in the far tail (erfc, not 1 - cdf)."""
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
-def _design(x: np.ndarray, items: np.ndarray) -> np.ndarray:
-    xbar = pd.Series(x).groupby(items).transform("mean").to_numpy()
-    cols = [np.ones_like(x), x]
-    # In a controlled sweep every item sees the same budgets, so xbar is (nearly) constant: drop it then.
-    if np.std(xbar) > 1e-6 * max(1.0, np.std(x)):
-        cols.append(xbar)
-    return np.column_stack(cols)
+MIN_VERDICT_ITEMS = 10  # fewer items: no verdict (clustered errors on a handful of clusters mean little)
+PERM_BELOW = 30  # fewer items whose score varies: permutation p instead of the t reference
+N_PERM = 999  # Monte Carlo SD of a p-value of 0.05: 0.007
+ALPHA = 0.05
+MARGIN = {"rmse": 0.05}  # practical threshold (RMSE units); accuracy-type metrics: 2 points
+DEFAULT_MARGIN = 0.02
+T80_DF_CAP = 1000
 
 
-def _fit(y: np.ndarray, X: np.ndarray, groups: np.ndarray, logit: bool):
-    import statsmodels.api as sm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if logit:
-            model = sm.GLM(y, X, family=sm.families.Binomial())
-        else:
-            model = sm.OLS(y, X)
-        return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+def margin_of(metric: str) -> float:
+    return MARGIN.get(metric, DEFAULT_MARGIN)
 
 
-def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *,
-               spearman: bool = True) -> dict[str, float | str | int]:
-    """Slope of score on log2(1 + reasoning tokens) within items, with a clustered 95 % CI, and Spearman.
+def _budget_axis(budgets: pd.Series) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(x, off, unit): x = log2(budget) (effort: level index), off = thinking switched off; None if unreadable."""
+    text = budgets.astype(str)
+    if text.isin(EFFORT_ORDER).all():
+        x = text.map(EFFORT_ORDER.index).to_numpy(float)
+        return x, (text == "none").to_numpy(), "per effort level"
+    values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+    if np.isnan(values).any() or (values < 0).any():
+        return None
+    off = values == 0
+    return np.where(off, 0.0, np.log2(np.where(off, 1.0, values))), off, "per doubling of the budget"
 
-    `samples` are the rows of one curve (any statuses; only `ok` rows with a token count are used).
-    `worse` is +1 when a positive slope means a worse score (RMSE) and -1 otherwise. `spearman=False` skips the
-    cross-check (the power planner simulates many sweeps and needs only the call).
-    """
-    ok = samples[(samples["status"] == "ok") & samples["reasoning_tokens"].notna() & samples["score"].notna()]
-    out: dict[str, float | str | int] = dict(
-        trend=V.NOT_ENOUGH, slope=math.nan, slope_low=math.nan, slope_high=math.nan, p=math.nan,
-        spearman=math.nan, spearman_p=math.nan, n_obs=len(ok), n_clusters=int(ok["item_id"].nunique()),
-        detectable_change=math.nan, scale="log-odds" if metric != "rmse" else "squared error",
-        uniform_score=math.nan,
-    )
-    if out["n_clusters"] < MIN_ITEMS:
+
+def _shape_axis(x: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """The budget axis with thinking off one step (the median spacing of the others) below the smallest budget."""
+    on = np.unique(x[~off])
+    step = float(np.median(np.diff(on))) if len(on) >= 2 else 1.0
+    low = float(on.min()) if len(on) else 0.0
+    return np.where(off, low - step, x)
+
+
+def _call(change: float, p: float, lo90: float, hi90: float, margin: float, worse_sign: int) -> str:
+    """The trend word for a fitted change, its p-value and its 90 % CI."""
+    if not math.isfinite(p):
+        return V.NO_CLEAR
+    if p < ALPHA:
+        worse = change * worse_sign > 0
+        small = abs(change) < margin
+        if worse:
+            return V.INVERSE_SMALL if small else V.INVERSE
+        return V.POSITIVE_SMALL if small else V.POSITIVE
+    if math.isfinite(lo90) and -margin < lo90 and hi90 < margin:
+        return V.FLAT
+    return V.NO_CLEAR
+
+
+def _outcome(samples: pd.DataFrame, metric: str, itt: bool) -> pd.DataFrame:
+    """The rows the test uses, with `y`: scored rows, plus not-answered rows as 0 under intention-to-treat."""
+    status = samples["status"].astype(str)
+    scored = (status == "ok") & samples["score"].notna()
+    if itt and metric != "rmse":
+        missed = status.isin(("truncated", "unparsed"))
+        rows = samples[scored | missed]
+        return rows.assign(y=np.where(rows["status"].astype(str) == "ok", rows["score"], 0.0).astype(float))
+    rows = samples[scored]
+    return rows.assign(y=rows["score"].to_numpy(float))
+
+
+def _fit_budget(rows: pd.DataFrame, metric: str, *, permute: bool, seed: int) -> dict[str, Any]:
+    """The primary fit on requested budgets: slope, change over the thinking range, p, 90/95 % CIs."""
+    axis = _budget_axis(rows["budget"])
+    out: dict[str, Any] = {}
+    if axis is None:
+        return dict(reason="budgets are neither token counts nor effort levels")
+    x, off, unit = axis
+    on = np.unique(x[~off])
+    if len(np.unique(_shape_axis(x, off))) < 2:
+        return dict(reason="one budget: nothing to compare")
+    y = rows["y"].to_numpy(float)
+    items = rows["item_id"].astype(str).to_numpy()
+    if len(on) >= 2:
+        X = np.column_stack([x, off.astype(float)]) if off.any() else x[:, None]
+        span, scale = float(on.max() - on.min()), unit
+    else:  # one thinking budget and thinking off: the contrast on minus off
+        X, span, scale = (~off).astype(float)[:, None], 1.0, "thinking on minus off"
+    fit = within_fit(y, X, items, items)
+    if fit is None:
+        return dict(reason="no variation in the budget within items")
+    c = np.zeros(X.shape[1])
+    c[0] = span
+    change, se, lo, hi, p = fit.contrast(c)
+    _, _, lo90, hi90, _ = fit.contrast(c, level=0.90)
+    informative = int(rows.groupby("item_id")["y"].nunique().gt(1).sum())
+    method = f"CR2 t ({fit.df} df)"
+    if permute and informative < PERM_BELOW and se > 0:
+        traces = items + "\0" + rows["replicate"].astype(str).to_numpy() if "replicate" in rows else items
+        p = permutation_p(y, X, items, traces, 0, n_perm=N_PERM, seed=seed)
+        method = f"within-trace permutation ({informative} items vary in score, fewer than {PERM_BELOW})"
+    slope = change / span if len(on) >= 2 else math.nan
+    out.update(slope=slope, slope_low=lo / span if len(on) >= 2 else math.nan,
+               slope_high=hi / span if len(on) >= 2 else math.nan, change=change, change_low=lo, change_high=hi,
+               change_low90=lo90, change_high90=hi90, p=p, p_method=method, df=fit.df, scale=scale,
+               n_informative=informative, _fit=fit, _span=span, _x=x, _off=off, _se=se)
+    return out
+
+
+def _shape(rows: pd.DataFrame, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
+    """Rises then falls / falls then rises. For each interior budget k, an intersection-union test: k above (below)
+    the smallest budget AND above (below) the largest, each one-sided 5 % on the item-fixed-effects budget means
+    with CR2 errors; Bonferroni over the interior budgets. Its size is at most 5 % for every monotone curve, however
+    concave (a quadratic's end slopes are not: it bends a plateau into a false peak)."""
+    t = _shape_axis(x, off)
+    levels = np.unique(t)
+    if len(levels) < 3:
+        return dict(shape=V.SHAPE_NA, shape_p=math.nan)
+    index = np.searchsorted(levels, t)
+    dummies = (index[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
+    items = rows["item_id"].astype(str).to_numpy()
+    fit = within_fit(rows["y"].to_numpy(float), dummies, items, items)
+    if fit is None:
+        return dict(shape=V.SHAPE_NA, shape_p=math.nan)
+    k_all = len(levels) - 1  # coefficients: level j (1..K-1) minus level 0
+    best: tuple[float, str] = (math.inf, V.SHAPE_NONE)
+    for k in range(1, k_all):
+        vs_first = np.eye(k_all)[k - 1]
+        vs_last = vs_first - np.eye(k_all)[k_all - 1]
+        for kind, up in ((V.RISES_FALLS, True), (V.FALLS_RISES, False)):
+            p = max(fit.one_sided_p(vs_first, greater=up), fit.one_sided_p(vs_last, greater=up))
+            if math.isfinite(p) and p < best[0]:
+                best = (p, kind)
+    if not math.isfinite(best[0]):
+        return dict(shape=V.SHAPE_NONE, shape_p=math.nan)
+    shape_p = min(1.0, best[0] * (k_all - 1))
+    return dict(shape=best[1] if shape_p < ALPHA else V.SHAPE_NONE, shape_p=shape_p)
+
+
+def _length_secondary(rows: pd.DataFrame) -> dict[str, Any]:
+    """Score on log2(1 + measured reasoning tokens) within each (item, replicate) trace: an association."""
+    rows = rows[rows["reasoning_tokens"].notna()]
+    out = dict(length_slope=math.nan, length_low=math.nan, length_high=math.nan, length_p=math.nan)
+    if rows["item_id"].nunique() < 2:
         return out
-    x = np.log2(1.0 + ok["reasoning_tokens"].to_numpy(float))
-    y = ok["score"].to_numpy(float)
-    groups = pd.factorize(ok["item_id"])[0]
-    xw = x - pd.Series(x).groupby(groups).transform("mean").to_numpy()
+    items = rows["item_id"].astype(str).to_numpy()
+    traces = items + "\0" + rows["replicate"].astype(str).to_numpy() if "replicate" in rows else items
+    x = np.log2(1.0 + rows["reasoning_tokens"].to_numpy(float))
+    fit = within_fit(rows["y"].to_numpy(float), x[:, None], traces, items)
+    if fit is None:
+        return out
+    est, _, lo, hi, p = fit.contrast(np.array([1.0]))
+    return dict(length_slope=est, length_low=lo, length_high=hi, length_p=p)
+
+
+def _detectable(fit: Fit, se: float) -> float:
+    from scipy import stats  # lazy, as in within.py
+
+    return float((stats.t.ppf(1 - ALPHA / 2, fit.df) + stats.t.ppf(0.8, min(fit.df, T80_DF_CAP))) * se)
+
+
+def _to_metric(change: float, metric: str, rows: pd.DataFrame) -> float:
+    """A change on the model's scale in the metric's units: RMSE tasks model squared error, and a change d(MSE)
+    is about d(MSE) / (2 RMSE) in RMSE."""
+    if metric != "rmse":
+        return change
+    return change / (2 * math.sqrt(max(float(rows["y"].mean()), 1e-12)))
+
+
+def _empty(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
+    status = samples["status"].astype(str) if "status" in samples else pd.Series(dtype=str)
+    n_missed = int(status.isin(("truncated", "unparsed")).sum())
+    answered = int((status != "error").sum())
+    return dict(
+        trend=V.NOT_ENOUGH, basis="requested budget", slope=math.nan, slope_low=math.nan, slope_high=math.nan,
+        change=math.nan, change_low=math.nan, change_high=math.nan, change_low90=math.nan, change_high90=math.nan,
+        p=math.nan, p_method="-", df=math.nan, equivalence=False, margin=margin_of(metric),
+        spearman=math.nan, spearman_p=math.nan, n_obs=0, n_clusters=0, n_informative=0,
+        n_errors=int((status == "error").sum()), n_not_answered=n_missed,
+        not_answered_share=n_missed / answered if answered else math.nan,
+        detectable_change=math.nan, scale="-", uniform_score=math.nan, shape=V.SHAPE_NA, shape_p=math.nan,
+        complete_case_trend=V.NOT_ENOUGH, complete_case_change=math.nan, complete_case_p=math.nan,
+        length_slope=math.nan, length_low=math.nan, length_high=math.nan, length_p=math.nan, reason="",
+    )
+
+
+def _budget_test(samples: pd.DataFrame, metric: str, spearman: bool, seed: int) -> dict[str, Any]:
+    out = _empty(samples, metric)
+    worse_sign = 1 if metric == "rmse" else -1
+    rows = _outcome(samples, metric, itt=True)
+    out.update(n_obs=len(rows), n_clusters=int(rows["item_id"].nunique()))
+    if out["n_clusters"] < MIN_VERDICT_ITEMS:
+        out.update(trend=V.TOO_FEW, reason=f"{out['n_clusters']} items")
+        return out
+    margin = margin_of(metric)
+    if metric == "rmse":  # the threshold is in RMSE; the model is on squared error: d(MSE) ~ 2 RMSE d(RMSE)
+        margin = 2 * math.sqrt(max(float(rows["y"].mean()), 1e-12)) * margin
+    out["margin"] = margin
+    fitted = _fit_budget(rows, metric, permute=True, seed=seed)
+    if "reason" in fitted:
+        out.update(reason=fitted["reason"])
+        return out
+    if np.ptp(rows["y"].to_numpy(float)) == 0:
+        out.update(trend=V.NO_CLEAR, uniform_score=float(rows["y"].iloc[0]), change=0.0, p=1.0, p_method="-",
+                   scale=fitted["scale"], slope=0.0 if math.isfinite(fitted["slope"]) else math.nan)
+        return out
+    out.update({k: v for k, v in fitted.items() if not k.startswith("_")})
+    out["trend"] = _call(out["change"], out["p"], out["change_low90"], out["change_high90"], margin, worse_sign)
+    out["equivalence"] = bool(-margin < out["change_low90"] and out["change_high90"] < margin)
+    out["detectable_change"] = _to_metric(_detectable(fitted["_fit"], fitted["_se"]), metric, rows)
+    out.update({k: v for k, v in _shape(rows, fitted["_x"], fitted["_off"]).items() if not k.startswith("_")})
+    if out["shape"] in (V.RISES_FALLS, V.FALLS_RISES):
+        out["trend"] = out["shape"]
+    cc = _outcome(samples, metric, itt=False)
+    if len(cc) == len(rows):  # nothing was left unanswered: complete cases are the primary analysis
+        out.update(complete_case_trend=out["trend"], complete_case_change=out["change"], complete_case_p=out["p"])
+    elif metric == "rmse" or cc["item_id"].nunique() < MIN_VERDICT_ITEMS:
+        out.update(complete_case_trend=out["trend"] if metric == "rmse" else V.TOO_FEW,
+                   complete_case_change=out["change"] if metric == "rmse" else math.nan,
+                   complete_case_p=out["p"] if metric == "rmse" else math.nan)
+    else:
+        ccf = _fit_budget(cc, metric, permute=True, seed=seed)
+        if "reason" not in ccf:
+            out.update(complete_case_change=ccf["change"], complete_case_p=ccf["p"],
+                       complete_case_trend=_call(ccf["change"], ccf["p"], ccf["change_low90"],
+                                                 ccf["change_high90"], margin, worse_sign))
+    if spearman:  # the cross-checks: measured length within traces, and Spearman
+        if "reasoning_tokens" in rows:
+            out.update(_length_secondary(rows))
+        out.update(_spearman(rows, _shape_axis(fitted["_x"], fitted["_off"])))
+    return out
+
+
+def _spearman(rows: pd.DataFrame, x: np.ndarray) -> dict[str, float]:
+    """Spearman's rho of within-item-demeaned score and budget axis; p from the CR2 fit of ranks on ranks."""
+    from scipy.stats import rankdata
+
+    items = rows["item_id"].astype(str).to_numpy()
+    y = rows["y"].to_numpy(float)
+    yw = y - pd.Series(y).groupby(items).transform("mean").to_numpy()
+    xw = x - pd.Series(x).groupby(items).transform("mean").to_numpy()
+    rx, ry = rankdata(xw), rankdata(yw)
+    if np.std(ry) == 0 or np.std(rx) == 0:
+        return dict(spearman=math.nan, spearman_p=math.nan)
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    fit = within_fit(ry, rx[:, None], np.zeros(len(rx)), items)
+    p = fit.contrast(np.array([1.0]))[4] if fit is not None else math.nan
+    return dict(spearman=rho, spearman_p=p)
+
+
+def _length_test(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
+    """The same model on measured length (natural runs, or frames without a budget): an association."""
+    out = _empty(samples, metric)
+    out.update(basis="measured length", complete_case_trend="-")
+    rows = _outcome(samples, metric, itt=False)
+    rows = rows[rows["reasoning_tokens"].notna()]
+    out.update(n_obs=len(rows), n_clusters=int(rows["item_id"].nunique()))
+    if out["n_clusters"] < MIN_VERDICT_ITEMS:
+        out.update(trend=V.TOO_FEW, reason=f"{out['n_clusters']} items")
+        return out
+    items = rows["item_id"].astype(str).to_numpy()
+    x = np.log2(1.0 + rows["reasoning_tokens"].to_numpy(float))
+    y = rows["y"].to_numpy(float)
+    xw = x - pd.Series(x).groupby(items).transform("mean").to_numpy()
     if np.std(xw) < 1e-9:
         out["trend"] = V.NO_LENGTH_VARIATION
         return out
-    logit = metric != "rmse"
     if np.ptp(y) == 0:
-        # Every answer scored the same: nothing changes with length. Power is unknown; say so rather than guess.
-        out.update(trend=V.NO_TREND, slope=0.0, p=1.0, uniform_score=float(y[0]))
+        out.update(trend=V.NO_CLEAR, uniform_score=float(y[0]), slope=0.0, change=0.0, p=1.0)
         return out
-    res = _fit(y, _design(x, groups), groups, logit)
-    slope, se = float(res.params[1]), float(res.bse[1])
-    if not (math.isfinite(slope) and math.isfinite(se)) or se == 0:
+    fit = within_fit(y, x[:, None], items, items)
+    if fit is None:
         return out
-    p = _two_sided_p(slope / se)
-    worse_sign = 1 if metric == "rmse" else -1
-    trend = V.NO_TREND
-    if p < 0.05:
-        trend = V.INVERSE if slope * worse_sign > 0 else V.POSITIVE
     span = float(np.quantile(x, 0.95) - np.quantile(x, 0.05)) or float(np.ptp(x))
-    # Smallest change between short and long reasoning that this design detects with 80 % power (two-sided 5 %):
-    # the slope (Z95 + Z80) * SE, carried over the observed length range (logit: linearised at the mean score).
-    # RMSE tasks regress squared error: a change d(MSE) is a change of about d(MSE) / (2 RMSE) in RMSE.
-    scale = float(np.mean(y) * (1 - np.mean(y))) if logit else 1.0 / (2 * math.sqrt(max(np.mean(y), 1e-12)))
-    detectable = (Z95 + Z80) * se * span * scale
-    if logit and detectable >= 1.0:  # the linearisation breaks down (e.g. a score pinned at 0 or 1): no claim
-        detectable = math.nan
-    out.update(trend=trend, slope=slope, slope_low=slope - Z95 * se, slope_high=slope + Z95 * se, p=p,
-               detectable_change=float(detectable))
-    if not spearman:
-        return out
-    # Spearman on within-item-demeaned values; p from the clustered regression of ranks on ranks.
-    yw = y - pd.Series(y).groupby(groups).transform("mean").to_numpy()
-    from scipy.stats import rankdata  # here, beside statsmodels: a summary without a fitted test skips both
-
-    rx, ry = rankdata(xw), rankdata(yw)
-    rho = float(np.corrcoef(rx, ry)[0, 1]) if np.std(ry) > 0 else math.nan
-    rank_p = math.nan
-    if math.isfinite(rho):
-        rank_res = _fit(ry, np.column_stack([np.ones_like(rx), rx]), groups, logit=False)
-        rank_p = _two_sided_p(rank_res.params[1] / rank_res.bse[1])
-    out.update(spearman=rho, spearman_p=rank_p)
+    margin = margin_of(metric) if metric != "rmse" else 2 * math.sqrt(max(float(y.mean()), 1e-12)) * margin_of(metric)
+    change, se, lo, hi, p = fit.contrast(np.array([span]))
+    _, _, lo90, hi90, _ = fit.contrast(np.array([span]), level=0.90)
+    out.update(slope=change / span, slope_low=lo / span, slope_high=hi / span, change=change, change_low=lo,
+               change_high=hi, change_low90=lo90, change_high90=hi90, p=p, p_method=f"CR2 t ({fit.df} df)",
+               df=fit.df, scale="per doubling of reasoning tokens", margin=margin,
+               equivalence=bool(-margin < lo90 and hi90 < margin),
+               detectable_change=_to_metric(_detectable(fit, se), metric, rows),
+               trend=_call(change, p, lo90, hi90, margin, 1 if metric == "rmse" else -1))
     return out
+
+
+def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: bool = True,
+               basis: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """The trend test of one curve's samples (any statuses), as described in the module docstring.
+
+    `basis`: "budget" (the primary, causal test on requested budgets), "length" (measured reasoning length: an
+    association, for natural runs) or None: "budget" when the frame has a budget column with a budget other than
+    natural, else "length". `trend` is the call for this curve alone (no adjustment for other curves);
+    `spearman=False` skips the cross-checks (Spearman and the measured-length analysis; the power planner and the
+    calibration simulate many sweeps and need only the call).
+    """
+    if basis is None:
+        has = "budget" in samples and (samples["budget"].astype(str) != NATURAL).any()
+        basis = "budget" if has else "length"
+    if basis == "length":
+        return _length_test(samples, metric)
+    return _budget_test(samples[samples["budget"].astype(str) != NATURAL], metric, spearman, seed)
+
+
+def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
+    """Holm and Benjamini-Hochberg across the curves that were tested; `verdict` from the Holm-adjusted p-values
+    (trend) and shape p-values (shape, adjusted in their own family)."""
+    tested = table["p"].map(lambda p: not V.missing(p)) & ~table["verdict"].isin(V.NO_CALL)
+    table = table.assign(p_adj_holm=math.nan, q_bh=math.nan, shape_p_adj_holm=math.nan, n_curves_tested=0)
+    if not tested.any():
+        return table
+    idx = table.index[tested]
+    p = table.loc[idx, "p"].to_numpy(float)
+    table.loc[idx, "p_adj_holm"], table.loc[idx, "q_bh"] = holm(p), bh(p)
+    table.loc[idx, "n_curves_tested"] = len(idx)
+    sp = table.loc[idx, "shape_p"].to_numpy(float)
+    ok = np.isfinite(sp)
+    if ok.any():
+        table.loc[idx[ok], "shape_p_adj_holm"] = holm(sp[ok])
+    for i in idx:
+        r = table.loc[i]
+        worse_sign = 1 if r["metric"] == "rmse" else -1
+        verdict = _call(r["change"], r["p_adj_holm"], r["change_low90"], r["change_high90"], r["margin"],
+                        worse_sign)
+        if not V.missing(r["shape_p_adj_holm"]) and r["shape_p_adj_holm"] < ALPHA and r["shape"] in V.SHAPES:
+            verdict = r["shape"]
+        table.at[i, "verdict"] = verdict
+    return table
 
 
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
                   keys: tuple[str, ...] = ("task", "model", "mechanism"),
-                  audit: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per curve: the paper's rule between the extreme budgets, the regression test, and the verdict.
+                  audit: pd.DataFrame | None = None, *, cross_checks: bool = True) -> pd.DataFrame:
+    """One row per curve: the primary test, its shape, the complete-case and measured-length analyses, the paper's
+    rule, and the verdict (Holm-adjusted across the curves of this call).
 
     `verdict` is the curve's call in the shared vocabulary (analysis/verdicts.py), `verdict_words` its plain
-    words and `verdict_detail` the one-line reason; `min_scored*` name the budget with the fewest scored items.
-    With the enforcement `audit` (analysis/audit.py), a curve whose budgets did not control its lengths keeps only
-    the regression on measured lengths; the paper's rule, which compares requested budgets, is withdrawn.
+    words and `verdict_detail` the one-line reason. With the enforcement `audit` (analysis/audit.py), a curve whose
+    budgets did not move its lengths is "not identifiable" and leaves the family of tested curves.
     """
     rows = []
-    numeric = scores[scores["budget"].astype(str) != "natural"]
+    numeric = scores[scores["budget"].astype(str) != NATURAL]
     grouped = dict(iter(samples.groupby(list(keys), sort=False)))
     for key, curve in numeric.groupby(list(keys), sort=False):
         metric = metrics.get(key[0], "accuracy")
@@ -143,13 +387,19 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
                    last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
         thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
         row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
-                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_ITEMS)
-        sub = grouped[key]
-        row.update(trend_test(sub[sub["budget"].astype(str) != "natural"], metric))
-        row["verdict"] = V.curve_verdict(str(row["trend"]), verdict)
-        row["verdict_words"] = V.words(row["verdict"])
-        row["verdict_detail"] = V.detail(row)
+                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_VERDICT_ITEMS)
+        row.update(trend_test(grouped[key], metric, basis="budget", spearman=cross_checks))
+        row["verdict"] = row["trend"]
         if audit is not None:
             row.update(control_columns(curve_rows(audit, dict(zip(keys, key))), row["paper_verdict"]))
+            if not row["control_active"]:
+                row["verdict_basis"] = "none: the budget control was inactive, so the effect is not identifiable"
+                row["verdict"] = V.NOT_IDENTIFIABLE
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = adjusted_calls(table)
+    table["verdict_words"] = [V.words(v, m) for v, m in zip(table["verdict"], table["metric"])]
+    table["verdict_detail"] = [V.detail(r) for r in table.to_dict("records")]
+    return table

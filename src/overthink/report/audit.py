@@ -12,8 +12,8 @@ from ..analysis.audit import TOLERANCE, ledger_summary
 from .text import fmt_num, fmt_score, missing
 
 NOTE = (f"A hard cap counts as exceeded above B x {1 + TOLERANCE:.2f} + 8 tokens; budget 0 must switch thinking off. "
-        "A curve whose lengths do not rise with the budget has an inactive control: its verdict rests on measured "
-        "lengths only, and the paper's rule (which compares requested budgets) is withdrawn.")
+        "A curve whose lengths do not rise with the budget has an inactive control: its verdict is \"not "
+        "identifiable\" and the paper's rule (which compares requested budgets) is withdrawn.")
 
 
 def _tok(value: Any) -> str:

@@ -18,8 +18,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..analysis.api import analyze_data
-from ..analysis.curves import MIN_ITEMS, N_BOOT
+from ..analysis.curves import N_BOOT
 from ..analysis.load import load_runs
+from ..analysis.trends import MIN_VERDICT_ITEMS
 from ..analysis.verdicts import slope_sentence, words
 from ..review.labels import label_counts
 from ..store import Store
@@ -90,6 +91,13 @@ def _score_cols() -> dict[str, Any]:
             "truncated": "truncated", "unparsed": "unparsed"}
 
 
+def _change(r: dict[str, Any], key: str) -> str:
+    value = r.get(key)
+    if missing(value):
+        return "-"
+    return f"{value:+.3f}" if r["metric"] == "rmse" else f"{100 * value:+.1f} points"
+
+
 def _natural_sentence(v: dict[str, Any]) -> str:
     clause = slope_sentence(v)
     if not missing(v.get("uniform_score")):
@@ -97,8 +105,9 @@ def _natural_sentence(v: dict[str, Any]) -> str:
                 f"({fmt_score(v['uniform_score'], v['metric'])}), so nothing changes with length.")
     if not clause:
         return (f"Not enough data for a trend test: {v['n_obs']} scored samples from {v['n_clusters']} items "
-                f"(at least {MIN_ITEMS} items are needed).")
-    return f"Each item was answered {v['k']} times without a budget. The {clause}."
+                f"(at least {MIN_VERDICT_ITEMS} items are needed).")
+    return (f"Each item was answered {v['k']} times without a budget, so lengths were not assigned: this is an "
+            f"association within items, not an effect of reasoning longer. The {clause}.")
 
 
 def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boot: int = N_BOOT,
@@ -142,7 +151,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
 
     verdicts = t["verdicts"].to_dict("records")
     heads = [dict(v, sentence=headline(v), words=v["verdict_words"]) for v in verdicts]
-    natural = [dict(v, verdict=v["trend"], words=words(str(v["trend"])), sentence=_natural_sentence(v))
+    natural = [dict(v, verdict=v["trend"], words=words(str(v["trend"]), v["metric"]), sentence=_natural_sentence(v))
                for v in t["natural_verdicts"].to_dict("records")]
     sweet = [dict(s, sentence=sweet_sentence(s)) for s in map(_clean_budgets, t["sweet_spot"].to_dict("records"))]
     tables = {
@@ -150,10 +159,13 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         "verdicts": _rows(t["verdicts"], {
             "task": "task", "model": "model", "mech": "mechanism", "verdict": "verdict",
             "paper's rule": "paper_verdict",
-            "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "regression": "trend",
-            "slope / doubling": lambda r: fmt_num(r["slope"]) if slope_sentence(r) else "-",
-            "95 % CI": lambda r: f"{fmt_num(r['slope_low'])} to {fmt_num(r['slope_high'])}",
-            "p": lambda r: fmt_p(r["p"]), "Spearman (within item)": "spearman",
+            "change": lambda r: fmt_delta(r["paper_delta"], r["metric"]), "this curve alone": "trend",
+            # issue 24: the fitted change over the budgets (squared error for RMSE), its CI and the adjusted p
+            "fitted change": lambda r: _change(r, "change"),
+            "95 % CI": lambda r: f"{_change(r, 'change_low')} to {_change(r, 'change_high')}",
+            "p": lambda r: fmt_p(r["p"]), "Holm p": lambda r: fmt_p(r.get("p_adj_holm")),
+            "BH q": lambda r: fmt_num(r.get("q_bh"), 3), "bend": "shape",
+            "complete cases": "complete_case_trend", "Spearman (within item)": "spearman",
             "Spearman p": lambda r: fmt_p(r["spearman_p"]), "items": "n_clusters",
             "80 % power at": lambda r: fmt_delta(r["detectable_change"], r["metric"]).lstrip("+"),
         }) if len(t["verdicts"]) else None,

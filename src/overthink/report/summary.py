@@ -22,7 +22,7 @@ from ..analysis.efficiency import OAA_THRESHOLDS
 from ..analysis.recommend import TOLERANCE, efficiency_tables
 from ..analysis.setup_checks import setup_warnings
 from ..analysis.trends import verdict_table
-from ..analysis.verdicts import INVERSE
+from ..analysis.verdicts import INVERSE, fail_on_hits
 from ..errors import UserError
 from ..store import Store
 from ..store.lock import holder
@@ -34,7 +34,11 @@ SCORE_FIELDS = ("task", "model", "mechanism", "budget", "metric", "n", "n_scored
                 "unparsed")
 VERDICT_FIELDS = ("task", "model", "mechanism", "metric", "verdict", "verdict_words", "verdict_detail", "trend",
                   "slope", "slope_low", "slope_high", "p", "scale", "detectable_change", "n_items", "paper_verdict",
-                  "paper_delta", "first_budget", "last_budget", "first_score", "last_score")
+                  "paper_delta", "first_budget", "last_budget", "first_score", "last_score",
+                  # issue 24: the test on requested budgets, adjusted across curves, its shape and sensitivity
+                  "basis", "change", "change_low", "change_high", "p_method", "p_adj_holm", "q_bh",
+                  "n_curves_tested", "equivalence", "shape", "shape_p", "n_not_answered", "n_errors",
+                  "complete_case_trend", "complete_case_change", "complete_case_p", "length_slope", "length_p")
 # CSV: one row per score-table row, with its curve's verdict beside it.
 CSV_FIELDS = (*SCORE_FIELDS, "verdict", "p", "paper_verdict")
 FAIL_ON = ("inverse",)
@@ -190,7 +194,8 @@ def write_csv(summary: Summary, out: IO[str]) -> None:
 
 
 def failing_curves(summary: Summary, fail_on: str) -> list[str]:
-    """Curves whose verdict is `fail_on` ("inverse": called inverse by the calibrated trend test)."""
+    """Curves whose verdict is `fail_on` ("inverse": called inverse by the calibrated test on requested budgets,
+    Holm-adjusted across the run's curves so that the gate's false-alarm rate stays at 5 % for the whole run)."""
     if fail_on not in FAIL_ON:
         raise UserError(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
     if summary.sequential:  # a sequential run gates on its anytime-valid decisions
@@ -198,6 +203,6 @@ def failing_curves(summary: Summary, fail_on: str) -> list[str]:
                 if c.get("decision") == fail_on]
     if summary.verdicts.empty:
         return []
-    hit = summary.verdicts[summary.verdicts["verdict"] == fail_on]
+    hit = fail_on_hits(summary.verdicts, fail_on)
     return [f"{r.task} / {r.model} ({r.mechanism})" for r in hit.itertuples(index=False)]
 

@@ -15,7 +15,7 @@ from ..analysis.curves import score_table
 from ..analysis.verdicts import missing, terminal_line
 from ..errors import UserError
 from ..store import Store
-from .audit import audit_rich, summary_verdict
+from .audit import audit_rich
 from .console import wide_console
 from .efficiency import print_efficiency
 from .sequential import sequential_lines
@@ -78,10 +78,13 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
         for line in sequential_lines(summary.sequential):
             console.print(line, highlight=False, markup=False)
     # Verdicts and curves compare budgets; natural samples (no budget) are analysed by `overthink report`.
+    # The verdict line of a curve whose control was inactive says "not identifiable" itself (analysis/verdicts.py).
     for row in summary.verdicts.to_dict("records"):
-        inactive = summary_verdict(summary.audit, row["task"], row["model"], row["mechanism"])
-        console.print(inactive or terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
+        console.print(terminal_line(row, bold=lambda text: f"[bold]{escape(text)}[/bold]", plain=escape),
                       highlight=False)
+    if len(summary.verdicts) > 1:
+        console.print("verdicts: Holm-adjusted across the curves tested (family-wise 5 %); BH q-values in --json",
+                      highlight=False, markup=False)
     print_efficiency(summary.efficiency, console)
     for warning in summary.warnings:
         console.print(f"warning: {warning}", highlight=False, markup=False)
@@ -119,7 +122,10 @@ def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: b
         print_summary(run_dir, plot=False, summary=summary)
     failing = failing_curves(summary, fail_on) if fail_on else []
     if failing:
-        by = "the sequential decision (--until-decided)" if summary.sequential else "the calibrated trend test"
+        tested = int(summary.verdicts["n_curves_tested"].max()) if "n_curves_tested" in summary.verdicts else 1
+        by = ("the sequential decision (--until-decided)" if summary.sequential else
+              f"the calibrated test on requested budgets (Holm-adjusted across {tested} tested "
+              f"curve{'' if tested == 1 else 's'})")
         print(f"--fail-on {fail_on}: {len(failing)} curve{'' if len(failing) == 1 else 's'} called {fail_on} by "
               f"{by}: {'; '.join(failing)}", file=sys.stderr)
         return FAIL_EXIT

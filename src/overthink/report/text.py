@@ -12,12 +12,17 @@ from ..analysis.curves import MIN_ITEMS
 from ..analysis.verdicts import (
     METRIC_NAMES,
     NOT_ENOUGH,
+    NOT_IDENTIFIABLE,
+    SHAPES,
+    TOO_FEW,
     WORDS,
+    adjusted_clause,
     fmt_delta,
     fmt_num,
     fmt_p,
     fmt_score,
     missing,
+    side_clauses,
     slope_sentence,
 )
 
@@ -34,20 +39,26 @@ def headline(row: dict[str, Any]) -> str:
              f"{fmt_score(row['last_score'], metric)} at budget {row['last_budget']} "
              f"(about {fmt_num(row['last_tokens'], 0)} tokens)."]
     verdict = row.get("verdict", row.get("trend"))
-    if verdict == NOT_ENOUGH:
+    if verdict in (NOT_ENOUGH, TOO_FEW, NOT_IDENTIFIABLE):
         detail = str(row.get("verdict_detail", ""))
         return " ".join(parts + [detail[:1].upper() + detail[1:] + "." if detail else "Not enough data to tell."])
     if not missing(row.get("uniform_score")):
         parts.append(f"Every scored answer got the same score ({fmt_score(row['uniform_score'], metric)}), so "
-                     f"nothing changes with length and no power can be stated.")
+                     f"nothing changes with the budget and no power can be stated.")
     elif slope_sentence(row):
         clause = slope_sentence(row)
+        if verdict in SHAPES:
+            parts.append(f"The score is not a straight line: it {verdict} across the budgets "
+                         f"(bend test {fmt_p(row.get('shape_p'))}).")
         parts.append(clause[:1].upper() + clause[1:] + ".")
+        for extra in (adjusted_clause(row), *side_clauses(row)):
+            if extra:
+                parts.append(extra[:1].upper() + extra[1:] + ".")
     if not missing(row.get("detectable_change")):
         parts.append(f"With {row['n_items']} items this test finds a change of about "
-                     f"{fmt_delta(row['detectable_change'], metric).lstrip('+')} or more between short and long "
-                     f"reasoning 80 % of the time.")
-    agree = {"inverse": "inverse", "positive": "positive"}.get(str(row.get("trend")), "flat/noisy")
+                     f"{fmt_delta(row['detectable_change'], metric).lstrip('+')} or more between the smallest and the "
+                     f"largest budget 80 % of the time.")
+    agree = {"inverse": "inverse", "positive": "positive"}.get(str(verdict), "flat/noisy")
     paper = row.get("paper_verdict")
     if paper in ("inverse", "positive") and paper != agree or agree in ("inverse", "positive") and paper != agree:
         parts.append(f"The paper's rule (extremes with non-overlapping CIs) says: {paper}.")

@@ -1,0 +1,132 @@
+"""The within-item linear model: fixed effects absorbed, CR2 cluster-robust errors, a t reference on G - 1 df,
+and a within-stratum permutation test for when that t reference is doubtful.
+
+`within_fit(y, X, strata, clusters)` demeans y and X within `strata` (item fixed effects, or finer: (item, replicate)
+traces), fits OLS and returns the coefficients with the Bell-McCaffrey (CR2) cluster-robust covariance: each
+cluster's residuals are scaled by (I - H_gg)^(-1/2), where H_gg is the cluster's block of the within model's hat
+matrix (Pustejovsky & Tipton 2018, fixed effects absorbed). With G clusters the reference is t on G - 1 df. For
+one regressor in a balanced design this is exactly the one-sample t-test on per-item slopes. H_gg = B B' has rank
+<= k (B = X_g M^(1/2)), so (I - B B')^(-1/2) is applied through the eigenvectors of the k x k matrix B'B - cheap
+for items with many samples.
+
+`permutation_p` shuffles whole rows of X within each permutation stratum ((item, replicate) traces in a sweep: the
+budgets of one trace are exchangeable under the sharp null of no budget effect) and compares |coefficient|. The
+within-item Gram matrix is the same for every such shuffle, so each permutation costs one matrix product.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Fit:
+    beta: np.ndarray
+    vcov: np.ndarray
+    df: int  # clusters - 1
+    n_clusters: int
+    resid: np.ndarray
+
+    def se(self, c: np.ndarray) -> float:
+        return float(math.sqrt(max(float(c @ self.vcov @ c), 0.0)))
+
+    def contrast(self, c: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float, float]:
+        """(estimate, SE, low, high, two-sided p) of the linear contrast c'beta."""
+        from scipy import stats  # lazy: scipy.stats costs ~0.5 s to import; a summary without a fit skips it
+
+        est, se = float(c @ self.beta), self.se(c)
+        if se == 0 or not math.isfinite(se):
+            return est, se, math.nan, math.nan, math.nan
+        q = float(stats.t.ppf(0.5 + level / 2, self.df))
+        p = float(2 * stats.t.sf(abs(est / se), self.df))
+        return est, se, est - q * se, est + q * se, p
+
+    def one_sided_p(self, c: np.ndarray, greater: bool) -> float:
+        from scipy import stats
+
+        est, se = float(c @ self.beta), self.se(c)
+        if se == 0 or not math.isfinite(se):
+            return math.nan
+        t = est / se
+        return float(stats.t.sf(t, self.df) if greater else stats.t.cdf(t, self.df))
+
+
+def demean(values: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Subtract the stratum mean from each row (values: n or n x k)."""
+    codes = pd.factorize(np.asarray(strata))[0] if np.asarray(strata).dtype.kind not in "iu" else np.asarray(strata)
+    values = np.asarray(values, float)
+    flat = values.reshape(len(values), -1)
+    counts = np.bincount(codes)
+    means = np.column_stack([np.bincount(codes, weights=flat[:, j]) for j in range(flat.shape[1])])
+    return (flat - (means / np.maximum(counts, 1)[:, None])[codes]).reshape(values.shape)
+
+
+def within_fit(y: np.ndarray, X: np.ndarray, strata: np.ndarray, clusters: np.ndarray) -> Fit | None:
+    """OLS of demeaned y on demeaned X with CR2 errors clustered by `clusters`; None when X has no within
+    variation (singular)."""
+    X = np.asarray(X, float).reshape(len(y), -1)
+    yw, Xw = demean(np.asarray(y, float), strata), demean(X, strata)
+    gram = Xw.T @ Xw
+    if np.linalg.matrix_rank(gram, tol=1e-9 * max(1.0, float(np.trace(gram)))) < X.shape[1]:
+        return None
+    M = np.linalg.inv(gram)
+    beta = M @ (Xw.T @ yw)
+    resid = yw - Xw @ beta
+    w, v = np.linalg.eigh(M)
+    half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # M^(1/2)
+    codes, uniq = pd.factorize(np.asarray(clusters))
+    k = X.shape[1]
+    meat = np.zeros((k, k))
+    sizes = np.bincount(codes)
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    # Clusters of equal size are processed as one batch: (clusters, n_g, k) arrays.
+    for size in np.unique(sizes):
+        groups = np.flatnonzero(sizes == size)
+        idx = order[starts[groups][:, None] + np.arange(size)[None, :]]
+        Xg, eg = Xw[idx], resid[idx]
+        B = Xg @ half
+        lam, V = np.linalg.eigh(np.einsum("gnk,gnl->gkl", B, B))
+        lam = np.clip(lam, 0.0, 1 - 1e-9)
+        # (I - B B')^(-1/2) e = e + B V diag(((1 - lam)^(-1/2) - 1) / lam) V' B' e   (lam -> 0: factor -> 1/2)
+        safe = np.where(lam > 1e-12, lam, 1.0)
+        factor = np.where(lam > 1e-12, ((1 - lam) ** -0.5 - 1) / safe, 0.5)
+        Be = np.einsum("gnk,gn->gk", B, eg)
+        inner = np.einsum("gkl,gl->gk", V, factor * np.einsum("glk,gl->gk", V, Be))
+        adj = eg + np.einsum("gnk,gk->gn", B, inner)
+        u = np.einsum("gnk,gn->gk", Xg, adj)
+        meat += u.T @ u
+    vcov = M @ meat @ M
+    return Fit(beta=beta, vcov=vcov, df=max(1, len(uniq) - 1), n_clusters=len(uniq), resid=resid)
+
+
+def permutation_p(y: np.ndarray, X: np.ndarray, strata: np.ndarray, perm_strata: np.ndarray, coef: int = 0, *,
+                  n_perm: int = 1999, seed: int = 0) -> float:
+    """Two-sided permutation p of coefficient `coef`: rows of X shuffled within `perm_strata` (which must nest in
+    `strata`, the fixed effects), (1 + #{|b*| >= |b|}) / (1 + n_perm)."""
+    X = np.asarray(X, float).reshape(len(y), -1)
+    order = np.argsort(pd.factorize(perm_strata)[0], kind="stable")
+    y, X, strata, perm_codes = np.asarray(y, float)[order], X[order], np.asarray(strata)[order], \
+        pd.factorize(np.asarray(perm_strata)[order])[0]
+    yw, Xw = demean(y, strata), demean(X, strata)
+    gram = Xw.T @ Xw
+    if np.linalg.matrix_rank(gram) < X.shape[1]:
+        return math.nan
+    row = np.linalg.inv(gram)[coef]
+    observed = float(row @ (Xw.T @ yw))
+    rng = np.random.default_rng(seed)
+    hits, done, block = 0, 0, max(1, 2_000_000 // max(len(y), 1))
+    tol = 1e-10 * max(1.0, abs(observed))
+    while done < n_perm:
+        b = min(block, n_perm - done)
+        # Sorting stratum code + U(0, 1) keeps each stratum's rows in its own positions, in random order.
+        idx = np.argsort(perm_codes[None, :] + rng.random((b, len(y))), axis=1)
+        # X rows shuffled within strata; the item means of X are unchanged, so Xw shuffles with them.
+        stat = (Xw[idx] @ row) @ yw  # (b, n) . (n,)
+        hits += int((np.abs(stat) >= abs(observed) - tol).sum())
+        done += b
+    return (1 + hits) / (1 + n_perm)
