@@ -43,6 +43,7 @@ from scipy.special import betaln
 
 from ..core import NATURAL, budget_sort_key
 from ..errors import UserError
+from ..models.registry import info_for
 from ..store import Store
 from .curves import MIN_ITEMS
 from .load import load_runs
@@ -244,7 +245,8 @@ def power_plan(samples: pd.DataFrame, metrics: dict[str, str], detect: float, *,
         base = dict(zip(KEYS, key), detect=detect, target_power=target)
         metric = metrics.get(key[0], "accuracy")
         providers = set(curve["provider"].dropna()) if "provider" in curve else set()
-        configured_greedy = temperature == 0 or (temperature is None and providers == {"local"})
+        greedy_by_default = bool(providers) and all(getattr(info_for(p), "greedy_default", False) for p in providers)
+        configured_greedy = temperature == 0 or (temperature is None and greedy_by_default)
         pilot = Pilot(curve, greedy=configured_greedy)
         try:
             detectable = float(trend_test(curve, metric)["detectable_change"])

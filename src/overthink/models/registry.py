@@ -40,12 +40,14 @@ class ProviderInfo:
     enforcement: str = "provider_budget"
     server: bool = False  # an OpenAI-compatible server: takes a server profile (`--server`)
     embedded: bool = False  # runs a local model file: prepared before a run, takes the run's natural_cap
+    greedy_default: bool = False  # samples greedily (temperature 0) unless the config sets a temperature
     listed: bool = True  # shown among the known providers (the test stub is not)
 
 
 BUILTIN: tuple[ProviderInfo, ...] = (
     ProviderInfo("local", "overthink.models.local:create", extra="local", sdks=("llama-cpp-python",),
-                 mechanism=Mechanism.FORCED, answer_margin=128, natural_cap=2048, embedded=True),
+                 mechanism=Mechanism.FORCED, answer_margin=128, natural_cap=2048, embedded=True,
+                 greedy_default=True),
     ProviderInfo("anthropic", "overthink.models.anthropic:create", sdks=("anthropic>=0.69",),
                  enforcement="anthropic-thinking"),
     ProviderInfo("openai", "overthink.models.openai:create", sdks=("openai>=1.50",), enforcement="effort"),
