@@ -35,10 +35,14 @@ def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
 
 
 def parse_value(raw: str) -> Any:
-    """A KEY=VALUE flag's value as YAML reads it (30 -> int, true -> bool, "" -> "")."""
+    """A KEY=VALUE flag's value as YAML reads it (30 -> int, true -> bool, "" -> ""); text YAML cannot read (a
+    Jinja chat template: `{% for m in messages %}...`) is the text itself."""
     import yaml  # here: importing it at the top costs every start (even --help) ~20 ms
 
-    return yaml.safe_load(raw) if raw else ""
+    try:
+        return yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        return raw
 
 
 class ErrorGroup(TyperGroup):

@@ -33,7 +33,7 @@ from . import server_sweep
 from .apibase import ApiModel, sampling, sdk_http_client, sdk_kwargs
 from .base import GenerateRequest, ModelSpec, ServerControls
 from .retry import MalformedResponse
-from .server_profiles import choose, merge, nested
+from .server_profiles import choose, forcing_without_template, merge, nested
 
 if TYPE_CHECKING:
     import httpx
@@ -156,12 +156,17 @@ class OpenAICompatibleModel(ApiModel):
             env = jinja2.Environment(undefined=jinja2.StrictUndefined)
             return env.from_string(template).render(messages=messages, add_generation_prompt=True)
         resp = await self.call(lambda: self.http.post("/apply-template", json={"messages": messages}))
-        if resp.status_code == 404:
-            raise ConfigError(f"{self.spec}: client-side forcing needs the chat template: this server has no "
-                              f"/apply-template, so give model_options.chat_template (Jinja) or use "
-                              f"mechanism prompted")
-        resp.raise_for_status()
-        return resp.json()["prompt"]
+        if resp.status_code >= 500 or resp.status_code == 429:
+            resp.raise_for_status()  # a server fault: the sample's error, retried by resume
+        try:
+            prompt = resp.json().get("prompt") if resp.status_code == 200 else None
+        except (ValueError, AttributeError):
+            prompt = None
+        if not isinstance(prompt, str):  # not llama.cpp's endpoint: a 404, a catch-all page, another shape
+            answered = (f"POST /apply-template answered HTTP {resp.status_code}" if resp.status_code != 200 else
+                        "POST /apply-template answered without a 'prompt' text (this server has no such endpoint)")
+            raise ConfigError(forcing_without_template(self.spec, self.profile, self.server_how, answered))
+        return prompt
 
     def _messages(self, request: GenerateRequest) -> list[dict[str, str]]:
         system = request.system_text()
