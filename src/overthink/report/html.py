@@ -25,6 +25,7 @@ from ..review.labels import label_counts
 from ..store import Store
 from . import figures
 from .audit import html_tables
+from .cards import card
 from .examples import pick_examples
 from .text import fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
 from .trajectories import trajectory_context
@@ -175,7 +176,9 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
     tables.update(html_tables(t))  # the enforcement audit and the token ledger
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
+        runs=t["runs"].to_dict("records"), headlines=heads, natural=natural,
+        cards=[card(h) for h in heads] + [card(h, tag="natural", lead=h["sentence"]) for h in natural],
+        sweet=sweet, figures=figs,
         tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
         n_boot=n_boot, probes_per_group=probes_per_group,
         tables_raw=t, **trajectory_context(t, add),
