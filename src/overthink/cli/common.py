@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from ..errors import UserError
+from ..errors import UserError, install_hint
 
 ByteProgress = Callable[[str, int, int | None], None]
 """progress(label, bytes done, bytes total or None): what datasets.fetch and packs.ensure_model report."""
@@ -30,8 +30,7 @@ def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
     extra = EXTRAS.get(top)
     if extra is None:
         return None
-    return (f"this needs the package {exc.name!r}, which is not installed: pip install 'overthink[{extra}]' "
-            f"(in a clone: .venv/bin/pip install -e '.[{extra}]')")
+    return f"this needs the package {exc.name!r}, which is not installed: {install_hint(extra)}"
 
 
 def parse_value(raw: str) -> Any:

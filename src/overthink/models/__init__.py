@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, install_hint
 from .base import (
     BatchModel,
     GenerateRequest,
@@ -45,7 +45,7 @@ def _factory(provider: str):
         if exc.name and exc.name.startswith("overthink"):
             raise ModelUnavailable(f"provider {provider!r} is not available in this version of overthink") from exc
         raise ModelUnavailable(
-            f"provider {provider!r} needs the package {exc.name!r}: pip install 'overthink[{_extra(provider)}]'"
+            f"provider {provider!r} needs the package {exc.name!r}: {install_hint(_extra(provider))}"
         ) from exc
     return getattr(module, attr)
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism
-from ..errors import ConfigError, ModelUnavailable
+from ..errors import ConfigError, ModelUnavailable, install_hint
 from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option, natural_cap_for
 from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
 from .packs import ModelPack, ensure_model, get_pack
@@ -192,7 +192,7 @@ def _engine(path: Path, options: dict[str, int]) -> _Engine:
             try:
                 engine.start()
             except ImportError as exc:
-                raise ModelUnavailable("the local provider needs xllamacpp: pip install 'overthink[local]'") from exc
+                raise ModelUnavailable(f"the local provider needs xllamacpp: {install_hint('local')}") from exc
             except RuntimeError as exc:
                 raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
             _ENGINES[path] = engine
