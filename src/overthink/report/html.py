@@ -45,7 +45,8 @@ def _rows(df: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
         row = []
         for spec in columns.values():
             value = spec(rec) if callable(spec) else rec.get(spec)
-            row.append("-" if missing(value) else value if isinstance(value, str) else fmt_num(value)
+            row.append("-" if missing(value) else value if isinstance(value, str) else
+                       str(int(value)) if isinstance(value, float) and value.is_integer() else fmt_num(value)
                        if isinstance(value, float) else str(value))
         rows.append(row)
     return {"header": list(columns), "rows": rows}
@@ -166,7 +167,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
             "task": "task", "model": "model", "mech": "mechanism", "budget": "budget", "n": "n",
             "truncated": lambda r: fmt_score(r["share_truncated"], "accuracy"),
             "unparsed": lambda r: fmt_score(r["share_unparsed"], "accuracy"),
-            "errors": lambda r: fmt_score(r["share_error"], "accuracy"), "texts read": "n_text",
+            "errors": lambda r: fmt_score(r["share_error"], "accuracy"),
+            "texts read": lambda r: fmt_num(r["n_text"], 0),  # a count, not "20.00"
             "distractor engagement": lambda r: fmt_score(r["distractor_engagement"], "accuracy"),
             "second-guessing": lambda r: fmt_score(r["share_second_guessing"], "accuracy"),
             "markers / sample": "markers_per_sample", "answer changes / sample": "mean_answer_changes",

@@ -65,7 +65,8 @@ def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], Non
     add("trajectories", trajectory_figure(cut_curve(traj)))
     rows = [[r["task"], r["model"], r["design"], str(r["n_trajectories"]), str(r["n_items"]),
              _ci(r, "share_correct_to_wrong"), _ci(r, "share_wrong_to_correct"), _ci(r, "share_lost"),
-             fmt_num(r["mean_settled_at"]), fmt_num(r["mean_stability_tokens"])] for r in shares.to_dict("records")]
+             fmt_num(r["mean_settled_at"], 0), fmt_num(r["mean_stability_tokens"], 0)]  # tokens: whole numbers
+            for r in shares.to_dict("records")]
     examples = []
     for r in (flips.head(3).to_dict("records") if flips is not None else []):
         text = str(r["span_text"] or "")
