@@ -109,3 +109,12 @@ def test_report_out_writes_figures_beside_the_html_and_nothing_in_the_working_di
     assert sorted(p.name for p in (tmp_path / "out" / "figures").glob("curves.*")) == ["curves.pdf", "curves.png"]
     assert not list(work.iterdir())
     assert not [str(w.message) for w in caught if "matplotlib" in str(w.filename)]
+
+
+def test_the_same_run_twice_is_reported_once(tmp_path: Path, monkeypatch):
+    run = stub_run(tmp_path / "run")
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["report", str(run), "run", "--out", "x.html", "--n-boot", "100",
+                                    "--probe-samples", "50"])
+    assert done.exit_code == 0, done.output
+    assert "1 run dir(s) given twice; each run is reported once" in done.output
