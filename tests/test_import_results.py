@@ -191,7 +191,7 @@ def test_missing_inspect_ai_names_the_extra(logs, tmp_path):
               "from overthink.cli import main; sys.argv = ['overthink'] + sys.argv[1:]; main()")
     res = subprocess.run([sys.executable, "-c", script, "import", str(logs["medium"]), "--run-dir",
                           str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 2 and "pip install 'overthink[inspect]'" in res.stderr, res.stderr
+    assert res.returncode == 2 and "-e '.[inspect]'" in res.stderr, res.stderr
 
 
 # -- the paper's rows -------------------------------------------------------------------------------------------

@@ -22,6 +22,10 @@ What each reads, the way the real one does:
 - xai: Bearer key required; `reasoning_effort` per model (grok-3-mini low / high, grok-4.3 none..high) - a value the
   model does not take is a 400, and models without the parameter (grok-4.20*) answer 400 whenever it is sent;
   `reasoning_content` on grok-3-mini only; usage reasoning_tokens. No /v1/completions.
+- unknown: a server that is none of the above (a proxy, a home-grown server): /v1/models says owned_by "someone",
+  no identifying endpoint, thinking as vLLM's chat (no budget field is read), /v1/completions, and neither
+  /apply-template nor /tokenize: `unknown_paths` says how it answers them - "404", "405", "200" (a JSON object
+  without the expected field, as a catch-all route answers) or "html" (a web page, status 200).
 B = 0: `chat_template_kwargs.enable_thinking: false` (vllm, sglang, llamacpp), reasoning_effort none (ollama, xai),
 thinking disabled (deepseek).
 
@@ -41,16 +45,18 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .fake_api import ANSWER_TOKENS, EFFORT_TOKENS, FakeAPI
 
 NATURAL = 1200
-PROFILES = ("vllm", "sglang", "llamacpp", "ollama", "deepseek", "xai")
+PROFILES = ("vllm", "sglang", "llamacpp", "ollama", "deepseek", "xai", "unknown")
+UNKNOWN_PATHS = ("404", "405", "200", "html")
 BUDGET_PATH = {"vllm": ("thinking_token_budget",), "sglang": ("custom_params", "thinking_budget"),
                "llamacpp": ("thinking_budget_tokens",)}
 REASONING_FIELD = {"vllm": "reasoning", "sglang": "reasoning_content", "llamacpp": "reasoning_content",
+                   "unknown": "reasoning_content",
                    "ollama": "reasoning", "deepseek": "reasoning_content", "xai": "reasoning_content"}
 DEEPSEEK_EFFORT = {"minimal": "low", "low": "low", "medium": "high", "high": "high", "max": "max"}
 XAI_EFFORTS = {"grok-3-mini": ("low", "high"), "grok-4.3": ("none", "low", "medium", "high"), "grok-4.20": None}
@@ -68,14 +74,19 @@ TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}
 
 class ProfileAPI(FakeAPI):
     def __init__(self, profile: str, *, budget_mode: str = "honour", overshoot: float = 1.7, answer: str = "2",
-                 key: str = "sk-test-profile-000", token_pieces: bool = True) -> None:
-        assert profile in PROFILES
+                 key: str = "sk-test-profile-000", token_pieces: bool = True, unknown_paths: str = "404") -> None:
+        assert profile in PROFILES and unknown_paths in UNKNOWN_PATHS
         super().__init__(answer=answer, budget_mode=budget_mode, overshoot=overshoot)
         self.profile, self.key, self.token_pieces = profile, key, token_pieces and profile != "ollama"
         self.vocab: dict[str, int] = {}  # llama.cpp token ids: one per distinct piece, as a real vocabulary
         routes = [Route("/v1/chat/completions", self.profile_chat, methods=["POST"]),
                   Route("/v1/models", self.models, methods=["GET"])]
-        if profile not in HOSTED:
+        if profile == "unknown":
+            self.unknown_paths = unknown_paths
+            routes += [Route("/v1/completions", self.completions, methods=["POST"]),
+                       Route("/apply-template", self.not_here, methods=["GET", "POST"]),
+                       Route("/tokenize", self.not_here, methods=["GET", "POST"])]
+        elif profile not in HOSTED:
             routes += [Route("/v1/completions", self.completions, methods=["POST"]),
                        Route("/tokenize", self.tokenize, methods=["POST"])]
         identity = {"vllm": "/version", "sglang": "/get_server_info", "llamacpp": "/props", "ollama": "/api/version"}
@@ -84,8 +95,20 @@ class ProfileAPI(FakeAPI):
         self.app.router.routes[:0] = routes
 
     # -- identity -------------------------------------------------------------------------------------------
+    async def not_here(self, request: Request) -> Response:
+        """An unknown server's answer to a path it does not serve (`unknown_paths`)."""
+        self.log.append({"path": request.url.path, "headers": dict(request.headers), "body": None})
+        if self.unknown_paths == "404":
+            return _error(404, f"File Not Found: {request.url.path}")
+        if self.unknown_paths == "405":
+            return Response(status_code=405, headers={"allow": "GET"})
+        if self.unknown_paths == "200":
+            return JSONResponse({"status": "ok", "routes": ["/v1/chat/completions", "/v1/completions"]})
+        return HTMLResponse("<!doctype html><title>Proxy</title><p>Welcome</p>")
+
     async def models(self, request: Request) -> Response:
-        owner = {"ollama": "library", "deepseek": "deepseek", "xai": "xai"}.get(self.profile, self.profile)
+        owner = {"ollama": "library", "deepseek": "deepseek", "xai": "xai", "unknown": "someone"}.get(self.profile,
+                                                                                                     self.profile)
         return JSONResponse({"object": "list", "data": [{"id": "m", "object": "model", "owned_by": owner}]})
 
     async def identity(self, request: Request) -> Response:
@@ -103,7 +126,7 @@ class ProfileAPI(FakeAPI):
     def _thinking(self, body: dict[str, Any]) -> int | Response:
         """Reasoning tokens for a chat body, or the error the real server answers."""
         p, effort = self.profile, body.get("reasoning_effort")
-        if p in ("vllm", "sglang", "llamacpp"):
+        if p in ("vllm", "sglang", "llamacpp", "unknown"):
             if (body.get("chat_template_kwargs") or {}).get("enable_thinking") is False:
                 return 0
             budget = self._budget(body)

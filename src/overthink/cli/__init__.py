@@ -71,6 +71,8 @@ def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool 
         checked = positive_control(sweep.cfg) if sweep.cfg.check else None  # exits 1 before the run dir exists
         run_dir = sweep.run_dir
         typer.echo(f"run dir: {run_dir}", err=True)
+        for note in filter(None, (getattr(m, "start_note", "") for m in sweep.models.values())):
+            typer.echo(note, err=True)  # e.g. the local model's threads and why
         try:
             stats = sweep.execute(progress=not quiet, meta={"check": checked.to_dict()} if checked else None,
                                   lock=lock)

@@ -10,9 +10,9 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from ..errors import UserError
+from ..errors import UserError, install_hint
 
 ByteProgress = Callable[[str, int, int | None], None]
 """progress(label, bytes done, bytes total or None): what datasets.fetch and packs.ensure_model report."""
@@ -30,19 +30,57 @@ def missing_extra_message(exc: ModuleNotFoundError) -> str | None:
     extra = EXTRAS.get(top)
     if extra is None:
         return None
-    return (f"this needs the package {exc.name!r}, which is not installed: pip install 'overthink[{extra}]' "
-            f"(in a clone: .venv/bin/pip install -e '.[{extra}]')")
+    return f"this needs the package {exc.name!r}, which is not installed: {install_hint(extra)}"
 
 
 def parse_value(raw: str) -> Any:
-    """A KEY=VALUE flag's value as YAML reads it (30 -> int, true -> bool, "" -> "")."""
+    """A KEY=VALUE flag's value as YAML reads it (30 -> int, true -> bool, "" -> ""); text YAML cannot read (a
+    Jinja chat template: `{% for m in messages %}...`) is the text itself."""
     import yaml  # here: importing it at the top costs every start (even --help) ~20 ms
 
-    return yaml.safe_load(raw) if raw else ""
+    try:
+        return yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        return raw
+
+
+def _untagged(params: list[Any]) -> list[Any]:
+    for param in params:
+        if isinstance(param, TyperOption) and param.metavar is None:
+            param.metavar = ""
+        elif isinstance(param, TyperArgument):  # its metavar is its shown name: drop only the type column
+            param.display_type_rich = _no_type
+    return params
+
+
+def _no_type(ctx: Any = None) -> None:
+    return None
+
+
+def hide_type_tags(command: Any) -> None:
+    """No `<bool>`, `<int>`, `<list[str]>` column in `--help` (typer >= 0.20 shows the annotation): each option's
+    help says what it takes, and a tag beside `--cautioned / --no-cautioned` says nothing. An empty metavar hides
+    the column; error messages name options by their flags, not by metavar. Wraps `get_params`, so the `--help`
+    option click adds at help time is covered too."""
+    if not getattr(command, "_untagged", False):
+        original = command.get_params
+        command.get_params = lambda ctx: _untagged(original(ctx))
+        command._untagged = True
+    for sub in getattr(command, "commands", {}).values():
+        hide_type_tags(sub)
 
 
 class ErrorGroup(TyperGroup):
     """Turns UserError (and a missing optional SDK) into one clear line and exit code 2, for every command."""
+
+    def get_params(self, ctx):  # type: ignore[no-untyped-def]
+        return _untagged(super().get_params(ctx))
+
+    def get_command(self, ctx, cmd_name):  # type: ignore[no-untyped-def]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            hide_type_tags(command)
+        return command
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:

@@ -13,37 +13,78 @@ app = typer.Typer(help="Estimate requests, tokens and cost of an experiment file
 
 
 def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")],
+             speed_from: Annotated[list[Path] | None, typer.Option(
+                 "--speed-from", help="a run dir with finished samples of the same model: its measured tokens per "
+                                      "second give a wall-time estimate (default: the config's own run dir)")] = None,
              until_decided: Annotated[bool, typer.Option("--until-decided", help="also the expected cost of "
                                                          "stopping each task x model once decided (run "
                                                          "--until-decided), by simulation")] = False,
              effect: Annotated[float, typer.Option(help="--until-decided: the inverse effect to price, in points "
                                                    "from the shortest to the longest budget")] = 10.0) -> None:
-    """Print expected and worst-case requests, tokens and cost per model and budget (no API calls, no key)."""
+    """Print expected and worst-case requests, tokens and cost per model and budget (no API calls, no key), and
+    for self-hosted models a wall time from tokens per second measured on a previous run."""
     from rich.table import Table
 
     from ..config import build_config
-    from ..sweep.estimate import RegistryGuess, estimate_run, registry_note
+    from ..report.names import short_names
+    from ..sweep.estimate import (
+        RegistryGuess,
+        estimate_run,
+        fmt_duration,
+        measured_speed,
+        registry_note,
+        self_hosted,
+        streams,
+        wall_time,
+    )
 
     cfg = build_config(config)
     guesses: list[RegistryGuess] = []
     rows = estimate_run(cfg, guesses)
+    sources = [*(speed_from or []), *([cfg.run_dir] if cfg.run_dir else [])]
+    speeds = {m: measured_speed(sources, m) for m in cfg.models}
+    names = short_names(cfg.models)
     table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""))
-    for col in ("model", "budget", "requests", "input tok", "output tok (expected)", "output tok (max)",
-                "cost USD (expected)", "cost USD (max)"):
+    columns = ["model", "budget", "requests", "input tok", "output tok (expected)", "output tok (max)",
+               "cost USD (expected)", "cost USD (max)"]
+    timed = any(speeds.values())
+    for col in columns + (["wall time"] if timed else []):
         table.add_column(col, justify="left" if col in ("model", "budget") else "right")
 
-    def usd(v: float | None) -> str:
-        return "no price" if v is None else f"{v:,.2f}"
+    def usd(v: float | None, model: str) -> str:
+        if v is not None and not (v == 0 and self_hosted(model)):
+            return f"{v:,.2f}"
+        return "self-hosted" if self_hosted(model) else "no price"
+
+    def duration(model: str, tokens: int) -> list[str]:
+        speed = speeds.get(model)
+        return [] if not timed else [fmt_duration(wall_time(tokens, speed, streams(cfg, model))) if speed else "-"]
 
     for r in rows:
-        table.add_row(r.model, str(r.budget), f"{r.requests:,}", f"{r.input_tokens:,}", f"{r.output_tokens:,}",
-                      f"{r.max_output_tokens:,}", usd(r.cost_usd), usd(r.max_cost_usd))
-    priced = [r for r in rows if r.cost_usd is not None]
+        table.add_row(names[r.model], str(r.budget), f"{r.requests:,}", f"{r.input_tokens:,}",
+                      f"{r.output_tokens:,}", f"{r.max_output_tokens:,}", usd(r.cost_usd, r.model),
+                      usd(r.max_cost_usd, r.model), *duration(r.model, r.output_tokens))
+    priced = [r for r in rows if r.cost_usd is not None and not (r.cost_usd == 0 and self_hosted(r.model))]
+    total_time = [sum(wall_time(r.output_tokens, speeds[r.model], streams(cfg, r.model)) for r in rows  # type: ignore[arg-type]
+                      if speeds.get(r.model))] if timed else []
     table.add_row("total", "", f"{sum(r.requests for r in rows):,}", f"{sum(r.input_tokens for r in rows):,}",
                   f"{sum(r.output_tokens for r in rows):,}", f"{sum(r.max_output_tokens for r in rows):,}",
-                  usd(sum(r.cost_usd for r in priced)) if priced else "no price",
-                  usd(sum(r.max_cost_usd or 0 for r in priced)) if priced else "no price")
+                  f"{sum(r.cost_usd or 0 for r in priced):,.2f}" if priced else "no price",
+                  f"{sum(r.max_cost_usd or 0 for r in priced):,.2f}" if priced else "no price",
+                  *[fmt_duration(t) for t in total_time])
     wide_console().print(table)
+    hosted_here = [m for m in cfg.models if self_hosted(m)]
+    if hosted_here:
+        typer.echo(f"cost: no price (self-hosted): {', '.join(hosted_here)} run on your own hardware; its cost is "
+                   f"the time below")
+    for model, speed in speeds.items():
+        if speed is not None:
+            typer.echo(f"wall time of {model}: {speed.tokens_per_s:.1f} output tokens/s per request stream, measured "
+                       f"on {speed.samples} finished samples of {speed.run_dir} (prompt time included), "
+                       f"{streams(cfg, model)} stream(s) at once")
+        elif self_hosted(model):
+            typer.echo(f"wall time of {model}: not measured yet; give --speed-from RUN_DIR (a run of this model on "
+                       f"this machine, e.g. runs/quickstart after `overthink quickstart --limit 5`)")
     for guess in guesses:
         typer.echo(f"estimated input: {registry_note(guess)}")
     if cfg.max_cost is not None:
@@ -78,3 +119,4 @@ def _sequential(cfg: Any, effect: float) -> None:
 
 
 app.command("estimate")(estimate)
+

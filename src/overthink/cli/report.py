@@ -25,6 +25,11 @@ def report(
 
     if n_boot < 100:
         raise UserError(f"--n-boot {n_boot}: use at least 100 resamples for a 95 % CI")
+    seen: set[Path] = set()
+    unique = [r for r in run_dirs if not (Path(r).resolve() in seen or seen.add(Path(r).resolve()))]
+    if len(unique) < len(run_dirs):  # the same run twice would be compared with itself (and broke the analysis)
+        typer.echo(f"note: {len(run_dirs) - len(unique)} run dir(s) given twice; each run is reported once", err=True)
+        run_dirs = unique
     for run_dir in run_dirs:  # before anything is written: a read of a missing run leaves no directory behind
         if not (Path(run_dir) / DB_NAME).is_file():
             raise UserError(f"{run_dir} is not a run directory (no {DB_NAME} in it)")

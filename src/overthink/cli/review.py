@@ -18,10 +18,9 @@ def review(
     try:
         from ..review.app import ReviewConfig, bind, make_server, url_for
     except ImportError as exc:  # starlette / uvicorn are the `review` extra
-        from ..errors import UserError
+        from ..errors import UserError, install_hint
 
-        raise UserError(f"the review app needs the 'review' extra: pip install 'overthink[review]' ({exc.name} "
-                        "is missing)") from None
+        raise UserError(f"the review app needs the package {exc.name!r}: {install_hint('review')}") from None
 
     config = ReviewConfig(Path(run_dir), default_reviewer=reviewer or _user())
     server = make_server(config)  # checks the run dir first

@@ -32,7 +32,7 @@ def _task(name: str, args: list[str] | None, data: Path | None) -> Task:
 
 @app.command("list")
 def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
-    """Built-in and plugin tasks: name, family, items at default size (and in the paper), metric."""
+    """Built-in and plugin tasks: name, family, items at default size (and in the paper), metric, status."""
     from ..sweep.estimate import dataset_of, registry_guess  # lazy: the registry needs pydantic and httpx
 
     rows = []
@@ -45,32 +45,46 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
                 raise
             guess = registry_guess(name, None)  # the registry knows the item count before the download
             rows.append({"name": name, "family": _family(name), "default_size": guess.items if guess else None,
-                         "paper_size": None,
-                         "metric": f"not downloaded: overthink data fetch {found[0]}"})
+                         "paper_size": None, "metric": _metric_of(name),
+                         "status": f"not downloaded: overthink data fetch {found[0]}"})
             continue
         except UserError as exc:  # a plugin that needs options: show it, say why
-            rows.append({"name": name, "family": "?", "default_size": None, "paper_size": None,
-                         "metric": f"(needs options: {exc})"})
+            rows.append({"name": name, "family": "?", "default_size": None, "paper_size": None, "metric": None,
+                         "status": f"needs options: {exc}"})
             continue
         rows.append({"name": name, "family": task.family, "default_size": task.default_size,
-                     "paper_size": getattr(task, "paper_size", None), "metric": task.metric_label})
+                     "paper_size": getattr(task, "paper_size", None), "metric": task.metric_label,
+                     "status": "ready"})
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row))
         return
-    table = Table("name", "family", "items (default)", "items (paper)", "metric")
+    table = Table("name", "family", "items (default)", "items (paper)", "metric", "status")
     for row in rows:
         table.add_row(row["name"], row["family"], str(row["default_size"] or "-"), str(row["paper_size"] or "-"),
-                      row["metric"])
+                      row["metric"] or "-", row["status"])
     wide_console().print(table)
+
+
+def _class_attr(name: str, attr: str) -> str | None:
+    """A built-in task's class attribute, without instantiating it (its data may be missing)."""
+    if name not in BUILTIN:
+        return None
+    module, _, cls = BUILTIN[name].partition(":")
+    value = getattr(getattr(importlib.import_module(module), cls), attr, None)
+    return value if isinstance(value, str) else None
+
+
+def _metric_of(name: str) -> str | None:
+    """A dataset task's metric before its data is there (the class's Metric; labels as the loaded task says)."""
+    metric = _class_attr(name, "metric")
+    return {"accuracy": "accuracy", "rmse": "RMSE", "matching_behavior": "% answers matching the behaviour"}.get(
+        str(metric), metric)
 
 
 def _family(name: str) -> str:
     """A built-in task's family from its class, without instantiating it (its data may be missing)."""
-    if name not in BUILTIN:
-        return "?"
-    module, _, attr = BUILTIN[name].partition(":")
-    return str(getattr(getattr(importlib.import_module(module), attr), "family", "?"))
+    return _class_attr(name, "family") or "?"
 
 
 @app.command("show")

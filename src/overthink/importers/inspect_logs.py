@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core import EFFORT_ORDER, NATURAL, Budget, Item, SampleRecord, Status
-from ..errors import UserError
+from ..errors import UserError, install_hint
 from .common import Collected, Options, clean_error, mechanism_of, plain_json
 
-INSTALL_HINT = "reading inspect_ai logs needs inspect_ai: pip install 'overthink[inspect]'"
+INSTALL_HINT = f"reading inspect_ai logs needs inspect_ai: {install_hint('inspect')}"
 LOG_SUFFIXES = (".eval", ".json")
 TRUNCATED_STOPS = ("max_tokens", "model_length")
 # inspect_ai's letter values (CORRECT, INCORRECT, PARTIAL, NOANSWER): score, correct

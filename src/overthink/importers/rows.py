@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..errors import install_hint
+
 TEXT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 TABLE_SUFFIXES = (*TEXT_SUFFIXES, ".parquet")
 
@@ -116,7 +118,7 @@ def _parquet(path: Path, errors: list[str]) -> Iterator[tuple[str, dict[str, Any
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        errors.append(f"{path}: reading parquet needs pyarrow: pip install 'overthink[parquet]'")
+        errors.append(f"{path}: reading parquet needs pyarrow: {install_hint('parquet')}")
         return
     try:
         with open(path, "rb") as fh:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, install_hint
 from .base import (
     BatchModel,
     GenerateRequest,
@@ -35,7 +35,7 @@ def _factory(provider: str):
         if exc.name and exc.name.startswith("overthink"):
             raise ModelUnavailable(f"provider {provider!r} is not available in this version of overthink") from exc
         raise ModelUnavailable(
-            f"provider {provider!r} needs the package {exc.name!r}: pip install 'overthink[{info.extra}]'"
+            f"provider {provider!r} needs the package {exc.name!r}: {install_hint(info.extra)}"
         ) from exc
     return getattr(module, attr)
 

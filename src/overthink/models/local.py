@@ -24,12 +24,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism
-from ..errors import ModelUnavailable
+from ..errors import ConfigError, ModelUnavailable, install_hint
 from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
 from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
 from .packs import ModelPack, ensure_model, get_pack
@@ -53,6 +54,37 @@ LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress"
 # think for many minutes per sample (SmolLM2 took 3 min 20 s for one). --natural-cap or model_options changes it.
 DEFAULT_NATURAL_CAP = natural_cap_for("local")
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)
+THREADS_ENV = "OVERTHINK_THREADS"
+
+
+@lru_cache(maxsize=1)
+def free_cores() -> tuple[int, str]:
+    """llama.cpp threads by default: the cores this process may run on, less the load already on them, and why.
+
+    llama.cpp's threads meet at a barrier after every layer, so one descheduled thread stalls the others: with two
+    threads on a 2-core machine whose cores other jobs also use, the demo ran ~23x slower per item. So a thread
+    is only started on a core that is free now (the 1-minute load average, rounded down). OVERTHINK_THREADS=N
+    (or model option n_threads) overrides it. Worked out once per process: one model file is one llama.cpp server
+    per process, whose thread count cannot change."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw:
+        try:
+            given = int(raw)
+        except ValueError:
+            given = 0
+        if given < 1:
+            raise ConfigError(f"{THREADS_ENV}={raw!r}: give a whole number of threads >= 1")
+        return given, f"{THREADS_ENV}={given}"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows: no affinity mask
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores, f"{cores} cores"
+    threads = max(1, min(cores, cores - int(load)))
+    return threads, f"{cores} cores, load average {load:.1f}"
 
 
 @dataclass
@@ -161,7 +193,7 @@ def _engine(path: Path, options: dict[str, int]) -> _Engine:
             try:
                 engine.start()
             except ImportError as exc:
-                raise ModelUnavailable("the local provider needs xllamacpp: pip install 'overthink[local]'") from exc
+                raise ModelUnavailable(f"the local provider needs xllamacpp: {install_hint('local')}") from exc
             except RuntimeError as exc:
                 raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
             _ENGINES[path] = engine
@@ -187,9 +219,10 @@ class LocalModel(ModelBase):
         self.pack = pack
         check_known(spec, options, LOCAL_OPTIONS)
         self.progress = options.get("progress")
+        threads, self.threads_from = free_cores() if "n_threads" not in options else (None, "model option n_threads")
         self.options = {
             "n_ctx": model_option(spec, options, "n_ctx", int, DEFAULT_N_CTX),
-            "n_threads": model_option(spec, options, "n_threads", int, os.cpu_count() or 1),
+            "n_threads": model_option(spec, options, "n_threads", int, threads),
             "n_parallel": max(1, model_option(spec, options, "n_parallel", int, DEFAULT_N_PARALLEL)),
         }
         # overrides plan.answer_tokens when set
@@ -199,6 +232,15 @@ class LocalModel(ModelBase):
         self.time_limit_s = model_option(spec, options, "time_limit_s", float, None)
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
+
+    def describe(self) -> dict[str, Any]:
+        return {"n_threads": self.options["n_threads"], "n_threads_from": self.threads_from}
+
+    @property
+    def start_note(self) -> str:
+        """One line for the run's start: how many threads and why (a loaded machine gets fewer)."""
+        return (f"{self.spec}: {self.options['n_threads']} llama.cpp thread(s) ({self.threads_from}; "
+                f"{THREADS_ENV}=N or model option n_threads sets it)")
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def engine(self) -> _Engine:

@@ -36,7 +36,7 @@ from .base import GenerateRequest, ModelSpec, ServerControls
 from .chat_template import render as render_template
 from .chat_template import template_variables
 from .retry import MalformedResponse
-from .server_profiles import choose, merge, nested
+from .server_profiles import choose, forcing_without_template, merge, nested
 
 if TYPE_CHECKING:
     import httpx
@@ -157,12 +157,17 @@ class OpenAICompatibleModel(ApiModel):
         if template:
             return render_template(template, messages, variables=template_variables(self.options))
         resp = await self.call(lambda: self.http.post("/apply-template", json={"messages": messages}))
-        if resp.status_code == 404:
-            raise ConfigError(f"{self.spec}: client-side forcing needs the chat template: this server has no "
-                              f"/apply-template, so give model_options.chat_template (Jinja) or use "
-                              f"mechanism prompted")
-        resp.raise_for_status()
-        return resp.json()["prompt"]
+        if resp.status_code >= 500 or resp.status_code == 429:
+            resp.raise_for_status()  # a server fault: the sample's error, retried by resume
+        try:
+            prompt = resp.json().get("prompt") if resp.status_code == 200 else None
+        except (ValueError, AttributeError):
+            prompt = None
+        if not isinstance(prompt, str):  # not llama.cpp's endpoint: a 404, a catch-all page, another shape
+            answered = (f"POST /apply-template answered HTTP {resp.status_code}" if resp.status_code != 200 else
+                        "POST /apply-template answered without a 'prompt' text (this server has no such endpoint)")
+            raise ConfigError(forcing_without_template(self.spec, self.profile, self.server_how, answered))
+        return prompt
 
     def _messages(self, request: GenerateRequest) -> list[dict[str, str]]:
         system = request.system_text()

@@ -211,6 +211,29 @@ def choose(spec: Any, options: dict[str, Any], headers: dict[str, str] | None = 
     return get_profile(found.profile), found.how
 
 
+def detected_as(profile: ServerProfile, how: str) -> str:
+    """'server profile X (how it was chosen)', in words a user who did not pick a profile understands."""
+    if how == "option":
+        return f"server profile {profile.name!r} (named with --server / model option server)"
+    if profile.name == GENERIC:
+        known = ", ".join(n for n, p in profiles().items() if p.detect.probe or p.detect.owned_by)
+        return f"server profile {GENERIC!r} (detected: {how}; it answered as none of {known})"
+    return f"server profile {profile.name!r} (detected by {how})"
+
+
+def forcing_without_template(spec: Any, profile: ServerProfile, how: str, answered: str) -> str:
+    """Why client-side forcing could not start on this server, and the ways out (one line)."""
+    forcible = [n for n, p in profiles().items() if p.budget_field and p.forcing]
+    titles = [profiles()[n].title.split(" (")[0] for n in forcible]
+    named = (f"if it is {', '.join(titles[:-1])} or {titles[-1]} behind a proxy or "
+             f"renamed, name it (--server {'|'.join(forcible)}); " if profile.name == GENERIC else "")
+    return (f"{spec}: cannot force a thinking budget: {detected_as(profile, how)} has no budget field of its own, "
+            f"so budgets are forced client-side, which needs the model's chat template, and {answered}. "
+            f"{named[:1].upper() + named[1:] if named else ''}"
+            f"{'else g' if named else 'G'}ive the model's Jinja chat template as model option chat_template "
+            f"(check: --option chat_template=...), or use --mechanism prompted")
+
+
 def controls_for_options(options: dict[str, Any]) -> ServerControls:
     """A server's controls from its options alone (no detection: for estimates, which send nothing)."""
     name = options.get("server", "auto")

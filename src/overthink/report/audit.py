@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.audit import TOLERANCE, ledger_summary
+from .names import short_names
 from .text import fmt_num, fmt_score, missing
 
 NOTE = (f"A hard cap counts as exceeded above B x {1 + TOLERANCE:.2f} + 8 tokens; budget 0 must switch thinking off. "
@@ -36,11 +37,13 @@ def audit_rich(audit: pd.DataFrame) -> Table:
         table.add_column(col, justify="right" if col in ("n", "over cap", "tokens median / p90 / max") else "left")
     if audit.empty:
         return table
+    names = short_names(str(m) for m in audit["model"])  # unique, not cut: 60 cut rows looked identical
     for _, curve in audit.groupby(["task", "model", "mechanism"], sort=False):
         rows = curve.to_dict("records")
         for i, row in enumerate(rows):
             style = "" if row["control_active"] and not row["flag"] else "red"
-            table.add_row(*(escape(str(c)) for c in [row["task"], row["model"], row["mechanism"], *_cells(row)]),
+            cells = [row["task"], names[str(row["model"])], row["mechanism"], *_cells(row)]
+            table.add_row(*(escape(str(c)) for c in cells),
                           style=style, end_section=i == len(rows) - 1 and not row["curve_flags"])
         if rows[0]["curve_flags"]:
             table.add_row("", "", "", "[bold red]curve[/bold red]", *[""] * 6,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +17,36 @@ import pandas as pd  # noqa: E402
 _SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
                  "matching_behavior": "answers matching the behaviour"}
+TICK_GAP = 0.09  # least distance between two x tick labels, as a share of the axis span
+# The probe metrics, each with one colour in every panel (a model is told by its line style instead).
+PROBE_SERIES = (("distractor_engagement", "distractor engagement", "tab:blue"),
+                ("share_second_guessing", "second-guessing", "tab:orange"),
+                ("share_truncated", "truncated", "tab:red"),
+                ("share_unparsed", "unparsed", "tab:purple"))
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def layout(fig) -> None:
+    """tight_layout without its 'not applied' warning reaching the terminal: when a panel is too crowded for it,
+    the saved files still hold every label and legend (they are saved with bbox_inches='tight')."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Tt]ight layout not applied.*")
+        warnings.filterwarnings("ignore", message=".*not compatible with tight_layout.*")
+        fig.tight_layout()
+
+
+def thin_ticks(positions: list[float], gap: float) -> list[int]:
+    """Indices of the tick positions (sorted, in display units) to label: the first and the last always, and
+    between them each one at least `gap` from the one kept before it and from the last."""
+    if len(positions) <= 2:
+        return list(range(len(positions)))
+    keep = [0]
+    last = len(positions) - 1
+    for i in range(1, last):
+        if positions[i] - positions[keep[-1]] >= gap and positions[last] - positions[i] >= gap:
+            keep.append(i)
+    return keep + [last]
 
 
 def curve_figure(table: pd.DataFrame):
@@ -39,7 +70,7 @@ def curve_figure(table: pd.DataFrame):
         _legend_below(ax)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
-    fig.tight_layout()
+    layout(fig)
     for ax, task in zip(axes.flat, tasks):  # after layout: label placement needs final positions
         sub = table[table["task"] == task]
         if sub.groupby(["model", "mechanism"]).ngroups > 1:
@@ -62,12 +93,7 @@ def _length_ticks(ax, sub: pd.DataFrame, *, with_budgets: bool) -> None:
     trans = ax.xaxis.get_transform()
     pos = trans.transform(points["x"].to_numpy(float))
     span = max(float(pos.max() - pos.min()), 1e-9)
-    keep, last = [], -math.inf
-    for i, p in enumerate(pos):
-        if p - last >= 0.09 * span or len(pos) == 1:
-            keep.append(i)
-            last = p
-    chosen = points.iloc[keep]
+    chosen = points.iloc[thin_ticks([float(p) for p in pos], TICK_GAP * span)]
     labels = [f"{x:.0f}" + (f"\nB={b}" if with_budgets else "") for x, b in zip(chosen["x"], chosen["budget"])]
     ax.set_xticks(chosen["x"].to_numpy(float), labels, fontsize=8)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -108,7 +134,7 @@ def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
     paths = []
     for fmt in formats:
         path = out / f"{name}.{fmt}"
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=150, bbox_inches="tight")
         paths.append(path)
     plt.close(fig)
     return paths
@@ -152,7 +178,7 @@ def factor_figure(table: pd.DataFrame):
         _score_axis(ax, sub["metric"].iloc[0])
         ax.set_title(f"{task} by {factor}")
         _legend_below(ax, ncol=2 if len(groups) > 3 else 1)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -171,7 +197,7 @@ def rank_figure(table: pd.DataFrame, column: str = "length_rank",
         _score_axis(ax, sub["metric"].iloc[0])
         ax.set_title(task)
         _legend_below(ax)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -189,23 +215,26 @@ def heatmap_figure(corr: pd.DataFrame, task: str):
         ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="Pearson r")
     ax.set_title(f"{task}: correlation with each feature")
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
 def probes_figure(probes: pd.DataFrame):
-    """Per task: distractor engagement, second-guessing and truncation share against the budget."""
+    """Per task: distractor engagement, second-guessing and truncation share against the budget. A metric has
+    the same colour in every panel; models differ by line style and marker."""
     tasks = list(dict.fromkeys(probes["task"]))
     fig, axes = _grid(len(tasks))
-    series = (("distractor_engagement", "distractor engagement"), ("share_second_guessing", "second-guessing"),
-              ("share_truncated", "truncated"), ("share_unparsed", "unparsed"))
+    models = list(dict.fromkeys(probes["model"]))
     for ax, task in zip(axes, tasks):
         sub = probes[probes["task"] == task]
         for (model, _mech), line in sub.groupby(["model", "mechanism"], sort=False):
+            k = models.index(model)
             x = [str(b) for b in line["budget"]]
-            for col, label in series:
+            for col, label, colour in PROBE_SERIES:
                 if col in line and line[col].notna().any():
-                    ax.plot(x, line[col], marker="o", label=f"{label}: {model}")
+                    ax.plot(x, line[col], color=colour, linestyle=LINE_STYLES[k % len(LINE_STYLES)],
+                            marker=MARKERS[k % len(MARKERS)], label=f"{label}: {model}" if len(models) > 1
+                            else label)
         ax.set_ylim(-0.03, 1.03)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
         ax.set_xlabel("budget")
@@ -213,7 +242,7 @@ def probes_figure(probes: pd.DataFrame):
         ax.set_title(task)
         ax.grid(alpha=0.3)
         _legend_below(ax, ncol=2)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -225,11 +254,11 @@ def export(fig, out_dir: str | Path | None, name: str, formats: tuple[str, ...] 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for fmt in formats:
-            fig.savefig(out / f"{name}.{fmt}", dpi=150)
+            fig.savefig(out / f"{name}.{fmt}", dpi=150, bbox_inches="tight")
     buf = io.StringIO()
     # Text as paths (matplotlib's default): no model- or user-supplied string reaches the SVG as markup.
     with matplotlib.rc_context({"svg.fonttype": "path"}):
-        fig.savefig(buf, format="svg")
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]

@@ -26,6 +26,7 @@ from ..review.labels import label_counts
 from ..store import Store
 from . import figures
 from .audit import html_tables
+from .cards import card
 from .efficiency import efficiency_context
 from .examples import pick_examples
 from .sequential import DESCRIPTIVE, design_line
@@ -48,7 +49,8 @@ def _rows(df: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
         row = []
         for spec in columns.values():
             value = spec(rec) if callable(spec) else rec.get(spec)
-            row.append("-" if missing(value) else value if isinstance(value, str) else fmt_num(value)
+            row.append("-" if missing(value) else value if isinstance(value, str) else
+                       str(int(value)) if isinstance(value, float) and value.is_integer() else fmt_num(value)
                        if isinstance(value, float) else str(value))
         rows.append(row)
     return {"header": list(columns), "rows": rows}
@@ -182,7 +184,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
             "task": "task", "model": "model", "mech": "mechanism", "budget": "budget", "n": "n",
             "truncated": lambda r: fmt_score(r["share_truncated"], "accuracy"),
             "unparsed": lambda r: fmt_score(r["share_unparsed"], "accuracy"),
-            "errors": lambda r: fmt_score(r["share_error"], "accuracy"), "texts read": "n_text",
+            "errors": lambda r: fmt_score(r["share_error"], "accuracy"),
+            "texts read": lambda r: fmt_num(r["n_text"], 0),  # a count, not "20.00"
             "distractor engagement": lambda r: fmt_score(r["distractor_engagement"], "accuracy"),
             "second-guessing": lambda r: fmt_score(r["share_second_guessing"], "accuracy"),
             "markers / sample": "markers_per_sample", "answer changes / sample": "mean_answer_changes",
@@ -198,7 +201,9 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
     tables.update(html_tables(t))  # the enforcement audit and the token ledger
     return dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        runs=t["runs"].to_dict("records"), headlines=heads, natural=natural, sweet=sweet, figures=figs,
+        runs=t["runs"].to_dict("records"), headlines=heads, natural=natural,
+        cards=[card(h) for h in heads] + [card(h, tag="natural", lead=h["sentence"]) for h in natural],
+        sweet=sweet, figures=figs,
         tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
         n_boot=n_boot, probes_per_group=probes_per_group, sequential=sequential, sequential_note=DESCRIPTIVE,
         tables_raw=t, **trajectory_context(t, add), **efficiency_context(t),

@@ -17,7 +17,7 @@ EXAMPLE_CHARS = 1200  # span text shown per example (the review app shows the wh
 
 def trajectory_figure(curve: pd.DataFrame):
     """Per task: share of trajectories correct at each budget cut (lines), flips into that cut (bars)."""
-    from .figures import _grid
+    from .figures import _grid, layout
 
     tasks = list(dict.fromkeys(curve["task"]))
     fig, axes = _grid(len(tasks))
@@ -44,8 +44,10 @@ def trajectory_figure(curve: pd.DataFrame):
         ax.grid(alpha=0.3)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower left")
-    fig.tight_layout()
+        # below the axes, outside the data (inside, it covered the lowest points and bars)
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+                  frameon=False)
+    layout(fig)
     return fig
 
 
@@ -73,7 +75,8 @@ def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], Non
     rows = [[r["task"], r["model"], r["design"], str(r["n_trajectories"]), str(r["n_items"]),
              _ci(r, "share_correct_to_wrong"), _baseline(r, "share_correct_to_wrong"),
              _ci(r, "share_wrong_to_correct"), _baseline(r, "share_wrong_to_correct"), _ci(r, "share_lost"),
-             fmt_num(r["mean_settled_at"]), fmt_num(r["mean_stability_tokens"])] for r in shares.to_dict("records")]
+             fmt_num(r["mean_settled_at"], 0), fmt_num(r["mean_stability_tokens"], 0)]  # tokens: whole numbers
+            for r in shares.to_dict("records")]
     examples = []
     for r in (flips.head(3).to_dict("records") if flips is not None else []):
         text = str(r["span_text"] or "")

@@ -9,7 +9,9 @@ else the pinned files' bytes per record, an upper bound since records also hold 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from .. import datasets
 from ..config import ExperimentConfig
@@ -17,7 +19,11 @@ from ..core import Budget
 from ..errors import DataError
 from ..mechanism import resolve_spec
 from ..models import ModelSpec, answer_margin_for, natural_cap_for
+from ..models.registry import info_for
+from ..models.server_profiles import by_host
 from ..pricing import estimate_input_tokens, price_for
+from ..store import Store
+from ..store.schema import DB_NAME
 from ..tasks import get_task
 from .plan import budget_plan
 
@@ -182,3 +188,71 @@ def sequential_estimate(cfg: ExperimentConfig, *, effect: float = 0.10, runs: in
     return SequentialEstimate(effect, runs, money("fixed"), money("max"), money("null"), money("alt"),
                               sum(a * s[0] for a, s in zip(w, shares)), sum(a * s[1] for a, s in zip(w, shares)),
                               sum(a * p for a, p in zip(w, powers)))
+def self_hosted(spec_text: str) -> bool:
+    """A model that runs on the user's own hardware: `local:`, or an openai-compatible server that is not a
+    hosted API (DeepSeek, xAI are recognised by host)."""
+    spec = ModelSpec.parse(spec_text)
+    info = info_for(spec.provider)
+    return info is not None and (info.embedded or (info.server and by_host(str(spec.base_url or "")) is None))
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Output tokens per second of one request stream of a model, measured on finished samples of a run."""
+
+    tokens_per_s: float
+    samples: int
+    run_dir: str
+
+
+def measured_speed(run_dirs: list[str | Path], model: str) -> Speed | None:
+    """Tokens per second of `model` from the first run dir that has finished samples of it: decoded tokens over
+    wall time per request (prompt processing and retries included). The budgets of an item's shared trace were
+    decoded in one unit whose time each of its samples records: the unit counts its longest thinking plus each
+    answer, over the unit's time."""
+    for run_dir in run_dirs:
+        if not (Path(run_dir) / DB_NAME).is_file():
+            continue
+        with Store(run_dir, create=False, readonly=True) as store:
+            df = store.sample_frame(["model", "status", "task", "item_id", "replicate", "shared_trace",
+                                     "output_tokens", "reasoning_tokens", "latency_s"])
+        df = df[(df["model"] == model) & (df["status"] != "error") & (df["latency_s"] > 0)].copy()
+        if df.empty:
+            continue
+        df["thinking"] = df["reasoning_tokens"].fillna(0)
+        df["answer"] = (df["output_tokens"].fillna(df["thinking"]) - df["thinking"]).clip(lower=0)
+        shared = df.groupby(["task", "item_id", "replicate"], sort=False)["shared_trace"].transform("max")
+        df["trace"] = [(t, i, r) if bool(sh) else (t, i, r, k) for k, (t, i, r, sh) in
+                       enumerate(zip(df["task"], df["item_id"], df["replicate"], shared.fillna(0)))]
+        per = df.groupby("trace", sort=False).agg(thinking=("thinking", "max"), answer=("answer", "sum"),
+                                                  seconds=("latency_s", "max"))
+        tokens, seconds = float((per["thinking"] + per["answer"]).sum()), float(per["seconds"].sum())
+        if seconds > 0 and tokens > 0:
+            return Speed(tokens / seconds, len(df), str(run_dir))
+    return None
+
+
+def streams(cfg: ExperimentConfig, spec_text: str) -> int:
+    """Requests decoded at once: a local model's llama.cpp slots (n_parallel, 1 by default), else concurrency."""
+    options = cfg.model_options.get(spec_text) or {}
+    info = info_for(ModelSpec.parse(spec_text).provider)
+    if info is not None and info.embedded:
+        return max(1, int(options.get("n_parallel") or 1))
+    return max(1, min(int(cfg.concurrency or 1), int(options.get("max_concurrency") or cfg.concurrency or 1)))
+
+
+def wall_time(output_tokens: int, speed: Speed, n_streams: int) -> float:
+    """Seconds for `output_tokens` at the measured per-stream speed, `n_streams` at once (an upper bound on the
+    gain: a server's streams share its hardware)."""
+    return output_tokens / speed.tokens_per_s / max(1, n_streams)
+
+
+def fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
+    minutes = int(round(seconds / 60))
+    if minutes < 1:
+        return f"{max(1, int(round(seconds)))} s"
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

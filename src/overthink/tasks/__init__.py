@@ -7,6 +7,7 @@ it takes (`known_options`, or its keyword parameters) and any other option is re
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Callable
 from typing import Any
@@ -84,7 +85,10 @@ def get_task(name: str, **options: Any) -> Task:
     plugins = _plugins()
     if name in plugins:
         return make_plugin_task(plugins[name].load(), name, options)
-    raise UserError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
+    known = task_names()
+    close = difflib.get_close_matches(name, known + sorted(f"{p}/" for p in PREFIXES), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UserError(f"unknown task {name!r}{hint}; known tasks: {', '.join(known)}")
 
 
 __all__ = ["Graded", "Metric", "Scoring", "Task", "extract_answer", "get_task", "task_names", "BUILTIN"]

@@ -1,0 +1,33 @@
+"""Model names short enough for a terminal table, and still unique: cut names made 60 rows of
+`openai-compatible:Qwen/Qwen3-8B@http://127.0.0.1:80…` look identical. Used by `estimate` and the audit table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+PROVIDER_SHORT = {"openai-compatible": "oai-compat", "anthropic-bedrock": "bedrock", "anthropic-vertex": "vertex"}
+
+
+def _compact(name: str) -> str:
+    """A shorter spelling of one spec: a short provider, `http://host:port/v1` as `host:port`."""
+    provider, sep, rest = name.partition(":")
+    if sep and provider in PROVIDER_SHORT:
+        name = f"{PROVIDER_SHORT[provider]}:{rest}"
+    name = re.sub(r"@https?://([^/\s]+)(/v1)?/?$", r"@\1", name)
+    return name.replace("@127.0.0.1:", "@:").replace("@localhost:", "@:")
+
+
+def short_names(names: Iterable[str], width: int = 28) -> dict[str, str]:
+    """name -> a unique display name of at most `width` characters (names that fit are kept as they are).
+    Too-long names keep their start and their end around a `…`, with as much of the end as tells them apart."""
+    names = list(dict.fromkeys(names))
+    out = {n: n if len(n) <= width else _compact(n) for n in names}
+    long = [n for n in names if len(out[n]) > width]
+    for tail in range(max(4, width // 2), width):
+        head = width - tail - 1
+        trial = {n: out[n][:head] + "…" + out[n][-tail:] for n in long}
+        if len(set(trial.values()) | {out[n] for n in names if n not in long}) == len(names):
+            out.update(trial)
+            return out
+    return {n: n for n in names}  # nothing short is unique: the full names
