@@ -161,8 +161,10 @@ def _check_tree(spec: str, value: Any, path: str, seen: set[int]) -> None:
     elif isinstance(value, (list, tuple)):
         for i, sub in enumerate(value):
             _check_tree(spec, sub, f"{path}[{i}]", seen)
-    elif isinstance(value, str) and "://" in value:
-        _check_url_secrets(value, f"model_options for {spec}: {path!r}")
+    elif isinstance(value, str) and "://" in value:  # each URL in a text (a template holds other '?' and '=')
+        for word in value.split():
+            if "://" in word:
+                _check_url_secrets(word, f"model_options for {spec}: {path!r}")
 
 
 def configured_keys(names: Iterable[str] = (), env_files: Iterable[str | Path] = (".env",)) -> dict[str, str]:
