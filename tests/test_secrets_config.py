@@ -109,6 +109,15 @@ def test_keys_from_dotenv_and_api_key_env_count_too(tmp_path, monkeypatch):
     assert build_config(overrides={**BASE, "model_options": {SPEC: {"extra_body": {"user": KEY}}}})  # no key: ok
 
 
+def test_ordinary_environment_values_are_not_keys(monkeypatch, tmp_path):
+    """PWD (the shell's directory), SSH_AUTH_SOCK, DESKTOP_SESSION hold paths and names a config may well hold."""
+    for var in ("PWD", "OLDPWD", "SSH_AUTH_SOCK", "DESKTOP_SESSION"):
+        monkeypatch.setenv(var, str(tmp_path / "runs"))
+    cfg = build_config(overrides={**BASE, "run_dir": str(tmp_path / "runs"),
+                                  "task_args": {"word-problems": {"data": str(tmp_path / "runs")}}})
+    assert cfg.run_dir == str(tmp_path / "runs")
+
+
 def test_a_key_handed_out_in_this_process_counts(monkeypatch):
     other = "zz-seen-Q8wE2rT6yU1iO4pA7sD"
     secrets.remember(other)
@@ -169,7 +178,8 @@ def test_a_run_stores_and_reports_no_part_of_the_key(tmp_path):
     try:
         spec = f"openai-compatible:m@{echo.url}/v1"
         cfg = tmp_path / "run.yaml"
-        cfg.write_text(json.dumps({"models": [spec], "tasks": ["word-problems"], "budgets": [0, 64], "limit": 4, "mechanism": "prompted",
+        cfg.write_text(json.dumps({"models": [spec], "tasks": ["word-problems"], "budgets": [0, 64], "limit": 4,
+                                   "mechanism": "prompted",
                                    "model_options": {spec: {"max_attempts": 1, "timeout_s": 10,
                                                             "api_key_env": "GATEWAY_KEY",
                                                             "extra_body": {"user": "someone"}}}}))

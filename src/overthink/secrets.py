@@ -40,8 +40,7 @@ _HARMLESS_BEFORE = {"key": frozenset({"cache", "idempotency", "sort", "partition
                     "token": frozenset({"bos", "eos", "pad", "stop", "unk", "sep", "cls", "mask", "start", "end",
                                         "think", "thinking", "image", "audio", "video"})}
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_ENV_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "pwd", "credential",
-                        "credentials"})
+_ENV_WORDS = frozenset({"key", "apikey", "token", "secret", "password", "passwd", "credential", "credentials"})
 _URL_FIELDS = ("base_url", "url", "endpoint", "api_base")
 MAX_WALK = 100_000  # values a config scan visits (a config holds a few hundred; a shared subtree counts once)
 MIN_KEY = 6  # shorter values are not redacted (they would match ordinary words)
@@ -191,7 +190,7 @@ def configured_keys(names: Iterable[str] = (), env_files: Iterable[str | Path] =
 
 
 def _key_variable(var: str) -> bool:
-    """`OPENAI_API_KEY`, `GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`; not `SSH_AUTH_SOCK` or
+    """`OPENAI_API_KEY`, `GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`; not `PWD`, `SSH_AUTH_SOCK` or
     `DESKTOP_SESSION`, whose values (paths, names) are no keys and could well appear in a config."""
     return bool(_ENV_WORDS & {w.lower() for w in _WORD.findall(var)})
 
