@@ -5,6 +5,8 @@ A YAML file can hold any field; flags override the file. Errors name the file an
 
 from __future__ import annotations
 
+import difflib
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
 from .models import check_spec
 from .models.registry import info_of_spec
-from .secrets import check_options, check_url
+from .secrets import check_options, check_url, configured_keys, refuse_keys
 from .yaml_text import parse_yaml
 
 DEFAULT_GRACE_S = 30.0
@@ -46,6 +48,33 @@ def parse_shard(value: str) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise ValueError(f"shard {value!r}: I must be 0 to N-1 (the first of four shards is 0/4)")
     return index, count
+
+
+# model_options a number must bound: 0 or less would never send (max_attempts, max_concurrency), time out at once
+# or never (timeout_s), or wait a negative time (backoff); each is refused with one line naming it
+POSITIVE_OPTIONS = ("timeout_s", "max_attempts", "max_concurrency")
+NON_NEGATIVE_OPTIONS = ("backoff_initial_s", "backoff_max_s")
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest of `choices`, or '' when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_option_numbers(spec: str, options: dict[str, Any]) -> None:
+    for name in (*POSITIVE_OPTIONS, *NON_NEGATIVE_OPTIONS):
+        value = options.get(name)
+        if value is None or isinstance(value, bool):
+            continue  # a bool or a non-number is the provider's type error (model_option names it)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        positive = name in POSITIVE_OPTIONS
+        if not math.isfinite(number) or (number <= 0 if positive else number < 0):
+            raise ConfigError(f"model_options for {spec}: {name} must be a number {'> 0' if positive else '>= 0'}, "
+                              f"got {value!r}")
 
 
 def _semantic_options(field: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -124,12 +153,18 @@ class ExperimentConfig(BaseModel):
                     data[plural] = data.pop(single)
             for key in ("models", "tasks", "budgets"):
                 if isinstance(data.get(key), (str, int)) and not isinstance(data.get(key), bool):
-                    data[key] = [v.strip() for v in str(data[key]).split(",") if v.strip()]
+                    parts = [v.strip() for v in str(data[key]).split(",")]
+                    if key == "budgets" and "" in parts[:-1] and any(parts):  # 0,,64: a lost value, not a list
+                        raise ValueError(f"budgets: an empty entry in {str(data[key])!r} (two commas in a row?)")
+                    data[key] = [v for v in parts if v]
         return data
 
     @field_validator("budgets", mode="before")
     @classmethod
     def _budgets(cls, value: Any) -> list[Budget]:
+        for v in value:  # int() reads any script's digits ('٦٤' is 64): a budget is written in 0-9
+            if isinstance(v, str) and not v.isascii():
+                raise ValueError(f"budget {v!r}: write a token count in the digits 0-9, or an effort level")
         out = [parse_budget(v) for v in value]
         for b in out:
             if isinstance(b, int):
@@ -152,6 +187,14 @@ class ExperimentConfig(BaseModel):
             raise ValueError(str(exc)) from None
         return [str(spec) for spec in specs]
 
+    @field_validator("run_dir")
+    @classmethod
+    def _run_dir(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "\0" in value):
+            raise ValueError("an empty run dir (or one with a NUL byte) names no directory; give a path, or leave "
+                             "--run-dir out for a new one under runs/")
+        return value
+
     @field_validator("model_options")
     @classmethod
     def _no_secrets(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -159,6 +202,7 @@ class ExperimentConfig(BaseModel):
         try:
             for spec, options in value.items():
                 check_options(spec, options)
+                _check_option_numbers(spec, options)
         except UserError as exc:
             raise ValueError(str(exc)) from None
         return value
@@ -202,12 +246,26 @@ class ExperimentConfig(BaseModel):
         return diff
 
 
+def check_secrets(cfg: ExperimentConfig, source: str = "") -> None:
+    """Before any request (a model's load may already probe its server): no text of the config - a value, a
+    name, a model spec's URL - holds a configured key (secrets.refuse_keys). Refused without echoing it."""
+    options = [o for o in cfg.model_options.values() if isinstance(o, dict)]
+    names = [str(o["api_key_env"]) for o in options if o.get("api_key_env")]
+    files = [".env", *(str(o["env_file"]) for o in options if isinstance(o.get("env_file"), (str, Path)))]
+    try:
+        refuse_keys(cfg.model_dump(mode="json"), configured_keys(names, files), "")
+    except UserError as exc:
+        raise ConfigError(f"{source}: {exc}" if source else str(exc)) from None
+
+
 def _format_error(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: field '{path}': {msg}")
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            msg = "not a config field" + did_you_mean(path, [*ExperimentConfig.model_fields, "model", "task"])
+        lines.append(f"{source}: field '{path}': {msg}" if err["loc"] else f"{source}: {msg}")
     return "\n".join(lines)
 
 
@@ -273,4 +331,12 @@ def build_config(file: str | Path | None = None, overrides: dict[str, Any] | Non
     if unknown:
         raise ConfigError(f"{source}: task_args names task {unknown[0]!r}, which is not one of this run's tasks "
                           f"({', '.join(cfg.tasks)})")
+    # model_options given now must name a model of this run: another spelling of a spec would be ignored silently
+    given = {*(load_yaml(file).get("model_options") or {} if file else {}), *((overrides or {}).get("model_options")
+                                                                              or {})}
+    stray = sorted(str(m) for m in given if m not in cfg.models)
+    if stray:
+        raise ConfigError(f"{source}: model_options names model {stray[0]!r}, which is not one of this run's models"
+                          f"{did_you_mean(stray[0], cfg.models)} ({', '.join(cfg.models)}); keys are full specs")
+    check_secrets(cfg, source)
     return cfg

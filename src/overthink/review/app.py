@@ -47,6 +47,7 @@ HOST = "127.0.0.1"
 PAGE_SIZE = 100
 MAX_BODY = 64 * 1024  # a label is a few codes, tags and a note
 MAX_DEPTH = 8  # {"labels": [...]} needs 2
+MAX_SAMPLE_ID = 2**63 - 1  # SQLite's largest integer
 REVIEWER_COOKIE = "overthink_reviewer"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -70,17 +71,17 @@ class TokenGate(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         cfg = self.config
         given = request.query_params.get("token")
-        if given is not None and request.method == "GET" and secrets.compare_digest(given, cfg.token):
+        if given is not None and request.method == "GET" and _same(given, cfg.token):
             response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=303)
             response.set_cookie(cfg.cookie, cfg.token, httponly=True, samesite="strict", path="/")
             return response
         cookie = request.cookies.get(cfg.cookie, "")
-        if not secrets.compare_digest(cookie, cfg.token):
+        if not _same(cookie, cfg.token):
             return PlainTextResponse("403 Forbidden: open the URL with the access token that `overthink review` "
                                      "printed.\n", status_code=403)
         if request.method not in ("GET", "HEAD"):
             csrf = request.headers.get("x-csrf-token", "")
-            if not secrets.compare_digest(csrf, cfg.csrf) or \
+            if not _same(csrf, cfg.csrf) or \
                     request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
                 return PlainTextResponse("403 Forbidden: missing or wrong CSRF token\n", status_code=403)
         response = await call_next(request)
@@ -89,6 +90,12 @@ class TokenGate(BaseHTTPMiddleware):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison of a presented token. `compare_digest` on str raises TypeError for non-ASCII
+    text (a header, cookie or query value anyone can send): compare the UTF-8 bytes instead."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
 def _env() -> Environment:
@@ -172,8 +179,10 @@ def create_app(config: ReviewConfig) -> Starlette:
         body, problem = await _json_body(request)
         if problem is not None:
             return problem
-        if not isinstance(body, dict) or not isinstance(body.get("sample_id"), int):
-            return JSONResponse({"error": "sample_id: expected an integer"}, status_code=400)
+        # bool is an int in Python (true would be sample 1); SQLite integers are 64-bit (10**30 overflows)
+        sample_id = body.get("sample_id") if isinstance(body, dict) else None
+        if type(sample_id) is not int or not 1 <= sample_id <= MAX_SAMPLE_ID:
+            return JSONResponse({"error": "sample_id: expected an integer sample id (1 or more)"}, status_code=400)
         try:
             labels, tags, note, who = validate_label(body.get("labels", []), body.get("tags", []),
                                                      body.get("note", ""), body.get("reviewer", ""))

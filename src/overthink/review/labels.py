@@ -8,6 +8,7 @@ current verdict on a sample is a set of taxonomy codes (possibly empty), free ta
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +54,28 @@ MAX_NOTE_LEN = 4000
 MAX_REVIEWER_LEN = 64
 
 
+# A reviewer name or tag is one line of printable text; a note may hold line breaks and tabs, no other controls.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NOTE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # JSON may escape a lone surrogate; it is not text and SQLite refuses it
+
+
+def _check_text(field: str, text: str, controls: re.Pattern[str]) -> None:
+    if _SURROGATE.search(text):
+        raise UserError(f"{field}: holds a lone surrogate (\\ud800-\\udfff), which is not valid text")
+    bad = controls.search(text)
+    if bad:
+        raise UserError(f"{field}: holds a control character (U+{ord(bad[0]):04X}); use printable text")
+
+
 def validate_label(labels: Any, tags: Any, note: Any, reviewer: Any) -> tuple[list[str], list[str], str, str]:
     """Check one label submission; raises UserError naming the bad field."""
     if not isinstance(labels, list) or not all(isinstance(c, str) for c in labels):
         raise UserError("labels: expected a list of taxonomy codes")
     unknown = [c for c in labels if c not in BY_CODE]
-    if unknown:
-        raise UserError(f"labels: unknown code(s) {', '.join(unknown)}; one of {', '.join(CODES)}")
+    if unknown:  # shown escaped: a code is whatever the client sent
+        shown = ", ".join(c.encode("ascii", "backslashreplace").decode()[:MAX_TAG_LEN] for c in unknown[:5])
+        raise UserError(f"labels: unknown code(s) {shown}; one of {', '.join(CODES)}")
     if "no-failure" in labels and len(labels) > 1:
         raise UserError("labels: 'no-failure' cannot be combined with a failure mode")
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -71,6 +87,10 @@ def validate_label(labels: Any, tags: Any, note: Any, reviewer: Any) -> tuple[li
         raise UserError(f"note: expected text of at most {MAX_NOTE_LEN} characters")
     if not isinstance(reviewer, str) or not reviewer.strip() or len(reviewer.strip()) > MAX_REVIEWER_LEN:
         raise UserError(f"reviewer: a name of 1..{MAX_REVIEWER_LEN} characters is required")
+    _check_text("reviewer", reviewer.strip(), _CONTROL)
+    for tag in tags:
+        _check_text("tags", tag, _CONTROL)
+    _check_text("note", note, _NOTE_CONTROL)
     ordered = [c for c in CODES if c in labels]  # canonical order, no duplicates
     return ordered, tags, note, reviewer.strip()
 

@@ -109,6 +109,11 @@ class Store:
         if not {"meta", "samples"} <= names:
             self.close()
             raise StoreError(f"{self.path}: a SQLite file, but not an overthink run store (no samples table)")
+        version = self.get_meta("schema_version")  # a newer layout is never read, migrated or resumed
+        if version is not None and (type(version) is not int or version > SCHEMA_VERSION):
+            self.close()
+            raise StoreError(f"{self.path}: store schema version {str(version)[:20]!r} is newer than this overthink "
+                             f"reads (up to {SCHEMA_VERSION}); upgrade overthink to read or resume it")
 
     def _migrate(self) -> None:
         version = self.get_meta("schema_version")

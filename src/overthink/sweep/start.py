@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..budget import check_budget_size
-from ..config import ExperimentConfig, build_config, in_file
+from ..config import ExperimentConfig, build_config, check_secrets, in_file
 from ..core import Item
 from ..errors import ConfigError, UserError
 from ..mechanism import resolve
@@ -26,6 +26,7 @@ from ..models import ModelBase, load_model
 from ..models.apibase import ApiModel
 from ..models.registry import info_for, info_of_spec
 from ..progress import SweepProgress
+from ..secrets import redact_tree
 from ..store import Store
 from ..store.lock import RunLock
 from ..tasks import Task, get_task, task_names
@@ -135,9 +136,9 @@ def open_run(cfg: ExperimentConfig, store: Store, session: dict[str, Any] | None
                 raise ConfigError(
                     f"{store.run_dir} was started with different {', '.join(diff)}; samples would not be "
                     f"comparable. Use a new --run-dir, or resume with the original settings.")
-    values["config"] = cfg.model_dump(mode="json")
+    values["config"] = redact_tree(cfg.model_dump(mode="json"))  # refused earlier; never stored unredacted
     if session is not None:
-        values["sessions"] = [*(store.get_meta("sessions") or []), session]
+        values["sessions"] = [*(store.get_meta("sessions") or []), redact_tree(session)]
     store.set_meta_many(values)
     return run_id
 
@@ -184,8 +185,8 @@ class Sweep:
             resumed = store.get_meta("run_id") is not None
             run_id = open_run(self.cfg, store, provenance.session(self.models.values(), resumed=resumed))
             mechanisms = {spec: resolve(self.cfg.mechanism, m).value for spec, m in self.models.items()}
-            store.set_meta("models", {spec: {"mechanism": mechanisms[spec], **m.describe()}
-                                      for spec, m in self.models.items()})
+            store.set_meta("models", redact_tree({spec: {"mechanism": mechanisms[spec], **m.describe()}
+                                                  for spec, m in self.models.items()}))
             loaded = self._load_items(store)
             plan = build_plan(self.cfg, loaded, store.done_keys(), mechanisms)
             execute = executor_for(self.cfg)
@@ -232,6 +233,7 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
             prepare_local: Callable[[str], None] | None = None) -> Sweep:
     """Build every task and create and check every model of a config, once, before anything touches disk.
     `prepare_local(pack)` makes an embedded model's file ready (the CLI shows a progress bar for it)."""
+    check_secrets(cfg)  # also for a config built in Python: a key in it is refused before any model is loaded
     tasks = [get_task(name, **cfg.task_args.get(name, {})) for name in cfg.tasks]  # an unknown task stops here
     # options for a task not in this run are kept (a preset's options for other tasks), unless no such task exists
     stray = [n for n in cfg.task_args if n not in cfg.tasks and "/" not in n and n not in task_names()]
