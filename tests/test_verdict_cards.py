@@ -14,8 +14,9 @@ def row(verdict: str, words: str, **more) -> dict:
     base = {"task": "word-problems", "model": "local:qwen2.5-coder-0.5b", "mechanism": "forced",
             "metric": "accuracy", "paper_verdict": "positive", "paper_delta": 0.55, "first_budget": 0,
             "last_budget": 256, "first_score": 0.0, "last_score": 0.55, "first_tokens": 0.0, "last_tokens": 174.0,
-            "n_items": 20, "trend": verdict, "slope": 4.42, "slope_low": 1.34, "slope_high": 7.49, "p": 0.005,
-            "n_obs": 74, "n_clusters": 20, "detectable_change": 0.21, "scale": "log-odds",
+            "n_items": 20, "trend": verdict, "slope": 0.069, "slope_low": 0.021, "slope_high": 0.117, "p": 0.005,
+            "change": 0.55, "change_low": 0.17, "change_high": 0.93,
+            "n_obs": 74, "n_clusters": 20, "detectable_change": 0.21, "scale": "per doubling",
             "uniform_score": math.nan, "verdict": verdict, "verdict_words": words, "verdict_detail": "",
             "control_active": True, "control_flags": "", "verdict_basis": "requested budgets"}
     return {**base, **more}
@@ -36,7 +37,9 @@ def test_every_card_leads_with_a_sentence_and_its_p_and_shows_the_same_fields():
     positive = dict(cards[0]["fields"])
     assert positive["power"].startswith("with 20 items this test finds a change of about 21.0 points")
     assert positive["paper's rule (extreme budgets)"].startswith("positive, +55.0 points")
-    assert "log-odds" in positive["trend test (items as clusters)"] and "log-odds" not in cards[0]["lead"]
+    # the test's numbers (change with its CI, points per doubling) are in the details, not in the lead
+    assert "points per doubling" in positive["trend test (items as clusters)"]
+    assert "per doubling" not in cards[0]["lead"] and "95 % CI" not in cards[0]["lead"]
 
 
 def test_new_verdict_columns_slot_in_and_the_lead_cites_the_adjusted_p():

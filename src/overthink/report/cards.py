@@ -15,6 +15,8 @@ from typing import Any
 from ..analysis.verdicts import (
     METRIC_NAMES,
     NOT_ENOUGH,
+    NOT_IDENTIFIABLE,
+    TOO_FEW,
     fmt_delta,
     fmt_num,
     fmt_p,
@@ -67,8 +69,8 @@ def lead_sentence(row: dict[str, Any]) -> str:
     """What happened from the shortest to the longest budget, in words, with its p-value."""
     metric = str(row.get("metric", "accuracy"))
     verdict = str(row.get("verdict", row.get("trend", "")))
-    if verdict == NOT_ENOUGH:
-        detail = str(row.get("verdict_detail") or "not enough data to tell")
+    if verdict in (NOT_ENOUGH, TOO_FEW, NOT_IDENTIFIABLE):  # the reason is the sentence; there is no p to cite
+        detail = str(row.get("verdict_detail") or row.get("verdict_words") or "not enough data to tell")
         return _cap(detail.split(";")[0]) + "."
     words = _cap(str(row.get("verdict_words") or row.get("words") or verdict))
     name = METRIC_NAMES.get(metric, metric)
