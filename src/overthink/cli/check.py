@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import UserError
-from ..models.registry import info_of_spec
 from ..report.console import wide_console
 from .common import parse_value
 
@@ -79,6 +78,7 @@ def check(
     except ValueError as exc:
         raise UserError(f"--budgets: {exc}") from None
     opts = _options(option)
+    from ..models.registry import info_of_spec  # the model tables load only when check runs
     per_model = {m: {**({"server": server} if server and (i := info_of_spec(m)) is not None and i.server else {}),
                      **opts} for m in models}
     result = run_check(models, parsed, mechanism=mechanism, model_options=per_model,

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..store.lock import RunLock
-
 
 def merge(
     run_dirs: Annotated[list[Path], typer.Argument(help="run dirs to merge (the shards of one config, or any runs "
@@ -18,7 +16,8 @@ def merge(
     """Merge run dirs losslessly: samples, items, labels, batch records and the sessions' provenance. Runs with
     different semantic settings are refused; the same sample twice is kept once (an overlap, counted), the same
     key with different content is a conflict and nothing is written."""
-    from ..store.merge import merge_runs  # the store's SQL; loaded only by this command
+    from ..store.lock import RunLock  # the store (and pandas) load only when a command uses them: --help stays fast
+    from ..store.merge import merge_runs
 
     with RunLock(into):
         result = merge_runs(run_dirs, into)
