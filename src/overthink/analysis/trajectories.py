@@ -74,8 +74,8 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
         meta = _meta(getattr(s, "sample_meta", None))
         design = "shared" if "shared_think_tokens" in meta else "independent"
         base = {k: getattr(s, k) for k in TRAJ}
-        correct = bool(s.score >= 1) if s.score == s.score else False  # unparsed = not correct
-        tokens = s.reasoning_tokens if s.reasoning_tokens == s.reasoning_tokens else 0  # NaN: nothing reported
+        correct = bool(s.score >= 1) if pd.notna(s.score) else False  # unparsed (None or NaN) = not correct
+        tokens = s.reasoning_tokens if pd.notna(s.reasoning_tokens) else 0  # NaN / None: nothing reported
         rows.append({**base, "cut": int(tokens or 0), "budget": s.budget, "source": "budget",
                      "correct": correct, "answer": s.answer, "chars": math.nan, "design": design,
                      "model_id": getattr(s, "model_id", s.model)})
