@@ -18,7 +18,7 @@ def _compact(name: str) -> str:
     return name.replace("@127.0.0.1:", "@:").replace("@localhost:", "@:")
 
 
-def short_names(names: Iterable[str], width: int = 28) -> dict[str, str]:
+def short_names(names: Iterable[str], width: int = 40) -> dict[str, str]:
     """name -> a unique display name of at most `width` characters (names that fit are kept as they are).
     Too-long names keep their start and their end around a `…`, with as much of the end as tells them apart."""
     names = list(dict.fromkeys(names))
