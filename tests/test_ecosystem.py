@@ -63,9 +63,10 @@ def server():
 
 @pytest.fixture(scope="module")
 def env(server):
-    return {**os.environ, "OPENAI_API_KEY": "sk-test-not-a-secret",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(Path(__file__).parents[1] / "src"),
-                                                      os.environ.get("PYTHONPATH")) if p)}
+    # No PYTHONPATH: inspect_ai names a task `overthink/...` only when it finds overthink installed (the editable
+    # install of this checkout); a src/ on PYTHONPATH would be found first, through its egg-info, as not installed.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, "OPENAI_API_KEY": "sk-test-not-a-secret"}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_inspect_eval_of_overthink_task_imports_to_the_same_curves(server, env, 
         res = subprocess.run([inspect_cli(), "eval", "overthink/misleading_math", "-T", f"n={N_ITEMS}",
                               "-T", "distractors=3", "--model", "openai/o4-mini", "--model-base-url",
                               f"{server.url}/v1", "--reasoning-effort", effort, "--log-dir", str(logs),
-                              "--display", "none"], capture_output=True, text=True, env=env, timeout=300)
+                              "--display", "plain"], capture_output=True, text=True, env=env, timeout=300)
         assert res.returncode == 0, res.stdout + res.stderr
     res = ot("import", logs, "--run-dir", tmp_path / "imported")
     assert res.exit_code == 0, res.output
