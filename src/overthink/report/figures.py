@@ -49,12 +49,18 @@ def thin_ticks(positions: list[float], gap: float) -> list[int]:
     return keep + [last]
 
 
-def curve_figure(table: pd.DataFrame):
-    """A matplotlib Figure of the curves in a score table (see analysis.curves.score_table)."""
+def _task_panels(table: pd.DataFrame):
+    """One panel per task of `table`, three to a row: (tasks, figure, axes)."""
     tasks = list(dict.fromkeys(table["task"]))
     cols = min(3, len(tasks))
     rows = math.ceil(len(tasks) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    return tasks, fig, axes
+
+
+def curve_figure(table: pd.DataFrame):
+    """A matplotlib Figure of the curves in a score table (see analysis.curves.score_table)."""
+    tasks, fig, axes = _task_panels(table)
     for ax, task in zip(axes.flat, tasks):
         sub = table[table["task"] == task]
         metric = sub["metric"].iloc[0]
@@ -271,10 +277,7 @@ def frontier_figure(table: pd.DataFrame, recs: pd.DataFrame):
     """Accuracy (non-answers wrong, 95 % item-bootstrap CI) against mean thinking tokens per budget, one panel per
     task and one line per (model, mechanism); budgets on the accuracy / thinking-token frontier are filled, the
     recommended budget is ringed with a star (analysis/recommend.py)."""
-    tasks = list(dict.fromkeys(table["task"]))
-    cols = min(3, len(tasks))
-    rows = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    tasks, fig, axes = _task_panels(table)
     for ax, task in zip(axes.flat, tasks):
         sub = table[table["task"] == task]
         for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
