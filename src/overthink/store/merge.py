@@ -176,16 +176,16 @@ def _write(stores: list[Store], target: Store, plan: _Plan, configs: list, resul
             conn.execute(f"INSERT OR IGNORE INTO items ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                          [row[c] for c in cols])
             result.items += 1
-        for key, (_index, row) in plan.samples.items():
+        for _index, row in plan.samples.values():
             cols = [c for c in sample_cols if c in row]
             values = [row[c] for c in cols]
-            conn.execute(f"DELETE FROM samples WHERE {' AND '.join(f'{k} = ?' for k in KEY)}", list(key))
-            conn.execute(f"INSERT INTO samples ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                               values)
+            # OR REPLACE: a stored error sample of the same key (UNIQUE over KEY) gives way to the finished one
+            conn.execute(f"INSERT OR REPLACE INTO samples ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                         values)
             result.samples += 1
+        merged_id = {tuple(k): i for i, *k in conn.execute(f"SELECT id, {', '.join(KEY)} FROM samples")}
         for store in stores:
             old_to_key = {r["id"]: _key(r) for r in _rows(store, "samples", ["id", *KEY])}
-            merged_id = {tuple(k): i for i, *k in conn.execute(f"SELECT id, {', '.join(KEY)} FROM samples")}
             label_cols = [c for c in _columns(store, "labels") if c != "id"]
             for row in _rows(store, "labels", label_cols):
                 sample = merged_id.get(old_to_key.get(row["sample_id"]))
