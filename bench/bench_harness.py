@@ -9,7 +9,7 @@ import time
 
 from overthink.budget import plan_budget
 from overthink.config import build_config
-from overthink.models import GenerateRequest, load_model
+from overthink.providers import GenerateRequest, load_model
 from overthink.store import Store
 from overthink.sweep.start import run
 from overthink.tasks import get_task

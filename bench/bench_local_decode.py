@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overthink.budget import plan_budget
-from overthink.models import load_model
-from overthink.models.base import GenerateRequest
+from overthink.providers import load_model
+from overthink.providers.base import GenerateRequest
 
 # a prompt whose greedy output runs to the cap, so both sides decode exactly max_tokens tokens
 PROMPT = "Count from 1 to 300, one number per line, then give the last number inside <answer></answer> tags."

@@ -52,10 +52,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from overthink.budget import plan_budget  # noqa: E402
 from overthink.cli import QUICKSTART  # noqa: E402
-from overthink.models import load_model  # noqa: E402
-from overthink.models.base import GenerateRequest  # noqa: E402
-from overthink.models.local import DEFAULT_N_PARALLEL, LocalModel, _Engine  # noqa: E402
-from overthink.models.packs import ensure_model  # noqa: E402
+from overthink.local.model import DEFAULT_N_PARALLEL, LocalModel, _Engine  # noqa: E402
+from overthink.local.packs import ensure_model  # noqa: E402
+from overthink.providers import load_model  # noqa: E402
+from overthink.providers.base import GenerateRequest  # noqa: E402
 from overthink.store import Store  # noqa: E402
 from overthink.tasks import get_task  # noqa: E402
 

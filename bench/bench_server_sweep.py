@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from overthink.budget import plan_budget
-from overthink.models import GenerateRequest, load_model
+from overthink.providers import GenerateRequest, load_model
 from overthink.tasks import get_task
 
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "thinking_stop", "truncated")

@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from overthink.budget import plan_budget
-from overthink.models import load_model
-from overthink.models.base import GenerateRequest
+from overthink.providers import load_model
+from overthink.providers.base import GenerateRequest
 from overthink.tasks import get_task
 
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "thinking_stop", "truncated")

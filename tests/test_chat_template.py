@@ -1,4 +1,4 @@
-"""`model_options.chat_template` is rendered as Hugging Face renders it (models/chat_template.py), so client-side
+"""`model_options.chat_template` is rendered as Hugging Face renders it (servers/chat_template.py), so client-side
 forcing sends the prompt the server's own template builds.
 
 The expected strings were computed with Hugging Face transformers 5.25.0
@@ -15,8 +15,8 @@ import pytest
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError
-from overthink.models import GenerateRequest, load_model
-from overthink.models.chat_template import compile_template, render
+from overthink.providers import GenerateRequest, load_model
+from overthink.servers.chat_template import compile_template, render
 
 LLAMA3 = (Path(__file__).parent / "fixtures" / "chat_templates" / "Meta-Llama-3-8B-Instruct.jinja").read_text()
 SYSTEM = "Think step by step.\n\nYou have 1024 tokens to think. "

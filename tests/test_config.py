@@ -54,7 +54,7 @@ def test_a_key_in_any_model_options_is_refused(tmp_path):
 
 
 def test_bad_model_option_values_are_config_errors(tmp_path):
-    from overthink.models import load_model
+    from overthink.providers import load_model
 
     with pytest.raises(ConfigError, match="n_ctx must be int"):
         load_model("local:qwen2.5-coder-0.5b", {"n_ctx": "big"})

@@ -13,8 +13,8 @@ import pytest
 from overthink.config import DEFAULT_GRACE_S, build_config
 from overthink.core import NATURAL
 from overthink.errors import ConfigError
-from overthink.models import load_model
-from overthink.models.local import DEFAULT_NATURAL_CAP
+from overthink.local.model import DEFAULT_NATURAL_CAP
+from overthink.providers import load_model
 from overthink.sweep.plan import plan_for
 from overthink.sweep.start import model_options
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from overthink.errors import ConfigError
-from overthink.models import local
+from overthink.providers import local
 
 
 @pytest.fixture(autouse=True)

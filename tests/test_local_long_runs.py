@@ -15,10 +15,10 @@ import pytest
 
 from overthink.budget import plan_budget
 from overthink.core import NATURAL
-from overthink.models import load_model
-from overthink.models.base import GenerateRequest
-from overthink.models.local import DEFAULT_NATURAL_CAP, shutdown_engines
-from overthink.models.packs import list_packs
+from overthink.local.model import DEFAULT_NATURAL_CAP, shutdown_engines
+from overthink.local.packs import list_packs
+from overthink.providers import load_model
+from overthink.providers.base import GenerateRequest
 from overthink.store import Store
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ import pytest
 from overthink.budget import plan_budget
 from overthink.core import Mechanism
 from overthink.errors import ModelUnavailable
-from overthink.models import SweepModel, load_model
-from overthink.models.base import GenerateRequest
-from overthink.models.packs import list_packs
+from overthink.local.packs import list_packs
+from overthink.providers import SweepModel, load_model
+from overthink.providers.base import GenerateRequest
 from overthink.tasks import get_task
 
 pytestmark = pytest.mark.slow

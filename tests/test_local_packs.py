@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from overthink.errors import ModelUnavailable
-from overthink.models import load_model
-from overthink.models.local_sweep import plan_cuts
-from overthink.models.packs import ensure_model, list_packs, load_packs
+from overthink.local.packs import ensure_model, list_packs, load_packs
+from overthink.local.sweep import plan_cuts
+from overthink.providers import load_model
 
 
 def _install(site: Path, name: str, version: str, files: dict[str, bytes]) -> None:
@@ -182,7 +182,7 @@ def test_local_plans_refused_before_any_work():
     """Native budgets and budgets that cannot fit the context are refused up front (no model load needed)."""
     from overthink.budget import plan_budget
     from overthink.errors import ModelUnavailable
-    from overthink.models import load_model
+    from overthink.providers import load_model
 
     model = load_model("local:qwen2.5-coder-0.5b", {"n_ctx": 4096})
     with pytest.raises(ModelUnavailable, match="no native budget control"):

@@ -15,9 +15,9 @@ from servers.profile_api import TEMPLATE
 
 from overthink.config import build_config
 from overthink.core import Completion
-from overthink.models import ModelSpec, load_model
-from overthink.models.stub import StubModel
 from overthink.pricing import Price
+from overthink.providers import ModelSpec, load_model
+from overthink.providers.stub import StubModel
 from overthink.store import Store
 from overthink.sweep import batch
 from overthink.sweep.plan import build_plan

@@ -10,7 +10,7 @@ from servers.fake_api import FakeAPI
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
-from overthink.models import GenerateRequest, load_model
+from overthink.providers import GenerateRequest, load_model
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}
 

@@ -8,7 +8,7 @@ import yaml
 from helpers import run_cli
 
 from overthink.errors import ConfigError
-from overthink.models.capabilities import Capabilities, capabilities
+from overthink.providers.capabilities import Capabilities, capabilities
 
 
 def write_user_table(home, data) -> str:

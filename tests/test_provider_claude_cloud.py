@@ -12,9 +12,9 @@ from servers.oauth import service_account
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
-from overthink.models import GenerateRequest, ModelSpec, load_model
-from overthink.models.anthropic_cloud import canonical_claude, vertex_spec
-from overthink.models.apibase import ProviderError
+from overthink.providers import GenerateRequest, ModelSpec, load_model
+from overthink.providers.anthropic_cloud import canonical_claude, vertex_spec
+from overthink.providers.apibase import ProviderError
 from overthink.sweep.batch import supports_batch
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import pytest
 
 from overthink.core import Completion, ThinkingStop, TokenSource
-from overthink.models.apibase import ending, reasoning_before_answer
+from overthink.providers.apibase import ending, reasoning_before_answer
 from overthink.tokens import estimate_tokens
 
 ANSWER = "<answer>2</answer>"

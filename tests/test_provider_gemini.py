@@ -12,8 +12,8 @@ from servers.oauth import service_account
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
-from overthink.models import GenerateRequest, load_model
-from overthink.models.apibase import ProviderError
+from overthink.providers import GenerateRequest, load_model
+from overthink.providers.apibase import ProviderError
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}
 KEY = "AIza-test-key-000"

@@ -17,8 +17,8 @@ import pytest
 from servers.gemini_api import GeminiAPI
 
 from overthink.budget import plan_budget
-from overthink.models import GenerateRequest, load_model
-from overthink.models.apibase import ProviderError
+from overthink.providers import GenerateRequest, load_model
+from overthink.providers.apibase import ProviderError
 
 KEY = "AIza-test-key-000"
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5}

@@ -9,7 +9,7 @@ from servers.fake_api import FakeAPI
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError
-from overthink.models import GenerateRequest, load_model
+from overthink.providers import GenerateRequest, load_model
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}
 _LOOP = asyncio.new_event_loop()

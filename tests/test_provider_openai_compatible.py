@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from overthink.budget import plan_budget
-from overthink.models import GenerateRequest, load_model
-from overthink.models.openai_compatible import split_think
+from overthink.providers import GenerateRequest, load_model
+from overthink.providers.openai_compatible import split_think
 
 xllamacpp = pytest.importorskip("xllamacpp")
 

@@ -10,8 +10,8 @@ from servers.openrouter_api import DEFAULT_TOKENS, IGNORED_TOKENS, PRICE, OpenRo
 
 from overthink.budget import plan_budget
 from overthink.errors import ConfigError, ModelUnavailable
-from overthink.models import GenerateRequest, load_model
-from overthink.models.apibase import ProviderError
+from overthink.providers import GenerateRequest, load_model
+from overthink.providers.apibase import ProviderError
 from overthink.sweep.batch import supports_batch
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}

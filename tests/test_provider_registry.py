@@ -1,4 +1,4 @@
-"""The provider registry (models/registry.py): one typed ProviderInfo per provider, a third-party provider added
+"""The provider registry (providers/registry.py): one typed ProviderInfo per provider, a third-party provider added
 through the `overthink.providers` entry point, and no module outside the provider modules branching on a
 provider's name (the knowledge of a provider lives in its ProviderInfo)."""
 
@@ -12,14 +12,14 @@ from pathlib import Path
 from overthink.budget import plan_budget
 from overthink.core import Mechanism
 from overthink.mechanism import auto_mechanism
-from overthink.models import PROVIDERS, GenerateRequest, ProviderInfo, answer_margin_for, load_model, registry
-from overthink.models.registry import plugins
+from overthink.providers import PROVIDERS, GenerateRequest, ProviderInfo, answer_margin_for, load_model, registry
+from overthink.providers.registry import plugins
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "overthink"
 # the provider modules themselves (and the registry) may name providers
-PROVIDER_MODULES = {f"models/{n}.py" for n in ("anthropic", "anthropic_cloud", "openai", "openai_compatible",
-                                                 "gemini", "openrouter", "local", "local_sweep", "stub",
-                                                 "server_sweep", "server_profiles", "packs", "registry")}
+PROVIDER_MODULES = {f"providers/{n}.py" for n in ("anthropic", "anthropic_cloud", "openai", "openai_compatible",
+                                                    "gemini", "openrouter", "stub", "registry")} \
+    | {"local/model.py", "local/sweep.py", "local/packs.py", "servers/sweep.py", "servers/profiles.py"}
 
 
 def _names(node: ast.AST, names: set[str]) -> set[str]:
@@ -68,7 +68,7 @@ def test_every_provider_is_a_typed_entry():
 
 PLUGIN = '''
 from overthink.core import Completion
-from overthink.models import ModelBase, ProviderInfo
+from overthink.providers import ModelBase, ProviderInfo
 
 class Echo(ModelBase):
     def __init__(self, spec, options):

@@ -10,7 +10,7 @@ import time
 import httpx
 from tenacity import RetryCallState
 
-from overthink.models.retry import AdaptiveLimiter, BackoffWait, is_retryable, retry_after
+from overthink.providers.retry import AdaptiveLimiter, BackoffWait, is_retryable, retry_after
 from overthink.secrets import redact
 
 

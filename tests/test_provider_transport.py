@@ -12,7 +12,7 @@ import pytest
 from servers.fake_api import FakeAPI
 
 from overthink.budget import plan_budget
-from overthink.models import GenerateRequest, load_model
+from overthink.providers import GenerateRequest, load_model
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.5, "timeout_s": 5}
 PROVIDERS = [  # spec (the fake server's URL appended), key variable, the SDK whose transport it uses

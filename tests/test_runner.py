@@ -4,7 +4,7 @@ import pytest
 
 from overthink.config import build_config
 from overthink.errors import ConfigError
-from overthink.models import load_model
+from overthink.providers import load_model
 from overthink.store import Store
 from overthink.sweep.start import run, run_sync
 
@@ -89,7 +89,7 @@ def test_natural_mode_and_max_cost(tmp_path):
 
 def test_truncated_and_unparsed_are_their_own_status(tmp_path):
     from overthink.core import Completion
-    from overthink.models.stub import StubModel
+    from overthink.providers.stub import StubModel
 
     class Odd(StubModel):
         async def generate(self, request):
@@ -101,7 +101,7 @@ def test_truncated_and_unparsed_are_their_own_status(tmp_path):
                 c.answer_text = "it is two or three"
             return c
 
-    from overthink.models import ModelSpec
+    from overthink.providers import ModelSpec
 
     model = Odd(ModelSpec("stub", "oracle"), {})
     c = cfg(tmp_path, models=["stub:oracle"], replicates=1)
@@ -137,8 +137,8 @@ def test_budgets_after_a_natural_run_add_a_controlled_sweep(tmp_path):
 
 
 def test_a_user_error_from_a_provider_stops_the_run_instead_of_filling_it_with_errors(tmp_path):
-    from overthink.models import ModelSpec
-    from overthink.models.stub import StubModel
+    from overthink.providers import ModelSpec
+    from overthink.providers.stub import StubModel
 
     class Misconfigured(StubModel):
         async def generate(self, request):

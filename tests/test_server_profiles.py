@@ -19,8 +19,8 @@ from overthink.cli import app
 from overthink.config import build_config
 from overthink.errors import ConfigError, UserError
 from overthink.mechanism import AUTO_MECHANISM, SERVER_PROVIDERS, resolve, resolve_spec
-from overthink.models import PROVIDERS, GenerateRequest, ModelSpec, load_model
-from overthink.models.server_profiles import _parse, nested, profiles
+from overthink.providers import PROVIDERS, GenerateRequest, ModelSpec, load_model
+from overthink.servers.profiles import _parse, nested, profiles
 from overthink.store import Store
 from overthink.sweep.estimate import estimate_run
 from overthink.sweep.start import run_sync

@@ -9,8 +9,8 @@ import pytest
 from test_provider_openai_compatible import server_url  # noqa: F401 - the real llama.cpp server fixture
 
 from overthink.budget import plan_budget
-from overthink.models import GenerateRequest, SweepModel, load_model
-from overthink.models.server_sweep import ServerTrace, plan_cuts
+from overthink.providers import GenerateRequest, SweepModel, load_model
+from overthink.servers.sweep import ServerTrace, plan_cuts
 
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "reasoning_tokens_source", "thinking_stop", "truncated",
           "stop_reason", "output_tokens", "input_tokens")

@@ -12,7 +12,7 @@ import pytest
 from servers.profile_api import TEMPLATE
 
 from overthink.budget import plan_budget
-from overthink.models import GenerateRequest, load_model
+from overthink.providers import GenerateRequest, load_model
 
 BUDGETS = [0, 4, 16]
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "thinking_stop", "truncated", "output_tokens")

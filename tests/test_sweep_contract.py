@@ -1,4 +1,4 @@
-"""The provider contract (models/base.py) and the sweep's promise to begin a run once: every provider inherits
+"""The provider contract (providers/base.py) and the sweep's promise to begin a run once: every provider inherits
 ModelBase, the data the estimate reads agrees with the classes, and a run creates, checks and builds once."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import typing
 import pytest
 
 from overthink.config import build_config
-from overthink.models import PROVIDERS, BatchModel, ModelBase, ModelSpec, SweepModel
-from overthink.models.stub import StubModel
+from overthink.providers import PROVIDERS, BatchModel, ModelBase, ModelSpec, SweepModel
+from overthink.providers.stub import StubModel
 from overthink.store import Store
 from overthink.sweep.plan import SampleKey, build_plan
 from overthink.sweep.start import run_sync
@@ -29,7 +29,7 @@ def provider_class(name: str) -> type:
 def test_every_provider_declares_the_contract(name):
     cls = provider_class(name)
     assert issubclass(cls, ModelBase)
-    # answer margins are data (models/registry.py) that the estimate reads without the provider: no
+    # answer margins are data (providers/registry.py) that the estimate reads without the provider: no
     # class may declare its own, which the estimate would not see
     assert all("default_answer_margin" not in vars(k) for k in cls.__mro__ if k is not ModelBase)
     assert cls.batch_api == (name in BATCH)  # declared, and only where the methods exist

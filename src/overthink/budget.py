@@ -80,7 +80,7 @@ class BudgetPlan:
     answer_tokens: int  # what is reserved for the visible answer
 
 
-NATURAL_MAX_TOKENS = 16_384  # the paper's natural thinking length; models/registry.py per provider
+NATURAL_MAX_TOKENS = 16_384  # the paper's natural thinking length; providers/registry.py per provider
 
 
 def plan_budget(

@@ -28,7 +28,7 @@ from .config import ExperimentConfig, build_config
 from .core import Budget, Mechanism, budget_sort_key
 from .errors import UserError
 from .mechanism import resolve
-from .models import ModelBase, load_model
+from .providers import ModelBase, load_model
 from .secrets import redact
 from .sweep.plan import make_request, plan_for
 from .sweep.start import model_options as run_model_options

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .budget import MAX_BUDGET, check_budget_size
 from .core import NATURAL, Budget, Mechanism, parse_budget
 from .errors import ConfigError, UserError
-from .models import check_spec
-from .models.registry import info_of_spec
+from .providers import check_spec
+from .providers.registry import info_of_spec
 from .secrets import check_options, check_url, configured_keys, refuse_keys
 from .yaml_text import parse_yaml
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from .core import Mechanism
 from .errors import ConfigError
-from .models.base import ModelBase, ModelSpec, ServerControls
-from .models.registry import BUILTIN_TABLE, info_for
+from .providers.base import ModelBase, ModelSpec, ServerControls
+from .providers.registry import BUILTIN_TABLE, info_for
 
-# What `auto` means per provider: the registry's data (models/registry.py), a server provider decided below.
+# What `auto` means per provider: the registry's data (providers/registry.py), a server provider decided below.
 AUTO_MECHANISM: dict[str, Mechanism] = {n: p.mechanism for n, p in BUILTIN_TABLE.items() if p.mechanism is not None}
 SERVER_PROVIDERS = frozenset(n for n, p in BUILTIN_TABLE.items() if p.mechanism is None)
 
@@ -54,7 +54,7 @@ def resolve_spec(mechanism: Mechanism | str, spec: ModelSpec, options: Mapping[s
         return mech
     controls = None
     if (info := info_for(spec.provider)) is not None and info.server:
-        from .models.server_profiles import controls_for_options
+        from .servers.profiles import controls_for_options
 
         controls = controls_for_options(dict(options or {}))
     return auto_mechanism(spec.provider, controls)

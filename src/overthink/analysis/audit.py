@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import EFFORT_ORDER, NATURAL, budget_sort_key
-from ..models.enforcement import derive_enforced_by
+from ..providers.enforcement import derive_enforced_by
 
 TOLERANCE = 0.10  # a hard cap may be passed by 10 % ...
 SLACK = 8  # ... plus a few tokens (closing delimiters, whitespace a server counts as thinking)
@@ -35,7 +35,7 @@ CURVE = ("task", "model", "mechanism")
 CELL = (*CURVE, "budget")
 DONE = ("ok", "truncated", "unparsed")
 
-# enforced_by labels (models/enforcement.py). Each sample stores its own (SampleRecord.enforced_by, schema 3; some
+# enforced_by labels (providers/enforcement.py). Each sample stores its own (SampleRecord.enforced_by, schema 3; some
 # providers also put it in metadata); for samples stored before that it is inferred from today's tables and the
 # audit's enforced_by says "(inferred)".
 HARD = {"client_forcing", "server_field", "budget_tokens", "thinking_budget", "reasoning_max_tokens",

@@ -43,7 +43,7 @@ from scipy.special import betaln
 
 from ..core import NATURAL, budget_sort_key
 from ..errors import UserError
-from ..models.registry import info_for
+from ..providers.registry import info_for
 from ..store import Store
 from .curves import MIN_ITEMS
 from .load import load_runs

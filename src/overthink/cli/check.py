@@ -78,7 +78,7 @@ def check(
     except ValueError as exc:
         raise UserError(f"--budgets: {exc}") from None
     opts = _options(option)
-    from ..models.registry import info_of_spec  # the model tables load only when check runs
+    from ..providers.registry import info_of_spec  # the model tables load only when check runs
     per_model = {m: {**({"server": server} if server and (i := info_of_spec(m)) is not None and i.server else {}),
                      **opts} for m in models}
     result = run_check(models, parsed, mechanism=mechanism, model_options=per_model,

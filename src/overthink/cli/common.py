@@ -186,7 +186,7 @@ def byte_progress(indent: str = "") -> Iterator[ByteProgress]:
 
 def prepare_local(name: str) -> None:
     """Join and verify the embedded model's file once, with a progress bar (no silent minutes)."""
-    from ..models.packs import ensure_model  # lazy: only `local:` runs need it, not every CLI start
+    from ..local.packs import ensure_model  # lazy: only `local:` runs need it, not every CLI start
 
     with byte_progress("  ") as update:
         path = ensure_model(name, progress=update)

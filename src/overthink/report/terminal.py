@@ -133,14 +133,14 @@ def run_summary_command(run_dir: str | Path, *, as_json: bool = False, as_csv: b
 
 
 def print_models(console: Console | None = None) -> None:
-    from ..models import PROVIDERS
+    from ..providers import PROVIDERS
 
     console = console or wide_console()
     out = Table(title="models")
     for col in ("spec", "installed", "prepared", "size", "licence"):
         out.add_column(col)
     try:
-        from ..models.packs import list_packs
+        from ..local.packs import list_packs
     except ImportError:  # the local extra is not installed
         packs = []
     else:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import BatchModel, GenerateRequest, ModelBase
+from ..providers import BatchModel, GenerateRequest, ModelBase
 from .dispatch import Dispatch
 from .guard import CostGuard
 from .plan import Plan, SampleKey, Unit

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from ..core import Completion
 from ..errors import UserError
-from ..models import GenerateRequest, ModelBase
+from ..providers import GenerateRequest, ModelBase
 from .guard import CostGuard
 from .plan import Unit
 from .record import Recorder

@@ -1,7 +1,7 @@
 """What a config would cost before it runs: requests, expected and worst-case tokens and USD per model and budget.
 
 No model is created (no key, no download, no SDK import): a provider's default answer margin is data
-(models/registry.py) and prices come from the price tables. Budget plans are the sweep's own.
+(providers/registry.py) and prices come from the price tables. Budget plans are the sweep's own.
 A dataset task whose files are not downloaded yet is estimated from the registry (data/datasets.yaml): its item
 count (the pinned files' rows, or the dataset's `estimate.items`) and its prompt size (`estimate.prompt_chars`,
 else the pinned files' bytes per record, an upper bound since records also hold the answers).
@@ -18,10 +18,10 @@ from ..config import ExperimentConfig
 from ..core import Budget
 from ..errors import DataError
 from ..mechanism import resolve_spec
-from ..models import ModelSpec, answer_margin_for, natural_cap_for
-from ..models.registry import info_for
-from ..models.server_profiles import by_host
 from ..pricing import estimate_input_tokens, price_for
+from ..providers import ModelSpec, answer_margin_for, natural_cap_for
+from ..providers.registry import info_for
+from ..servers.profiles import by_host
 from ..store import Store
 from ..store.schema import DB_NAME
 from ..tasks import get_task

@@ -3,7 +3,7 @@ error on every sample for minutes.
 
 - unreachable: a request whose retries were exhausted without ever connecting (refused, DNS): "cannot reach URL".
 - hung: `HANG_TIMEOUTS` (3) attempts in a row on one endpoint got no answer within the model's timeout_s, with no
-  answer of any kind in between (models/retry.py counts them and stops retrying): the server accepts connections
+  answer of any kind in between (providers/retry.py counts them and stops retrying): the server accepts connections
   but does not answer. API providers do not stream here, so a hang shows only as a timeout: with the default
   timeout_s of 600 the run stops after about ceil(3 / concurrency) x 600 s instead of 6 x 600 s per sample.
 - authentication / permission / unknown model (HTTP 401, 403, 404): the same class on `REPEAT` samples of a model
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..core import Completion
-from ..models.retry import HANG_TIMEOUTS
+from ..providers.retry import HANG_TIMEOUTS
 
 REPEAT = 3
 

@@ -16,7 +16,7 @@ from ..budget import BudgetPlan, plan_budget
 from ..config import ExperimentConfig
 from ..core import NATURAL, Budget, Item, Mechanism
 from ..mechanism import resolve, resolve_spec
-from ..models import GenerateRequest, ModelBase, ModelSpec
+from ..providers import GenerateRequest, ModelBase, ModelSpec
 from ..tasks import Task
 
 

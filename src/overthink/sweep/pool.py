@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from ..core import Mechanism
 from ..mechanism import resolve
-from ..models import ModelBase, SweepModel
+from ..providers import ModelBase, SweepModel
 from .dispatch import Dispatch, one
 from .guard import CostGuard
 from .plan import Plan, Unit

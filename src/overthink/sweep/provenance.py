@@ -12,7 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from .. import __version__
-from ..models import ModelBase
+from ..providers import ModelBase
 
 # the distribution behind each provider's SDK (the client's top-level module names it for any other provider)
 SDKS = {"anthropic": ("anthropic",), "anthropic-bedrock": ("anthropic", "boto3"),

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Completion, SampleRecord, Status
-from ..models import GenerateRequest, ModelSpec
-from ..models.retry import RUN_STOPPED
 from ..progress import SweepProgress
+from ..providers import GenerateRequest, ModelSpec
+from ..providers.retry import RUN_STOPPED
 from ..store import Store, StoreError
 from .failures import FailureWatch
 from .plan import Unit
@@ -74,7 +74,7 @@ def make_record(unit: Unit, request: GenerateRequest, result: Completion | BaseE
         expected=unit.item.expected,
     )
     if isinstance(result, BaseException):
-        failure = getattr(result, "failure", None)  # refused | dns | reset | timeout (models/retry.py)
+        failure = getattr(result, "failure", None)  # refused | dns | reset | timeout (providers/retry.py)
         return SampleRecord(status=Status.ERROR.value, error=f"{type(result).__name__}: {result}"[:2000],
                             metadata={"failure": failure} if failure else {}, **base)
     c = result

@@ -21,7 +21,7 @@ from ..analysis import sequential as seq
 from ..config import ExperimentConfig
 from ..core import DONE_STATUSES, Item
 from ..errors import ConfigError
-from ..models import ModelBase
+from ..providers import ModelBase
 from ..store import Store
 from ..tasks import Task
 from .guard import CostGuard

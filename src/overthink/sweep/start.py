@@ -22,10 +22,10 @@ from ..config import ExperimentConfig, build_config, check_secrets, in_file
 from ..core import Item
 from ..errors import ConfigError, UserError
 from ..mechanism import resolve
-from ..models import ModelBase, load_model
-from ..models.apibase import ApiModel
-from ..models.registry import info_for, info_of_spec
 from ..progress import SweepProgress
+from ..providers import ModelBase, load_model
+from ..providers.apibase import ApiModel
+from ..providers.registry import info_for, info_of_spec
 from ..secrets import redact_tree
 from ..store import Store
 from ..store.lock import RunLock

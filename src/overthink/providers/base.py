@@ -124,7 +124,7 @@ class ModelBase(ABC):
         return None
 
     def enforced_by(self, plan: BudgetPlan) -> str:
-        """What enforces `plan` on this model (models/enforcement.py labels), stored with each sample when it runs.
+        """What enforces `plan` on this model (providers/enforcement.py labels), stored with each sample when it runs.
         A provider that knows better records it in its Completion's extra["enforced_by"], which wins."""
         return derive_enforced_by(self.spec.provider, plan.mechanism.value, plan.budget, self.spec.model)
 

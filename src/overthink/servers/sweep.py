@@ -10,7 +10,7 @@ Cuts are token-exact. The thinking pass asks for `logprobs: 1`, so the server re
 (llama.cpp: id and bytes; vLLM / SGLang: the token strings); the text of a cut is the join of its first B pieces.
 A server that returns neither is cut by its /tokenize + /detokenize endpoints (a re-tokenisation of the text,
 recorded as cut_by "tokenize"); one without those either runs each budget alone at exactly B (cut_by "exact").
-Cut rules, as for the embedded model (local_sweep.py):
+Cut rules (forcing.py, shared with the embedded model's local/sweep.py):
 
 - the trace stopped naturally after T generated tokens and B >= T: the independent run stops there too;
 - B <= the tokens returned: capped at B, the first B tokens of the same greedy trace;
@@ -31,19 +31,20 @@ on: docs/report.md, "Shared-trace sweeps".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..core import Completion, Mechanism, TokenSource
-from .base import GenerateRequest
-from .retry import MalformedResponse
+from ..core import Completion, TokenSource
+from ..forcing import answer_order, plan_cuts, probe_record, shareable, with_probes
+from ..providers.base import GenerateRequest
+from ..providers.retry import MalformedResponse
 
 if TYPE_CHECKING:
-    from .openai_compatible import OpenAICompatibleModel
+    from ..providers.openai_compatible import OpenAICompatibleModel
 
 
 @dataclass
@@ -67,62 +68,6 @@ class ServerTrace:
         while n > 0 and not self.pieces[n - 1].strip():
             n -= 1
         return self.ids[:n]
-
-
-def shareable(requests: list[GenerateRequest]) -> bool:
-    first = requests[0]
-    same = (first.prompt, first.system, first.seed, first.temperature, first.top_p, first.plan.answer_tokens)
-    return all(r.plan.mechanism is Mechanism.FORCED and isinstance(r.plan.think_tokens, int) for r in requests) \
-        and all((r.prompt, r.system, r.seed, r.temperature, r.top_p, r.plan.answer_tokens) == same for r in requests)
-
-
-def plan_cuts(trace: Any, caps: list[int]) -> list[tuple[str, int] | None]:
-    """For each cap: ("none", 0) / ("natural", n) / ("capped", n) = the cut of the trace, None = run alone.
-    `trace` is a thinking pass (a server's or the embedded model's: `pieces`, one per token, `natural`,
-    `total_tokens`), or None when there is none."""
-    cuts: list[tuple[str, int] | None] = []
-    for cap in caps:
-        if cap == 0:
-            cuts.append(("none", 0))
-        elif trace is None:
-            cuts.append(None)
-        elif trace.natural and cap >= trace.total_tokens:
-            cuts.append(("natural", len(trace.pieces)))
-        elif cap <= len(trace.pieces):
-            cuts.append(("capped", cap))
-        else:
-            cuts.append(None)
-    return cuts
-
-
-def probe_positions(n_probes: int, length: int, taken: set[int]) -> list[int]:
-    """N evenly spaced cuts in (0, length) for the trajectory analysis (--probe-cuts), minus cuts already made."""
-    if n_probes <= 0 or length <= 1:
-        return []
-    cuts = {round(k * length / (n_probes + 1)) for k in range(1, n_probes + 1)}
-    return sorted(c for c in cuts if 0 < c < length and c not in taken)
-
-
-def answer_order(groups: dict[tuple[str, int], list[int]], n_probes: int, length: int) -> list[tuple[str, int]]:
-    """The cuts to answer (budget groups, then ("probe", n) for --probe-cuts within `length`), longest first:
-    the slot's cache then still holds the decoded trace up to each next cut (both sweeps)."""
-    todo = list(groups) + [("probe", n) for n in probe_positions(n_probes, length, {c[1] for c in groups})]
-    return sorted(todo, key=lambda c: (-c[1], c[0] == "probe"))
-
-
-def with_probes(held: list[tuple[GenerateRequest, Completion]], probes: list[dict[str, Any]]
-                ) -> Iterator[tuple[GenerateRequest, Completion]]:
-    """The longest budget's samples, held back until every probe cut was answered, now carrying them."""
-    for request, done in held:
-        if probes:
-            done.extra["probe_cuts"] = sorted(probes, key=lambda p: p["cut"])
-        yield request, done
-
-
-def probe_record(cut: int, chars: int, answer_text: str, truncated: bool) -> dict[str, Any]:
-    """One probe cut as stored in the longest budget's metadata (graded by sweep/record.py); `chars` = length of
-    the thinking text up to the cut, so the trajectory analysis can locate spans in the longest trace."""
-    return {"cut": cut, "chars": chars, "answer_text": answer_text, "truncated": truncated}
 
 
 def _pieces(resp: Any) -> tuple[str, str, list[bytes] | None, int | None, int | None, list[int] | None]:

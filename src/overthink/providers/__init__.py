@@ -1,5 +1,9 @@
 """Creating models from specs. Lazy: a provider module (and its SDK) is imported only when a spec names it, so the
-core imports and runs without any API SDK installed; what is known of a provider before that is models/registry.py."""
+core imports and runs without any API SDK installed; what is known of a provider before that is registry.py.
+
+The pipeline's model side: providers/ (this contract, the registry and the API providers), local/ (the embedded
+llama.cpp runtime and packs), servers/ (server profiles and shared-trace server sweeps) and forcing.py (the cut
+rules both sweeps share)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from .base import (
 )
 from .registry import BUILTIN_TABLE, ProviderInfo, answer_margin_for, info_for, natural_cap_for, registry
 
-# provider name -> ProviderInfo of the built-in providers (models/registry.py; `overthink.providers` entry points add
+# provider name -> ProviderInfo of the built-in providers (providers/registry.py; `overthink.providers` entry points add
 # more, found by info_for). What the engine needs of a provider before it is created (margin, natural cap, what
 # `auto` means, its extra) is data there, not a module import.
 PROVIDERS: dict[str, ProviderInfo] = BUILTIN_TABLE

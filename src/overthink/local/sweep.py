@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..budget import BudgetPlan
-from ..core import Completion, Mechanism
-from .base import GenerateRequest
-from .server_sweep import answer_order, plan_cuts, probe_record, with_probes  # one cut rule for both sweeps
+from ..core import Completion
+from ..forcing import answer_order, plan_cuts, probe_record, shareable, with_probes  # one cut rule for both sweeps
+from ..providers.base import GenerateRequest
 
 ANSWER_CLOSE = "</answer>"
 
@@ -86,13 +86,6 @@ def forced_completion(trace: Trace | None, cut: int, stop: str, ans: Answer, cap
     )
 
 
-def _shareable(requests: list[GenerateRequest]) -> bool:
-    first = requests[0]
-    same = (first.prompt, first.system, first.seed, first.temperature, first.top_p, first.plan.answer_tokens)
-    return all(r.plan.mechanism is Mechanism.FORCED for r in requests) and all(
-        (r.prompt, r.system, r.seed, r.temperature, r.top_p, r.plan.answer_tokens) == same for r in requests)
-
-
 async def sweep(model: Passes, requests: list[GenerateRequest]
                 ) -> AsyncIterator[tuple[GenerateRequest, Completion | BaseException]]:
     """One slot, one thinking pass at the largest cap, then the answer passes from the longest cut down.
@@ -102,7 +95,7 @@ async def sweep(model: Passes, requests: list[GenerateRequest]
     """
     if not requests:
         return
-    if not _shareable(requests):
+    if not shareable(requests):
         async for pair in _independent(model, requests):
             yield pair
         return

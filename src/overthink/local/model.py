@@ -31,10 +31,10 @@ from typing import Any
 from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism
 from ..errors import ConfigError, ModelUnavailable, install_hint
-from .base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
-from .local_sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
+from ..providers.base import GenerateRequest, ModelBase, ModelSpec, check_known, model_option
+from ..providers.registry import natural_cap_for
 from .packs import ModelPack, ensure_model, get_pack
-from .registry import natural_cap_for
+from .sweep import ANSWER_CLOSE, Answer, Call, Trace, forced_completion, plan_cuts, sweep
 
 THINK_INSTRUCTION = (
     "Think step by step inside <think></think> tags, then give your final answer inside <answer></answer> tags."
@@ -50,7 +50,7 @@ DEFAULT_N_CTX = 8192  # per slot
 # demo's table promise the single-stream tokens. bench/bench_local_throughput.py measures what more slots give.
 DEFAULT_N_PARALLEL = 1
 LOCAL_OPTIONS = {"n_ctx", "n_threads", "n_parallel", "answer_tokens", "progress", "natural_cap", "time_limit_s"}
-# A natural (unbudgeted) thinking pass stops here (models/registry.py): a 0.5B model on a CPU can otherwise
+# A natural (unbudgeted) thinking pass stops here (providers/registry.py): a 0.5B model on a CPU can otherwise
 # think for many minutes per sample (SmolLM2 took 3 min 20 s for one). --natural-cap or model_options changes it.
 DEFAULT_NATURAL_CAP = natural_cap_for("local")
 PROMPT_ROOM = 2048  # context kept for the prompt (an 8x8 zebra puzzle is ~1,000 tokens)

@@ -3,7 +3,7 @@ it is created (no SDK import): its factory, the pip extra and SDK distributions 
 means on it, its default answer margin and natural cap, and whether it records `enforced_by` itself.
 
 Built-in providers are the table below; a third-party package adds one through the `overthink.providers` entry
-point group (each entry point loads a ProviderInfo), the way task plugins add tasks. models/__init__.py exposes
+point group (each entry point loads a ProviderInfo), the way task plugins add tasks. providers/__init__.py exposes
 the merged table as PROVIDERS; mechanism.py, the estimate and ModelBase read it, and no other module branches on a
 provider's name (tests/test_provider_registry.py)."""
 
@@ -33,8 +33,8 @@ class ProviderInfo:
     mechanism: Mechanism | None = Mechanism.NATIVE  # what `auto` means; None: decided by the server's controls
     answer_margin: int = DEFAULT_ANSWER_MARGIN  # output tokens after thinking when the config sets none
     natural_cap: int = DEFAULT_NATURAL_CAP  # thinking tokens of a natural sample when the config sets none
-    records_enforced_by: bool = False  # its completions say what enforced the budget; else models/enforcement.py
-    # how a numeric native budget is enforced when the provider does not record it (models/enforcement.py):
+    records_enforced_by: bool = False  # its completions say what enforced the budget; else providers/enforcement.py
+    # how a numeric native budget is enforced when the provider does not record it (providers/enforcement.py):
     # provider_budget | effort (levels) | anthropic-thinking (budget_tokens or adaptive effort per the capability
     # table; budget 0 switches thinking off)
     enforcement: str = "provider_budget"
@@ -45,22 +45,22 @@ class ProviderInfo:
 
 
 BUILTIN: tuple[ProviderInfo, ...] = (
-    ProviderInfo("local", "overthink.models.local:create", extra="local", sdks=("llama-cpp-python",),
+    ProviderInfo("local", "overthink.local.model:create", extra="local", sdks=("llama-cpp-python",),
                  mechanism=Mechanism.FORCED, answer_margin=128, natural_cap=2048, embedded=True,
                  greedy_default=True),
-    ProviderInfo("anthropic", "overthink.models.anthropic:create", sdks=("anthropic>=0.69",),
+    ProviderInfo("anthropic", "overthink.providers.anthropic:create", sdks=("anthropic>=0.69",),
                  enforcement="anthropic-thinking"),
-    ProviderInfo("openai", "overthink.models.openai:create", sdks=("openai>=1.50",), enforcement="effort"),
-    ProviderInfo("openai-compatible", "overthink.models.openai_compatible:create", sdks=("openai>=1.50",),
+    ProviderInfo("openai", "overthink.providers.openai:create", sdks=("openai>=1.50",), enforcement="effort"),
+    ProviderInfo("openai-compatible", "overthink.providers.openai_compatible:create", sdks=("openai>=1.50",),
                  mechanism=None, answer_margin=16_384, records_enforced_by=True, server=True),
-    ProviderInfo("gemini", "overthink.models.gemini:create", sdks=("google-genai>=1.51",), records_enforced_by=True),
-    ProviderInfo("openrouter", "overthink.models.openrouter:create", sdks=("openai>=1.50",),
+    ProviderInfo("gemini", "overthink.providers.gemini:create", sdks=("google-genai>=1.51",), records_enforced_by=True),
+    ProviderInfo("openrouter", "overthink.providers.openrouter:create", sdks=("openai>=1.50",),
                  records_enforced_by=True),
-    ProviderInfo("anthropic-bedrock", "overthink.models.anthropic_cloud:create_bedrock",
+    ProviderInfo("anthropic-bedrock", "overthink.providers.anthropic_cloud:create_bedrock",
                  sdks=("anthropic[bedrock]>=0.69",), enforcement="anthropic-thinking"),
-    ProviderInfo("anthropic-vertex", "overthink.models.anthropic_cloud:create_vertex",
+    ProviderInfo("anthropic-vertex", "overthink.providers.anthropic_cloud:create_vertex",
                  sdks=("anthropic[vertex]>=0.69",), enforcement="anthropic-thinking"),
-    ProviderInfo("stub", "overthink.models.stub:create", extra="", mechanism=Mechanism.FORCED, listed=False),
+    ProviderInfo("stub", "overthink.providers.stub:create", extra="", mechanism=Mechanism.FORCED, listed=False),
 )
 GROUP = "overthink.providers"
 

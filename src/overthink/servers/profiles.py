@@ -22,8 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
+from ..providers.base import ServerControls
 from ..yaml_text import parse_yaml
-from .base import ServerControls
 
 FILE = "server_profiles.yaml"
 GENERIC = "generic"

@@ -29,14 +29,14 @@ from ..budget import BudgetPlan
 from ..core import NATURAL, Budget, Completion, Mechanism, TokenSource
 from ..errors import ConfigError
 from ..secrets import get_key
+from ..servers import sweep as server_sweep
+from ..servers.chat_template import render as render_template
+from ..servers.chat_template import template_variables
+from ..servers.profiles import choose, forcing_without_template, merge, nested
 from ..tokens import estimate_tokens
-from . import server_sweep
 from .apibase import ApiModel, sampling, sdk_http_client, sdk_kwargs
 from .base import GenerateRequest, ModelSpec, ServerControls
-from .chat_template import render as render_template
-from .chat_template import template_variables
 from .retry import MalformedResponse
-from .server_profiles import choose, forcing_without_template, merge, nested
 
 if TYPE_CHECKING:
     import httpx
