@@ -15,8 +15,7 @@ from overthink.core import NATURAL
 from overthink.errors import ConfigError
 from overthink.local.model import DEFAULT_NATURAL_CAP
 from overthink.providers import load_model
-from overthink.sweep.plan import plan_for
-from overthink.sweep.start import model_options
+from overthink.sweep.plan import model_options, resolve_run_spec
 
 LOCAL = "local:smollm2-135m"
 
@@ -41,15 +40,16 @@ def test_natural_cap_reaches_the_local_model_and_the_plans(tmp_path: Path) -> No
     assert model_options(cfg, LOCAL)["natural_cap"] == 3000 and "natural_cap" not in model_options(cfg, "stub:inverse")
     local = load_model(LOCAL, model_options(cfg, LOCAL))
     stub = load_model("stub:inverse", model_options(cfg, "stub:inverse"))
-    assert local.think_cap(plan_for(cfg, NATURAL, local)) == 3000
-    plan = plan_for(cfg, NATURAL, stub)  # every provider's natural output cap: natural_cap + the answer margin
+    assert local.think_cap(resolve_run_spec(cfg, str(local.spec), local).plan(NATURAL)) == 3000
+    plan = resolve_run_spec(cfg, str(stub.spec), stub).plan(NATURAL)  # natural_cap + the answer margin
     assert plan.max_tokens == 3000 + plan.answer_tokens
-    assert plan_for(cfg, 64, stub).max_tokens == 64 + plan.answer_tokens  # budgets are not touched
+    budgeted = resolve_run_spec(cfg, str(stub.spec), stub).plan(64)
+    assert budgeted.max_tokens == 64 + plan.answer_tokens  # budgets are not touched
     unset = _config(tmp_path, "")
     unset = unset.model_copy(update={"natural_cap": None})
     default = load_model(LOCAL, model_options(unset, LOCAL))
-    assert default.think_cap(plan_for(unset, NATURAL, default)) == DEFAULT_NATURAL_CAP
-    assert plan_for(unset, NATURAL, stub).max_tokens == 16384 + plan.answer_tokens
+    assert default.think_cap(resolve_run_spec(unset, str(default.spec), default).plan(NATURAL)) == DEFAULT_NATURAL_CAP
+    assert resolve_run_spec(unset, str(stub.spec), stub).plan(NATURAL).max_tokens == 16384 + plan.answer_tokens
 
 
 def test_a_changed_natural_cap_is_refused_on_resume(tmp_path: Path) -> None:

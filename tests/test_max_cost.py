@@ -114,7 +114,7 @@ def worst_cases(cfg, spec, options, *, batch_mode=False):
     model.batch_mode = batch_mode
     task = get_task("misleading-math")
     plan = build_plan(cfg, [(task, task.items(n=cfg.limit, seed=cfg.seed))], set())
-    return [sum(model.worst_case_cost(r) for r in plan.requests(u, model)) for u in plan.units]
+    return [sum(model.worst_case_cost(r) for r in plan.requests(u)) for u in plan.units]
 
 
 @pytest.mark.parametrize("use_batch", [False, True], ids=["one-by-one", "batch"])

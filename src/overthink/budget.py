@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .core import EFFORT_ORDER, NATURAL, Budget, Mechanism
 
@@ -122,3 +123,33 @@ def plan_budget(
     return BudgetPlan(budget, mech, thinking, budget if thinking else 0,
                       effort_for_budget(budget) if thinking else "none",
                       budget_system_prompt(budget, cautioned=cautioned), budget + answer_margin, answer_margin)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One model's share of a run, resolved once before the first request (sweep/plan.py `resolve_run_spec`):
+    the concrete mechanism (never `auto`), answer margin, natural cap, budget wording and sampling. The plan, the
+    executors, `overthink check`, `estimate` and the run's stored meta read this; nothing re-derives them."""
+
+    model: str  # the model spec as the run names it
+    mechanism: Mechanism
+    answer_margin: int
+    natural_cap: int  # thinking tokens of a natural (unbudgeted) sample
+    cautioned: bool = False
+    temperature: float | None = None
+    top_p: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mechanism is Mechanism.AUTO:
+            raise ValueError("a RunSpec holds a resolved mechanism, not 'auto'")
+
+    def plan(self, budget: Budget) -> BudgetPlan:
+        """The request plan of `budget` for this model."""
+        natural = {"natural_max_tokens": self.natural_cap} if budget == NATURAL else {}
+        return plan_budget(budget, self.mechanism, answer_margin=self.answer_margin, cautioned=self.cautioned,
+                           **natural)
+
+    def describe(self) -> dict[str, Any]:
+        return {"mechanism": self.mechanism.value, "answer_margin": self.answer_margin,
+                "natural_cap": self.natural_cap, "cautioned": self.cautioned, "temperature": self.temperature,
+                "top_p": self.top_p}

@@ -1,7 +1,7 @@
 """`overthink check`: a positive control of a model's budget control, before paying for a sweep.
 
 A handful of cheap requests (one short prompt, budget 0 and two budgets, `repeats` samples each) through the
-provider's own `generate`. Plans and requests are built by the run's own code (sweep/plan.py `plan_for`,
+provider's own `generate`. Plans and requests are built by the run's own code (sweep/plan.py `resolve_run_spec`,
 `make_request`) from the run's config (`run --check`) or one made of the flags, so a check sends what the run
 would: the same mechanism, answer margin, natural cap, cautioned budget prompt, temperature and top_p (only the
 prompt and the seed differ). Per model it answers:
@@ -24,14 +24,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, is_hard, length_trend
+from .budget import RunSpec
 from .config import ExperimentConfig, build_config
 from .core import Budget, Mechanism, budget_sort_key
 from .errors import UserError
 from .mechanism import resolve
 from .providers import ModelBase, load_model
 from .secrets import redact
-from .sweep.plan import make_request, plan_for
-from .sweep.start import model_options as run_model_options
+from .sweep.plan import make_request, resolve_run_spec
+from .sweep.plan import model_options as run_model_options
 
 CHECK_PROMPT = ("A train leaves at 09:47 and the trip takes 2 hours 38 minutes, with a 17-minute delay on the way. "
                 "At what time does it arrive? Work it out step by step and check it, then give the final answer "
@@ -113,13 +114,13 @@ def default_budgets(model: ModelBase) -> list[Budget]:
     return model.control_budgets()
 
 
-def _plans(model: ModelBase, budgets: Sequence[Budget], cfg: ExperimentConfig, given: bool,
+def _plans(model: ModelBase, budgets: Sequence[Budget], spec: RunSpec, given: bool,
            notes: list[str]) -> list[tuple[Budget, Any]]:
     out = []
     for budget in sorted(dict.fromkeys(budgets), key=budget_sort_key):
         try:
-            plan = plan_for(cfg, budget, model)  # the run's plan for this budget
-            model.check_plan(plan, cfg.temperature)
+            plan = spec.plan(budget)  # the run's plan for this budget
+            model.check_plan(plan, spec.temperature)
         except (UserError, ValueError) as exc:
             if given:
                 raise exc if isinstance(exc, UserError) else UserError(f"{model.spec}: {exc}") from None
@@ -131,13 +132,14 @@ def _plans(model: ModelBase, budgets: Sequence[Budget], cfg: ExperimentConfig, g
 
 async def _check_model(spec: str, model: ModelBase, budgets: Sequence[Budget] | None, cfg: ExperimentConfig,
                        repeats: int, tolerance: float, prompt: str, system: str | None) -> ModelCheck:
-    mech = resolve(cfg.mechanism, model).value
+    run_spec = resolve_run_spec(cfg, spec, model)  # what the run would resolve for this model
+    mech = run_spec.mechanism.value
     notes: list[str] = [str(v) for k, v in model.describe().items() if k == "server_note" and v]
-    plans = _plans(model, budgets or default_budgets(model), cfg, budgets is not None, notes)
+    plans = _plans(model, budgets or default_budgets(model), run_spec, budgets is not None, notes)
     result = ModelCheck(spec, mech, [b for b, _ in plans], notes=notes)
     for budget, plan in plans:
         for rep in range(repeats):
-            request = make_request(cfg, plan, prompt, seed=1000 + rep, system=system)
+            request = make_request(run_spec, plan, prompt, seed=1000 + rep, system=system)
             try:
                 c = await model.generate(request)
             except UserError:

@@ -49,7 +49,7 @@ async def _run_model(plan: Plan, units: list[Unit], model: Any, dispatch: Dispat
     spec = str(model.spec)
     planned: dict[str, tuple[Unit, GenerateRequest]] = {}
     for unit in units:
-        for request in plan.requests(unit, model):
+        for request in plan.requests(unit):
             planned[custom_id(unit.key(request.plan.budget, request.plan.mechanism.value))] = (unit, request)
     in_flight = {cid for b in store.open_batches(spec) for cid in b["entries"]}
     dispatch.hold(model, [planned[cid][1] for cid in in_flight if cid in planned])

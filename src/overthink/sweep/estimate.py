@@ -17,15 +17,14 @@ from .. import datasets
 from ..config import ExperimentConfig
 from ..core import Budget
 from ..errors import DataError
-from ..mechanism import resolve_spec
 from ..pricing import estimate_input_tokens, price_for
-from ..providers import ModelSpec, answer_margin_for, natural_cap_for
+from ..providers import ModelSpec
 from ..providers.registry import info_for
 from ..servers.profiles import by_host
 from ..store import Store
 from ..store.schema import DB_NAME
 from ..tasks import get_task
-from .plan import budget_plan
+from .plan import resolve_run_spec
 
 EXPECTED_ANSWER_TOKENS = 256
 
@@ -115,11 +114,9 @@ def estimate_run(cfg: ExperimentConfig, guesses: list[RegistryGuess] | None = No
     for spec_text in cfg.models:
         spec = ModelSpec.parse(spec_text)
         price = price_for(spec.provider, spec.model, (cfg.model_options.get(spec_text) or {}).get("price"))
+        run_spec = resolve_run_spec(cfg, spec_text)  # what the run would resolve, without creating the model
         for budget in cfg.sweep_budgets():
-            options = cfg.model_options.get(spec_text) or {}
-            plan = budget_plan(cfg, budget, answer_margin_for(spec.provider),
-                               resolve_spec(cfg.mechanism, spec, options),
-                               natural_cap=int(options.get("natural_cap") or natural_cap_for(spec.provider)))
+            plan = run_spec.plan(budget)
             n = len(prompts) * reps
             system = plan.system_prompt or ""
             inp = sum(estimate_input_tokens((p if isinstance(p, str) else " " * p) + system) for p in prompts) * reps

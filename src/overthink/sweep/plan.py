@@ -8,15 +8,16 @@ store's finished keys (errors are not finished: they run again).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from ..budget import BudgetPlan, plan_budget
+from ..budget import BudgetPlan, RunSpec
 from ..config import ExperimentConfig
-from ..core import NATURAL, Budget, Item, Mechanism
+from ..core import Budget, Item
 from ..mechanism import resolve, resolve_spec
-from ..providers import GenerateRequest, ModelBase, ModelSpec
+from ..providers import GenerateRequest, ModelBase, ModelSpec, answer_margin_for, natural_cap_for
+from ..providers.registry import info_of_spec
 from ..tasks import Task
 
 
@@ -50,27 +51,41 @@ class Unit:
         return SampleKey(self.model, self.task.name, self.item.id, budget, mechanism, self.replicate)
 
 
-def budget_plan(cfg: ExperimentConfig, budget: Budget, margin: int, mechanism: Mechanism | None = None,
-                natural_cap: int | None = None) -> BudgetPlan:
-    """The request plan of a budget; `margin` is the model's default answer room unless the config sets one;
-    `mechanism` is the model's resolved one (the config's `auto` resolved by mechanism.resolve); `natural_cap` the
-    model's own cap on natural thinking, which the config's natural_cap overrides."""
-    cap = cfg.natural_cap if cfg.natural_cap is not None else natural_cap
-    natural = {"natural_max_tokens": cap} if cap is not None and budget == NATURAL else {}
-    return plan_budget(budget, mechanism or cfg.mechanism, answer_margin=cfg.answer_margin or margin,
-                       cautioned=cfg.cautioned, **natural)
+def model_options(cfg: ExperimentConfig, spec: str) -> dict[str, Any]:
+    """A model's options: its model_options, with the run's natural_cap (flag or file) for the embedded model,
+    whose own natural_cap option it overrides (the run-level field is the later, more explicit layer)."""
+    options = dict(cfg.model_options.get(spec, {}))
+    if cfg.natural_cap is not None and (info := info_of_spec(spec)) is not None and info.embedded:
+        options["natural_cap"] = cfg.natural_cap
+    return options
 
 
-def plan_for(cfg: ExperimentConfig, budget: Budget, model: ModelBase) -> BudgetPlan:
-    return budget_plan(cfg, budget, model.default_answer_margin, resolve(cfg.mechanism, model))
+def resolve_run_spec(cfg: ExperimentConfig, spec: str, model: ModelBase | None = None) -> RunSpec:
+    """`cfg` resolved for one model, once: the mechanism `auto` means for it (mechanism.resolve; for a model that
+    is not created, e.g. an estimate, from its spec and options), the answer margin (the config's, else the
+    provider's), the natural cap (the config's, else the model's option, else the provider's) and sampling."""
+    parsed = model.spec if model is not None else ModelSpec.parse(spec)
+    options = model_options(cfg, spec)
+    mechanism = resolve(cfg.mechanism, model) if model is not None else \
+        resolve_spec(cfg.mechanism, parsed, options)
+    margin = cfg.answer_margin or (model.default_answer_margin if model is not None
+                                   else answer_margin_for(parsed.provider))
+    cap = cfg.natural_cap if cfg.natural_cap is not None else \
+        int(options.get("natural_cap") or natural_cap_for(parsed.provider))
+    return RunSpec(spec, mechanism, margin, cap, cfg.cautioned, cfg.temperature, cfg.top_p)
 
 
-def make_request(cfg: ExperimentConfig, plan: BudgetPlan, prompt: str, seed: int, system: str | None = None,
+def resolve_run_specs(cfg: ExperimentConfig, models: Mapping[str, ModelBase] | None = None) -> dict[str, RunSpec]:
+    """Every model of a run resolved once (created models when given, else from their specs)."""
+    return {spec: resolve_run_spec(cfg, spec, (models or {}).get(spec)) for spec in cfg.models}
+
+
+def make_request(spec: RunSpec, plan: BudgetPlan, prompt: str, seed: int, system: str | None = None,
                  key: Budget | None = None) -> GenerateRequest:
-    """A run's request for a prompt at a plan: the config's sampling settings (`overthink check` builds its
+    """A run's request for a prompt at a plan, with the run's sampling settings (`overthink check` builds its
     requests here too, so it sends what the run would)."""
-    return GenerateRequest(prompt=prompt, plan=plan, seed=seed, system=system, temperature=cfg.temperature,
-                           top_p=cfg.top_p, key=key)
+    return GenerateRequest(prompt=prompt, plan=plan, seed=seed, system=system, temperature=spec.temperature,
+                           top_p=spec.top_p, key=key)
 
 
 @dataclass
@@ -79,6 +94,7 @@ class Plan:
 
     cfg: ExperimentConfig
     units: list[Unit]
+    specs: dict[str, RunSpec]  # each model's resolved share of the run
     _plans: dict[tuple[str, Budget], BudgetPlan] = field(default_factory=dict, repr=False)
 
     @property
@@ -92,27 +108,29 @@ class Plan:
     def for_model(self, spec: str) -> list[Unit]:
         return [u for u in self.units if u.model == spec]
 
-    def requests(self, unit: Unit, model: ModelBase) -> list[GenerateRequest]:
+    def requests(self, unit: Unit) -> list[GenerateRequest]:
         """One request per pending budget of `unit`; the prompt is rendered once for all of them."""
         prompt = unit.task.render(unit.item)
-        return [self._request(unit, budget, model, prompt) for budget in unit.budgets]
+        return [self._request(unit, budget, prompt) for budget in unit.budgets]
 
-    def _request(self, unit: Unit, budget: Budget, model: ModelBase, prompt: str) -> GenerateRequest:
+    def _request(self, unit: Unit, budget: Budget, prompt: str) -> GenerateRequest:
+        spec = self.specs[unit.model]
         plan = self._plans.get((unit.model, budget))
         if plan is None:  # plans are frozen and depend only on (model, budget): build each once
-            plan = self._plans[(unit.model, budget)] = plan_for(self.cfg, budget, model)
-        return make_request(self.cfg, plan, prompt, unit.seed, unit.task.system, key=budget)
+            plan = self._plans[(unit.model, budget)] = spec.plan(budget)
+        return make_request(spec, plan, prompt, unit.seed, unit.task.system, key=budget)
 
 
 def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], done: set[tuple],
-               mechanisms: dict[str, str] | None = None) -> Plan:
-    """Every (model, task, item, replicate) with at least one budget whose key is not in `done`. `mechanisms`:
-    each created model's resolved mechanism (a detected server profile can change what auto means)."""
+               specs: Mapping[str, RunSpec] | None = None) -> Plan:
+    """Every (model, task, item, replicate) with at least one budget whose key is not in `done`. `specs`: each
+    model's resolved share of the run (resolve_run_specs; a detected server profile can change what auto means),
+    resolved from the config's specs when not given."""
+    specs = dict(specs) if specs is not None else resolve_run_specs(cfg)
     budgets = cfg.sweep_budgets()
     units = []
     for model in cfg.models:
-        mech = (mechanisms or {}).get(model) or resolve_spec(cfg.mechanism, ModelSpec.parse(model),
-                                                             cfg.model_options.get(model)).value
+        mech = specs[model].mechanism.value
         for task, items in tasks:
             for item in items:
                 for rep in range(cfg.sweep_replicates()):
@@ -120,4 +138,4 @@ def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], 
                     if pending:
                         units.append(Unit(model, task, item, rep, stable_seed(cfg.seed, task.name, item.id, rep),
                                           pending))
-    return Plan(cfg, units)
+    return Plan(cfg, units, specs)

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Mapping
 
 from ..core import Mechanism
-from ..mechanism import resolve
 from ..providers import ModelBase, SweepModel
 from .dispatch import Dispatch, one
 from .guard import CostGuard
@@ -27,7 +26,7 @@ async def run_pool(plan: Plan, models: Mapping[str, ModelBase], recorder: Record
         queue.put_nowait(unit)
     dispatch = Dispatch(recorder, guard)
     # one isinstance per model, not per unit: a runtime protocol check is slow
-    shared = {spec: resolve(plan.cfg.mechanism, model) is Mechanism.FORCED and not plan.cfg.independent
+    shared = {spec: plan.specs[spec].mechanism is Mechanism.FORCED and not plan.cfg.independent
               and isinstance(model, SweepModel)
               for spec, model in models.items()}
 
@@ -44,13 +43,13 @@ async def run_pool(plan: Plan, models: Mapping[str, ModelBase], recorder: Record
 
 
 async def _shared_trace(plan: Plan, unit: Unit, model: ModelBase, dispatch: Dispatch) -> None:
-    requests = plan.requests(unit, model)
+    requests = plan.requests(unit)
     for r in requests:  # extra cuts of the trace, answered for the trajectory analysis only
         r.extra["probe_cuts"] = plan.cfg.probe_cuts
     await dispatch.send(unit, model, requests, model.generate_sweep(requests))  # type: ignore[attr-defined]
 
 
 async def _one_by_one(plan: Plan, unit: Unit, model: ModelBase, dispatch: Dispatch) -> None:
-    for request in plan.requests(unit, model):
+    for request in plan.requests(unit):
         if not await dispatch.send(unit, model, [request], one(model, request)):
             return

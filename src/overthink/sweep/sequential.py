@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis import sequential as seq
+from ..budget import RunSpec
 from ..config import ExperimentConfig
 from ..core import DONE_STATUSES, Item
 from ..errors import ConfigError
@@ -132,7 +133,7 @@ def save(cfg: ExperimentConfig, cells: list[Cell], store: Store) -> None:
 class Rounds:
     """An executor (same call as pool / batch) that runs `inner` on one round's units at a time."""
 
-    def __init__(self, cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], mechanisms: Mapping[str, str],
+    def __init__(self, cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], specs: Mapping[str, RunSpec],
                  store: Store, inner: Any) -> None:
         old = store.get_meta(META_KEY)
         mine = design(cfg)
@@ -143,7 +144,7 @@ class Rounds:
                                   f"({', '.join(str(old.get(k)) for k in changed)}); its looks cannot be replayed. "
                                   f"Use a new --run-dir.")
         self.cfg, self.store, self.inner = cfg, store, inner
-        self.cells = [Cell(task.name, model, mechanisms[model], item_order(task.name, items, cfg.seed))
+        self.cells = [Cell(task.name, model, specs[model].mechanism.value, item_order(task.name, items, cfg.seed))
                       for model in cfg.models for task, items in tasks]
 
     async def __call__(self, plan: Plan, models: Mapping[str, ModelBase], recorder: Recorder,
@@ -165,4 +166,4 @@ class Rounds:
             taken = {id(u) for u in units}
             remaining = [u for u in remaining if id(u) not in taken]
             recorder.stats.planned += sum(len(u.budgets) for u in units)
-            await self.inner(Plan(plan.cfg, units), models, recorder, guard)
+            await self.inner(Plan(plan.cfg, units, plan.specs), models, recorder, guard)

@@ -17,15 +17,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..budget import check_budget_size
+from ..budget import RunSpec, check_budget_size
 from ..config import ExperimentConfig, build_config, check_secrets, in_file
 from ..core import Item
 from ..errors import ConfigError, UserError
-from ..mechanism import resolve
 from ..progress import SweepProgress
 from ..providers import ModelBase, load_model
 from ..providers.apibase import ApiModel
-from ..providers.registry import info_for, info_of_spec
+from ..providers.registry import info_for
 from ..secrets import redact_tree
 from ..store import Store
 from ..store.lock import RunLock
@@ -34,7 +33,7 @@ from . import provenance, sequential
 from .batch import run_batches, supports_batch
 from .guard import CostGuard
 from .items import run_items
-from .plan import Plan, build_plan, plan_for
+from .plan import Plan, build_plan, model_options, resolve_run_specs
 from .pool import run_pool
 from .record import Recorder, RunStats
 from .signals import GracefulStop
@@ -84,16 +83,7 @@ def default_run_dir(models: list[str], tasks: list[str]) -> str:
     return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
 
 
-def model_options(cfg: ExperimentConfig, spec: str) -> dict[str, Any]:
-    """A model's options: its model_options, with the run's natural_cap (flag or file) for the embedded model,
-    whose own natural_cap option it overrides (the run-level field is the later, more explicit layer)."""
-    options = dict(cfg.model_options.get(spec, {}))
-    if cfg.natural_cap is not None and (info := info_of_spec(spec)) is not None and info.embedded:
-        options["natural_cap"] = cfg.natural_cap
-    return options
-
-
-def check_models(cfg: ExperimentConfig, models: Mapping[str, ModelBase]) -> None:
+def check_models(cfg: ExperimentConfig, models: Mapping[str, ModelBase], specs: Mapping[str, RunSpec]) -> None:
     """Refuse, before any request, budgets a model cannot honour, --max-cost without a price and --batch
     without a batch API."""
     for spec, model in models.items():
@@ -103,7 +93,7 @@ def check_models(cfg: ExperimentConfig, models: Mapping[str, ModelBase]) -> None
             model.batch_mode = True
         for budget in cfg.sweep_budgets():
             try:
-                plan = plan_for(cfg, budget, model)
+                plan = specs[spec].plan(budget)
                 check_budget_size(plan.max_tokens, "output cap (budget + answer margin)")
             except ValueError as exc:
                 raise ConfigError(f"{spec}: {exc}") from None
@@ -161,10 +151,12 @@ def close_session(store: Store, stats: RunStats | None, failed: bool = False) ->
 class Sweep:
     """A run whose config, tasks and models have passed every check; `run` executes what is not finished."""
 
-    def __init__(self, cfg: ExperimentConfig, tasks: list[Task], models: dict[str, ModelBase]) -> None:
+    def __init__(self, cfg: ExperimentConfig, tasks: list[Task], models: dict[str, ModelBase],
+                 specs: dict[str, RunSpec] | None = None) -> None:
         self.cfg = cfg
         self.tasks = tasks
         self.models = models
+        self.specs = specs if specs is not None else resolve_run_specs(cfg, models)  # resolved once
 
     @property
     def run_dir(self) -> str:
@@ -184,14 +176,13 @@ class Sweep:
         try:
             resumed = store.get_meta("run_id") is not None
             run_id = open_run(self.cfg, store, provenance.session(self.models.values(), resumed=resumed))
-            mechanisms = {spec: resolve(self.cfg.mechanism, m).value for spec, m in self.models.items()}
-            store.set_meta("models", redact_tree({spec: {"mechanism": mechanisms[spec], **m.describe()}
+            store.set_meta("models", redact_tree({spec: {**self.specs[spec].describe(), **m.describe()}
                                                   for spec, m in self.models.items()}))
             loaded = self._load_items(store)
-            plan = build_plan(self.cfg, loaded, store.done_keys(), mechanisms)
+            plan = build_plan(self.cfg, loaded, store.done_keys(), self.specs)
             execute = executor_for(self.cfg)
             if self.cfg.until_decided:  # rounds that stop each cell once decided (sweep/sequential.py)
-                execute = sequential.Rounds(self.cfg, loaded, mechanisms, store, execute)
+                execute = sequential.Rounds(self.cfg, loaded, self.specs, store, execute)
             started = time.perf_counter()
             with SweepProgress(plan.units, enabled=progress) as bar:
                 recorder = Recorder(store, run_id, plan.mechanism, planned=plan.planned, progress=bar)
@@ -242,13 +233,14 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
                           f"--task-args); known tasks: {', '.join(task_names())}")
     if models is None:
         models = {spec: loader(spec, model_options(cfg, spec)) for spec in cfg.models}
-    check_models(cfg, models)
+    specs = resolve_run_specs(cfg, models)  # the run resolved once: plan, executors and meta read this
+    check_models(cfg, models, specs)
     sequential.check_config(cfg, tasks)
     if prepare_local is not None:
         for model in models.values():
             if (info := info_for(model.spec.provider)) is not None and info.embedded:
                 prepare_local(model.spec.model)
-    return Sweep(cfg, tasks, models)
+    return Sweep(cfg, tasks, models, specs)
 
 
 def begin(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False,
