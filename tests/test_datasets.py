@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from overthink import datasets
 from overthink.cli.data import app
 from overthink.errors import DataError
+from overthink.tasks.files import read_prize_file
 
 GSM8K = shared_data() / "gsm8k" / "test.jsonl"
 AI_RISK = shared_data() / "anthropic-evals-advanced-ai-risk"
@@ -170,10 +171,10 @@ def test_user_supplied_prize_files(tmp_path: Path, home: Path) -> None:
                     "answer_index": 0, "round": 1, "part": 1}) + "\n")
     (folder / "broken.csv").write_text("prompt,classes,answer_index\nhello,\"[' a', ' b']\",7\n")
     with pytest.raises(DataError, match=r"broken.csv:2: .*out of range"):
-        datasets.fetch("inverse-scaling-prize", source=folder)
+        datasets.fetch("inverse-scaling-prize", source=folder, validate=read_prize_file)
     assert not list((home / "data" / "inverse-scaling-prize").glob("*.jsonl"))  # nothing half-imported
     (folder / "broken.csv").unlink()
-    datasets.fetch("inverse-scaling-prize", source=folder)
+    datasets.fetch("inverse-scaling-prize", source=folder, validate=read_prize_file)
     from overthink.tasks import get_task
 
     task = get_task("prize/memo-trap")

@@ -26,7 +26,6 @@ import httpx
 
 from . import paths
 from .errors import DataError
-from .tasks.files import read_prize_file  # validates a user-supplied prize copy, line by line
 from .yaml_text import parse_yaml
 
 Progress = Callable[[str, int, int | None], None]
@@ -251,8 +250,10 @@ class FetchResult:
 
 
 def fetch(name: str, *, source: Path | None = None, force: bool = False, progress: Progress | None = None,
-          client: httpx.Client | None = None) -> FetchResult:
-    """Download (or copy from `source`) and verify a dataset into OVERTHINK_HOME/data/NAME."""
+          client: httpx.Client | None = None, validate: Callable[[Path], Any] | None = None) -> FetchResult:
+    """Download (or copy from `source`) and verify a dataset into OVERTHINK_HOME/data/NAME. A user-supplied
+    dataset has no pinned checksum: `validate(path)` (raising DataError) checks each of its files before any is
+    copied (the CLI passes the task format's reader, tasks/files.py read_prize_file)."""
     ds = get_dataset(name)
     root = dataset_dir(ds.name)
     root.mkdir(parents=True, exist_ok=True)
@@ -260,7 +261,7 @@ def fetch(name: str, *, source: Path | None = None, force: bool = False, progres
     if ds.user_supplied:
         if source is None:
             raise DataError(f"dataset {name!r} cannot be downloaded by overthink: {ds.how_to_get}")
-        return _copy_user_supplied(ds, Path(source), result)
+        return _copy_user_supplied(ds, Path(source), result, validate)
     entries: dict[str, Any] = {}
     for f in ds.files:
         dest = root / f.name
@@ -303,7 +304,8 @@ def _copy_verified(local: Path, dest: Path, f: DataFile) -> dict[str, Any]:
     return info
 
 
-def _copy_user_supplied(ds: Dataset, source: Path, result: FetchResult) -> FetchResult:
+def _copy_user_supplied(ds: Dataset, source: Path, result: FetchResult,
+                        validate: Callable[[Path], Any] | None) -> FetchResult:
     if source.is_file():
         files = [source]
     elif source.is_dir():
@@ -313,7 +315,8 @@ def _copy_user_supplied(ds: Dataset, source: Path, result: FetchResult) -> Fetch
     if not files:
         raise DataError(f"--from {source}: no .jsonl or .csv files there")
     for path in files:  # validate all before copying any: nothing half-imported
-        read_prize_file(path)
+        if validate is not None:
+            validate(path)
     entries = {}
     for path in files:
         dest = result.directory / path.name

@@ -38,10 +38,11 @@ def fetch(
     """Download NAME into OVERTHINK_HOME/data/NAME, verify its pinned checksum, record source and licence."""
     from ..datasets import fetch as do_fetch
     from ..datasets import get_dataset  # lazy: httpx is only needed to download
+    from ..tasks.files import read_prize_file  # a user-supplied prize copy is checked line by line
 
     ds = get_dataset(name)
     with byte_progress() as progress:
-        result = do_fetch(name, source=from_, force=force, progress=progress)
+        result = do_fetch(name, source=from_, force=force, progress=progress, validate=read_prize_file)
     for f in result.fetched:
         typer.echo(f"{'copied' if from_ else 'downloaded'} and verified {f}", err=True)
     if result.already:

@@ -26,7 +26,7 @@ from ..analysis.verdicts import INVERSE, fail_on_hits
 from ..errors import UserError
 from ..store import Store
 from ..store.lock import holder
-from ..sweep.provenance import provenance_line
+from .provenance import provenance_line
 
 SCHEMA = "overthink.summary/1"
 SCORE_FIELDS = ("task", "model", "mechanism", "budget", "metric", "n", "n_scored", "n_items", "score", "ci_low",

@@ -1,7 +1,7 @@
 """What produced a run's samples, stored with the run (meta key `sessions`: one entry per `run` / `resume`):
 overthink, Python and platform versions, the versions of the SDK packages the models use, start and end time and
 how the session ended (running, completed, interrupted, stopped, failed; "running" left behind by a killed
-process). `summary` shows the latest session in one line (`provenance_line`)."""
+process). `summary` shows the latest session in one line (report/provenance.py)."""
 
 from __future__ import annotations
 
@@ -36,31 +36,3 @@ def session(models: Iterable[ModelBase], *, resumed: bool) -> dict[str, Any]:
             "platform": f"{platform.system()}-{platform.release()}-{platform.machine()}",
             "packages": sdk_versions(models), "started_at": time.time(), "ended_at": None, "status": "running",
             "resumed": resumed}
-
-
-def provenance_line(sessions: list[dict[str, Any]] | None, *, writing: bool = False) -> str | None:
-    """One line about the latest session; `writing`: a process holds the run dir's lock right now."""
-    if not sessions:
-        return None
-    s = sessions[-1]
-    status = s.get("status", "?")
-    if status == "running" and not writing:
-        status = "killed (did not finish; `overthink resume` continues)"
-    packages = ", ".join(f"{k} {v}" for k, v in (s.get("packages") or {}).items())
-    parts = [f"overthink {s.get('overthink', '?')}", f"Python {s.get('python', '?')}", str(s.get("platform", "?"))]
-    if packages:
-        parts.append(packages)
-    when = f"started {_utc(s.get('started_at'))}"
-    if s.get("ended_at"):
-        end = _utc(s["ended_at"])
-        when += f", ended {end[11:] if end[:10] == when[8:18] else end}"
-    parts.append(f"{when}: {status}")
-    if len(sessions) > 1:
-        parts.append(f"session {len(sessions)}")
-    return "provenance: " + " · ".join(parts)
-
-
-def _utc(when: Any) -> str:
-    if not isinstance(when, (int, float)):
-        return "?"
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
