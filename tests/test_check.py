@@ -9,9 +9,9 @@ import pytest
 from helpers import run_cli
 from servers.fake_api import FakeAPI
 
-from overthink.check import check_budgets, default_budgets, run_check
 from overthink.errors import UserError
 from overthink.providers import load_model
+from overthink.sweep.check import check_budgets, default_budgets, run_check
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.2, "timeout_s": 5, "max_attempts": 2}
 KEYS = {"ANTHROPIC_API_KEY": "sk-ant-test-key-000", "OPENAI_API_KEY": "sk-openai-test-000"}

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from overthink.check import run_check
 from overthink.config import build_config
 from overthink.store import Store
+from overthink.sweep.check import run_check
 from overthink.sweep.start import run_sync
 
 

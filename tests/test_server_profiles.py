@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from overthink.analysis.api import analyze
 from overthink.budget import plan_budget
-from overthink.check import run_check
 from overthink.cli import app
 from overthink.config import build_config
 from overthink.errors import ConfigError, UserError
@@ -22,6 +21,7 @@ from overthink.mechanism import AUTO_MECHANISM, SERVER_PROVIDERS, resolve, resol
 from overthink.providers import PROVIDERS, GenerateRequest, ModelSpec, load_model
 from overthink.servers.profiles import _parse, nested, profiles
 from overthink.store import Store
+from overthink.sweep.check import run_check
 from overthink.sweep.estimate import estimate_run
 from overthink.sweep.start import run_sync
 

@@ -1,4 +1,4 @@
-"""`overthink check MODEL [MODEL ...] [--budgets ...]`: the positive control (thin; see overthink/check.py)."""
+"""`overthink check MODEL [MODEL ...] [--budgets ...]`: the positive control (thin; see overthink/sweep/check.py)."""
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ def check(
     """A few cheap requests per model: does each budget succeed, does budget 0 switch thinking off, do lengths
     rise with the budget, is a hard cap respected, are tokens reported or estimated. Exit code 1 when a control
     is not honoured, 2 on bad input, 0 otherwise."""
-    from ..check import CHECK_PROMPT, run_check
     from ..core import parse_budget
+    from ..sweep.check import CHECK_PROMPT, run_check
 
     try:
         parsed = [parse_budget(b) for b in budgets.split(",") if b.strip()] if budgets else None
@@ -94,7 +94,7 @@ def check(
 def positive_control(cfg: Any) -> Any:
     """`run --check`: check every model of a run with the run's own mechanism and its cheapest budgets (budget 0 and
     the two smallest others); the table goes to stderr. Exits 1, before anything is written, if a control fails."""
-    from ..check import check_budgets, run_check
+    from ..sweep.check import check_budgets, run_check
 
     if cfg.natural:
         typer.echo("--check: a natural run sets no budget, so there is no budget control to check", err=True)

@@ -23,16 +23,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, is_hard, length_trend
-from .budget import RunSpec
-from .config import ExperimentConfig, build_config
-from .core import Budget, Mechanism, budget_sort_key
-from .errors import UserError
-from .mechanism import resolve
-from .providers import ModelBase, load_model
-from .secrets import redact
-from .sweep.plan import make_request, resolve_run_spec
-from .sweep.plan import model_options as run_model_options
+from ..analysis.audit import SLACK, SOURCE_KIND, TOLERANCE, allowed, cap_of, is_hard, length_trend
+from ..budget import RunSpec
+from ..config import ExperimentConfig, build_config
+from ..core import Budget, Mechanism, budget_sort_key
+from ..errors import UserError
+from ..mechanism import resolve
+from ..providers import ModelBase, load_model
+from ..secrets import redact
+from .plan import make_request, resolve_run_spec
+from .plan import model_options as run_model_options
 
 CHECK_PROMPT = ("A train leaves at 09:47 and the trip takes 2 hours 38 minutes, with a 17-minute delay on the way. "
                 "At what time does it arrive? Work it out step by step and check it, then give the final answer "
