@@ -1,6 +1,6 @@
 """False-positive rate and power of the verdicts, per design of issue 24, for the new test and the paper's rule.
 
-Each design (analysis/calibration_sim.py) is simulated `--null` times with no effect of the budget and `--power`
+Each design (calibration.py) is simulated `--null` times with no effect of the budget and `--power`
 times with a modest planted drop (8 points from the smallest to the largest thinking budget), and every dataset
 goes through the report's verdicts (the code of analyze(DataFrame)). Prints a markdown table: the share of
 datasets called "inverse" (new test: the Holm-adjusted verdict; the paper's rule: extremes with non-overlapping
@@ -18,7 +18,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from overthink.analysis.calibration_sim import MODEST_DROP, designs, mc_error, rates
+from overthink.calibration import MODEST_DROP, designs, mc_error, rates
 
 
 def _pct(rate: float, n: int) -> str:

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from overthink.analysis.calibration_sim import sweep
 from overthink.analysis.curves import paper_verdict, score_table
 from overthink.analysis.trends import trend_test
+from overthink.calibration import sweep
 from overthink.importers.table import frame_tables
 
 N_NULL = 200

@@ -1,5 +1,5 @@
 """Issue 24: verdicts you can defend. Simulated designs with a known truth go through the report's verdicts
-(analysis/calibration_sim.table_verdicts, checked here to equal analyze(DataFrame)["verdicts"]).
+(calibration.py table_verdicts, checked here to equal analyze(DataFrame)["verdicts"]).
 
 Fast tests check the machinery and each design's decision on a few datasets; the slow test measures the false
 "inverse" rate of every design (<= 5 % within its Monte Carlo error) and prints the power for a modest drop.
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from overthink.analysis import calibration_sim as cs
+from overthink import calibration as cs
 from overthink.analysis import verdicts as V
 from overthink.analysis.api import analyze
 from overthink.analysis.curves import score_table

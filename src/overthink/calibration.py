@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..importers.table import frame_tables
-from . import verdicts as V
-from .audit import audit_table
-from .curves import score_table
-from .natural import natural_verdicts
-from .trends import verdict_table
-from .verdicts import fail_on_hits
+from .analysis import verdicts as V
+from .analysis.audit import audit_table
+from .analysis.curves import score_table
+from .analysis.natural import natural_verdicts
+from .analysis.trends import verdict_table
+from .analysis.verdicts import fail_on_hits
+from .importers.table import frame_tables
 
 BUDGETS = {3: (0, 1024, 4096), 5: (0, 256, 1024, 4096, 16384)}
 SPREAD = {"low": 0.5, "high": 2.0}
