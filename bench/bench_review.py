@@ -98,10 +98,11 @@ client.get(f"/?token={config.token}", follow_redirects=False)
 out = {"start": time.perf_counter() - t0}
 
 def timed(name, url):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = client.get(url)
     assert r.status_code == 200, (url, r.status_code)
     out[name] = time.perf_counter() - t
+    out[name + " (cpu)"] = time.process_time() - c
 
 urls = [("first page (cold)", "/"), ("page 2", "/?page=2"), ("page 3", "/?page=3"), ("page 4", "/?page=4"),
         ("verdict=inverse", "/?verdict=inverse"), ("verdict=inverse page 2", "/?verdict=inverse&page=2"),
@@ -135,12 +136,13 @@ def main() -> None:
     new = time_side(here, run_dir, args.pages)
     old = time_side(args.against / "src", run_dir, args.pages) if args.against else {}
     print(f"review at {args.samples:,} samples ({run_dir})")
-    print(f"{'request':<28}{'old s':>10}{'new s':>10}{'old/new':>10}")
+    print("wall: seconds on a shared machine; cpu: this process's CPU seconds (what the code costs)")
+    print(f"{'request':<34}{'old':>10}{'new':>10}{'old/new':>10}")
     for name, t in new.items():
         o = old.get(name)
         unit = "MB" if name.endswith("_mb") else "s"
         ratio = f"{o / t:9.1f}x" if o and t else f"{'-':>10}"
-        print(f"{name:<28}{(f'{o:.3f}' if o is not None else '-'):>10}{t:>10.3f}{ratio}  {unit}")
+        print(f"{name:<34}{(f'{o:.3f}' if o is not None else '-'):>10}{t:>10.3f}{ratio}  {unit}")
 
 
 if __name__ == "__main__":

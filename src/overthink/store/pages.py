@@ -14,6 +14,7 @@ through their primary key, labels through labels_sample. Nothing here reads a sa
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections import defaultdict
@@ -29,17 +30,20 @@ FILTER_KEYS = ("task", "model", "budget", "status", "verdict", "label")
 
 _INDEX_SCHEMA = """
 CREATE TABLE rows (rid INTEGER PRIMARY KEY, task TEXT NOT NULL, model TEXT NOT NULL, item_id TEXT NOT NULL,
-                   verdict TEXT NOT NULL);
-CREATE INDEX rows_key ON rows (task, item_id);
-CREATE TABLE cells (rid INTEGER NOT NULL, budget TEXT NOT NULL, status TEXT NOT NULL,
-                    PRIMARY KEY (rid, budget, status)) WITHOUT ROWID;
-CREATE INDEX cells_budget ON cells (budget, status, rid);
-CREATE INDEX cells_status ON cells (status, rid);
+                   verdict TEXT NOT NULL, cells TEXT NOT NULL);
 CREATE TABLE labelled (rid INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX labelled_value ON labelled (kind, value, rid);
 """
-# `kind` is 'code' (a taxonomy code of a current label) or 'tag'. Budgets are matched as text (str(budget)), as the
-# page's budget filter is.
+# rows.cells: every (budget, status) the row has a sample with, as `,"budget":"status",` pieces (JSON strings: no
+# raw separator can occur inside one), so a budget and/or status filter is one instr() per row. A table of cells
+# was 5x slower to build at a million samples and no faster to filter. labelled.kind is 'code' (a taxonomy code of
+# a current label) or 'tag'. Budgets are matched as text (str(budget)), as the page's budget filter is.
+
+
+def _piece(budget: Any = None, status: str | None = None) -> str:
+    """The cells text a (budget, status) pair is, or the part of it a budget-only / status-only filter looks for."""
+    b = "," + json.dumps(str(budget)) + ":" if budget is not None else ":"
+    return b + (json.dumps(status) + "," if status is not None else "")
 
 
 def _stamp(path: Path) -> tuple:
@@ -103,42 +107,47 @@ class ReviewIndex:
         return _stamp(store_path)
 
     def _build(self, store: Store) -> None:
-        # One pass over the store, grouped in SQL: per key and budget and status, how many samples, how many scored
-        # (status ok with a grade) and how many of those correct (the verdict's accuracy; see review/data.py).
+        # One pass over the store, grouped and ordered in SQL: per key, budget and status, how many samples are
+        # scored (status ok with a grade) and how many of those are correct (the verdict's accuracy; see
+        # review/data.py). Rows arrive in key order, so each item row is finished when the next key starts.
         cur = store.conn.execute(
             "SELECT task, model, item_id, budget, status, "
             "SUM(status = 'ok' AND correct IS NOT NULL), SUM(status = 'ok' AND correct IS NOT NULL AND correct <> 0) "
-            "FROM samples GROUP BY task, model, item_id, budget, status")
-        graded: dict[tuple[str, str, str], dict[Any, list[int]]] = {}
-        cells: list[tuple[tuple[str, str, str], str, str]] = []
+            "FROM samples GROUP BY task, model, item_id, budget, status ORDER BY task, model, item_id")
+        rows: list[tuple[int, str, str, str, str, str]] = []
         budgets: set[Any] = set()
+        key: tuple[str, str, str] | None = None
+        acc: dict[Any, list[int]] = {}
+        cells: list[str] = []
+
+        def finish() -> None:
+            if key is not None:
+                verdict = self._verdict_of({b: c / n for b, (n, c) in acc.items()})
+                rows.append((len(rows), *key, verdict, "".join(cells) + ","))
+
         for task, model, item_id, budget, status, n_graded, n_correct in cur:
-            key = (task, model, item_id)
-            acc = graded.get(key)
-            if acc is None:
-                acc = graded[key] = {}
+            if (task, model, item_id) != key:
+                finish()
+                key, acc, cells = (task, model, item_id), {}, []
             if n_graded:
                 tally = acc.setdefault(budget, [0, 0])
                 tally[0] += n_graded
                 tally[1] += n_correct
-            cells.append((key, str(budget), status))
+            cells.append(_piece(budget, status)[:-1])
             budgets.add(budget)
-        keys = sorted(graded)
-        rid = {k: i for i, k in enumerate(keys)}
+        finish()
+        if [r[1:4] for r in rows] != sorted(r[1:4] for r in rows):  # SQLite's order is Python's for UTF-8 text
+            rows = [(i, *r[1:]) for i, r in enumerate(sorted(rows, key=lambda r: r[1:4]))]
         db = self._db
-        db.executescript("DROP TABLE IF EXISTS rows; DROP TABLE IF EXISTS cells; DROP TABLE IF EXISTS labelled;"
-                         + _INDEX_SCHEMA)
+        db.executescript("DROP TABLE IF EXISTS rows; DROP TABLE IF EXISTS labelled;" + _INDEX_SCHEMA)
         with db:
             db.execute("BEGIN")
-            db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?)",
-                           ((rid[k], *k, self._verdict_of({b: c / n for b, (n, c) in graded[k].items()}))
-                            for k in keys))
-            db.executemany("INSERT OR IGNORE INTO cells VALUES (?, ?, ?)", ((rid[k], b, s) for k, b, s in cells))
-        self._rid = rid
-        self.total = len(keys)
+            db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._rid = {r[1:4]: r[0] for r in rows}
+        self.total = len(rows)
         self.budgets = list(budgets)
-        self.models = sorted({k[1] for k in keys})
-        self.tasks = sorted({k[0] for k in keys})
+        self.models = sorted({r[2] for r in rows})
+        self.tasks = sorted({r[1] for r in rows})
 
     def _build_labels(self, store: Store) -> None:
         rows: list[tuple[int, str, str]] = []
@@ -213,15 +222,9 @@ def _where(filters: Mapping[str, str]) -> tuple[str, list[Any]]:
             conds.append(f"{column} = ?")
             args.append(value)
     # A status filter asks for a sample with that status (at the chosen budget, if one is chosen).
-    if budget and status:
-        conds.append("rid IN (SELECT rid FROM cells WHERE budget = ? AND status = ?)")
-        args += [budget, status]
-    elif budget:
-        conds.append("rid IN (SELECT rid FROM cells WHERE budget = ?)")
-        args.append(budget)
-    elif status:
-        conds.append("rid IN (SELECT rid FROM cells WHERE status = ?)")
-        args.append(status)
+    if budget or status:
+        conds.append("instr(cells, ?) > 0")
+        args.append(_piece(budget or None, status or None))
     if label == "any":
         conds.append("rid IN (SELECT rid FROM labelled WHERE kind = 'code')")
     elif label == "none":
