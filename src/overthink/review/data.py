@@ -87,7 +87,7 @@ def _accuracy(cells: dict[Any, list[dict[str, Any]]]) -> dict[Any, float]:
 
 def new_index() -> ReviewIndex:
     """The per-process index the pages filter, count and page in SQL (store/pages.py), with this module's verdict."""
-    return ReviewIndex(verdict)
+    return ReviewIndex(verdict, budget_sort_key)
 
 
 def page_rows(store: Store, index: ReviewIndex, filters: Filters, offset: int, limit: int) -> list[ItemRow]:
