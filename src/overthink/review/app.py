@@ -18,6 +18,7 @@ import json
 import math
 import secrets
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,11 +107,15 @@ def _env() -> Environment:
     return env
 
 
-def create_app(config: ReviewConfig) -> Starlette:
+def create_app(config: ReviewConfig, *, warm: bool = False) -> Starlette:
+    """The app. `warm` starts reading the run into the page index in a background thread at once, so the first
+    page does not wait for it (seconds at a million samples) while the person opens the URL."""
     templates = Jinja2Templates(env=_env())
     run_dir = config.run_dir
     Store(run_dir, create=False, readonly=True).close()  # fail early (UserError) on a directory that is not a run
     index = data.new_index()  # item rows and verdicts, rebuilt when the store changes (store/pages.py)
+    if warm:
+        threading.Thread(target=_warm, args=(run_dir, index), daemon=True, name="review-index").start()
 
     def store(*, write: bool = False) -> Store:
         # One short-lived connection per request: SQLite connections are per thread, and the run may still be
@@ -210,6 +215,14 @@ def create_app(config: ReviewConfig) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
+def _warm(run_dir: Path, index: data.ReviewIndex) -> None:
+    try:
+        with Store(run_dir, create=False, readonly=True) as st:
+            index.refresh(st)
+    except UserError:
+        pass  # the first page reads the run again and shows the error there
+
+
 async def _json_body(request: Request) -> tuple[Any, Response | None]:
     """The request's JSON body, read at most MAX_BODY bytes; or a 413 / 400 response."""
     too_big = JSONResponse({"error": f"body: larger than {MAX_BODY} bytes"}, status_code=413)
@@ -272,5 +285,5 @@ def url_for(sock: socket.socket, config: ReviewConfig) -> str:
 def make_server(config: ReviewConfig, *, log_level: str = "warning") -> Any:
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(create_app(config), log_level=log_level, access_log=False,
+    return uvicorn.Server(uvicorn.Config(create_app(config, warm=True), log_level=log_level, access_log=False,
                                          lifespan="off"))
