@@ -3,7 +3,7 @@ older checkout, side by side. Target (issue 27): RSS flat in the number of sampl
 
 Stores are built through the real store API by bench_review.build_store (reasoning text 0-2,000 characters) and
 kept under --dir. Each export runs the real CLI (`python -m overthink export ...`) in its own process with that
-tree's src on PYTHONPATH; the process reports its own peak RSS. The outputs are compared: csv byte for byte,
+tree's src on PYTHONPATH; the process reports its own peak RSS (VmHWM). The outputs are compared: csv byte for byte,
 parquet read back with pandas.
 
 Usage: python bench/bench_export.py [--sizes 50000,400000] [--against /path/to/old/worktree] [--dir DIR]
@@ -23,7 +23,7 @@ from pathlib import Path
 from bench_review import build_store
 
 _RUN = r"""
-import json, resource, runpy, sys, time
+import json, runpy, sys, time
 sys.argv = ["overthink", "export", *sys.argv[1:]]
 t = time.perf_counter()
 try:
@@ -31,8 +31,9 @@ try:
 except SystemExit as exc:
     if exc.code not in (0, None):
         raise
-print(json.dumps({"s": time.perf_counter() - t, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}),
-      file=sys.stderr)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its (large) parent's peak.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"s": time.perf_counter() - t, "rss_mb": hwm / 1024}), file=sys.stderr)
 """
 
 

@@ -86,7 +86,7 @@ def build_store(run_dir: Path, n_samples: int) -> Path:
 
 # Run inside each side's process (its own PYTHONPATH): prints one JSON line of timings in seconds.
 _TIMER = r"""
-import json, sys, time, resource
+import json, sys, time
 from starlette.testclient import TestClient
 from overthink.review.app import ReviewConfig, create_app
 
@@ -110,7 +110,7 @@ urls = [("first page (cold)", "/"), ("page 2", "/?page=2"), ("page 3", "/?page=3
         ("item page", "/item?task=zebra&item=zebra-000007&verdict=inverse")]
 for name, url in urls[:pages]:
     timed(name, url)
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["peak_rss_mb"] = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")) / 1024
 print(json.dumps(out))
 """
 

@@ -36,11 +36,14 @@ def export_records(store: Store, *, with_text: bool = True, batch: int = BATCH) 
         cur = store.conn.execute(
             f"SELECT {', '.join('s.' + c for c in cols)}, i.metadata FROM samples AS s LEFT JOIN items AS i "
             f"ON i.task = s.task AND i.item_id = s.item_id ORDER BY s.id")
+        last: tuple[str | None, dict[str, Any]] = (None, {})  # an item's samples mostly come together: parse once
         while chunk := cur.fetchmany(batch):
             for *values, meta in chunk:
                 row = store._decode(cols, values)
                 if meta:
-                    for key, value in _item_meta(store, row, meta).items():
+                    if meta != last[0]:
+                        last = (meta, _item_meta(store, row, meta))
+                    for key, value in last[1].items():
                         row["meta_" + key if key in row else key] = value
                 yield row
     except sqlite3.Error as exc:
@@ -180,10 +183,21 @@ def _sample_types(store: Store) -> dict[str, set[type]]:
 
 def label_records(store: Store, *, history: bool = False) -> list[dict[str, Any]]:
     """Current labels (or the full history) joined with their sample's key and outcome."""
-    keys = ("model", "budget", "mechanism", "replicate", "status", "correct")
-    meta = {row.pop("id"): row for row in store.sample_rows(("id", *keys))}
+    keys = ("id", "model", "budget", "mechanism", "replicate", "status", "correct")
+    labels = store.labels(history=history)
+    ids = sorted({rec["sample_id"] for rec in labels})
+    meta: dict[int, dict[str, Any]] = {}
+    try:  # only the labelled samples: a run of a million samples with a few hundred labels reads a few hundred
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in store.conn.execute(f"SELECT {', '.join(keys)} FROM samples WHERE id IN "
+                                          f"({','.join('?' * len(chunk))})", chunk):
+                rec = store._decode(keys, row)
+                meta[rec.pop("id")] = rec
+    except sqlite3.Error as exc:
+        raise store_error(exc, store.path, "reading samples") from None
     out = []
-    for rec in store.labels(history=history):
+    for rec in labels:
         merged = {**rec, **meta.get(rec["sample_id"], {})}
         out.append({c: merged.get(c) for c in LABEL_EXPORT_COLUMNS})
     return out
