@@ -18,6 +18,7 @@ import json
 import math
 import secrets
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from starlette.templating import Jinja2Templates
 from ..analysis.flipspan import review_flips
 from ..core import budget_sort_key
 from ..errors import UserError
-from ..store import Store, StoreError
+from ..store import DB_NAME, Store, StoreError
 from . import data
 from .labels import BY_CODE, TAXONOMY, agreement, reviewers, validate_label
 
@@ -106,10 +107,15 @@ def _env() -> Environment:
     return env
 
 
-def create_app(config: ReviewConfig) -> Starlette:
+def create_app(config: ReviewConfig, *, warm: bool = False) -> Starlette:
+    """The app. `warm` starts reading the run into the page index in a background thread at once, so the first
+    page does not wait for it (seconds at a million samples) while the person opens the URL."""
     templates = Jinja2Templates(env=_env())
     run_dir = config.run_dir
     Store(run_dir, create=False, readonly=True).close()  # fail early (UserError) on a directory that is not a run
+    index = data.new_index()  # item rows and verdicts, rebuilt when the store changes (store/pages.py)
+    if warm:
+        threading.Thread(target=_warm, args=(run_dir, index), daemon=True, name="review-index").start()
 
     def store(*, write: bool = False) -> Store:
         # One short-lived connection per request: SQLite connections are per thread, and the run may still be
@@ -125,33 +131,35 @@ def create_app(config: ReviewConfig) -> Starlette:
                    by_code=BY_CODE, verdicts=data.VERDICTS, run_dir=str(run_dir), qs=_qs)
         return templates.TemplateResponse(request, name, ctx)
 
-    async def index(request: Request) -> Response:
+    async def index_page(request: Request) -> Response:
         filters = data.Filters.from_query(request.query_params)
         with store() as st:
-            rows = data.item_rows(st)
-        shown = [r for r in rows if filters.match(r)]
-        pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
-        page = min(max(1, _int(request.query_params.get("page"), 1)), pages)
-        budgets = sorted({b for r in rows for b in r.cells}, key=budget_sort_key)
+            index.refresh(st)
+            by_verdict = index.counts(filters.query())
+            n_shown = sum(by_verdict.values())
+            pages = max(1, math.ceil(n_shown / PAGE_SIZE))
+            page = min(max(1, _int(request.query_params.get("page"), 1)), pages)
+            rows = data.page_rows(st, index, filters, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        budgets = sorted(index.budgets, key=budget_sort_key)
         options = {
-            "task": sorted({r.task for r in rows}), "model": sorted({r.model for r in rows}),
+            "task": index.tasks, "model": index.models,
             "budget": [str(b) for b in budgets], "status": list(data.STATUSES), "verdict": list(data.VERDICTS),
-            "tags": sorted({t for r in rows for t in r.tags}),
+            "tags": index.tags,
         }
-        counts = {v: sum(r.verdict == v for r in shown) for v in data.VERDICTS}
-        return render(request, "items.html", rows=shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], total=len(rows),
-                      n_shown=len(shown), page=page, pages=pages, filters=filters, options=options,
-                      budgets=budgets, counts=counts)
+        counts = {v: by_verdict.get(v, 0) for v in data.VERDICTS}
+        return render(request, "items.html", rows=rows, total=index.total, n_shown=n_shown, page=page, pages=pages,
+                      filters=filters, options=options, budgets=budgets, counts=counts)
 
     async def item(request: Request) -> Response:
         task, item_id = request.query_params.get("task", ""), request.query_params.get("item", "")
         filters = data.Filters.from_query(request.query_params)
         with store() as st:
-            detail = data.item_detail(st, task, item_id)
+            index.refresh(st)
+            detail = data.item_detail(st, task, item_id, index.models)
             if detail is None:
                 return PlainTextResponse(f"no item {item_id!r} in task {task!r}\n", status_code=404)
-            order = list(dict.fromkeys((r.task, r.item_id) for r in data.item_rows(st) if filters.match(r)))
-        pos = order.index((task, item_id)) if (task, item_id) in order else -1
+            order, where = index.item_order(filters.query())
+        pos = where.get((task, item_id), -1)
         prev_key = order[pos - 1] if pos > 0 else None
         next_key = order[pos + 1] if 0 <= pos < len(order) - 1 else None
         meta = detail["item"]["metadata"]
@@ -186,8 +194,10 @@ def create_app(config: ReviewConfig) -> Starlette:
         try:
             labels, tags, note, who = validate_label(body.get("labels", []), body.get("tags", []),
                                                      body.get("note", ""), body.get("reviewer", ""))
+            before = index.stamp_of(run_dir / DB_NAME)
             with store(write=True) as st:
                 saved = st.add_label(body["sample_id"], labels, reviewer=who, tags=tags, note=note)
+            index.labels_written(before, index.stamp_of(run_dir / DB_NAME))  # only labels changed: keep verdicts
         except StoreError as exc:  # the label is not saved: say why (full disk 507, read-only 403)
             status = 507 if "disk is full" in str(exc) else 403 if "read-only" in str(exc) else 503
             return JSONResponse({"error": f"label not saved: {exc}"}, status_code=status)
@@ -196,13 +206,21 @@ def create_app(config: ReviewConfig) -> Starlette:
         return JSONResponse({"ok": True, "label": saved})
 
     routes = [
-        Route("/", index), Route("/item", item), Route("/agreement", agreement_page),
+        Route("/", index_page), Route("/item", item), Route("/agreement", agreement_page),
         Route("/api/labels", save_label, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=[HOST, "localhost"]),
                   Middleware(TokenGate, config=config)]
     return Starlette(routes=routes, middleware=middleware)
+
+
+def _warm(run_dir: Path, index: data.ReviewIndex) -> None:
+    try:
+        with Store(run_dir, create=False, readonly=True) as st:
+            index.refresh(st)
+    except UserError:
+        pass  # the first page reads the run again and shows the error there
 
 
 async def _json_body(request: Request) -> tuple[Any, Response | None]:
@@ -267,5 +285,5 @@ def url_for(sock: socket.socket, config: ReviewConfig) -> str:
 def make_server(config: ReviewConfig, *, log_level: str = "warning") -> Any:
     import uvicorn
 
-    return uvicorn.Server(uvicorn.Config(create_app(config), log_level=log_level, access_log=False,
+    return uvicorn.Server(uvicorn.Config(create_app(config, warm=True), log_level=log_level, access_log=False,
                                          lifespan="off"))

@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from ..core import budget_sort_key
 from ..store import Store
+from ..store.pages import ReviewIndex, current_labels_of, item_samples, items_of, samples_of
 
 VERDICTS: dict[str, str] = {
     "inverse": "right short, wrong long",
@@ -84,8 +85,40 @@ def _accuracy(cells: dict[Any, list[dict[str, Any]]]) -> dict[Any, float]:
     return acc
 
 
+def new_index() -> ReviewIndex:
+    """The per-process index the pages filter, count and page in SQL (store/pages.py), with this module's verdict."""
+    return ReviewIndex(verdict, budget_sort_key)
+
+
+def page_rows(store: Store, index: ReviewIndex, filters: Filters, offset: int, limit: int) -> list[ItemRow]:
+    """The matching item rows `offset` .. `offset + limit` (as `item_rows` filtered by `filters.match`), read by key:
+    the index gives the keys and verdicts, the store their samples (no text), items and the index their labels."""
+    hits = index.page(filters.query(), offset, limit)
+    keys = [(task, model, item_id) for _, task, model, item_id, _ in hits]
+    by_key: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for s in samples_of(store, keys, _SAMPLE_COLS):
+        by_key[(s["task"], s["model"], s["item_id"])].append(s)
+    items = items_of(store, [(task, item_id) for task, _, item_id in keys])
+    labels = index.row_labels([rid for rid, *_ in hits])
+    rows = []
+    for (rid, task, model, item_id, verdict_), key in zip(hits, keys):
+        samples = by_key.get(key, [])
+        item = items.get((task, item_id), {})
+        row = ItemRow(task, model, item_id, item.get("prompt", ""),
+                      item.get("expected", samples[0]["expected"] if samples else None), verdict_)
+        for s in samples:
+            row.cells.setdefault(s["budget"], []).append(s)
+        row.cells = dict(sorted(row.cells.items(), key=lambda kv: budget_sort_key(kv[0])))
+        if rid in labels:
+            row.labels, row.tags = labels[rid]
+        rows.append(row)
+    return rows
+
+
 def item_rows(store: Store) -> list[ItemRow]:
-    """One row per (task, model, item) that has samples, in task / model / item order."""
+    """One row per (task, model, item) that has samples, in task / model / item order, built from every sample.
+    The reference the SQL pages (`page_rows` with `ReviewIndex`) must agree with (tests/test_review_pages.py);
+    the app itself never reads the whole store per page."""
     items = {(i["task"], i["item_id"]): i for i in store.items()}
     current = store.labels()
     labels_by_sample: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -147,10 +180,11 @@ class Filters:
         return not self.label or self.label in row.labels
 
 
-def item_detail(store: Store, task: str, item_id: str) -> dict[str, Any] | None:
-    """The item (prompt, expected, metadata) with all its samples grouped model -> budget -> samples."""
-    item = next((i for i in store.items(task) if i["item_id"] == item_id), None)
-    samples = _samples(store, task, item_id, text=True)
+def item_detail(store: Store, task: str, item_id: str, models: list[str] | None = None) -> dict[str, Any] | None:
+    """The item (prompt, expected, metadata) with all its samples grouped model -> budget -> samples. `models`
+    (the run's, from the index) lets the samples be read by key instead of by a scan of the task."""
+    item = items_of(store, [(task, item_id)]).get((task, item_id))
+    samples = item_samples(store, task, item_id, models or [], _SAMPLE_COLS + ("reasoning", "answer_text"))
     if item is None and not samples:
         return None
     if item is None:  # samples without a stored item (older stores): still reviewable
@@ -159,11 +193,9 @@ def item_detail(store: Store, task: str, item_id: str) -> dict[str, Any] | None:
     for s in samples:
         by_model[s["model"]].setdefault(s["budget"], []).append(s)
     budgets = sorted({s["budget"] for s in samples}, key=budget_sort_key)
-    current = defaultdict(dict)
-    ids = [s["id"] for s in samples]
-    for rec in store.labels():
-        if rec["sample_id"] in ids:
-            current[rec["sample_id"]][rec["reviewer"]] = rec
+    current: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for rec in current_labels_of(store, [s["id"] for s in samples]):
+        current[rec["sample_id"]][rec["reviewer"]] = rec
     verdicts = {m: verdict(_accuracy(cells)) for m, cells in by_model.items()}
     return {"item": item, "budgets": budgets, "models": dict(sorted(by_model.items())), "labels": current,
             "verdicts": verdicts}

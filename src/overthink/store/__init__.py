@@ -3,7 +3,9 @@
 - `schema`: the SQLite schema, the sample key and how record fields map to columns.
 - `run_store`: `Store`, one database per run dir: samples, items, metadata, review labels, provider batches, and
   the reads analysis and review need (frames, texts, rows).
-- `export`: samples in the export schema (jsonl, csv, parquet), the store as one SQLite file, review labels.
+- `export`: samples in the export schema (jsonl, csv, parquet; streamed in batches), the store as one SQLite file,
+  review labels.
+- `pages`: the review app's reads: an in-memory item-row index filtered and paged in SQL, page rows read by key.
 - `connection`: opening read-write / read-only, the WAL checkpoint, SQLite failures as one StoreError.
 
 The files of a run dir: `overthink.sqlite` (the store), and beside it while a run writes or after a kill
