@@ -26,7 +26,7 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     from rich.table import Table
 
     from ..config import build_config
-    from ..report.names import short_names
+    from ..report.names import legend_lines, short_names
     from ..sweep.estimate import (
         RegistryGuess,
         estimate_run,
@@ -44,7 +44,8 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     sources = [*(speed_from or []), *([cfg.run_dir] if cfg.run_dir else [])]
     speeds = {m: measured_speed(sources, m) for m in cfg.models}
     names = short_names(cfg.models)
-    table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""))
+    table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""),
+                  caption="\n".join(legend_lines(names)) or None)
     columns = ["model", "budget", "requests", "input tok", "output tok (expected)", "output tok (max)",
                "cost USD (expected)", "cost USD (max)"]
     timed = any(speeds.values())
