@@ -42,10 +42,11 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     guesses: list[RegistryGuess] = []
     rows = estimate_run(cfg, guesses)
     sources = [*(speed_from or []), *([cfg.run_dir] if cfg.run_dir else [])]
-    speeds = {m: measured_speed(sources, m) for m in cfg.models}
-    names = short_names(cfg.models)
+    speeds = {m: measured_speed(sources, cfg.identity(m)) for m in cfg.models}  # samples carry the identity
+    shown = short_names(cfg.identity(m) for m in cfg.models)
+    names = {m: shown[cfg.identity(m)] for m in cfg.models}
     table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""),
-                  caption="\n".join(legend_lines(names)) or None)
+                  caption="\n".join(legend_lines(shown)) or None)
     columns = ["model", "budget", "requests", "input tok", "output tok (expected)", "output tok (max)",
                "cost USD (expected)", "cost USD (max)"]
     timed = any(speeds.values())

@@ -110,9 +110,9 @@ def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], 
     each created model's resolved mechanism (a detected server profile can change what auto means)."""
     budgets = cfg.sweep_budgets()
     units = []
-    for model in cfg.models:
-        mech = (mechanisms or {}).get(model) or resolve_spec(cfg.mechanism, ModelSpec.parse(model),
-                                                             cfg.model_options.get(model)).value
+    for model, spec in cfg.model_ids().items():  # a sample is keyed by the model's identity (--model-name)
+        mech = (mechanisms or {}).get(model) or resolve_spec(cfg.mechanism, ModelSpec.parse(spec),
+                                                             cfg.model_options.get(spec)).value
         for task, items in tasks:
             for item in items:
                 for rep in range(cfg.sweep_replicates()):
