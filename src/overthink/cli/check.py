@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..report.console import wide_console
-from ..report.names import legend_lines, short_names
+from ..report.names import legend_lines, name_column, short_names
 from .common import parse_value
 
 STYLE = {"honoured": "green", "not honoured": "bold red", "inconclusive": "yellow", "n/a": "dim", "info": ""}
@@ -36,6 +36,7 @@ def print_check(result: Any, console: Console) -> None:
     names = short_names(m.spec for m in result.models)  # unique, not cut (report/names.py)
     legend = legend_lines(names)
     table.caption = escape("\n".join(legend)) if legend else None
+    name_column(table, names)
     for m in result.models:
         for i, c in enumerate(m.controls):
             style = STYLE.get(c.status, "")

@@ -26,7 +26,7 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     from rich.table import Table
 
     from ..config import build_config
-    from ..report.names import legend_lines, short_names
+    from ..report.names import legend_lines, name_column, short_names
     from ..sweep.estimate import (
         RegistryGuess,
         estimate_run,
@@ -52,6 +52,7 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     timed = any(speeds.values())
     for col in columns + (["wall time"] if timed else []):
         table.add_column(col, justify="left" if col in ("model", "budget") else "right")
+    name_column(table, shown)
 
     def usd(v: float | None, model: str) -> str:
         if v is not None and not (v == 0 and self_hosted(model)):

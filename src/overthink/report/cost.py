@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.cost import SELF_HOSTED, UNPRICED, fmt_cost, usd
-from .names import legend_lines, short_names
+from .names import legend_lines, name_column, short_names
 
 
 def _per_correct(row: dict[str, Any]) -> str:
@@ -40,6 +40,7 @@ def cost_table(cost: dict[str, Any]) -> Table:
                   escape(total["basis"]), style="bold")
     legend = legend_lines(names)
     table.caption = escape("\n".join(legend)) if legend else None
+    name_column(table, names)
     return table
 
 

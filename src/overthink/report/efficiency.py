@@ -16,7 +16,7 @@ from rich.table import Table
 from ..analysis.cost import UNPRICED
 from ..analysis.verdicts import fmt_num, fmt_score, missing
 from .console import wide_console
-from .names import legend_lines, short_names
+from .names import legend_lines, name_column, short_names
 
 
 def _usd(value: Any) -> str:
@@ -77,6 +77,7 @@ def efficiency_rich(table: pd.DataFrame, *, title: str = "efficiency per budget 
     sources = sorted({str(s) for s in table.get("cost_source", pd.Series(dtype=object)).dropna()} - set(UNPRICED))
     caption = ([f"cost from: {', '.join(sources)}"] if sources else []) + legend_lines(names)
     out.caption = escape("\n".join(caption)) or None
+    name_column(out, names)
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 PROVIDER_SHORT = {"openai-compatible": "oai-compat", "anthropic-bedrock": "bedrock", "anthropic-vertex": "vertex"}
 
@@ -38,3 +39,11 @@ def short_names(names: Iterable[str], width: int = 40) -> dict[str, str]:
 def legend_lines(names: dict[str, str]) -> list[str]:
     """'SHORT = FULL' for every name shown abbreviated: the legend printed under a table ([] when none was)."""
     return [f"{short} = {full}" for full, short in names.items() if short != full]
+
+
+def name_column(table: Any, names: dict[str, str], header: str = "model") -> None:
+    """Keep the abbreviated names whole in a rich table: one wider than the terminal is shrunk column by column,
+    and rich would cut the names again with its own '…' (other columns wrap instead)."""
+    for column in table.columns:
+        if column.header == header:
+            column.min_width = max((len(n) for n in names.values()), default=0)

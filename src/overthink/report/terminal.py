@@ -19,7 +19,7 @@ from .audit import audit_rich
 from .console import wide_console
 from .cost import print_cost
 from .efficiency import print_efficiency
-from .names import legend_lines, short_names
+from .names import legend_lines, name_column, short_names
 from .sequential import sequential_lines
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
@@ -71,6 +71,7 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     names = short_names(str(m) for m in table["model"])  # unique, not cut (report/names.py)
     legend = legend_lines(names)
     out.caption = escape("\n".join(legend)) if legend else None
+    name_column(out, names)
     for _, r in table.iterrows():
         out.add_row(escape(str(r["task"])), escape(names[str(r["model"])]), str(r["mechanism"]), str(r["budget"]),
                     f"{r['n_scored']}/{r['n']}", _score_cell(r), _tokens(r["mean_reasoning_tokens"]),
@@ -182,6 +183,7 @@ def print_power(plan: pd.DataFrame, run_dir: str, *, console: Console) -> None:
     names = short_names(str(m) for m in plan["model"])
     legend = legend_lines(names)
     out.caption = escape("\n".join(legend)) if legend else None
+    name_column(out, names)
     for r in plan.to_dict("records"):
         if missing(r.get("replicates")):
             notes.append(f"{r['task']} / {r['model']}: {r['note']}")
