@@ -83,6 +83,12 @@ def frontier(n_models: int, n_tasks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), pd.DataFrame(recs)
 
 
+def trajectories(n_models: int, n_tasks: int) -> pd.DataFrame:
+    return pd.DataFrame([{"task": task, "model": model, "budget": b, "share_correct": 0.4 + 0.01 * k,
+                          "flips_to_wrong": k % 3, "flips_to_right": 1} for task in TASKS[:n_tasks]
+                         for k, model in enumerate(long_models(n_models)) for b in BUDGETS])
+
+
 def feature_corr(n_models: int, task: str = "grades-regression") -> pd.DataFrame:
     rows = [{"task": task, "model": "ground truth", "mechanism": "", "budget": "ground truth", "feature": f,
              "r": 0.5 - 0.2 * j} for j, f in enumerate(FEATURES)]
@@ -115,7 +121,7 @@ def layout_problems(fig) -> list[str]:
     fig.draw_without_rendering()  # positions as drawn, without painting the pixels
     renderer = fig.canvas.get_renderer()
     canvas = fig.bbox
-    panels = [ax for ax in fig.axes if ax.axison]
+    panels = [ax for ax in fig.axes if ax.axison]  # a twin axis (the trajectories' flip counts) is one too
     areas = [(f"panel {ax.get_title() or ax.get_label()!r}", ax.get_window_extent(renderer)) for ax in panels]
     texts = []
     for ax in panels:
@@ -124,6 +130,8 @@ def layout_problems(fig) -> list[str]:
             if t.get_text() and t.get_visible():
                 texts.append((f"{role} of {name!r}", t.get_window_extent(renderer)))
         for axis in ("x", "y"):
+            if not (ax.xaxis if axis == "x" else ax.yaxis).get_visible():  # a twin's shared axis is not drawn
+                continue
             texts += [(f"{axis} tick {t.get_text()!r} of {name!r}", t.get_window_extent(renderer))
                       for t in _drawn_ticklabels(ax, axis)]
     legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]

@@ -5,6 +5,7 @@ DIR/x.html` writes its figures to DIR/figures."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -132,6 +133,7 @@ FIGURES = {
     "probes": lambda m, t: figures.probes_figure(figure_fixtures.probes(m, t)),
     "frontier": lambda m, t: figures.frontier_figure(*figure_fixtures.frontier(m, t)),
     "heatmap": lambda m, _t: figures.heatmap_figure(figure_fixtures.feature_corr(m), "grades-regression"),
+    "trajectories": lambda m, t: trajectory_figure(figure_fixtures.trajectories(m, t)),
 }
 FAST = {(3, 4), (10, 1)}  # every figure at these sizes in the quick suite; the whole grid is marked slow
 GRID = [pytest.param(name, m, t, id=f"{name}-{m}models-{t}tasks",
@@ -176,8 +178,8 @@ def test_no_text_overlaps_or_leaves_the_canvas_from_1_to_10_models_and_1_to_8_ta
     if name != "heatmap" and not (name == "probes" and n_models == 1):  # every model named, each differently
         short = short_names(models, figures.NAME_WIDTH)
         assert len(set(short.values())) == n_models
-        assert all(any(text.startswith(short[m] + " ") or text == short[m] for text in shown) for m in models), \
-            sorted(shown)
+        whole = {m: re.compile(rf"(^|: ){re.escape(short[m])}( |$)") for m in models}  # the name, not a part
+        assert all(any(whole[m].search(text) for text in shown) for m in models), sorted(shown)
 
 
 def test_the_checker_finds_an_overlap_and_a_legend_over_the_data():

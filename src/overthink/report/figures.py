@@ -134,7 +134,7 @@ def series_labels(frame: pd.DataFrame) -> dict[tuple[Any, Any], str]:
     return {(m, mech): plain(f"{names[str(m)]} ({mech})") for m, mech in pairs}
 
 
-def _shared_legend(fig, handles: list, labels: list[str], ncol: int) -> None:
+def shared_legend(fig, handles: list, labels: list[str], ncol: int) -> None:
     """One legend for every panel, below them all (the series are the same in each panel)."""
     if labels:
         fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=LEGEND_SIZE, frameon=False)
@@ -145,7 +145,7 @@ def _series_handles(labels: dict, styles: dict) -> tuple[list, list[str]]:
     return handles, list(labels.values())
 
 
-def _freeze(fig) -> None:
+def freeze(fig) -> None:
     """Lay the figure out once and keep it: what is placed afterwards (budget labels, thinned ticks) needs the
     final positions, and must not move the panels again."""
     fig.draw_without_rendering()
@@ -241,8 +241,8 @@ def curve_figure(table: pd.DataFrame):
         ax.set_title(plain(task))
         if len(lines) > 1:
             crowded.append((ax, sub))
-    _shared_legend(fig, *_series_handles(labels, styles), ncol)
-    _freeze(fig)
+    shared_legend(fig, *_series_handles(labels, styles), ncol)
+    freeze(fig)
     for ax in axes:
         _thin_xticks(ax)
     for ax, sub in crowded:  # after layout: label placement needs final positions
@@ -316,7 +316,7 @@ def factor_figure(table: pd.DataFrame):
         _score_axis(ax, sub["metric"].iloc[0])
         ax.set_title(plain(f"{task} by {factor}"))
         rooms.append((ax, room, ncol))
-    _freeze(fig)
+    freeze(fig)
     for ax, room, ncol in rooms:
         _thin_xticks(ax)
         # the legend belongs to its panel (its lines) and sits in the row laid out for it below the panel
@@ -340,8 +340,8 @@ def rank_figure(table: pd.DataFrame, column: str = "length_rank",
         ax.set_xlabel(xlabel)
         _score_axis(ax, sub["metric"].iloc[0])
         ax.set_title(plain(task))
-    _shared_legend(fig, *_series_handles(labels, styles), ncol)
-    _freeze(fig)
+    shared_legend(fig, *_series_handles(labels, styles), ncol)
+    freeze(fig)
     return fig
 
 
@@ -363,7 +363,7 @@ def heatmap_figure(corr: pd.DataFrame, task: str):
         ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="Pearson r")
     ax.set_title(plain(f"{task}: correlation with each feature"))
-    _freeze(fig)
+    freeze(fig)
     return fig
 
 
@@ -399,8 +399,8 @@ def probes_figure(probes: pd.DataFrame):
         ax.set_ylabel("share of samples (%)")
         ax.set_title(plain(task))
         ax.grid(alpha=0.3)
-    _shared_legend(fig, handles, labels, ncol)
-    _freeze(fig)
+    shared_legend(fig, handles, labels, ncol)
+    freeze(fig)
     for ax in axes:
         _thin_xticks(ax)
     return fig
@@ -460,8 +460,8 @@ def frontier_figure(table: pd.DataFrame, recs: pd.DataFrame):
         _score_axis(ax, "accuracy")
         ax.set_title(plain(task))
         placed.append((ax, first + rest))
-    _shared_legend(fig, handles, names, ncol)
-    _freeze(fig)
+    shared_legend(fig, handles, names, ncol)
+    freeze(fig)
     for ax, points in placed:
         _thin_xticks(ax)
         _budget_labels(fig, ax, points)
