@@ -28,11 +28,12 @@ def inspect_task(name: str = "tiny_math"):
 
 
 def make_inspect_logs(log_dir: Path, *, efforts: tuple[str, ...] = EFFORTS, epochs: int = 2,
-                      fail_one: str | None = "medium") -> dict[str, Path]:
+                      fail_one: str | None = "medium", model_cost_config: dict | None = None) -> dict[str, Path]:
     """Run inspect_ai once per reasoning effort (openai provider, base URL = the local server); effort -> log file.
 
     With `fail_one`, the server answers one request of that effort's run with HTTP 400, so its log holds one sample
     in error (fail_on_error=False keeps the run going). The low effort log is written as .json, the others as .eval.
+    `model_cost_config` (inspect's own prices): each sample's usage then records its total_cost.
     """
     from inspect_ai import eval as inspect_eval
 
@@ -48,7 +49,8 @@ def make_inspect_logs(log_dir: Path, *, efforts: tuple[str, ...] = EFFORTS, epoc
             out = inspect_eval(inspect_task(), model="openai/o4-mini", model_base_url=server.url + "/v1",
                                reasoning_effort=effort, max_tokens=MAX_TOKENS, epochs=epochs, log_dir=str(log_dir),
                                log_format="json" if effort == "low" else "eval", display="none",
-                               fail_on_error=False, max_retries=0, reasoning_summary="auto")
+                               fail_on_error=False, max_retries=0, reasoning_summary="auto",
+                               **({"model_cost_config": model_cost_config} if model_cost_config else {}))
             logs[effort] = Path(out[0].location)
     finally:
         server.stop()

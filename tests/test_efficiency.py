@@ -93,7 +93,7 @@ def test_costs_come_from_the_price_table_when_not_stored_and_are_missing_without
     rows = [("t", "m", "forced", f"i{i}", 64, 0, "ok", 1.0, 50, None, "nobody-prices-this", 55, 10)
             for i in range(3)]
     table = E.efficiency_table(_frame(rows), {"t": "accuracy"}, n_boot=50)
-    assert table.iloc[0]["cost_source"] == "no price" and math.isnan(table.iloc[0]["cost_per_correct_usd"])
+    assert table.iloc[0]["cost_source"] == "price unknown" and math.isnan(table.iloc[0]["cost_per_correct_usd"])
 
 
 def _traj(item, cuts, correct, design="shared"):

@@ -5,10 +5,13 @@ DIR/x.html` writes its figures to DIR/figures."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
+import figure_fixtures
 import matplotlib.colors
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from report_fixtures import stub_run
@@ -16,6 +19,7 @@ from typer.testing import CliRunner
 
 from overthink.cli import app
 from overthink.report import figures
+from overthink.report.names import short_names
 from overthink.report.trajectories import trajectory_figure
 
 
@@ -118,3 +122,71 @@ def test_the_same_run_twice_is_reported_once(tmp_path: Path, monkeypatch):
                                     "--probe-samples", "50"])
     assert done.exit_code == 0, done.output
     assert "1 run dir(s) given twice; each run is reported once" in done.output
+
+
+# -- every figure from 1 to 10 models and 1 to 8 tasks, long model names (issue 27) --------------------------------
+
+FIGURES = {
+    "curves": lambda m, t: figures.curve_figure(figure_fixtures.curves(m, t)),
+    "factors": lambda m, t: figures.factor_figure(figure_fixtures.factors(m, t)),
+    "ranks": lambda m, t: figures.rank_figure(figure_fixtures.ranks(m, t)),
+    "probes": lambda m, t: figures.probes_figure(figure_fixtures.probes(m, t)),
+    "frontier": lambda m, t: figures.frontier_figure(*figure_fixtures.frontier(m, t)),
+    "heatmap": lambda m, _t: figures.heatmap_figure(figure_fixtures.feature_corr(m), "grades-regression"),
+    "trajectories": lambda m, t: trajectory_figure(figure_fixtures.trajectories(m, t)),
+}
+FAST = {(3, 4), (10, 1)}  # every figure at these sizes in the quick suite; the whole grid is marked slow
+GRID = [pytest.param(name, m, t, id=f"{name}-{m}models-{t}tasks",
+                     marks=() if (m, t) in FAST else pytest.mark.slow)
+        for name in FIGURES for m in (1, 3, 10) for t in (1, 4, 8) if name != "heatmap" or t == 1]
+
+
+def _first_and_last_ticks_kept(name: str, fig, m: int, t: int) -> None:
+    """The x axis labels the shortest and the longest measured length (or budget) of every panel."""
+    if name not in ("curves", "factors", "frontier", "probes"):
+        return
+    panels = [ax for ax in fig.axes if ax.axison]
+    xs = {"curves": "mean_reasoning_tokens", "factors": "mean_reasoning_tokens", "frontier": "mean_thinking_tokens"}
+    for ax in panels:
+        labels = [lab.get_text() for lab in ax.get_xticklabels() if lab.get_text()]
+        if name == "probes":
+            assert labels[0] == str(figure_fixtures.BUDGETS[0]) and labels[-1] == str(figure_fixtures.BUDGETS[-1])
+            continue
+        task = ax.get_title().split(" by ")[0]
+        frame = figure_fixtures.frontier(m, t)[0] if name == "frontier" else figure_fixtures.curves(m, t)
+        x = frame.loc[frame["task"] == task, xs[name]]
+        assert labels[0].split("\n")[0] == f"{x.min():.0f}" and labels[-1].split("\n")[0] == f"{x.max():.0f}", \
+            (ax.get_title(), labels)
+
+
+@pytest.mark.parametrize(("name", "n_models", "n_tasks"), GRID)
+def test_no_text_overlaps_or_leaves_the_canvas_from_1_to_10_models_and_1_to_8_tasks(name, n_models, n_tasks):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any matplotlib warning (a layout not applied, a glyph missing) fails
+        fig = FIGURES[name](n_models, n_tasks)
+        try:
+            problems = figure_fixtures.layout_problems(fig)
+            _first_and_last_ticks_kept(name, fig, n_models, n_tasks)
+            legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+            shown = {text.get_text() for legend in legends for text in legend.get_texts()}
+            figures.export(fig, None, name)  # the SVG the report inlines: no warning either
+        finally:
+            plt.close(fig)
+    assert not problems, "\n".join(problems[:20])
+    models = figure_fixtures.long_models(n_models)
+    assert all(len(m) > figures.NAME_WIDTH for m in models)  # the names really are too long to show whole
+    if name != "heatmap" and not (name == "probes" and n_models == 1):  # every model named, each differently
+        short = short_names(models, figures.NAME_WIDTH)
+        assert len(set(short.values())) == n_models
+        whole = {m: re.compile(rf"(^|: ){re.escape(short[m])}( |$)") for m in models}  # the name, not a part
+        assert all(any(whole[m].search(text) for text in shown) for m in models), sorted(shown)
+
+
+def test_the_checker_finds_an_overlap_and_a_legend_over_the_data():
+    """The layout check itself can fail: a legend placed over the data and a title run off the canvas."""
+    fig = figures.curve_figure(figure_fixtures.curves(3, 1))
+    fig.axes[0].legend(loc="center")
+    fig.axes[0].set_title("x" * 400)
+    problems = figure_fixtures.layout_problems(fig)
+    plt.close(fig)
+    assert any("covers the data" in p for p in problems) and any("runs off the canvas" in p for p in problems)

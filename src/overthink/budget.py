@@ -131,7 +131,7 @@ class RunSpec:
     the concrete mechanism (never `auto`), answer margin, natural cap, budget wording and sampling. The plan, the
     executors, `overthink check`, `estimate` and the run's stored meta read this; nothing re-derives them."""
 
-    model: str  # the model spec as the run names it
+    model: str  # the model's identity in the run (--model-name, else its spec)
     mechanism: Mechanism
     answer_margin: int
     natural_cap: int  # thinking tokens of a natural (unbudgeted) sample

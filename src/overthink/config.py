@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,44 @@ def parse_shard(value: str) -> tuple[int, int]:
 # or never (timeout_s), or wait a negative time (backoff); each is refused with one line naming it
 POSITIVE_OPTIONS = ("timeout_s", "max_attempts", "max_concurrency")
 NON_NEGATIVE_OPTIONS = ("backoff_initial_s", "backoff_max_s")
+
+
+# A model's own name (`--model-name`): what the store, summary, report and review call it instead of its spec
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+/:-]{0,79}")
+
+
+def _named_models(data: dict[str, Any]) -> None:
+    """Models given with a name - `SPEC name=NAME` or a mapping {spec: SPEC, name: NAME} in `models`, or a list of
+    names (one `--model-name` per model, in order) in `model_names` - become plain specs and a `model_names`
+    mapping {spec: name}."""
+    names = data.get("model_names")
+    names = dict(names) if isinstance(names, dict) else {} if names is None else names
+    models = data.get("models")
+    if isinstance(models, list):
+        specs = []
+        for entry in models:
+            if isinstance(entry, dict):
+                unknown = set(entry) - {"spec", "name"}
+                if unknown or not entry.get("spec"):
+                    raise ValueError(f"models: an entry is a spec or a mapping {{spec: SPEC, name: NAME}}, got "
+                                     f"{entry!r}")
+                spec, name = str(entry["spec"]).strip(), entry.get("name")
+            else:
+                spec, sep, written = str(entry).strip().partition(" name=")
+                spec, name = spec.strip(), written if sep else None
+            specs.append(spec)
+            if name is not None and isinstance(names, dict):
+                names[spec] = str(name).strip()
+        data["models"] = specs
+    if isinstance(names, list):  # --model-name NAME, once per --model
+        specs = data.get("models") or []
+        if len(names) != len(specs):
+            plural = ("" if len(specs) == 1 else "s", "" if len(names) == 1 else "s")
+            raise ValueError(f"--model-name: give one name per model, in the order of the models ({len(specs)} "
+                             f"model{plural[0]}, {len(names)} name{plural[1]})")
+        names = {str(spec).strip(): str(name).strip() for spec, name in zip(specs, names)}
+    if names or "model_names" in data:
+        data["model_names"] = names
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -107,6 +146,11 @@ class ExperimentConfig(BaseModel):
                                       description="output tokens after thinking; default per provider")
     cautioned: bool = False
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per model spec")
+    model_names: dict[str, str] = Field(default_factory=dict,
+                                        description="a name per model spec (--model-name, or `SPEC name=NAME` in "
+                                                    "models): the model's identity in the store, summary, report "
+                                                    "and review, so a server restarted on another port is the same "
+                                                    "model")
     max_cost: float | None = Field(None, ge=0, allow_inf_nan=False)
     batch: bool = False
     server: str | None = Field(None, description="server profile of openai-compatible models (vllm, sglang, llamacpp, "
@@ -157,6 +201,7 @@ class ExperimentConfig(BaseModel):
                     if key == "budgets" and "" in parts[:-1] and any(parts):  # 0,,64: a lost value, not a list
                         raise ValueError(f"budgets: an empty entry in {str(data[key])!r} (two commas in a row?)")
                     data[key] = [v for v in parts if v]
+            _named_models(data)
         return data
 
     @field_validator("budgets", mode="before")
@@ -208,6 +253,32 @@ class ExperimentConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _names(self) -> ExperimentConfig:
+        """Names only for this run's models (a resumed run's stored names for models it no longer has are
+        dropped), each a plain word, and no two models with one identity."""
+        self.model_names = {spec: name for spec, name in self.model_names.items() if spec in self.models}
+        for spec, name in self.model_names.items():
+            if not NAME.fullmatch(name):
+                raise ValueError(f"model name {name!r} for {spec}: use 1 to 80 letters, digits and . _ + / : - "
+                                 f"(starting with a letter or digit)")
+        seen: dict[str, str] = {}
+        for spec in self.models:
+            ident = self.identity(spec)
+            if ident in seen:
+                raise ValueError(f"models {seen[ident]} and {spec} would both be called {ident!r}: give each its "
+                                 f"own --model-name")
+            seen[ident] = spec
+        return self
+
+    def identity(self, spec: str) -> str:
+        """What a model is called in the store and every report: its --model-name, else its spec."""
+        return self.model_names.get(spec, spec)
+
+    def model_ids(self) -> dict[str, str]:
+        """identity -> spec, in the order of the models."""
+        return {self.identity(spec): spec for spec in self.models}
+
+    @model_validator(mode="after")
     def _server(self) -> ExperimentConfig:
         """`server` is each openai-compatible model's `server` option unless its model_options name one."""
         for spec in self.models if self.server else []:
@@ -239,6 +310,9 @@ class ExperimentConfig(BaseModel):
             diff.append("limit (the ceiling of a sequential run fixes its item order)")
         for field in ("task_args", "model_options"):
             mine, theirs = getattr(self, field), getattr(other, field)
+            if field == "model_options":  # a named model is the same model at another URL
+                mine = {self.identity(k): v for k, v in mine.items()}
+                theirs = {other.identity(k): v for k, v in theirs.items()}
             for key in sorted(set(mine) & set(theirs)):
                 a, b = (_semantic_options(field, x[key]) for x in (mine, theirs))
                 if a != b:

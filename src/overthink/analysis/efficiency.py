@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import NATURAL, budget_sort_key
-from ..pricing import price_for
-from .audit import model_name
+from .cost import basis_words, sample_costs, unpriced_words
 from .curves import N_BOOT, item_bootstrap
 
 T_MAX = 1000  # OptimalThinkingBench's t_max (thinking tokens); ours by default
@@ -128,28 +127,8 @@ def scored_frame(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame
         return df
     df["correct"] = ((df["status"] == "ok") & (pd.to_numeric(df["score"], errors="coerce") >= 1)).astype(float)
     df["tokens"] = pd.to_numeric(df["reasoning_tokens"], errors="coerce")
-    df["cost"], df["cost_source"] = _costs(df)
+    df["cost"], df["cost_source"] = sample_costs(df)
     return df
-
-
-def _costs(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    stored = pd.to_numeric(df["cost_usd"], errors="coerce") if "cost_usd" in df else pd.Series(np.nan, df.index)
-    cost, source = stored.copy(), pd.Series(np.where(stored.notna(), "stored", ""), index=df.index, dtype=object)
-    need = stored.isna()
-    if need.any():
-        provider = (df["provider"] if "provider" in df else df["model"].str.split(":").str[0]).astype(str)
-        model = (df["model_id"] if "model_id" in df else df["model"]).astype(str)
-        out_tok = (pd.to_numeric(df["output_tokens"], errors="coerce") if "output_tokens" in df
-                   else pd.Series(np.nan, df.index))
-        in_tok = pd.to_numeric(df.get("input_tokens"), errors="coerce") if "input_tokens" in df else None
-        for (p, m), idx in df[need].groupby([provider[need], model[need]]).groups.items():
-            price = price_for(p, model_name(m))
-            if price is None or out_tok[idx].isna().any():
-                continue
-            inputs = in_tok[idx].fillna(0) if in_tok is not None else 0
-            cost[idx] = (inputs * price.input + out_tok[idx] * price.output) / 1e6
-            source[idx] = "price table" if in_tok is not None else "price table (output tokens only)"
-    return cost, source
 
 
 # -- tables -------------------------------------------------------------------------------------------------------
@@ -184,9 +163,9 @@ def cell_metrics(g: pd.DataFrame, *, t_max: float = T_MAX, thresholds: Sequence[
     else:
         row["accuracy_per_1k"] = row["accuracy_per_1k_lo"] = row["accuracy_per_1k_hi"] = math.nan
     sources = set(g["cost_source"])
-    if "" in sources or g["cost"].isna().any():
+    if g["cost"].isna().any():  # said plainly (analysis/cost.py), never a 0.00
         row.update(cost_per_correct_usd=math.nan, cost_per_correct_lo=math.nan, cost_per_correct_hi=math.nan,
-                   mean_cost_usd=math.nan, cost_source="no price")
+                   mean_cost_usd=math.nan, cost_source=unpriced_words(basis_words(list(sources))))
     else:
         row["mean_cost_usd"] = float(g["cost"].mean())
         row["cost_source"] = " + ".join(sorted(sources))

@@ -177,6 +177,10 @@ def run(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     shard: Annotated[str | None, typer.Option(help="I/N: run only the I-th of N slices of the items (0-based; "
                                               "`overthink merge` joins the shards' run dirs) (default: all)")] = None,
+    model_name: Annotated[list[str] | None, typer.Option("--model-name", help="NAME: what the run calls the model "
+                                                         "(store, summary, report, review) instead of its spec, so "
+                                                         "a server restarted on another port is the same model; "
+                                                         "one per --model, in order (default: the spec)")] = None,
 ) -> None:
     """Sweep reasoning budgets (or sample natural lengths) and store every sample as it completes."""
     tasks = _split(task)
@@ -196,7 +200,7 @@ def run(
                      temperature=temperature, answer_margin=answer_margin, cautioned=cautioned, max_cost=max_cost,
                      batch=batch, check=check, server=server, independent=independent, probe_cuts=probe_cuts,
                      task_args=parse_task_args(task_args, tasks), run_dir=run_dir, grace_s=grace_s, shard=shard,
-                     until_decided=until_decided, alpha=alpha, flat_margin=flat_margin)
+                     until_decided=until_decided, alpha=alpha, flat_margin=flat_margin, model_names=model_name)
     out, code = execute(overrides, config, quiet=quiet)
     _print_summary(out, plot=code < EXIT_SIGNAL)  # stopped by a signal: no figures, exit promptly
     if code:

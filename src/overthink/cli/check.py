@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..report.console import wide_console
+from ..report.names import legend_lines, name_column, short_names
 from .common import parse_value
 
 STYLE = {"honoured": "green", "not honoured": "bold red", "inconclusive": "yellow", "n/a": "dim", "info": ""}
@@ -32,11 +33,15 @@ def print_check(result: Any, console: Console) -> None:
     table = Table(title="overthink check: is the budget control honoured?")
     for col in ("model", "mech", "budgets", "control", "observed (reasoning tokens)", "verdict"):
         table.add_column(col)
+    names = short_names(m.spec for m in result.models)  # unique, not cut (report/names.py)
+    legend = legend_lines(names)
+    table.caption = escape("\n".join(legend)) if legend else None
+    name_column(table, names)
     for m in result.models:
         for i, c in enumerate(m.controls):
             style = STYLE.get(c.status, "")
             verdict = escape(c.verdict)  # provider error text is untrusted: no rich markup from it
-            table.add_row(escape(m.spec) if i == 0 else "", m.mechanism if i == 0 else "",
+            table.add_row(escape(names[m.spec]) if i == 0 else "", m.mechanism if i == 0 else "",
                           ", ".join(map(str, m.budgets)) if i == 0 else "", c.name, escape(c.observed),
                           f"[{style}]{verdict}[/{style}]" if style else verdict, end_section=i == len(m.controls) - 1)
     console.print(table)

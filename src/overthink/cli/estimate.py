@@ -26,7 +26,7 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     from rich.table import Table
 
     from ..config import build_config
-    from ..report.names import short_names
+    from ..report.names import legend_lines, name_column, short_names
     from ..sweep.estimate import (
         RegistryGuess,
         estimate_run,
@@ -42,14 +42,17 @@ def estimate(config: Annotated[Path, typer.Argument(help="YAML experiment file")
     guesses: list[RegistryGuess] = []
     rows = estimate_run(cfg, guesses)
     sources = [*(speed_from or []), *([cfg.run_dir] if cfg.run_dir else [])]
-    speeds = {m: measured_speed(sources, m) for m in cfg.models}
-    names = short_names(cfg.models)
-    table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""))
+    speeds = {m: measured_speed(sources, cfg.identity(m)) for m in cfg.models}  # samples carry the identity
+    shown = short_names(cfg.identity(m) for m in cfg.models)
+    names = {m: shown[cfg.identity(m)] for m in cfg.models}
+    table = Table(title=f"estimate for {config}" + (" (batch prices)" if cfg.batch else ""),
+                  caption="\n".join(legend_lines(shown)) or None)
     columns = ["model", "budget", "requests", "input tok", "output tok (expected)", "output tok (max)",
                "cost USD (expected)", "cost USD (max)"]
     timed = any(speeds.values())
     for col in columns + (["wall time"] if timed else []):
         table.add_column(col, justify="left" if col in ("model", "budget") else "right")
+    name_column(table, shown)
 
     def usd(v: float | None, model: str) -> str:
         if v is not None and not (v == 0 and self_hosted(model)):

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.audit import TOLERANCE, ledger_summary
-from .names import short_names
+from .names import legend_lines, name_column, short_names
 from .text import fmt_num, fmt_score, missing
 
 NOTE = (f"A hard cap counts as exceeded above B x {1 + TOLERANCE:.2f} + 8 tokens; budget 0 must switch thinking off. "
@@ -38,6 +38,9 @@ def audit_rich(audit: pd.DataFrame) -> Table:
     if audit.empty:
         return table
     names = short_names(str(m) for m in audit["model"])  # unique, not cut: 60 cut rows looked identical
+    legend = legend_lines(names)
+    table.caption = escape("\n".join(legend)) if legend else None
+    name_column(table, names)
     for _, curve in audit.groupby(["task", "model", "mechanism"], sort=False):
         rows = curve.to_dict("records")
         for i, row in enumerate(rows):

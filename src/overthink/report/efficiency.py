@@ -10,16 +10,27 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ..analysis.cost import UNPRICED
 from ..analysis.verdicts import fmt_num, fmt_score, missing
 from .console import wide_console
+from .names import legend_lines, name_column, short_names
 
 
 def _usd(value: Any) -> str:
     if missing(value):
         return "-"
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def _per_correct(row: dict[str, Any]) -> str:
+    """$ / correct, or why there is none in words ("no price (self-hosted)", "price unknown"), never 0.00 for a
+    model that has no price."""
+    if missing(row.get("cost_per_correct_usd")) and str(row.get("cost_source")) in UNPRICED:
+        return str(row["cost_source"])
+    return _usd(row.get("cost_per_correct_usd"))
 
 
 def _pct(value: Any) -> str:
@@ -55,16 +66,18 @@ def efficiency_rich(table: pd.DataFrame, *, title: str = "efficiency per budget 
                                             "AUC_OAA", "OT score", "acc / 1k tok", "$ / correct", "frontier"]
     for col in cols:
         out.add_column(col, justify="left" if col in ("run", "task", "model") else "right")
+    names = short_names(str(m) for m in table["model"])  # unique, not cut (report/names.py)
     for r in table.to_dict("records"):
         cells = [str(r.get("run", ""))] if with_run else []
-        cells += [str(r["task"]), str(r["model"]), str(r["budget"]), _ci(r, "accuracy"),
+        cells += [escape(str(r["task"])), escape(names[str(r["model"])]), str(r["budget"]), _ci(r, "accuracy"),
                   fmt_num(r["mean_thinking_tokens"], 0), fmt_num(r["auc_oaa"], 3),
-                  fmt_num(r["overthinking_score"], 3), fmt_num(r["accuracy_per_1k"], 3),
-                  _usd(r["cost_per_correct_usd"]),
+                  fmt_num(r["overthinking_score"], 3), fmt_num(r["accuracy_per_1k"], 3), _per_correct(r),
                   "yes" if r.get("on_frontier") else ""]
         out.add_row(*cells)
-    sources = sorted({str(s) for s in table.get("cost_source", pd.Series(dtype=object)).dropna()})
-    out.caption = f"cost from: {', '.join(sources)}" if sources else None
+    sources = sorted({str(s) for s in table.get("cost_source", pd.Series(dtype=object)).dropna()} - set(UNPRICED))
+    caption = ([f"cost from: {', '.join(sources)}"] if sources else []) + legend_lines(names)
+    out.caption = escape("\n".join(caption)) or None
+    name_column(out, names)
     return out
 
 
@@ -96,7 +109,7 @@ def print_comparison(comp: Any, console: Console | None = None) -> None:
         inactive = "" if c.get("control_active", True) else "; budget control inactive (audit)"
         console.print(f"efficiency {c['task']} / {c['model']} at {c['at_budget']}: accuracy {_pct(c['accuracy'])}, "
                       f"AUC_OAA {fmt_num(c['auc_oaa'], 3)}, Overthinking Score {fmt_num(c['overthinking_score'], 3)}"
-                      f", $ / correct {_usd(c['cost_per_correct_usd'])}, wasted token share {waste}{inactive}",
+                      f", $ / correct {_per_correct(c)}, wasted token share {waste}{inactive}",
                       highlight=False, markup=False)
     for row in comp.rows:
         console.print(row["verdict"], highlight=False, markup=False)
@@ -115,7 +128,7 @@ def efficiency_context(t: dict[str, pd.DataFrame]) -> dict[str, Any]:
               "Overthinking Score", "accuracy / 1k tokens", "$ / correct", "cost from", "frontier"]
     rows = [[str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]), _ci(r, "accuracy"),
              fmt_num(r["mean_thinking_tokens"], 0), _ci(r, "auc_oaa", lambda v: fmt_num(v, 3)),
-             fmt_num(r["overthinking_score"], 3), fmt_num(r["accuracy_per_1k"], 3), _usd(r["cost_per_correct_usd"]),
+             fmt_num(r["overthinking_score"], 3), fmt_num(r["accuracy_per_1k"], 3), _per_correct(r),
              str(r["cost_source"]), "yes" if r.get("on_frontier") else ""] for r in table.to_dict("records")]
     tolerance = recs["tolerance"].iloc[0] if len(recs) else 0.02
     lines = [recommendation_line(r) for r in recs.to_dict("records")]

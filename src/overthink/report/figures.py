@@ -1,11 +1,21 @@
-"""Figures: score vs measured mean reasoning tokens, one panel per task, one line per (model, mechanism)."""
+"""Figures: small multiples - a panel per task, a line per model - with every legend outside the data.
+
+Each figure is laid out by matplotlib's constrained layout on a canvas sized from its content (panels, legend
+entries and the measured width of their labels), then frozen, so that from 1 to 10 models and 1 to 8 tasks no text
+overlaps another or the data and nothing runs off the canvas (tests/test_figures_layout.py renders that grid and
+checks the boxes). A model keeps one colour and marker in every panel; long model names are abbreviated uniquely
+(report/names.py). No matplotlib warning reaches the terminal: the layout never needs to give up.
+"""
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import warnings
+from collections.abc import Hashable, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -13,23 +23,47 @@ import matplotlib.ticker
 matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from .names import short_names  # noqa: E402
 
 _SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
                  "matching_behavior": "answers matching the behaviour"}
-TICK_GAP = 0.09  # least distance between two x tick labels, as a share of the axis span
+TICK_GAP = 0.09  # least distance between two x tick labels, as a share of the axis span (before layout)
+TICK_PAD = 6.0  # points between two x tick labels (after layout, measured)
 # The probe metrics, each with one colour in every panel (a model is told by its line style instead).
 PROBE_SERIES = (("distractor_engagement", "distractor engagement", "tab:blue"),
                 ("share_second_guessing", "second-guessing", "tab:orange"),
                 ("share_truncated", "truncated", "tab:red"),
                 ("share_unparsed", "unparsed", "tab:purple"))
 LINE_STYLES = ("-", "--", ":", "-.")
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
+PANEL_W, PANEL_H = 5.2, 4.0  # inches per panel
+COLS = 3  # panels per row
+LEGEND_SIZE = 7.0  # points
+NAME_WIDTH = 40  # characters of a model name in a figure; longer ones are abbreviated uniquely
+_MEASURE = RendererAgg(10, 10, 72)  # at 72 dpi a pixel is a point
+
+
+def text_width(text: str, size: float = LEGEND_SIZE) -> float:
+    """Width of one line of `text` in points at font `size` (Agg's metrics: the ones the PNG is drawn with)."""
+    width, _height, _descent = _MEASURE.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    return float(width)
+
+
+def plain(text: Any) -> str:
+    """A label drawn as written: a '$' would start matplotlib's mathtext, and a model name is not a formula."""
+    return str(text).replace("$", r"\$")
 
 
 def layout(fig) -> None:
-    """tight_layout without its 'not applied' warning reaching the terminal: when a panel is too crowded for it,
-    the saved files still hold every label and legend (they are saved with bbox_inches='tight')."""
+    """tight_layout without its 'not applied' warning reaching the terminal (figures that still use it: the
+    saved files hold every label, being saved with bbox_inches='tight'). Constrained figures lay out themselves."""
+    if fig.get_layout_engine() is not None:
+        return
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Tt]ight layout not applied.*")
         warnings.filterwarnings("ignore", message=".*not compatible with tight_layout.*")
@@ -49,86 +83,171 @@ def thin_ticks(positions: list[float], gap: float) -> list[int]:
     return keep + [last]
 
 
-def _task_panels(table: pd.DataFrame):
-    """One panel per task of `table`, three to a row: (tasks, figure, axes)."""
-    tasks = list(dict.fromkeys(table["task"]))
-    cols = min(3, len(tasks))
-    rows = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
-    return tasks, fig, axes
+# -- canvas, legends and styles -----------------------------------------------------------------------------------
+
+def legend_shape(labels: Sequence[str], width_in: float) -> tuple[int, float]:
+    """(columns, height in inches) of a legend of `labels` in `width_in`: as many columns as fit the width."""
+    if not labels:
+        return 1, 0.0
+    em = LEGEND_SIZE
+    # a column: the widest label, the handle (2 em) and its pad (0.8 em), with room to spare for rounding
+    column = 1.03 * max(text_width(t) for t in labels) + 3.2 * em
+    spacing = 2.0 * em
+    room = width_in * 72 - 4 * em
+    ncol = max(1, min(len(labels), int((room + spacing) // (column + spacing))))
+    rows = math.ceil(len(labels) / ncol)
+    return ncol, (rows * 1.75 * em + 1.5 * em) / 72  # a row: the text (1.2 em) and the label spacing (0.5 em)
 
 
-def curve_figure(table: pd.DataFrame):
-    """A matplotlib Figure of the curves in a score table (see analysis.curves.score_table)."""
-    tasks, fig, axes = _task_panels(table)
-    for ax, task in zip(axes.flat, tasks):
-        sub = table[table["task"] == task]
-        metric = sub["metric"].iloc[0]
-        lines = list(sub.groupby(["model", "mechanism"], sort=False))
-        for (model, mech), line in lines:
-            _errorbar(ax, line["mean_reasoning_tokens"].fillna(0), line, label=f"{model} ({mech})")
-        ax.set_xscale("symlog", linthresh=16)
-        ax.margins(x=0.08)
-        _length_ticks(ax, sub, with_budgets=len(lines) == 1)
-        ax.set_xlabel("mean reasoning tokens (measured)" + ("; B = budget" if len(lines) == 1 else ""))
-        _score_axis(ax, metric)
-        ax.set_title(task)
-        _legend_below(ax)
-    for ax in list(axes.flat)[len(tasks):]:
+def panels(n: int, *, legend: Sequence[str] = (), width: float = PANEL_W, height: float = PANEL_H):
+    """A constrained figure of `n` panels, COLS to a row, with room below them for a legend of `legend`'s
+    labels: (figure, the panels' axes, the legend's columns). Grid cells without a panel are switched off."""
+    cols = max(1, min(COLS, n))
+    rows = max(1, math.ceil(n / cols))
+    ncol, legend_h = legend_shape(legend, width * cols)
+    fig = plt.figure(figsize=(width * cols, height * rows + legend_h), layout="constrained")
+    grid = fig.subplots(rows, cols, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[n:]:
         ax.axis("off")
-    layout(fig)
-    for ax, task in zip(axes.flat, tasks):  # after layout: label placement needs final positions
-        sub = table[table["task"] == task]
-        if sub.groupby(["model", "mechanism"]).ngroups > 1:
-            _budget_labels(fig, ax, sub)
-    return fig
+    return fig, axes[:n], ncol
 
 
-def _errorbar(ax, x, line: pd.DataFrame, label: str) -> None:
-    y = line["score"]
-    err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
-    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+def _task_panels(table: pd.DataFrame, legend: Sequence[str] = ()):
+    """One panel per task of `table`: (tasks, figure, axes, legend columns)."""
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes, ncol = panels(len(tasks), legend=legend)
+    return tasks, fig, axes, ncol
 
 
-def _length_ticks(ax, sub: pd.DataFrame, *, with_budgets: bool) -> None:
-    """Major x ticks at the measured mean lengths (not 0, 10^1, 10^2), thinned so their labels never collide."""
-    points = (sub.assign(x=sub["mean_reasoning_tokens"].fillna(0)).sort_values("x")[["x", "budget"]]
-              .drop_duplicates("x"))
+def series_styles(keys: Sequence[Hashable]) -> dict[Hashable, dict[str, Any]]:
+    """One colour and marker per series (a model x mechanism), the same in every panel of a figure."""
+    keys = list(dict.fromkeys(keys))
+    cmap = plt.get_cmap("tab10" if len(keys) <= 10 else "tab20")
+    return {k: {"color": cmap(i % cmap.N), "marker": MARKERS[i % len(MARKERS)]} for i, k in enumerate(keys)}
+
+
+def series_labels(frame: pd.DataFrame) -> dict[tuple[Any, Any], str]:
+    """(model, mechanism) -> its legend label: the model abbreviated uniquely, the mechanism in brackets."""
+    pairs = list(dict.fromkeys(zip(frame["model"], frame["mechanism"])))
+    names = short_names([str(m) for m, _ in pairs], NAME_WIDTH)
+    return {(m, mech): plain(f"{names[str(m)]} ({mech})") for m, mech in pairs}
+
+
+def shared_legend(fig, handles: list, labels: list[str], ncol: int) -> None:
+    """One legend for every panel, below them all (the series are the same in each panel)."""
+    if labels:
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=LEGEND_SIZE, frameon=False)
+
+
+def _series_handles(labels: dict, styles: dict) -> tuple[list, list[str]]:
+    handles = [Line2D([], [], color=styles[k]["color"], marker=styles[k]["marker"]) for k in labels]
+    return handles, list(labels.values())
+
+
+def freeze(fig) -> None:
+    """Lay the figure out once and keep it: what is placed afterwards (budget labels, thinned ticks) needs the
+    final positions, and must not move the panels again."""
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+
+
+def _thin_xticks(ax) -> None:
+    """After layout: keep the x tick labels that fit side by side, the first and the last always."""
+    ticks = list(ax.get_xticks())
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    if len(ticks) <= 2:
+        return
+    size = ax.get_xticklabels()[0].get_fontsize()
+    widest = max(max(text_width(line, size) for line in label.split("\n")) for label in labels)
+    dpi_scale = ax.figure.dpi / 72
+    pos = [float(x) for x, _y in ax.transData.transform([(t, 0) for t in ticks])]
+    order = sorted(range(len(ticks)), key=lambda i: pos[i])
+    keep = [order[i] for i in thin_ticks([pos[i] for i in order], (widest + TICK_PAD) * dpi_scale)]
+    ax.set_xticks([ticks[i] for i in keep], [labels[i] for i in keep])
+
+
+def _length_ticks(ax, sub: pd.DataFrame, column: str = "mean_reasoning_tokens", *, with_budgets: bool) -> None:
+    """Major x ticks at the measured mean lengths (not 0, 10^1, 10^2); `_thin_xticks` drops the ones whose labels
+    would collide once the panel has its final size."""
+    points = (sub.assign(x=sub[column].fillna(0)).sort_values("x")[["x", "budget"]].drop_duplicates("x"))
     if points.empty:
         return
-    trans = ax.xaxis.get_transform()
-    pos = trans.transform(points["x"].to_numpy(float))
-    span = max(float(pos.max() - pos.min()), 1e-9)
-    chosen = points.iloc[thin_ticks([float(p) for p in pos], TICK_GAP * span)]
-    labels = [f"{x:.0f}" + (f"\nB={b}" if with_budgets else "") for x, b in zip(chosen["x"], chosen["budget"])]
-    ax.set_xticks(chosen["x"].to_numpy(float), labels, fontsize=8)
+    labels = [f"{x:.0f}" + (f"\nB={b}" if with_budgets else "") for x, b in zip(points["x"], points["budget"])]
+    ax.set_xticks(points["x"].to_numpy(float), labels, fontsize=8)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
-def _legend_below(ax, ncol: int = 1) -> None:
-    """The legend under the axes, outside the plotting area, so it never covers a line."""
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=ncol, frameon=False)
+def _score_axis(ax, metric: str) -> None:
+    """Scores in % like the tables (RMSE in its own units)."""
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric) + ("" if metric == "rmse" else " (%)"))
+    if metric != "rmse":
+        ax.set_ylim(-0.03, 1.03)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.grid(alpha=0.3)
 
 
-def _budget_labels(fig, ax, sub: pd.DataFrame) -> None:
-    """`B=` labels next to each point, placed greedily so no two overlap (a label that fits nowhere is dropped)."""
+def _errorbar(ax, x, line: pd.DataFrame, label: str, **style: Any) -> Any:
+    y = line["score"]
+    err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
+    return ax.errorbar(x, y, yerr=err, capsize=3, label=label, **({"marker": "o"} | style))
+
+
+def _budget_labels(fig, ax, points: list[tuple[float, float, Any]]) -> None:
+    """`B=` labels next to points (x, y, budget), placed greedily in order so no two overlap and each stays in
+    the panel (a label that fits nowhere is dropped)."""
     renderer = fig.canvas.get_renderer()
     inside = ax.get_window_extent(renderer)
     placed = []
     offsets = ((4, 4), (4, -11), (-30, 4), (-30, -11), (4, 14), (-30, 14), (4, -21), (-30, -21))
-    for (_model, _mech), line in sub.groupby(["model", "mechanism"], sort=False):
-        for xi, yi, b in zip(line["mean_reasoning_tokens"].fillna(0), line["score"], line["budget"]):
-            if pd.isna(yi):
-                continue
-            for dx, dy in offsets:
-                text = ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(dx, dy), fontsize=7,
-                                   alpha=0.75)
-                box = text.get_window_extent(renderer).expanded(1.05, 1.1)
-                fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
-                if fits and not any(box.overlaps(other) for other in placed):
-                    placed.append(box)
-                    break
-                text.remove()
+    for xi, yi, b in points:
+        if pd.isna(yi):
+            continue
+        for dx, dy in offsets:
+            text = ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                               alpha=0.75)
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+            if fits and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            text.remove()
+
+
+def _line_points(sub: pd.DataFrame, x: str, y: str) -> list[tuple[float, float, Any]]:
+    return [(xi, yi, b) for _key, line in sub.groupby(["model", "mechanism"], sort=False)
+            for xi, yi, b in zip(line[x].fillna(0), line[y], line["budget"])]
+
+
+# -- the figures --------------------------------------------------------------------------------------------------
+
+def curve_figure(table: pd.DataFrame):
+    """A matplotlib Figure of the curves in a score table (see analysis.curves.score_table): a panel per task, a
+    line per (model, mechanism), one legend below the panels."""
+    labels = series_labels(table)
+    styles = series_styles(list(labels))
+    tasks, fig, axes, ncol = _task_panels(table, list(labels.values()))
+    crowded = []
+    for ax, task in zip(axes, tasks):
+        sub = table[table["task"] == task]
+        lines = list(sub.groupby(["model", "mechanism"], sort=False))
+        for key, line in lines:
+            _errorbar(ax, line["mean_reasoning_tokens"].fillna(0), line, label=labels[key], **styles[key])
+        ax.set_xscale("symlog", linthresh=16)
+        ax.margins(x=0.08)
+        _length_ticks(ax, sub, with_budgets=len(lines) == 1)
+        ax.set_xlabel("mean reasoning tokens (measured)" + ("; B = budget" if len(lines) == 1 else ""))
+        _score_axis(ax, sub["metric"].iloc[0])
+        ax.set_title(plain(task))
+        if len(lines) > 1:
+            crowded.append((ax, sub))
+    shared_legend(fig, *_series_handles(labels, styles), ncol)
+    freeze(fig)
+    for ax in axes:
+        _thin_xticks(ax)
+    for ax, sub in crowded:  # after layout: label placement needs final positions
+        _budget_labels(fig, ax, _line_points(sub, "mean_reasoning_tokens", "score"))
+    return fig
 
 
 def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
@@ -149,6 +268,7 @@ def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
 # -- more figures for the HTML report (each returns a Figure; `export` writes it inline as SVG and to files) --------
 
 def _grid(n: int, width: float = 5.2, height: float = 3.8):
+    """`n` panels with tight_layout (for figures that place a legend under each panel themselves)."""
     cols = max(1, min(3, n))
     rows = max(1, math.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
@@ -157,87 +277,119 @@ def _grid(n: int, width: float = 5.2, height: float = 3.8):
     return fig, list(axes.flat)
 
 
-def _score_axis(ax, metric: str) -> None:
-    """Scores in % like the tables (RMSE in its own units)."""
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric) + ("" if metric == "rmse" else " (%)"))
-    if metric != "rmse":
-        ax.set_ylim(-0.03, 1.03)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-    ax.grid(alpha=0.3)
-
-
 def factor_figure(table: pd.DataFrame):
     """Curves split by a scaling factor: one panel per (task, factor), one line per (model, factor value), with
-    95 % CIs (a few items per line swing widely; the bars show it) and the legend outside the plot."""
-    panels = list(table.groupby(["task", "factor"], sort=False))
-    fig, axes = _grid(len(panels), height=4.6)
-    for ax, ((task, factor), sub) in zip(axes, panels):
-        groups = list(sub.groupby(["model", "factor_value"], sort=False))
-        for (model, value), line in groups:
+    95 % CIs (a few items per line swing widely; the bars show it). A model has one colour, a factor value one
+    line style; each panel's legend (its lines' item counts differ) sits in a row of its own below the panel."""
+    panel_list = list(table.groupby(["task", "factor"], sort=False))
+    models = list(dict.fromkeys(table["model"]))
+    names = short_names([str(m) for m in models], NAME_WIDTH)
+    colours = series_styles(models)
+    contents = []
+    for (task, factor), sub in panel_list:
+        values = list(dict.fromkeys(sub["factor_value"]))
+        lines = []
+        for (model, value), line in sub.groupby(["model", "factor_value"], sort=False):
             n = int(line["n_items"].max()) if "n_items" in line else 0
-            _errorbar(ax, line["mean_reasoning_tokens"].fillna(0), line,
-                      label=f"{model} {factor}={value}" + (f" ({n} items)" if n else ""))
+            lines.append((model, values.index(value), line,
+                          plain(f"{names[str(model)]} {factor}={value}" + (f" ({n} items)" if n else ""))))
+        contents.append((task, factor, sub, lines))
+    cols = max(1, min(COLS, len(contents)))
+    rows = max(1, math.ceil(len(contents) / cols))
+    shapes = [legend_shape([lab for *_x, lab in lines], PANEL_W) for *_x, lines in contents]
+    legend_h = max(h for _n, h in shapes) * 1.1 + 0.1
+    fig = plt.figure(figsize=(PANEL_W * cols, rows * (PANEL_H + legend_h)), layout="constrained")
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[PANEL_H, legend_h] * rows)
+    rooms = []
+    for i, ((task, factor, sub, lines), (ncol, _h)) in enumerate(zip(contents, shapes)):
+        r, c = divmod(i, cols)
+        ax = fig.add_subplot(grid[2 * r, c])
+        room = fig.add_subplot(grid[2 * r + 1, c])
+        room.axis("off")
+        for model, k, line, label in lines:
+            _errorbar(ax, line["mean_reasoning_tokens"].fillna(0), line, label=label, color=colours[model]["color"],
+                      marker=MARKERS[k % len(MARKERS)], linestyle=LINE_STYLES[k % len(LINE_STYLES)])
         ax.set_xscale("symlog", linthresh=16)
         ax.margins(x=0.08)
         _length_ticks(ax, sub, with_budgets=False)
         ax.set_xlabel("mean reasoning tokens (measured)")
         _score_axis(ax, sub["metric"].iloc[0])
-        ax.set_title(f"{task} by {factor}")
-        _legend_below(ax, ncol=2 if len(groups) > 3 else 1)
-    layout(fig)
+        ax.set_title(plain(f"{task} by {factor}"))
+        rooms.append((ax, room, ncol))
+    freeze(fig)
+    for ax, room, ncol in rooms:
+        _thin_xticks(ax)
+        # the legend belongs to its panel (its lines) and sits in the row laid out for it below the panel
+        box = room.get_position()
+        ax.legend(fontsize=LEGEND_SIZE, loc="upper center", bbox_to_anchor=(box.x0 + box.width / 2, box.y1),
+                  bbox_transform=fig.transFigure, ncol=ncol, frameon=False, borderaxespad=0)
     return fig
 
 
 def rank_figure(table: pd.DataFrame, column: str = "length_rank",
                 xlabel: str = "length rank within item (1 = shortest)"):
-    """Natural overthinking: score per length rank (or quantile), one panel per task."""
-    tasks = list(dict.fromkeys(table["task"]))
-    fig, axes = _grid(len(tasks))
+    """Natural overthinking: score per length rank (or quantile), one panel per task, one legend below."""
+    labels = series_labels(table)
+    styles = series_styles(list(labels))
+    tasks, fig, axes, ncol = _task_panels(table, list(labels.values()))
     for ax, task in zip(axes, tasks):
         sub = table[table["task"] == task]
-        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
-            y = line["score"]
-            err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
-            ax.errorbar(line[column], y, yerr=err, marker="o", capsize=3, label=f"{model} ({mech})")
+        for key, line in sub.groupby(["model", "mechanism"], sort=False):
+            _errorbar(ax, line[column], line, label=labels[key], **styles[key])
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         _score_axis(ax, sub["metric"].iloc[0])
-        ax.set_title(task)
-        _legend_below(ax)
-    layout(fig)
+        ax.set_title(plain(task))
+    shared_legend(fig, *_series_handles(labels, styles), ncol)
+    freeze(fig)
     return fig
 
 
 def heatmap_figure(corr: pd.DataFrame, task: str):
     """Correlation of predictions with each feature per (model, budget), ground truth in the first row."""
     sub = corr[corr["task"] == task].copy()
-    sub["row"] = [("ground truth" if m == "ground truth" else f"{m} B={b}")
+    names = short_names([str(m) for m in sub["model"] if m != "ground truth"], NAME_WIDTH)
+    sub["row"] = [("ground truth" if m == "ground truth" else plain(f"{names[str(m)]} B={b}"))
                   for m, b in zip(sub["model"], sub["budget"])]
     grid = sub.pivot_table(index="row", columns="feature", values="r", sort=False)
-    fig, ax = plt.subplots(figsize=(1.1 * grid.shape[1] + 3, 0.42 * grid.shape[0] + 1.8))
+    label_w = max(text_width(str(r), 8) for r in grid.index) / 72
+    fig, ax = plt.subplots(figsize=(0.9 * grid.shape[1] + label_w + 2.2, 0.3 * grid.shape[0] + 2.4),
+                           layout="constrained")
     im = ax.imshow(grid.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=35, ha="right", fontsize=8)
+    # upright labels would collide; at 90 degrees each takes one line height of the axis, however long it is
+    ax.set_xticks(range(grid.shape[1]), [plain(c) for c in grid.columns], rotation=90, fontsize=8)
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
     for (i, j), v in pd.DataFrame(grid.to_numpy(float)).stack().items():
         ax.text(j, i, f"{v:+.2f}", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="Pearson r")
-    ax.set_title(f"{task}: correlation with each feature")
-    layout(fig)
+    ax.set_title(plain(f"{task}: correlation with each feature"))
+    freeze(fig)
     return fig
 
 
 def probes_figure(probes: pd.DataFrame):
     """Per task: distractor engagement, second-guessing and truncation share against the budget. A metric has
-    the same colour in every panel; models differ by line style and marker."""
+    the same colour in every panel; models differ by line style and marker. One legend below the panels: the
+    metrics by colour, then the models by line style."""
     tasks = list(dict.fromkeys(probes["task"]))
-    fig, axes = _grid(len(tasks))
     models = list(dict.fromkeys(probes["model"]))
+    names = short_names([str(m) for m in models], NAME_WIDTH)
+    shown = [(col, label, colour) for col, label, colour in PROBE_SERIES
+             if col in probes and probes[col].notna().any()]
+    handles = [Line2D([], [], color=colour, linewidth=2) for _c, _l, colour in shown]
+    labels = [label for _c, label, _colour in shown]
+    if len(models) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=LINE_STYLES[k % len(LINE_STYLES)],
+                           marker=MARKERS[k % len(MARKERS)]) for k in range(len(models))]
+        labels += [plain(names[str(m)]) for m in models]
+    fig, axes, ncol = panels(len(tasks), legend=labels)
     for ax, task in zip(axes, tasks):
         sub = probes[probes["task"] == task]
         for (model, _mech), line in sub.groupby(["model", "mechanism"], sort=False):
             k = models.index(model)
             x = [str(b) for b in line["budget"]]
-            for col, label, colour in PROBE_SERIES:
-                if col in line and line[col].notna().any():
+            for col, label, colour in shown:
+                if line[col].notna().any():
                     ax.plot(x, line[col], color=colour, linestyle=LINE_STYLES[k % len(LINE_STYLES)],
                             marker=MARKERS[k % len(MARKERS)], label=f"{label}: {model}" if len(models) > 1
                             else label)
@@ -245,17 +397,17 @@ def probes_figure(probes: pd.DataFrame):
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
         ax.set_xlabel("budget")
         ax.set_ylabel("share of samples (%)")
-        ax.set_title(task)
+        ax.set_title(plain(task))
         ax.grid(alpha=0.3)
-        _legend_below(ax, ncol=2)
-    layout(fig)
+    shared_legend(fig, handles, labels, ncol)
+    freeze(fig)
+    for ax in axes:
+        _thin_xticks(ax)
     return fig
 
 
 def export(fig, out_dir: str | Path | None, name: str, formats: tuple[str, ...] = ("png", "pdf")) -> str:
     """Save the figure as PNG and PDF (for papers) and return it as an inline SVG string; closes the figure."""
-    import io
-
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -276,30 +428,41 @@ def export(fig, out_dir: str | Path | None, name: str, formats: tuple[str, ...] 
 def frontier_figure(table: pd.DataFrame, recs: pd.DataFrame):
     """Accuracy (non-answers wrong, 95 % item-bootstrap CI) against mean thinking tokens per budget, one panel per
     task and one line per (model, mechanism); budgets on the accuracy / thinking-token frontier are filled, the
-    recommended budget is ringed with a star (analysis/recommend.py)."""
-    tasks, fig, axes = _task_panels(table)
-    for ax, task in zip(axes.flat, tasks):
+    recommended budget is ringed with a star (analysis/recommend.py) and labelled first."""
+    labels = series_labels(table)
+    styles = series_styles(list(labels))
+    handles, names = _series_handles(labels, styles)
+    star = {"marker": "*", "ms": 16, "mfc": "none", "mec": "black", "ls": "none"}
+    handles.append(Line2D([], [], **star))
+    names.append("recommended budget")
+    tasks, fig, axes, ncol = _task_panels(table, names)
+    placed = []
+    for ax, task in zip(axes, tasks):
         sub = table[table["task"] == task]
-        for (model, mech), line in sub.groupby(["model", "mechanism"], sort=False):
+        first, rest = [], []
+        for key, line in sub.groupby(["model", "mechanism"], sort=False):
             x, y = line["mean_thinking_tokens"].fillna(0), line["accuracy"]
             err = [(y - line["accuracy_lo"]).clip(lower=0).fillna(0), (line["accuracy_hi"] - y).clip(lower=0).fillna(0)]
-            bars = ax.errorbar(x, y, yerr=err, marker="o", mfc="white", capsize=3, label=f"{model} ({mech})")
+            ax.errorbar(x, y, yerr=err, mfc="white", capsize=3, label=labels[key], **styles[key])
             front = line["on_frontier"].astype(bool)
-            ax.plot(x[front], y[front], "o", color=bars[0].get_color())
+            ax.plot(x[front], y[front], ls="none", **styles[key])
+            rec = recs[(recs["task"] == task) & (recs["model"] == key[0]) & (recs["mechanism"] == key[1])]
+            best = rec.iloc[0]["recommended_budget"] if len(rec) else None
             for xi, yi, b in zip(x, y, line["budget"]):
-                ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
-            rec = recs[(recs["task"] == task) & (recs["model"] == model) & (recs["mechanism"] == mech)]
-            if len(rec) and rec.iloc[0]["recommended_budget"] is not None:
-                at = line[line["budget"].astype(str) == str(rec.iloc[0]["recommended_budget"])]
-                ax.plot(at["mean_thinking_tokens"].fillna(0), at["accuracy"], marker="*", ms=16, mfc="none",
-                        mec="black", ls="none", label=f"recommended: B={rec.iloc[0]['recommended_budget']}")
+                (first if best is not None and str(b) == str(best) else rest).append((xi, yi, b))
+            if best is not None:
+                at = line[line["budget"].astype(str) == str(best)]
+                ax.plot(at["mean_thinking_tokens"].fillna(0), at["accuracy"], **star)
         ax.set_xscale("symlog", linthresh=16)
         ax.margins(x=0.1)
+        _length_ticks(ax, sub, "mean_thinking_tokens", with_budgets=False)
         ax.set_xlabel("mean thinking tokens (measured); filled = on the frontier")
         _score_axis(ax, "accuracy")
-        ax.set_title(task)
-        _legend_below(ax)
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.axis("off")
-    fig.tight_layout()
+        ax.set_title(plain(task))
+        placed.append((ax, first + rest))
+    shared_legend(fig, handles, names, ncol)
+    freeze(fig)
+    for ax, points in placed:
+        _thin_xticks(ax)
+        _budget_labels(fig, ax, points)
     return fig

@@ -17,6 +17,7 @@ from typing import IO, Any
 import pandas as pd
 
 from ..analysis.audit import audit_table
+from ..analysis.cost import cost_tables
 from ..analysis.curves import score_table
 from ..analysis.efficiency import OAA_THRESHOLDS
 from ..analysis.recommend import TOLERANCE, efficiency_tables
@@ -56,6 +57,8 @@ class Summary:
     sequential: dict[str, Any] | None = None  # --until-decided: the stored design and per-round decisions
     # efficiency / efficiency_curves / recommendation (analysis/recommend.efficiency_tables)
     efficiency: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # what the run cost per budget, per task, per model and in total (analysis/cost.cost_tables)
+    cost: dict[str, Any] = field(default_factory=dict)
 
 
 def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summary:
@@ -67,6 +70,7 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
         config = store.get_meta("config") or {}
         origin = provenance_line(store.get_meta("sessions"), writing=holder(run_dir) is not None)
         sequential = store.get_meta("sequential")
+        specs = model_specs(store.get_meta("models"))
     if samples.empty:
         return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [], provenance=origin, sequential=sequential)
     audit = audit_table(samples)
@@ -84,7 +88,15 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
     # trajectories read the sample metadata under the name load_runs gives it
     efficiency = efficiency_tables(samples.assign(run=run_dir.name, sample_meta=samples["metadata"]), metrics,
                                    audit=audit, tolerance=tolerance)
-    return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential=sequential, efficiency=efficiency)
+    return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential=sequential, efficiency=efficiency,
+                   cost=cost_tables(samples, specs))
+
+
+def model_specs(models: Any) -> dict[str, str]:
+    """model -> the spec it ran as, from the run's "models" meta (a model named by `run --model-name`)."""
+    if not isinstance(models, dict):
+        return {}
+    return {str(k): str(v["spec"]) for k, v in models.items() if isinstance(v, dict) and v.get("spec")}
 
 
 def timed_out_samples(samples: pd.DataFrame) -> int:
@@ -167,12 +179,23 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     return {"schema": SCHEMA, "run_dir": str(summary.run_dir), "scores": _records(summary.scores, SCORE_FIELDS),
             "verdicts": verdicts, "warnings": summary.warnings,
             "efficiency": efficiency_records(summary.efficiency),
+            "cost": _cost_record(summary.cost),
             "inverse": [f"{v['task']} / {v['model']} ({v['mechanism']})" for v in verdicts
                         if v["verdict"] == INVERSE],
             # a sequential run: its decisions (design, per cell, per round); the verdicts above are descriptive
             "design": "sequential" if summary.sequential else "fixed",
             "verdicts_basis": "descriptive" if summary.sequential else "decision",
             "sequential": summary.sequential}
+
+
+def _cost_record(cost: dict[str, Any]) -> dict[str, Any]:
+    """The cost per budget, per task, per model and in total; USD null (never 0) where there is no price, and
+    `basis` says why: stored | price table | no price (self-hosted) | price unknown (docs/report.md, "Cost")."""
+    if not cost:
+        return {"budgets": [], "tasks": [], "models": [], "total": None}
+    return {part: ([{k: _clean(v) for k, v in r.items()} for r in cost[part]] if part != "total"
+                   else {k: _clean(v) for k, v in cost[part].items()} if cost[part] else None)
+            for part in ("budgets", "tasks", "models", "total")}
 
 
 def write_json(summary: Summary, out: IO[str]) -> None:

@@ -17,7 +17,9 @@ from ..errors import UserError
 from ..store import Store
 from .audit import audit_rich
 from .console import wide_console
+from .cost import print_cost
 from .efficiency import print_efficiency
+from .names import legend_lines, name_column, short_names
 from .sequential import sequential_lines
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
@@ -66,8 +68,12 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     for col in ("task", "model", "mech", "budget", "n", "score [95% CI]", "mean tok", "median tok", "err", "trunc",
                 "unparsed"):
         out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
+    names = short_names(str(m) for m in table["model"])  # unique, not cut (report/names.py)
+    legend = legend_lines(names)
+    out.caption = escape("\n".join(legend)) if legend else None
+    name_column(out, names)
     for _, r in table.iterrows():
-        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["budget"]),
+        out.add_row(escape(str(r["task"])), escape(names[str(r["model"])]), str(r["mechanism"]), str(r["budget"]),
                     f"{r['n_scored']}/{r['n']}", _score_cell(r), _tokens(r["mean_reasoning_tokens"]),
                     _tokens(r["median_reasoning_tokens"]), str(r["errors"]), str(r["truncated"]),
                     str(r["unparsed"]))
@@ -86,6 +92,7 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
         console.print("verdicts: Holm-adjusted across the curves tested (family-wise 5 %); BH q-values in --json",
                       highlight=False, markup=False)
     print_efficiency(summary.efficiency, console)
+    print_cost(summary.cost, console)
     for warning in summary.warnings:
         console.print(f"warning: {warning}", highlight=False, markup=False)
     controlled = table[table["budget"].astype(str) != "natural"]
@@ -173,12 +180,16 @@ def print_power(plan: pd.DataFrame, run_dir: str, *, console: Console) -> None:
                 "power at pilot size"):
         out.add_column(col, justify="left" if col in ("task", "model", "mech") else "right")
     notes = []
+    names = short_names(str(m) for m in plan["model"])
+    legend = legend_lines(names)
+    out.caption = escape("\n".join(legend)) if legend else None
+    name_column(out, names)
     for r in plan.to_dict("records"):
         if missing(r.get("replicates")):
             notes.append(f"{r['task']} / {r['model']}: {r['note']}")
             continue
         needed = r["items_needed"]
-        out.add_row(str(r["task"]), str(r["model"]), str(r["mechanism"]), str(r["pilot_items"]),
+        out.add_row(escape(str(r["task"])), escape(names[str(r["model"])]), str(r["mechanism"]), str(r["pilot_items"]),
                     str(int(r["replicates"])), "-" if missing(needed) else f"{int(needed):,}",
                     "-" if missing(r["samples_needed"]) else f"{int(r['samples_needed']):,}",
                     _power_cell(r, "power_at_items", "power_mc_error"),

@@ -16,38 +16,44 @@ EXAMPLE_CHARS = 1200  # span text shown per example (the review app shows the wh
 
 
 def trajectory_figure(curve: pd.DataFrame):
-    """Per task: share of trajectories correct at each budget cut (lines), flips into that cut (bars)."""
-    from .figures import _grid, layout
+    """Per task: share of trajectories correct at each budget cut (lines), flips into that cut (bars); one legend
+    below the panels, a model in one colour everywhere (report/figures.py lays it out)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from .figures import NAME_WIDTH, freeze, panels, plain, series_styles, shared_legend
+    from .names import short_names
 
     tasks = list(dict.fromkeys(curve["task"]))
-    fig, axes = _grid(len(tasks))
+    models = list(dict.fromkeys(curve["model"]))
+    names = short_names([str(m) for m in models], NAME_WIDTH)
+    styles = series_styles(models)
+    labels = [plain(f"correct: {names[str(m)]}") for m in models] + ["flips correct -> wrong",
+                                                                     "flips wrong -> correct"]
+    handles = [Line2D([], [], **styles[m]) for m in models] + [Patch(color="tab:red", alpha=0.35),
+                                                                Patch(color="tab:green", alpha=0.35)]
+    fig, axes, ncol = panels(len(tasks), legend=labels)
     for ax, task in zip(axes, tasks):
         sub = curve[curve["task"] == task]
-        models = list(dict.fromkeys(sub["model"]))
-        width = 0.8 / (2 * max(1, len(models)))
+        here = list(dict.fromkeys(sub["model"]))
+        width = 0.8 / (2 * max(1, len(here)))
+        ax2 = ax.twinx()
         for k, (model, line) in enumerate(sub.groupby("model", sort=False)):
             x = list(range(len(line)))
-            ax.plot(x, line["share_correct"], marker="o", label=f"correct: {model}")
-            ax2 = ax.twinx() if k == 0 else ax2  # noqa: F821 - set on the first model
+            ax.plot(x, line["share_correct"], **styles[model])
             off = (2 * k) * width - 0.4 + width / 2
-            ax2.bar([i + off for i in x], line["flips_to_wrong"], width, alpha=0.35, color="tab:red",
-                    label="flips correct -> wrong" if k == 0 else None)
-            ax2.bar([i + off + width for i in x], line["flips_to_right"], width, alpha=0.35, color="tab:green",
-                    label="flips wrong -> correct" if k == 0 else None)
+            ax2.bar([i + off for i in x], line["flips_to_wrong"], width, alpha=0.35, color="tab:red")
+            ax2.bar([i + off + width for i in x], line["flips_to_right"], width, alpha=0.35, color="tab:green")
             ax.set_xticks(x, [str(int(b)) if float(b).is_integer() else str(b) for b in line["budget"]])
         ax2.set_ylabel("flips into this cut")
         ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("budget cut (thinking tokens)")
         ax.set_ylabel("share correct")
-        ax.set_title(task)
+        ax.set_title(plain(task))
         ax.grid(alpha=0.3)
-        h1, l1 = ax.get_legend_handles_labels()
-        h2, l2 = ax2.get_legend_handles_labels()
-        # below the axes, outside the data (inside, it covered the lowest points and bars)
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
-                  frameon=False)
-    layout(fig)
+    shared_legend(fig, handles, labels, ncol)  # below the panels, outside the data
+    freeze(fig)
     return fig
 
 

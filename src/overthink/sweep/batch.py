@@ -37,16 +37,16 @@ async def run_batches(plan: Plan, models: Mapping[str, ModelBase], recorder: Rec
     """Submit every pending (unit, budget) not already in an open batch, then poll and collect all open ones.
     Models without a batch API were refused before the run started (sweep/start.py)."""
     dispatch = Dispatch(recorder, guard)
-    for spec, model in models.items():
-        await _run_model(plan, plan.for_model(spec), model, dispatch)
+    for ident, model in models.items():
+        await _run_model(plan, plan.for_model(ident), model, dispatch, ident)
 
 
-async def _run_model(plan: Plan, units: list[Unit], model: Any, dispatch: Dispatch) -> None:
+async def _run_model(plan: Plan, units: list[Unit], model: Any, dispatch: Dispatch, ident: str) -> None:
     """`model` is a ModelBase that is also a BatchModel. Each entry is one send for the dispatch step: reserved
     when it is submitted (entries of an open batch from an earlier session are held: they are already paid for),
     released when its result is recorded."""
     store = dispatch.recorder.store
-    spec = str(model.spec)
+    spec = ident  # batches are recorded under the model's identity (its --model-name, else its spec)
     planned: dict[str, tuple[Unit, GenerateRequest]] = {}
     for unit in units:
         for request in plan.requests(unit):

@@ -72,12 +72,13 @@ def resolve_run_spec(cfg: ExperimentConfig, spec: str, model: ModelBase | None =
                                    else answer_margin_for(parsed.provider))
     cap = cfg.natural_cap if cfg.natural_cap is not None else \
         int(options.get("natural_cap") or natural_cap_for(parsed.provider))
-    return RunSpec(spec, mechanism, margin, cap, cfg.cautioned, cfg.temperature, cfg.top_p)
+    return RunSpec(cfg.identity(spec), mechanism, margin, cap, cfg.cautioned, cfg.temperature, cfg.top_p)
 
 
 def resolve_run_specs(cfg: ExperimentConfig, models: Mapping[str, ModelBase] | None = None) -> dict[str, RunSpec]:
-    """Every model of a run resolved once (created models when given, else from their specs)."""
-    return {spec: resolve_run_spec(cfg, spec, (models or {}).get(spec)) for spec in cfg.models}
+    """Every model of a run resolved once, keyed by its identity (--model-name, else its spec; created models,
+    keyed the same way, when given, else from their specs)."""
+    return {ident: resolve_run_spec(cfg, spec, (models or {}).get(ident)) for ident, spec in cfg.model_ids().items()}
 
 
 def make_request(spec: RunSpec, plan: BudgetPlan, prompt: str, seed: int, system: str | None = None,
@@ -129,7 +130,7 @@ def build_plan(cfg: ExperimentConfig, tasks: Sequence[tuple[Task, list[Item]]], 
     specs = dict(specs) if specs is not None else resolve_run_specs(cfg)
     budgets = cfg.sweep_budgets()
     units = []
-    for model in cfg.models:
+    for model in cfg.model_ids():  # a sample is keyed by the model's identity (--model-name)
         mech = specs[model].mechanism.value
         for task, items in tasks:
             for item in items:

@@ -145,7 +145,7 @@ class Rounds:
                                   f"Use a new --run-dir.")
         self.cfg, self.store, self.inner = cfg, store, inner
         self.cells = [Cell(task.name, model, specs[model].mechanism.value, item_order(task.name, items, cfg.seed))
-                      for model in cfg.models for task, items in tasks]
+                      for model in cfg.model_ids() for task, items in tasks]
 
     async def __call__(self, plan: Plan, models: Mapping[str, ModelBase], recorder: Recorder,
                        guard: CostGuard) -> None:

@@ -75,10 +75,23 @@ def layered_config(overrides: dict[str, Any], config_file: Path | None, *, resum
     stored = stored_config(overrides.get("run_dir"), resume=resume)
     if overrides.get("budgets") is not None and overrides.get("natural") is None:
         stored.pop("natural", None)  # explicit budgets on a natural run dir add a controlled sweep
-    return build_config(config_file, overrides, base=stored)
+    return renamed_options(build_config(config_file, overrides, base=stored), stored)
+
+
+def renamed_options(cfg: ExperimentConfig, stored: dict[str, Any]) -> ExperimentConfig:
+    """A named model given at a new URL (a server restarted on another port) keeps the options it ran with,
+    unless new ones are given for the new spec."""
+    old = {name: spec for spec, name in (stored.get("model_names") or {}).items()}
+    for spec, name in cfg.model_names.items():
+        was = old.get(name)
+        if was and was != spec and was not in cfg.models and spec not in cfg.model_options \
+                and was in cfg.model_options:
+            cfg.model_options[spec] = cfg.model_options.pop(was)
+    return cfg
 
 
 def default_run_dir(models: list[str], tasks: list[str]) -> str:
+    """runs/DATE-TIME-MODEL-TASK (`models`: identities, a --model-name or a spec)."""
     slug = "-".join([models[0].split(":", 1)[-1].split("@")[0].replace("/", "_"), tasks[0].replace("/", "_")])
     return str(Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}")
 
@@ -176,8 +189,10 @@ class Sweep:
         try:
             resumed = store.get_meta("run_id") is not None
             run_id = open_run(self.cfg, store, provenance.session(self.models.values(), resumed=resumed))
-            store.set_meta("models", redact_tree({spec: {**self.specs[spec].describe(), **m.describe()}
-                                                  for spec, m in self.models.items()}))
+            # models are keyed by identity (a --model-name, else the spec): what the store's samples are keyed by
+            store.set_meta("models", redact_tree({ident: {**self.specs[ident].describe(), **m.describe(),
+                                                          "spec": str(m.spec)}
+                                                  for ident, m in self.models.items()}))
             loaded = self._load_items(store)
             plan = build_plan(self.cfg, loaded, store.done_keys(), self.specs)
             execute = executor_for(self.cfg)
@@ -232,7 +247,7 @@ def prepare(cfg: ExperimentConfig, *, models: dict[str, ModelBase] | None = None
         raise ConfigError(f"task_args: no task named {stray[0]!r} (check the name before the dot in "
                           f"--task-args); known tasks: {', '.join(task_names())}")
     if models is None:
-        models = {spec: loader(spec, model_options(cfg, spec)) for spec in cfg.models}
+        models = {ident: loader(spec, model_options(cfg, spec)) for ident, spec in cfg.model_ids().items()}
     specs = resolve_run_specs(cfg, models)  # the run resolved once: plan, executors and meta read this
     check_models(cfg, models, specs)
     sequential.check_config(cfg, tasks)
@@ -251,7 +266,8 @@ def begin(overrides: dict[str, Any], config_file: Path | None, *, resume: bool =
     except UserError as exc:
         raise in_file(exc, config_file, overrides) from None
     if sweep.cfg.run_dir is None:
-        sweep.cfg = sweep.cfg.model_copy(update={"run_dir": default_run_dir(sweep.cfg.models, sweep.cfg.tasks)})
+        sweep.cfg = sweep.cfg.model_copy(update={"run_dir": default_run_dir(list(sweep.cfg.model_ids()),
+                                                                            sweep.cfg.tasks)})
     return sweep
 
 
