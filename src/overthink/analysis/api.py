@@ -88,7 +88,7 @@ def run_configs(data: RunData) -> list[dict]:
     configs = []
     for path in data.runs.values():
         with Store(path, create=False) as store:
-            configs.append(store.get_meta("config") or {})
+            configs.append(store.meta().config or {})
     return configs
 
 
@@ -97,7 +97,7 @@ def sequential_table(data: RunData) -> pd.DataFrame:
     rows = []
     for label, path in data.runs.items():
         with Store(path, create=False) as store:
-            rows += design_rows(store.get_meta("sequential"), label)
+            rows += design_rows(store.meta().sequential, label)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)) if rows else pd.DataFrame()
 
 

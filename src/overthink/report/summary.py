@@ -63,14 +63,12 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
     run_dir = Path(run_dir)
     with Store(run_dir, create=False) as store:
         samples = store.dataframe()
-        tasks = store.get_meta("tasks") or {}
-        config = store.get_meta("config") or {}
-        origin = provenance_line(store.get_meta("sessions"), writing=holder(run_dir) is not None)
-        sequential = store.get_meta("sequential")
+        meta = store.meta()
+    config, sequential, metrics = meta.config or {}, meta.sequential, meta.metrics()
+    origin = provenance_line(meta.sessions, writing=holder(run_dir) is not None)
     if samples.empty:
         return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [], provenance=origin, sequential=sequential)
     audit = audit_table(samples)
-    metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
     scores = score_table(samples, metrics)
     is_controlled = scores["budget"].astype(str) != "natural"
     controlled = samples[samples["budget"].astype(str) != "natural"]

@@ -4,6 +4,7 @@
 - `run_store`: `Store`, one database per run dir: samples, items, metadata, review labels, provider batches, and
   the reads analysis and review need (frames, texts, rows).
 - `export`: samples in the export schema (jsonl, csv, parquet), the store as one SQLite file, review labels.
+- `meta`: `RunMeta`, the run's metadata as one typed record (`Store.meta()`).
 - `connection`: opening read-write / read-only, the WAL checkpoint, SQLite failures as one StoreError.
 
 The files of a run dir: `overthink.sqlite` (the store), and beside it while a run writes or after a kill
@@ -24,8 +25,10 @@ from .export import (
                      write_label_export,
                      write_parquet,
 )
+from .meta import RunMeta
 from .run_store import Store
 from .schema import DB_NAME, KEY, SCHEMA, SCHEMA_VERSION
 
-__all__ = ["DB_NAME", "EXPORT_FORMATS", "KEY", "LABEL_EXPORT_COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Store",
-           "StoreError", "export_records", "label_records", "write_export", "write_label_export", "write_parquet"]
+__all__ = ["DB_NAME", "EXPORT_FORMATS", "KEY", "LABEL_EXPORT_COLUMNS", "RunMeta", "SCHEMA", "SCHEMA_VERSION",
+           "Store", "StoreError", "export_records", "label_records", "write_export", "write_label_export",
+           "write_parquet"]

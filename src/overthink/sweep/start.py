@@ -57,8 +57,8 @@ def stored_config(run_dir: str | Path | None, *, resume: bool = False) -> dict[s
         return {}
     try:
         with Store(run_dir or ".", create=False) as store:  # refuses a directory that is not a run
-            imported = store.get_meta("imported") is not None
-            stored = store.get_meta("config")
+            meta = store.meta()
+        imported, stored = meta.is_imported, meta.config
     except UserError:
         if resume:
             raise
@@ -68,7 +68,7 @@ def stored_config(run_dir: str | Path | None, *, resume: bool = False) -> dict[s
                         "import more files into it instead")
     if stored is None and resume:
         raise UserError(f"{run_dir} has no stored config to resume")
-    return stored or {}
+    return dict(stored or {})
 
 
 def layered_config(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False) -> ExperimentConfig:
