@@ -380,3 +380,26 @@ def test_overthink_home_default_follows_the_platform_and_keeps_an_existing_legac
     monkeypatch.setenv("OVERTHINK_HOME", str(tmp_path / "mine"))
     assert paths.home() == tmp_path / "mine"  # the variable always wins
     assert not (tmp_path / "xdg").exists() and not (tmp_path / "mine").exists()  # naming creates nothing
+
+
+def test_a_file_system_without_flock_falls_back_to_the_pid_file(tmp_path, monkeypatch):
+    """Some network and FUSE mounts refuse flock (ENOLCK): the lock must not then call every run dir taken."""
+    import errno
+
+    from overthink.store import lock
+
+    real = lock.fcntl.flock
+
+    def no_flock(fd, op):
+        if op & (lock.fcntl.LOCK_EX | lock.fcntl.LOCK_SH):
+            raise OSError(errno.ENOLCK, "No locks available")
+        return real(fd, op)
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_flock)
+    first = lock.RunLock(tmp_path).acquire()
+    assert lock.holder(tmp_path)["pid"] == os.getpid()
+    first.release()
+    assert lock.holder(tmp_path) is None  # released: not "a writer is there"
+    (tmp_path / lock.LOCK_NAME).write_text(json.dumps({"pid": os.getppid(), "host": lock.socket.gethostname()}))
+    with pytest.raises(RunDirLocked, match=f"pid {os.getppid()}"):  # a live holder named in the file refuses
+        lock.RunLock(tmp_path).acquire()
