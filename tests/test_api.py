@@ -403,3 +403,30 @@ def test_a_file_system_without_flock_falls_back_to_the_pid_file(tmp_path, monkey
     (tmp_path / lock.LOCK_NAME).write_text(json.dumps({"pid": os.getppid(), "host": lock.socket.gethostname()}))
     with pytest.raises(RunDirLocked, match=f"pid {os.getppid()}"):  # a live holder named in the file refuses
         lock.RunLock(tmp_path).acquire()
+
+
+# -- inside a running event loop (a Jupyter notebook) ------------------------------------------------------------
+NOTEBOOK = """
+import asyncio, json, signal, sys, overthink
+cfg = json.loads(sys.argv[1])
+async def cell():  # a notebook cell: synchronous code on the kernel's thread, whose event loop is running
+    return overthink.run(cfg)
+loop = asyncio.new_event_loop()  # run_until_complete keeps Python's SIGINT -> KeyboardInterrupt, as ipykernel does
+res = loop.run_until_complete(cell())
+print(json.dumps({"signal": res.signal, "completed": res.completed, "exit_code": res.exit_code,
+                  "check": overthink.check(["stub:oracle"], [0, 64], mechanism="forced").ok}))
+"""
+
+
+def test_run_inside_a_running_event_loop_works_and_an_interrupt_stops_it_cleanly(tmp_path):
+    cfg, log = _slow(tmp_path, limit=10)
+    proc = subprocess.Popen([sys.executable, "-c", NOTEBOOK, json.dumps(cfg)], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    _wait_for(lambda: _calls(log) >= 4)
+    proc.send_signal(signal.SIGINT)  # the kernel's interrupt: a KeyboardInterrupt in the cell's thread
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    got = json.loads(out)
+    assert got["signal"] == signal.SIGINT and got["exit_code"] == 130 and got["check"] is True
+    assert 0 < got["completed"] == _calls(log) < 30 and "Traceback" not in err
+    assert overthink.load(cfg["run_dir"]).meta.latest_session.status == "interrupted"

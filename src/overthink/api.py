@@ -15,8 +15,11 @@ run dir then continues with `resume`. Readers (`load`, `analyze`) never take the
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -112,6 +115,45 @@ def _run_dir_given(config: ConfigLike | None, overrides: Mapping[str, Any]) -> s
     return None if given is None else str(given)
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _off_loop(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """fn(*args) here, or in a worker thread when this thread already runs an event loop (a Jupyter notebook), where
+    the asyncio.run inside fn could not start."""
+    if not _loop_running():
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(1, thread_name_prefix="overthink") as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def _execute(sweep: start.Sweep, **kwargs: Any) -> RunStats:
+    """Sweep.execute here; or, in a thread that already runs an event loop (a notebook), on its own loop in a worker
+    thread, where no signal handler can be installed: an interrupt (KeyboardInterrupt while waiting here) then
+    stops the run as SIGINT would (no new requests, those in flight stored), a second one cancels what is in
+    flight. Either way the sweep returns its stats."""
+    if not _loop_running():
+        return sweep.execute(**kwargs)
+    with ThreadPoolExecutor(1, thread_name_prefix="overthink") as pool:
+        future: Future[RunStats] = pool.submit(sweep.execute, **kwargs)
+        interrupts = applied = 0
+        while True:
+            try:
+                if interrupts > applied and sweep.stopper is not None:
+                    applied += 1
+                    sweep.stopper.interrupt(signal.SIGINT, at_once=applied > 1)
+                return future.result(timeout=0.05)
+            except TimeoutError:
+                continue
+            except KeyboardInterrupt:
+                interrupts += 1
+
+
 def _begin(config: ConfigLike | None, overrides: dict[str, Any], resume: bool,
            prepare_local: Callable[[str], None] | None) -> start.Sweep:
     if isinstance(config, ExperimentConfig):
@@ -133,7 +175,7 @@ def positive_control(cfg: ExperimentConfig, *, say: Say = _stderr,
     if cfg.natural:
         say("--check: a natural run sets no budget, so there is no budget control to check")
         return None
-    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), config=cfg)
+    result = _off_loop(run_check, cfg.models, check_budgets(cfg.sweep_budgets()), config=cfg)
     if on_check is not None:
         on_check(result)
     if not result.ok:
@@ -167,8 +209,8 @@ def run(config: ConfigLike | None = None, *, resume: bool = False, progress: boo
         for note in filter(None, (getattr(m, "start_note", "") for m in sweep.models.values())):
             say(note)  # e.g. the local model's threads and why
         try:
-            stats = sweep.execute(progress=progress, meta={"check": checked.to_dict()} if checked else None,
-                                  lock=lock)
+            stats = _execute(sweep, progress=progress, meta={"check": checked.to_dict()} if checked else None,
+                             lock=lock)
         except KeyboardInterrupt:  # before the sweep's own handlers were installed
             raise Interrupted(run_dir) from None
     finally:
@@ -196,9 +238,10 @@ def check(models: Sequence[str] | ConfigLike, budgets: Sequence[Budget] | None =
         models = build_config(None, dict(models))
     if isinstance(models, ExperimentConfig):
         cfg = models
-        return run_check(cfg.models, budgets or check_budgets(cfg.sweep_budgets()), config=cfg, **options)
+        return _off_loop(run_check, cfg.models, budgets or check_budgets(cfg.sweep_budgets()), config=cfg,
+                         **options)
     specs = [models] if isinstance(models, str) else list(models)
-    return run_check(specs, list(budgets) if budgets is not None else None, **options)
+    return _off_loop(run_check, specs, list(budgets) if budgets is not None else None, **options)
 
 
 def _run_paths(runs: str | Path | Run | Sequence[str | Path | Run]) -> list[Path]:

@@ -165,6 +165,7 @@ class Sweep:
         self.cfg = cfg
         self.tasks = tasks
         self.models = models
+        self.stopper: GracefulStop | None = None  # while `run` executes: stops it from another thread
 
     @property
     def run_dir(self) -> str:
@@ -198,13 +199,14 @@ class Sweep:
                 stats = recorder.stats
                 guard = CostGuard(self.cfg.max_cost, stats)
                 work = asyncio.ensure_future(execute(plan, self.models, recorder, guard))
-                with GracefulStop(work, stats, self.cfg.grace(self.models.values())):
+                with GracefulStop(work, stats, self.cfg.grace(self.models.values())) as self.stopper:
                     try:
                         await work
                     except asyncio.CancelledError:
                         if stats.signal is None and stats.store_error is None:  # not the grace period's end,
                             raise  # nor a failed store's stop: our own cancellation
                     finally:
+                        self.stopper = None
                         recorder.flush()  # the last batch, also on an interrupt or error
             if stats.store_error is not None:  # the store failed (record.py): exit 2 with its one line
                 raise stats.store_failure()
