@@ -151,7 +151,7 @@ def test_write_report_refuses_a_missing_run_and_writes_one(tmp_path):
 
 
 # -- typed meta: older stores, unknown keys, damage -----------------------------------------------------------------
-def _make_old(run_dir: Path) -> None:
+def _make_old(run_dir: Path, retired: bool = False) -> None:
     """A store as an early overthink wrote it: schema 1 (no item hashes, no enforced_by), sessions without the
     package versions or the resumed flag, tasks without metric_label, and a key this version does not know."""
     con = sqlite3.connect(run_dir / "overthink.sqlite")
@@ -162,7 +162,9 @@ def _make_old(run_dir: Path) -> None:
             UPDATE meta SET value = '1' WHERE key = 'schema_version';
             DELETE FROM meta WHERE key IN ('models', 'item_sets');
         """)
+        config = json.loads(con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
         old = {"sessions": [{"overthink": "0.0.9", "python": "3.11.1", "started_at": 1.7e9, "status": "completed"}],
+               "config": {**config, **({"retired_option": 1} if retired else {})},
                "tasks": {"misleading-math": {"name": "misleading-math", "metric": "accuracy"}},
                "legacy_note": {"written_by": "an older overthink"}}
         con.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -177,13 +179,22 @@ def test_an_older_store_loads_through_the_typed_meta(tmp_path):
     assert run.meta.schema_version == 1 and run.meta.models == {} and run.meta.item_sets == {}
     assert run.meta.sessions[0].packages == {} and run.meta.sessions[0].resumed is False
     assert run.meta.model_extra == {"legacy_note": {"written_by": "an older overthink"}}  # kept, not dropped
-    assert run.meta.metrics() == {"misleading-math": "accuracy"}
+    assert run.meta.metrics() == {"misleading-math": "accuracy"} and run.config.limit == 4
     assert "overthink 0.0.9" in run.summary.provenance and len(run.verdicts) == 1
     assert len(overthink.analyze(run_dir, n_boot=200)["scores"]) == 3
     with Store(run_dir, create=False) as store:
         assert store.get_meta("schema_version") == 1  # reading wrote nothing
     res = overthink.resume(run_dir, say=quiet)  # a writer migrates it and continues
     assert res.planned == 0 and overthink.load(run_dir).meta.schema_version == 3
+
+
+def test_a_stored_config_field_this_version_lacks_loads_and_is_named_when_the_config_is_built(tmp_path):
+    run_dir = overthink.run(fields(tmp_path / "r"), say=quiet).run_dir
+    _make_old(run_dir, retired=True)
+    run = overthink.load(run_dir)
+    assert run.meta.config["retired_option"] == 1 and len(run.scores) == 3
+    with pytest.raises(UserError, match="'retired_option' does not validate in this version"):
+        run.config  # noqa: B018
 
 
 def test_a_meta_value_of_the_wrong_shape_is_one_store_error_naming_it(tmp_path):

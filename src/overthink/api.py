@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from .analysis.api import analyze as analyze_runs
 from .check import CheckResult, check_budgets, run_check
 from .config import ExperimentConfig, build_config
 from .core import Budget
-from .errors import EXIT_ERRORS, EXIT_OK, EXIT_SIGNAL, EXIT_STOPPED, UserError
+from .errors import EXIT_ERRORS, EXIT_OK, EXIT_SIGNAL, EXIT_STOPPED, ConfigError, UserError
 from .report.html import build_report
 from .report.summary import Summary, build_summary
 from .store import DB_NAME, RunMeta, Store
@@ -296,8 +297,16 @@ class Run:
 
     @property
     def config(self) -> ExperimentConfig | None:
-        """The config the run was made with (None for imported results)."""
-        return None if self.meta.config is None else ExperimentConfig.model_validate(self.meta.config)
+        """The config the run was made with (None for imported results). A config an older version stored with a
+        field this one no longer has is a ConfigError naming it; `meta.config` keeps it as stored."""
+        if self.meta.config is None:
+            return None
+        try:
+            return ExperimentConfig.model_validate(self.meta.config)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(f"{self.run_dir}: the stored config's {'.'.join(map(str, first['loc']))!r} does not "
+                              f"validate in this version ({first['msg']}); run.meta.config has it as stored") from None
 
     @property
     def writing(self) -> bool:
