@@ -29,6 +29,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .analysis.api import analyze as analyze_runs
+from .analysis.curves import N_BOOT
 from .check import CheckResult, check_budgets, run_check
 from .config import ExperimentConfig, build_config
 from .core import Budget
@@ -250,7 +251,7 @@ def _run_paths(runs: str | Path | Run | Sequence[str | Path | Run]) -> list[Path
     return [r.run_dir if isinstance(r, Run) else Path(r) for r in many]  # type: ignore[union-attr]
 
 
-def analyze(runs: str | Path | Run | Sequence[str | Path | Run] | pd.DataFrame, *, n_boot: int = 1000,
+def analyze(runs: str | Path | Run | Sequence[str | Path | Run] | pd.DataFrame, *, n_boot: int = N_BOOT,
             probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
     """Every analysis table of one or more runs (compared side by side), or of a DataFrame in the table import
     format: scores, verdicts, sweet_spot, audit, efficiency, ... (analysis/api.py lists them)."""
@@ -260,7 +261,7 @@ def analyze(runs: str | Path | Run | Sequence[str | Path | Run] | pd.DataFrame, 
 
 
 def write_report(runs: str | Path | Run | Sequence[str | Path | Run], out: str | Path | None = None, *,
-                 n_boot: int = 1000, probes_per_group: int = 2000, say: Say = _stderr) -> Path:
+                 n_boot: int = N_BOOT, probes_per_group: int = 2000, say: Say = _stderr) -> Path:
     """The HTML report of one or more runs (`overthink report`); `out` defaults to RUN_DIR/report.html for one run,
     ./report.html for several. Returns the file written (figures beside it in figures/)."""
     if n_boot < 100:

@@ -291,9 +291,9 @@ def quickstart(
     _print_summary(out, plot=code < EXIT_SIGNAL)
     if code >= EXIT_SIGNAL:  # stopped by a signal: no report, exit promptly
         raise typer.Exit(code)
-    from ..report.html import build_report
+    from .. import api
 
-    typer.echo(f"report: {build_report([out], Path(out) / 'report.html')}")
+    typer.echo(f"report: {api.write_report(out, Path(out) / 'report.html', say=_say)}")
     if code:
         raise typer.Exit(code)
 
