@@ -441,3 +441,27 @@ def test_run_inside_a_running_event_loop_works_and_an_interrupt_stops_it_cleanly
     assert got["signal"] == signal.SIGINT and got["exit_code"] == 130 and got["check"] is True
     assert 0 < got["completed"] == _calls(log) < 30 and "Traceback" not in err
     assert overthink.load(cfg["run_dir"]).meta.latest_session.status == "interrupted"
+
+
+PROBE = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_SH)  # what store.lock.holder does for an instant (summary, overthink.load(...).writing)
+print("probing", flush=True)
+time.sleep(0.2)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_a_writer_starting_while_a_reader_probes_the_lock_is_not_refused(tmp_path):
+    from overthink.store import lock
+
+    reader = subprocess.Popen([sys.executable, "-c", PROBE, str(tmp_path / lock.LOCK_NAME)], text=True,
+                              stdout=subprocess.PIPE)
+    try:
+        assert reader.stdout.readline().strip() == "probing"
+        taken = lock.RunLock(tmp_path).acquire()  # waits out the reader's shared lock instead of refusing
+        assert taken.held and lock.holder(tmp_path)["pid"] == os.getpid()
+        taken.release()
+    finally:
+        reader.wait(timeout=30)

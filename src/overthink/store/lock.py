@@ -24,6 +24,9 @@ from typing import Any
 from ..errors import UserError
 
 LOCK_NAME = "overthink.lock"
+# A reader's probe (`holder`: summary, overthink.load) holds a shared flock for an instant; a writer starting in that
+# instant retries for this long instead of being refused by a reader.
+PROBE_WAIT_S = 0.5
 
 try:
     import fcntl
@@ -58,6 +61,10 @@ class RunLock:
             raise lock_error(exc, self.run_dir, "opening its lock file") from None
         try:
             taken = _flock(fd, fcntl.LOCK_EX if fcntl is not None else 0)
+            deadline = time.monotonic() + PROBE_WAIT_S
+            while taken is False and not _read(fd) and time.monotonic() < deadline:  # nobody named: a probe
+                time.sleep(0.01)
+                taken = _flock(fd, fcntl.LOCK_EX)
             if taken is False:
                 raise RunDirLocked(_refusal(self.run_dir, _read(fd)))
             if taken is None:  # no flock here: the pid file decides
