@@ -261,3 +261,31 @@ def test_the_store_package_is_where_the_sql_is():
     # guards the rule above against a renamed store: the SQL must be found somewhere
     store_files = [p for name, p in modules(SRC, PACKAGE).items() if name == STORE or name.startswith(STORE + ".")]
     assert any(SQL.search(p.read_text(encoding="utf-8")) for p in store_files)
+
+
+# -- the layer contracts (import-linter, pyproject.toml [tool.importlinter]) ---------------------------------------
+
+def _lint_imports(config: Path) -> int:
+    from importlinter.cli import lint_imports
+
+    return lint_imports(config_filename=str(config), no_cache=True, no_logo=True)
+
+
+def test_the_layer_checker_fails_on_an_upward_import(tmp_path, monkeypatch):
+    pkg = tmp_path / "layered"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "high.py").write_text("X = 1\n")
+    (pkg / "low.py").write_text("from . import high\n")
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.importlinter]\nroot_package = "layered"\n\n[[tool.importlinter.contracts]]\n'
+                      'name = "top-down"\ntype = "layers"\nlayers = ["layered.high", "layered.low"]\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _lint_imports(config) == 1
+    (pkg / "low.py").write_text("Y = 2\n")
+    assert _lint_imports(config) == 0
+
+
+def test_overthink_keeps_its_layer_contracts():
+    # `lint-imports` from the checkout prints the offending chain when this fails
+    assert _lint_imports(SRC.parent / "pyproject.toml") == 0

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from overthink import analyze
 from overthink import calibration as cs
 from overthink.analysis import verdicts as V
-from overthink.analysis.api import analyze
 from overthink.analysis.curves import score_table
 from overthink.analysis.multiplicity import bh, holm
 from overthink.analysis.setup_checks import setup_warnings

@@ -26,7 +26,7 @@ from servers.fake_api import FakeAPI
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from overthink.analysis.api import analyze
+from overthink import analyze
 from overthink.cli import app
 from overthink.importers.inspect_logs import _grade
 from overthink.review.app import ReviewConfig, create_app

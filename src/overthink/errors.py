@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Exit codes of run / resume / quickstart (README "Exit codes"; overthink.api.RunResult.exit_code): done, some
+# samples ended with an error, stopped by a failure, stopped by a signal (128 + its number). Bad input is 2.
+EXIT_OK, EXIT_ERRORS, EXIT_STOPPED, EXIT_SIGNAL = 0, 3, 4, 128
+
 
 def install_hint(extra: str) -> str:
     """How to add an optional extra. overthink is installed from its repository (it is not on a package index,

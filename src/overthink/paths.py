@@ -1,6 +1,9 @@
-"""Where overthink keeps its files: OVERTHINK_HOME (default ~/.cache/overthink) for models, data and tasks.
+"""Where overthink keeps its files: OVERTHINK_HOME for models, data and tasks.
 
-The functions here only name paths; writers create their directory with `writable` when they write."""
+Without the variable, the platform's user cache folder (platformdirs: ~/.cache/overthink on Linux, or
+$XDG_CACHE_HOME/overthink; ~/Library/Caches/overthink on macOS; %LOCALAPPDATA%\\overthink\\Cache on Windows), except
+that a ~/.cache/overthink made by an earlier version (which used it on every platform) is kept, so its downloads
+are found where they are. The functions here only name paths; writers create their directory with `writable`."""
 
 from __future__ import annotations
 
@@ -8,11 +11,26 @@ import os
 from pathlib import Path
 from typing import Any
 
+APP = "overthink"
+
+
+def legacy_home() -> Path:
+    """The default before platformdirs, on every platform."""
+    return Path.home() / ".cache" / APP
+
 
 def home() -> Path:
     """The cache root. Never created here: a command that only reads must leave no directory behind, so each
     writer creates what it writes into (`writable`)."""
-    return Path(os.environ.get("OVERTHINK_HOME") or Path.home() / ".cache" / "overthink").expanduser()
+    given = os.environ.get("OVERTHINK_HOME")
+    if given:
+        return Path(given).expanduser()
+    legacy = legacy_home()
+    if legacy.is_dir():
+        return legacy
+    from platformdirs import user_cache_dir  # here: every CLI start imports this module, few ask for the home
+
+    return Path(user_cache_dir(APP, appauthor=False))
 
 
 def writable(path: Path) -> Path:

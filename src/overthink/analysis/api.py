@@ -39,7 +39,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import budget_sort_key
-from ..importers.table import frame_tables
 from ..store import Store
 from .audit import audit_table, ledger_table
 from .curves import GROUP, N_BOOT, score_table
@@ -88,7 +87,7 @@ def run_configs(data: RunData) -> list[dict]:
     configs = []
     for path in data.runs.values():
         with Store(path, create=False) as store:
-            configs.append(store.get_meta("config") or {})
+            configs.append(store.meta().config or {})
     return configs
 
 
@@ -97,7 +96,7 @@ def sequential_table(data: RunData) -> pd.DataFrame:
     rows = []
     for label, path in data.runs.items():
         with Store(path, create=False) as store:
-            rows += design_rows(store.get_meta("sequential"), label)
+            rows += design_rows(store.meta().sequential, label)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)) if rows else pd.DataFrame()
 
 
@@ -146,12 +145,8 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
     }
 
 
-def analyze(run_dirs: Sequence[str | Path] | pd.DataFrame, *, n_boot: int = N_BOOT,
+def analyze(run_dirs: Sequence[str | Path], *, n_boot: int = N_BOOT,
             probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
-    """Analyse one or more run directories, or a DataFrame with the columns of `overthink import --format table`
-    (overthink.importers.table); see the module docstring for the tables."""
-    if isinstance(run_dirs, pd.DataFrame):
-        data = RunData(*frame_tables(run_dirs), runs={})
-    else:
-        data = load_runs(run_dirs)
-    return analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group)
+    """Analyse one or more run directories; see the module docstring for the tables. A DataFrame in the table
+    import format goes through `overthink.analyze` (the import's row checks live above analysis)."""
+    return analyze_data(load_runs(run_dirs), n_boot=n_boot, probes_per_group=probes_per_group)

@@ -62,7 +62,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> RunData:
         with Store(path, create=False) as store:
             frame = store.sample_frame(SAMPLE_COLUMNS)
             items = pd.DataFrame(store.items(), columns=["task", "item_id", "prompt", "expected", "metadata"])
-            for name, info in (store.get_meta("tasks") or {}).items():
+            for name, info in store.meta().task_dicts().items():
                 tasks.setdefault(name, info)
         frame["run"] = label
         items["run"] = label

@@ -291,7 +291,7 @@ def power_plan(samples: pd.DataFrame, metrics: dict[str, str], detect: float, *,
 def configured_temperature(run_dir: str) -> float | None:
     """The temperature the run was configured with (None: each provider's default)."""
     with Store(run_dir, create=False) as store:
-        config = store.get_meta("config") or {}
+        config = store.meta().config or {}
     value = config.get("temperature") if isinstance(config, dict) else None
     return float(value) if isinstance(value, (int, float)) else None
 

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import UserError
+from ..errors import EXIT_SIGNAL, UserError
 from . import data as data_cli
 from . import import_results, tasks_import
 from . import tasks as tasks_cli
 from .check import check as check_command
-from .check import positive_control
+from .check import print_check_stderr
 from .common import ErrorGroup, parse_task_args
 from .common import prepare_local as _prepare_local
 from .common import split_values as _split
@@ -47,51 +47,36 @@ QUICKSTART = {
 }
 
 
-# Exit codes of run / resume / quickstart (README "Exit codes").
-EXIT_OK, EXIT_ERRORS, EXIT_STOPPED, EXIT_SIGNAL = 0, 3, 4, 128
+def _say(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 def execute(overrides: dict[str, Any], config_file: Path | None, *, quiet: bool = False,
             resume: bool = False) -> tuple[Path, int]:
-    """Begin the run (stored config of an existing run dir < file < flags), run it; the run dir and exit code."""
-    from ..store import DB_NAME
-    from ..store.lock import RunLock, describe
-    from ..sweep import start
+    """Begin the run (stored config of an existing run dir < file < flags), run it; the run dir and exit code.
+    The work is overthink.api.run's (the lock, the refusals, the positive control); this prints."""
+    from .. import api
 
-    lock = None
-    given = overrides.get("run_dir")
-    if given and (Path(given) / DB_NAME).exists():  # an existing run: refuse a second writer before anything
-        lock = RunLock(given).acquire()
-        if lock.took_over:
-            typer.echo(f"took over the lock of a writer that is gone ({describe(lock.took_over)})", err=True)
     try:
-        # bad config or model options, an unknown task, a missing key or an impossible budget stop here,
-        # before the run dir exists
-        sweep = start.begin(overrides, config_file, resume=resume, prepare_local=_prepare_local)
-        checked = positive_control(sweep.cfg) if sweep.cfg.check else None  # exits 1 before the run dir exists
-        run_dir = sweep.run_dir
-        typer.echo(f"run dir: {run_dir}", err=True)
-        for note in filter(None, (getattr(m, "start_note", "") for m in sweep.models.values())):
-            typer.echo(note, err=True)  # e.g. the local model's threads and why
-        try:
-            stats = sweep.execute(progress=not quiet, meta={"check": checked.to_dict()} if checked else None,
-                                  lock=lock)
-        except KeyboardInterrupt:  # before the sweep's own handlers were installed
-            typer.echo(f"interrupted: finished samples are saved; continue with `overthink resume {run_dir}`",
-                       err=True)
-            raise typer.Exit(130) from None
-    finally:
-        if lock is not None:
-            lock.release()
+        result = api.run(config_file, resume=resume, progress=not quiet, say=_say, on_check=print_check_stderr,
+                         prepare_local=_prepare_local, **overrides)
+    except api.ControlNotHonoured as exc:  # before the run dir exists
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except api.Interrupted as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(130) from None
+    stats, run_dir = result.stats, str(result.run_dir)
     flags = ", ".join(f"{k} {v}" for k, v in sorted(stats.statuses.items()))
     typer.echo(f"ran {stats.completed} of {stats.planned} pending samples in {stats.wall_s:.1f}s "
                f"({flags or 'nothing to do'})" + (" - stopped at --max-cost" if stats.stopped_for_cost else ""),
                err=True)
-    return Path(run_dir), _outcome(stats, run_dir)
+    _outcome(stats, run_dir)
+    return Path(run_dir), result.exit_code
 
 
-def _outcome(stats: Any, run_dir: str) -> int:
-    """Say how the run ended (a signal, a stopping failure, error samples) and return its exit code."""
+def _outcome(stats: Any, run_dir: str) -> None:
+    """Say how the run ended (a signal, a stopping failure, error samples); RunResult.exit_code is the code."""
     import signal
 
     if stats.signal is not None:
@@ -100,19 +85,17 @@ def _outcome(stats: Any, run_dir: str) -> int:
         typer.echo(f"{name}: stopped; {stats.completed} samples stored this session, {stats.stored_after_signal} "
                    f"of them answered after the signal by the {stats.at_signal} request(s) in flight{lost}. "
                    f"Continue with `overthink resume {run_dir}`", err=True)
-        return EXIT_SIGNAL + stats.signal
+        return
     if stats.timed_out:
         typer.echo(f"{stats.timed_out} sample(s) timed out (no answer within the model's timeout_s); stored as "
                    f"errors, `overthink resume {run_dir}` retries them", err=True)
     if stats.halted is not None:
         typer.echo(stats.halted, err=True)
-        return EXIT_STOPPED
+        return
     errors = stats.statuses.get("error", 0)
     if errors:
         typer.echo(f"{errors} sample(s) ended with an error (stored with the error text); "
                    f"`overthink resume {run_dir}` retries them", err=True)
-        return EXIT_ERRORS
-    return EXIT_OK
 
 
 @app.command()
@@ -312,9 +295,9 @@ def quickstart(
     _print_summary(out, plot=code < EXIT_SIGNAL)
     if code >= EXIT_SIGNAL:  # stopped by a signal: no report, exit promptly
         raise typer.Exit(code)
-    from ..report.html import build_report
+    from .. import api
 
-    typer.echo(f"report: {build_report([out], Path(out) / 'report.html')}")
+    typer.echo(f"report: {api.write_report(out, Path(out) / 'report.html', say=_say)}")
     if code:
         raise typer.Exit(code)
 

@@ -75,8 +75,9 @@ def check(
     """A few cheap requests per model: does each budget succeed, does budget 0 switch thinking off, do lengths
     rise with the budget, is a hard cap respected, are tokens reported or estimated. Exit code 1 when a control
     is not honoured, 2 on bad input, 0 otherwise."""
+    from .. import api
     from ..core import parse_budget
-    from ..sweep.check import CHECK_PROMPT, run_check
+    from ..sweep.check import CHECK_PROMPT
 
     try:
         parsed = [parse_budget(b) for b in budgets.split(",") if b.strip()] if budgets else None
@@ -86,9 +87,8 @@ def check(
     from ..providers.registry import info_of_spec  # the model tables load only when check runs
     per_model = {m: {**({"server": server} if server and (i := info_of_spec(m)) is not None and i.server else {}),
                      **opts} for m in models}
-    result = run_check(models, parsed, mechanism=mechanism, model_options=per_model,
-                       repeats=repeats, tolerance=tolerance, prompt=prompt or CHECK_PROMPT,
-                       answer_margin=answer_margin)
+    result = api.check(models, parsed, mechanism=mechanism, model_options=per_model, repeats=repeats,
+                       tolerance=tolerance, prompt=prompt or CHECK_PROMPT, answer_margin=answer_margin)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -96,18 +96,6 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-def positive_control(cfg: Any) -> Any:
-    """`run --check`: check every model of a run with the run's own mechanism and its cheapest budgets (budget 0 and
-    the two smallest others); the table goes to stderr. Exits 1, before anything is written, if a control fails."""
-    from ..sweep.check import check_budgets, run_check
-
-    if cfg.natural:
-        typer.echo("--check: a natural run sets no budget, so there is no budget control to check", err=True)
-        return None
-    result = run_check(cfg.models, check_budgets(cfg.sweep_budgets()), config=cfg)  # the run's own requests
+def print_check_stderr(result: Any) -> None:
+    """`run --check`: the positive control's table on stderr (overthink.api.positive_control runs it)."""
     print_check(result, Console(stderr=True, width=160))
-    if not result.ok:
-        typer.echo("run not started: a budget control is not honoured (see the table above); run without --check "
-                   "to sweep anyway, or use `overthink check` to investigate", err=True)
-        raise typer.Exit(1)
-    return result

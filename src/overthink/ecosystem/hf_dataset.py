@@ -22,10 +22,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from .. import __version__, datasets
+from .. import datasets
 from ..errors import UserError
 from ..sweep.estimate import dataset_of
 from ..tasks import Task
+from ..version import __version__
 
 # The canary of the BIG-Bench Extra Hard data the paper evaluates (BBEH zebra puzzles; src/overthink/data/
 # datasets.yaml names it): generated items carry it too, so a crawler that honours canaries skips them.

@@ -46,12 +46,12 @@ from inspect_ai.model import (
 )
 from inspect_ai.scorer import CORRECT, INCORRECT, NOANSWER, Score
 
-from .. import __version__
 from ..core import NATURAL, Item, Status, budget_sort_key
 from ..errors import UserError
 from ..secrets import redact
 from ..store import Store
 from ..tasks import get_task
+from ..version import __version__
 from .inspect_tasks import ITEM_KEY, SCORER, SQUARED_ERROR_SCORER, TASK_KEY
 
 Cell = tuple[str, str, str, Any]  # task, model, mechanism, budget
@@ -169,8 +169,8 @@ def export_inspect(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
         raise UserError(f"--out {out}: --format inspect writes a folder of logs; {out} is a file")
     keys = _env_keys()
     with Store(run_dir, create=False, readonly=True) as store:
-        tasks = store.get_meta("tasks") or {}
-        config = store.get_meta("config") or {}
+        meta = store.meta()
+        tasks, config = meta.task_dicts(), meta.config or {}
         items = _prompts(store, tasks)
         cells: dict[Cell, list[dict[str, Any]]] = defaultdict(list)
         for row in store.iter_samples(with_text=True):

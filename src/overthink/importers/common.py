@@ -177,7 +177,8 @@ def check_target(run_dir: Path) -> None:
     if not (run_dir / DB_NAME).exists():
         return
     with Store(run_dir, create=False) as store:
-        if store.get_meta("config") is not None and store.get_meta(IMPORTED_KEY) is None:
+        meta = store.meta()
+        if meta.config is not None and not meta.is_imported:
             raise UserError(f"{run_dir} holds a sweep run by `overthink run`; import into a new --run-dir "
                             "(compare both with `overthink report RUN_A RUN_B`)")
 
@@ -224,16 +225,17 @@ def write(run_dir: Path, got: Collected) -> WriteStats:
     raise_errors(got.errors)
     check_target(run_dir)
     with Store(run_dir) as store:
-        tasks = store.get_meta("tasks") or {}
+        meta = store.meta()
+        tasks = meta.task_dicts()
         for task, metric in got.metrics.items():
             old = tasks.get(task, {}).get("metric")
             if old is not None and old != metric:
                 raise DataError(f"{run_dir}: task {task!r} is stored with metric {old!r}; this import says {metric!r}")
-        if store.get_meta("run_id") is None:
+        if meta.run_id is None:
             store.set_meta("run_id", uuid.uuid4().hex[:12])
             store.set_meta("created_at", time.time())
         # the marker goes first: even a write cut short leaves a dir that `resume` refuses
-        marker = store.get_meta(IMPORTED_KEY) or {"sources": []}
+        marker = dict(meta.imported or {"sources": []})
         known = {s["file"]: s for s in marker["sources"]}
         for src in got.sources:
             known[src["file"]] = {**src, "imported_at": time.time()}

@@ -195,7 +195,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
     sequential = []  # runs made with --until-decided: their stored design and decisions
     for label, path in data.runs.items():
         with Store(path, create=False) as store:
-            meta = store.get_meta("sequential")
+            meta = store.meta().sequential
         if meta:
             sequential.append({"run": label, "design": design_line(meta), "table": sequential_table(meta)})
     tables.update(html_tables(t))  # the enforcement audit and the token ledger

@@ -4,24 +4,27 @@ records them with the run, meta key `sessions`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from ..store.meta import Session
 
-def provenance_line(sessions: list[dict[str, Any]] | None, *, writing: bool = False) -> str | None:
-    """One line about the latest session; `writing`: a process holds the run dir's lock right now."""
+
+def provenance_line(sessions: Sequence[Session] | None, *, writing: bool = False) -> str | None:
+    """One line about the latest session (RunMeta.sessions); `writing`: a process holds the run dir's lock now."""
     if not sessions:
         return None
     s = sessions[-1]
-    status = s.get("status", "?")
+    status = s.status
     if status == "running" and not writing:
         status = "killed (did not finish; `overthink resume` continues)"
-    packages = ", ".join(f"{k} {v}" for k, v in (s.get("packages") or {}).items())
-    parts = [f"overthink {s.get('overthink', '?')}", f"Python {s.get('python', '?')}", str(s.get("platform", "?"))]
+    packages = ", ".join(f"{k} {v}" for k, v in s.packages.items())
+    parts = [f"overthink {s.overthink or '?'}", f"Python {s.python or '?'}", s.platform or "?"]
     if packages:
         parts.append(packages)
-    when = f"started {_utc(s.get('started_at'))}"
-    if s.get("ended_at"):
-        end = _utc(s["ended_at"])
+    when = f"started {_utc(s.started_at)}"
+    if s.ended_at:
+        end = _utc(s.ended_at)
         when += f", ended {end[11:] if end[:10] == when[8:18] else end}"
     parts.append(f"{when}: {status}")
     if len(sessions) > 1:

@@ -66,15 +66,13 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
     run_dir = Path(run_dir)
     with Store(run_dir, create=False) as store:
         samples = store.dataframe()
-        tasks = store.get_meta("tasks") or {}
-        config = store.get_meta("config") or {}
-        origin = provenance_line(store.get_meta("sessions"), writing=holder(run_dir) is not None)
-        sequential = store.get_meta("sequential")
-        specs = model_specs(store.get_meta("models"))
+        meta = store.meta()
+    config, sequential, metrics = meta.config or {}, meta.sequential, meta.metrics()
+    origin = provenance_line(meta.sessions, writing=holder(run_dir) is not None)
+    specs = meta.model_specs()
     if samples.empty:
         return Summary(run_dir, pd.DataFrame(), pd.DataFrame(), [], provenance=origin, sequential=sequential)
     audit = audit_table(samples)
-    metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
     scores = score_table(samples, metrics)
     is_controlled = scores["budget"].astype(str) != "natural"
     controlled = samples[samples["budget"].astype(str) != "natural"]
@@ -90,13 +88,6 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
                                    audit=audit, tolerance=tolerance)
     return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential=sequential, efficiency=efficiency,
                    cost=cost_tables(samples, specs))
-
-
-def model_specs(models: Any) -> dict[str, str]:
-    """model -> the spec it ran as, from the run's "models" meta (a model named by `run --model-name`)."""
-    if not isinstance(models, dict):
-        return {}
-    return {str(k): str(v["spec"]) for k, v in models.items() if isinstance(v, dict) and v.get("spec")}
 
 
 def timed_out_samples(samples: pd.DataFrame) -> int:

@@ -29,9 +29,7 @@ def run_table(store: Store) -> pd.DataFrame:
     df = store.dataframe()
     if df.empty:
         return pd.DataFrame()
-    tasks = store.get_meta("tasks") or {}
-    metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
-    return score_table(df, metrics)
+    return score_table(df, store.meta().metrics())
 
 
 def _fmt(value: float, pct: bool) -> str:

@@ -6,6 +6,7 @@
 - `export`: samples in the export schema (jsonl, csv, parquet; streamed in batches), the store as one SQLite file,
   review labels.
 - `pages`: the review app's reads: an in-memory item-row index filtered and paged in SQL, page rows read by key.
+- `meta`: `RunMeta`, the run's metadata as one typed record (`Store.meta()`).
 - `connection`: opening read-write / read-only, the WAL checkpoint, SQLite failures as one StoreError.
 
 The files of a run dir: `overthink.sqlite` (the store), and beside it while a run writes or after a kill
@@ -26,8 +27,10 @@ from .export import (
                      write_label_export,
                      write_parquet,
 )
+from .meta import RunMeta
 from .run_store import Store
 from .schema import DB_NAME, KEY, SCHEMA, SCHEMA_VERSION
 
-__all__ = ["DB_NAME", "EXPORT_FORMATS", "KEY", "LABEL_EXPORT_COLUMNS", "SCHEMA", "SCHEMA_VERSION", "Store",
-           "StoreError", "export_records", "label_records", "write_export", "write_label_export", "write_parquet"]
+__all__ = ["DB_NAME", "EXPORT_FORMATS", "KEY", "LABEL_EXPORT_COLUMNS", "RunMeta", "SCHEMA", "SCHEMA_VERSION",
+           "Store", "StoreError", "export_records", "label_records", "write_export", "write_label_export",
+           "write_parquet"]

@@ -4,6 +4,11 @@ The kernel drops a `flock` when its process dies (kill -9 included), so a lock l
 construction and the next writer simply takes it; the pid, host and start time written into the file only name
 the holder in the refusal. Readers (`summary`, `report`, `export`, `review`) never take the lock: SQLite's WAL
 lets them read while the writer commits.
+
+Where there is no `flock` (Windows, or a network / FUSE file system that refuses it with ENOLCK or EOPNOTSUPP)
+the pid file alone decides: a live holder on this host refuses, a dead one is taken over. This is kept rather than
+the `filelock` package (which also locks with flock and drops to a marker file without it) because the refusal
+names the holder and a reader asks "is a writer there?" without taking the lock (`holder`); docs/api.md.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Any
 from ..errors import UserError
 
 LOCK_NAME = "overthink.lock"
+# A reader's probe (`holder`: summary, overthink.load) holds a shared flock for an instant; a writer starting in that
+# instant retries for this long instead of being refused by a reader.
+PROBE_WAIT_S = 0.5
 
 try:
     import fcntl
@@ -52,12 +60,14 @@ class RunLock:
         except OSError as exc:
             raise lock_error(exc, self.run_dir, "opening its lock file") from None
         try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    raise RunDirLocked(_refusal(self.run_dir, _read(fd))) from None
-            else:
+            taken = _flock(fd, fcntl.LOCK_EX if fcntl is not None else 0)
+            deadline = time.monotonic() + PROBE_WAIT_S
+            while taken is False and not _read(fd) and time.monotonic() < deadline:  # nobody named: a probe
+                time.sleep(0.01)
+                taken = _flock(fd, fcntl.LOCK_EX)
+            if taken is False:
+                raise RunDirLocked(_refusal(self.run_dir, _read(fd)))
+            if taken is None:  # no flock here: the pid file decides
                 holder = _read(fd)
                 if holder and _alive(holder):
                     raise RunDirLocked(_refusal(self.run_dir, holder))
@@ -130,11 +140,11 @@ def holder(run_dir: str | Path) -> dict[str, Any] | None:
         return None
     try:
         info = _read(fd)
-        if fcntl is None:
+        # a shared lock is refused only while a writer holds the exclusive one
+        free = _flock(fd, fcntl.LOCK_SH if fcntl is not None else 0)
+        if free is None:
             return info if info and _alive(info) else None
-        try:  # a shared lock is refused only while a writer holds the exclusive one
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
+        if not free:
             return info or {}
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
@@ -146,6 +156,20 @@ def describe(info: dict[str, Any]) -> str:
     when = info.get("started_at")
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when)) if isinstance(when, (int, float)) else "?"
     return f"pid {info.get('pid', '?')} on host {info.get('host', '?')}, started {stamp}"
+
+
+def _flock(fd: int, mode: int) -> bool | None:
+    """Try `mode` (LOCK_EX / LOCK_SH) without waiting: True taken, False held by another process, None when this
+    platform or file system has no flock (the caller falls back to the pid file)."""
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return None
+        return False  # EWOULDBLOCK, or anything unexpected: refuse rather than risk a second writer
+    return True
 
 
 def _read(fd: int) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from ..core import DONE_STATUSES, Item, SampleRecord
 from ..errors import UserError
 from ..secrets import redact_stored
 from .connection import StoreError, check_wal, checkpoint, connect_ro, connect_rw, store_error, writable
+from .meta import RunMeta, parse_meta
 from .schema import (
     COLUMNS,
     DB_NAME,
@@ -153,6 +154,12 @@ class Store:
     def get_meta(self, key: str) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else self._loads(row[0], f"the run's {key!r} (table meta)")
+
+    @_guarded("reading the run's metadata")
+    def meta(self) -> RunMeta:
+        """Every meta key at once, typed (store/meta.py); keys this version does not know are kept as extras."""
+        rows = self.conn.execute("SELECT key, value FROM meta").fetchall()
+        return parse_meta({k: self._loads(v, f"the run's {k!r} (table meta)") for k, v in rows}, str(self.path))
 
     @_guarded("writing the run's metadata")
     def set_meta(self, key: str, value: Any) -> None:

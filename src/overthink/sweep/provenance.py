@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
-from .. import __version__
 from ..providers import ModelBase
+from ..version import __version__
 
 # the distribution behind each provider's SDK (the client's top-level module names it for any other provider)
 SDKS = {"anthropic": ("anthropic",), "anthropic-bedrock": ("anthropic", "boto3"),

@@ -52,6 +52,19 @@ class GracefulStop:
         for sig in self.installed:
             self.loop.remove_signal_handler(sig)
 
+    def interrupt(self, sig: int, *, at_once: bool = False) -> None:
+        """From another thread (a notebook kernel's interrupt, overthink/api.py): as signal `sig` would, except
+        that `at_once` cancels the requests in flight instead of exiting the process."""
+        try:
+            self.loop.call_soon_threadsafe(self._stop_now if at_once else self._on_signal, sig)
+        except RuntimeError:  # the loop has closed: the run has ended
+            pass
+
+    def _stop_now(self, sig: int) -> None:
+        if self.stats.signal is None:
+            self.stats.signal, self.stats.at_signal = sig, self.stats.in_flight
+        self._expire()
+
     def _cancel_now(self) -> None:
         if not self.work.done():
             self.work.cancel()

@@ -56,8 +56,8 @@ def stored_config(run_dir: str | Path | None, *, resume: bool = False) -> dict[s
         return {}
     try:
         with Store(run_dir or ".", create=False) as store:  # refuses a directory that is not a run
-            imported = store.get_meta("imported") is not None
-            stored = store.get_meta("config")
+            meta = store.meta()
+        imported, stored = meta.is_imported, meta.config
     except UserError:
         if resume:
             raise
@@ -67,7 +67,7 @@ def stored_config(run_dir: str | Path | None, *, resume: bool = False) -> dict[s
                         "import more files into it instead")
     if stored is None and resume:
         raise UserError(f"{run_dir} has no stored config to resume")
-    return stored or {}
+    return dict(stored or {})
 
 
 def layered_config(overrides: dict[str, Any], config_file: Path | None, *, resume: bool = False) -> ExperimentConfig:
@@ -170,6 +170,7 @@ class Sweep:
         self.tasks = tasks
         self.models = models
         self.specs = specs if specs is not None else resolve_run_specs(cfg, models)  # resolved once
+        self.stopper: GracefulStop | None = None  # while `run` executes: stops it from another thread
 
     @property
     def run_dir(self) -> str:
@@ -204,13 +205,14 @@ class Sweep:
                 stats = recorder.stats
                 guard = CostGuard(self.cfg.max_cost, stats)
                 work = asyncio.ensure_future(execute(plan, self.models, recorder, guard))
-                with GracefulStop(work, stats, self.cfg.grace(self.models.values())):
+                with GracefulStop(work, stats, self.cfg.grace(self.models.values())) as self.stopper:
                     try:
                         await work
                     except asyncio.CancelledError:
                         if stats.signal is None and stats.store_error is None:  # not the grace period's end,
                             raise  # nor a failed store's stop: our own cancellation
                     finally:
+                        self.stopper = None
                         recorder.flush()  # the last batch, also on an interrupt or error
             if stats.store_error is not None:  # the store failed (record.py): exit 2 with its one line
                 raise stats.store_failure()
