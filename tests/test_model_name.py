@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from overthink.cli import app
 from overthink.config import build_config
 from overthink.errors import ConfigError
+from overthink.review.app import ReviewConfig, create_app
 from overthink.store import Store
 
 RUN = ["--server", "vllm", "--budgets", "0,64", "--task", "misleading-math", "--quiet"]
@@ -56,6 +58,10 @@ def test_a_named_server_model_continues_its_cells_after_a_port_change(serve, tmp
     summary = json.loads(CliRunner().invoke(app, ["summary", str(run), "--json"]).stdout)
     assert {s["model"] for s in summary["scores"]} == {"qwen3"}
     assert summary["cost"]["total"]["basis"] == "no price (self-hosted)"  # the name still runs on the server
+
+    config = ReviewConfig(run, default_reviewer="ann")  # the review app lists the named model
+    page = TestClient(create_app(config), base_url="http://127.0.0.1").get(f"/?token={config.token}").text
+    assert "qwen3" in page and f"openai-compatible:m@{second.url}" not in page
 
 
 def test_without_a_name_the_new_port_is_a_new_model(serve, tmp_path):
