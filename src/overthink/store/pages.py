@@ -3,9 +3,9 @@ the page's own samples, items and labels read from the store by key.
 
 Why an index: an item row's verdict compares accuracy at its smallest and largest scored budget, an aggregate over
 all its samples; computing it for every page would read every sample (seconds at a million). `ReviewIndex` reads
-the store once into an in-memory SQLite database (one row per task / model / item with its verdict; one cell per
-budget and status present; the current labels' codes and tags), and every filter, count and page is then SQL on
-that. It is rebuilt when the store files change (size or modification time of the database and its WAL: a sample
+the store once into an in-memory SQLite database (one row per task / model / item with its verdict and the budgets
+and statuses it has samples with; the current labels' codes and tags), and every filter, count and page is then SQL
+on that. It is rebuilt when the store files change (size or modification time of the database and its WAL: a sample
 written or replaced by a run or a resume); a label saved by the review app itself refreshes only the labels.
 
 Page rows are then read from the store by key: samples through the UNIQUE (model, task, item_id, ...) index, items
@@ -26,7 +26,6 @@ from .connection import store_error
 from .run_store import Store, _columns, _guarded
 
 CHUNK = 500  # keys per IN (...) list: under SQLite's bound-parameter limit
-MMAP = 2**31 - 2**16  # SQLite's default ceiling for mmap_size
 FILTER_KEYS = ("task", "model", "budget", "status", "verdict", "label")
 
 _INDEX_SCHEMA = """
@@ -71,7 +70,7 @@ class ReviewIndex:
         self._lock = threading.RLock()
         self._stamp: tuple | None = None
         self._labels_stamp: tuple | None = None
-        self.generation = 0  # bumped on every rebuild: cached answers of an older generation are dropped
+        self.generation = 0  # bumped on every rebuild (the per-filter answers cached in _cache are dropped then)
         self.budgets: list[Any] = []
         self.models: list[str] = []
         self.tasks: list[str] = []
@@ -113,7 +112,6 @@ class ReviewIndex:
     def _build(self, store: Store) -> None:
         # One pass over the store, grouped in SQL: per key, budget and status, how many samples are scored (status
         # ok with a grade) and how many of those are correct (the verdict's accuracy; see review/data.py).
-        store.conn.execute(f"PRAGMA mmap_size={MMAP}")  # this pass reads every page: map them, ~25% less CPU
         cur = store.conn.execute(
             "SELECT task, model, item_id, budget, status, "
             "SUM(status = 'ok' AND correct IS NOT NULL), SUM(status = 'ok' AND correct IS NOT NULL AND correct <> 0) "
