@@ -27,8 +27,10 @@ import pandas as pd
 from ..core import DONE_STATUSES, Item, SampleRecord
 from ..errors import UserError
 from ..secrets import redact_stored
+from ..trace_probes import PROBE_VERSION, Cues, item_cues, sample_probes
 from .connection import StoreError, check_wal, checkpoint, connect_ro, connect_rw, store_error, writable
 from .schema import (
+    CACHED_COLUMNS,
     COLUMNS,
     DB_NAME,
     DERIVED_COLUMNS,
@@ -75,6 +77,7 @@ class Store:
         self.path = self.run_dir / DB_NAME
         self._copy_dir: Path | None = None
         self._creator = create  # a writer empties the WAL on close; other openers never make a run wait
+        self._cues: dict[tuple[str, str], Cues | None] = {}  # (task, item_id) -> distractor cues, for record()
         if not create and not self.path.is_file():
             raise UserError(f"{self.run_dir} is not a run directory (no {DB_NAME} in it)")
         if readonly is _READER:
@@ -135,7 +138,9 @@ class Store:
                 self.conn.execute("BEGIN")
                 if "enforced_by" not in {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}:
                     self.conn.execute("ALTER TABLE samples ADD COLUMN enforced_by TEXT")
-                self.set_meta("schema_version", SCHEMA_VERSION)
+                self.set_meta("schema_version", 3)
+        if version < 4:  # the sample_probes cache (created empty by SCHEMA): older samples are measured when read
+            self.set_meta("schema_version", SCHEMA_VERSION)
 
     def _view_old_samples(self) -> None:
         """An older store opened read-only is not migrated: a temporary view (in memory, shadowing the table)
@@ -207,10 +212,32 @@ class Store:
         values = [redact_stored(v) if c in REDACTED_COLUMNS else v
                   for c, v in ((c, to_sql(c, getattr(sample, c))) for c in COLUMNS)]
         try:
-            cur = self.conn.execute(_RECORD_SQL, values)
+            rows = self.conn.execute(_RECORD_SQL, values).fetchall()  # (all: the statement is then finished)
         except (UnicodeEncodeError, OverflowError):  # untrusted text with a lone surrogate, an absurd integer
-            cur = self.conn.execute(_RECORD_SQL, [_storable(v) for v in values])
-        return cur.rowcount > 0
+            values = [_storable(v) for v in values]
+            rows = self.conn.execute(_RECORD_SQL, values).fetchall()
+        if not rows:
+            return False
+        self._store_probes(rows[0][0], values)
+        return True
+
+    def _store_probes(self, sample_id: int, values: list[Any]) -> None:
+        """The trace probes of a sample just written, measured on the text as stored (the schema's sample_probes
+        cache). Skipped while its item is not stored yet: a reader then measures it from the text."""
+        task, item_id, reasoning, answer_text = (values[_COL[c]] for c in ("task", "item_id", "reasoning",
+                                                                             "answer_text"))
+        key = (task, item_id)
+        if key not in self._cues:
+            item = self.conn.execute("SELECT prompt, expected, metadata FROM items WHERE task = ? AND item_id = ?",
+                                     key).fetchone()
+            if item is None:
+                return
+            self._cues[key] = item_cues(*item)
+        markers, changes, engaged = sample_probes(reasoning, self._cues[key])
+        self.conn.execute("INSERT OR REPLACE INTO sample_probes (sample_id, version, reasoning_chars, answer_chars, "
+                          "markers, answer_changes, engaged) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (sample_id, PROBE_VERSION, _length(reasoning), _length(answer_text), markers, changes,
+                           engaged))
 
     @_guarded("storing samples")
     def begin(self) -> None:
@@ -293,8 +320,37 @@ class Store:
     # -- reads for analysis and review (columns are checked against the schema: they are spliced into SQL) --------
     @_guarded("reading samples")
     def sample_frame(self, columns: Sequence[str]) -> pd.DataFrame:
-        """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows."""
-        return pd.read_sql_query(f"SELECT {_columns(columns)} FROM samples", self.conn)
+        """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows.
+        Text sizes come from the probe cache where it has them (the text itself is then never read)."""
+        if not self.has_probe_cache() or not set(columns) & set(CACHED_COLUMNS):
+            return pd.read_sql_query(f"SELECT {_columns(columns)} FROM samples", self.conn)
+        _columns(columns)  # checks the names; no other column name occurs in both tables
+        picked = ", ".join(f"{CACHED_COLUMNS[c]} AS {c}" if c in CACHED_COLUMNS else _columns([c]) for c in columns)
+        return pd.read_sql_query(f"SELECT {picked} FROM samples AS s LEFT JOIN sample_probes AS p "
+                                 f"ON p.sample_id = s.id", self.conn)
+
+    def has_probe_cache(self) -> bool:
+        """Whether the store has the sample_probes table (schema 4; an older store opened read-only has not)."""
+        if not hasattr(self, "_has_probes"):
+            self._has_probes = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sample_probes'").fetchone() is not None
+        return self._has_probes
+
+    @_guarded("reading the trace probes")
+    def probe_rows(self, ids: Sequence[int]) -> list[tuple[int, int | None, int, int, int | None]]:
+        """(id, reasoning_chars, markers, answer_changes, engaged) of the given samples as cached when stored,
+        for those whose cache row is of today's probe definitions (trace_probes.PROBE_VERSION); others are left
+        out (the caller measures them from the text)."""
+        if not self.has_probe_cache():
+            return []
+        out: list[tuple] = []
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = [int(i) for i in ids[start:start + 900]]
+            out += self.conn.execute(
+                f"SELECT sample_id, reasoning_chars, markers, answer_changes, engaged FROM sample_probes "
+                f"WHERE version = ? AND sample_id IN ({','.join('?' * len(chunk))})", [PROBE_VERSION, *chunk]
+            ).fetchall()
+        return out
 
     @_guarded("reading samples")
     def sample_rows(self, columns: Sequence[str], *, task: str | None = None,
@@ -424,7 +480,13 @@ _DONE = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
 _RECORD_SQL = (  # built once: record() runs per sample
     f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
     f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_UPDATES}, attempts = samples.attempts + 1 "
-    f"WHERE samples.status NOT IN ({_DONE})")
+    f"WHERE samples.status NOT IN ({_DONE}) RETURNING id")
+_COL = {c: i for i, c in enumerate(COLUMNS)}
+
+
+def _length(text: Any) -> int | None:
+    """SQLite's length() of a stored text value: characters; NULL stays NULL."""
+    return None if text is None else len(text) if isinstance(text, str) else len(str(text))
 
 
 def _storable(value: Any) -> Any:
