@@ -218,14 +218,12 @@ class Store:
             rows = self.conn.execute(_RECORD_SQL, values).fetchall()
         if not rows:
             return False
-        self._store_probes(rows[0][0], values)
+        self._store_probes(rows[0][0], *(values[_COL[c]] for c in ("task", "item_id", "reasoning", "answer_text")))
         return True
 
-    def _store_probes(self, sample_id: int, values: list[Any]) -> None:
+    def _store_probes(self, sample_id: int, task: str, item_id: str, reasoning: Any, answer_text: Any) -> None:
         """The trace probes of a sample just written, measured on the text as stored (the schema's sample_probes
         cache). Skipped while its item is not stored yet: a reader then measures it from the text."""
-        task, item_id, reasoning, answer_text = (values[_COL[c]] for c in ("task", "item_id", "reasoning",
-                                                                             "answer_text"))
         key = (task, item_id)
         if key not in self._cues:
             item = self.conn.execute("SELECT prompt, expected, metadata FROM items WHERE task = ? AND item_id = ?",
@@ -328,6 +326,26 @@ class Store:
         picked = ", ".join(f"{CACHED_COLUMNS[c]} AS {c}" if c in CACHED_COLUMNS else _columns([c]) for c in columns)
         return pd.read_sql_query(f"SELECT {picked} FROM samples AS s LEFT JOIN sample_probes AS p "
                                  f"ON p.sample_id = s.id", self.conn)
+
+    @_guarded("measuring the trace probes")
+    def fill_probes(self, *, batch: int = 20_000) -> int:
+        """Measure and cache the trace probes of every sample the cache lacks or holds under other probe
+        definitions (a store from before schema 4, samples copied by a merge), one transaction per batch; returns
+        how many were measured. Readers never call this: it writes."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT s.id FROM samples AS s LEFT JOIN sample_probes AS p ON p.sample_id = s.id "
+            "WHERE p.sample_id IS NULL OR p.version != ? ORDER BY s.id", (PROBE_VERSION,))]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            with self.conn:
+                self.conn.execute("BEGIN")
+                rows = self.conn.execute("SELECT id, task, item_id, reasoning, answer_text FROM samples "
+                                         "WHERE id BETWEEN ? AND ?", (chunk[0], chunk[-1])).fetchall()
+                wanted = set(chunk)
+                for row in rows:
+                    if row[0] in wanted:
+                        self._store_probes(*row)
+        return len(ids)
 
     def has_probe_cache(self) -> bool:
         """Whether the store has the sample_probes table (schema 4; an older store opened read-only has not)."""
