@@ -53,7 +53,8 @@ def reasoning_text(rng: np.random.Generator, chars: int, answer: str, wrong: str
     while size < chars:
         r = rng.random()
         if r < p_marker:
-            piece = MARKERS[int(rng.integers(len(MARKERS)))] + f"the answer is {wrong if rng.random() < 0.5 else answer}. "
+            stated = wrong if rng.random() < 0.5 else answer
+            piece = MARKERS[int(rng.integers(len(MARKERS)))] + f"the answer is {stated}. "
         elif r < p_marker + p_distract:
             piece = f"The {pct}% chance might matter here. "
         else:

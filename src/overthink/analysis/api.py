@@ -102,7 +102,7 @@ def sequential_table(data: RunData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)) if rows else pd.DataFrame()
 
 
-ANALYSIS_STEPS = 15  # the advance() calls in analyze_data
+ANALYSIS_STEPS = 14  # the advance() calls in analyze_data
 
 
 def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000,

@@ -321,11 +321,21 @@ class Store:
         """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows.
         Text sizes come from the probe cache where it has them (the text itself is then never read)."""
         if not self.has_probe_cache() or not set(columns) & set(CACHED_COLUMNS):
-            return pd.read_sql_query(f"SELECT {_columns(columns)} FROM samples", self.conn)
-        _columns(columns)  # checks the names; no other column name occurs in both tables
-        picked = ", ".join(f"{CACHED_COLUMNS[c]} AS {c}" if c in CACHED_COLUMNS else _columns([c]) for c in columns)
-        return pd.read_sql_query(f"SELECT {picked} FROM samples AS s LEFT JOIN sample_probes AS p "
-                                 f"ON p.sample_id = s.id", self.conn)
+            sql = f"SELECT {_columns(columns)} FROM samples"
+        else:
+            _columns(columns)  # checks the names; no other column name occurs in both tables
+            picked = ", ".join(f"{CACHED_COLUMNS[c]} AS {c}" if c in CACHED_COLUMNS else _columns([c])
+                               for c in columns)
+            sql = f"SELECT {picked} FROM samples AS s LEFT JOIN sample_probes AS p ON p.sample_id = s.id"
+        # in chunks: the rows of one chunk as Python tuples at a time, not a million (peak memory of a report)
+        chunks = list(pd.read_sql_query(sql, self.conn, chunksize=FRAME_CHUNK))
+        if len(chunks) < 2:
+            return chunks[0] if chunks else pd.read_sql_query(sql, self.conn)
+        frame = pd.concat(chunks, ignore_index=True)
+        for col in frame.columns:  # a column typed differently by chunks (NULL in one): inferred over all rows
+            if len({str(c[col].dtype) for c in chunks}) > 1:
+                frame[col] = pd.Series(frame[col].astype(object).tolist(), index=frame.index)
+        return frame
 
     @_guarded("measuring the trace probes")
     def fill_probes(self, *, batch: int = 20_000) -> int:
@@ -495,6 +505,7 @@ class Store:
 
 _UPDATES = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
 _DONE = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
+FRAME_CHUNK = 100_000  # rows per chunk of sample_frame
 _RECORD_SQL = (  # built once: record() runs per sample
     f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
     f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_UPDATES}, attempts = samples.attempts + 1 "
