@@ -196,7 +196,7 @@ def main() -> None:
         for label, src in trees:
             theirs = schema_version(src)
             if theirs < mine:
-                set_store_version(src, store_dir, theirs)
+                set_store_version(REPO / "src", store_dir, theirs)
             try:
                 for step in steps:
                     r = timed(src, step, store_dir, args.dir / f"out-{label.replace(' ', '-').replace('/', '-')}",

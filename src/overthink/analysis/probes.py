@@ -64,7 +64,9 @@ def read_sample_probes(path: Path, picked: pd.DataFrame, cue_of: dict[tuple[str,
 
 def pick_for_text(samples: pd.DataFrame, per_group: int) -> pd.DataFrame:
     """A fixed pseudo-random subset of answered samples, at most per_group per (run, task, model, mech, budget)."""
-    answered = samples[samples["status"] != "error"]
+    # only the columns used: the shuffle copies what it is given (the permutation depends on the row count alone)
+    wanted = [c for c in ("id", "run", *KEYS, "item_id", "status") if c in samples]
+    answered = samples.loc[samples["status"] != "error", wanted]
     return answered.sample(frac=1, random_state=0).groupby(["run", *KEYS], sort=False).head(per_group)
 
 
