@@ -157,3 +157,18 @@ def test_probe_table_without_texts(tmp_path):
     data = load_runs([run])
     table = probe_table(data.samples, data.items, data.runs)
     assert table["n"].tolist() == [2] and table["n_text"].tolist() == [0] and table["markers_per_sample"].isna().all()
+
+
+def test_the_cache_is_written_without_returning(tmp_path, monkeypatch):
+    """SQLite before 3.35 has no RETURNING: the sample's id is read back by its key instead."""
+    import overthink.store.run_store as run_store
+
+    monkeypatch.setattr(run_store, "_RETURNING", False)
+    with Store(tmp_path / "run") as store:
+        store.add_items("t", [Item(id="a", prompt="1 + 1?", answer="2")])
+        base = dict(run_id="r", model="sim:a", provider="sim", task="t", item_id="a", budget=64,
+                    mechanism="forced", replicate=0, seed=0)
+        assert store.record(SampleRecord(**base, status="error", reasoning="wait"))
+        assert store.record(SampleRecord(**base, status="ok", reasoning="hmm, hmm"))
+        assert not store.record(SampleRecord(**base, status="ok", reasoning="other"))
+        assert store.probe_rows([1]) == [(1, 8, 2, 0, None)]

@@ -212,14 +212,24 @@ class Store:
         values = [redact_stored(v) if c in REDACTED_COLUMNS else v
                   for c, v in ((c, to_sql(c, getattr(sample, c))) for c in COLUMNS)]
         try:
-            rows = self.conn.execute(_RECORD_SQL, values).fetchall()  # (all: the statement is then finished)
+            rows = self._upsert(values)
         except (UnicodeEncodeError, OverflowError):  # untrusted text with a lone surrogate, an absurd integer
             values = [_storable(v) for v in values]
-            rows = self.conn.execute(_RECORD_SQL, values).fetchall()
+            rows = self._upsert(values)
         if not rows:
             return False
         self._store_probes(rows[0][0], *(values[_COL[c]] for c in ("task", "item_id", "reasoning", "answer_text")))
         return True
+
+    def _upsert(self, values: list[Any]) -> list[tuple]:
+        """Write one sample; [(its id,)] when it was written, [] when its key was already finished."""
+        if _RETURNING:
+            return self.conn.execute(_RECORD_SQL + " RETURNING id", values).fetchall()  # all: statement finished
+        if self.conn.execute(_RECORD_SQL, values).rowcount <= 0:  # SQLite before 3.35 has no RETURNING
+            return []
+        key = [values[_COL[c]] for c in KEY]
+        return self.conn.execute(f"SELECT id FROM samples WHERE {' AND '.join(f'{c} = ?' for c in KEY)}",
+                                 key).fetchall()
 
     def _store_probes(self, sample_id: int, task: str, item_id: str, reasoning: Any, answer_text: Any) -> None:
         """The trace probes of a sample just written, measured on the text as stored (the schema's sample_probes
@@ -509,7 +519,8 @@ FRAME_CHUNK = 100_000  # rows per chunk of sample_frame
 _RECORD_SQL = (  # built once: record() runs per sample
     f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
     f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_UPDATES}, attempts = samples.attempts + 1 "
-    f"WHERE samples.status NOT IN ({_DONE}) RETURNING id")
+    f"WHERE samples.status NOT IN ({_DONE})")
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 _COL = {c: i for i, c in enumerate(COLUMNS)}
 
 
