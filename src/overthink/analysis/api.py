@@ -68,6 +68,10 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     if data.samples.empty:
         return pd.DataFrame()
     factors = item_factors(data.items)
+    # only what score_table reads: the merge copies every column it is given (a million rows per factor)
+    used = [c for c in dict.fromkeys(("run", *GROUP, "item_id", "status", "score", "reasoning_tokens"))
+            if c in data.samples]
+    samples = data.samples[used]
     parts = []
     for key in FACTOR_KEYS:
         f = factors[["run", "task", "item_id", key]].dropna()
@@ -75,7 +79,7 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         f = f[f["task"].isin(varying[varying > 1].index)]
         if f.empty:
             continue
-        merged = data.samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
+        merged = samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
         # a factor column holding NaN for other tasks arrives as float: show 3, not 3.0
         merged["factor_value"] = merged["factor_value"].map(
             lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
