@@ -1,8 +1,11 @@
 """Benchmark: analysis + HTML report for a synthetic store of 1,000,000 samples.
 
 Target: under 30 s wall and under 4 GB peak RSS for `build_report` (load, analyse, figures, HTML).
-The store is written once with executemany (short reasoning text), then the report is timed in the same process.
-Usage: python bench/bench_report.py [--samples 1000000] [--dir /tmp/overthink-bench]
+Two rows (--row): `short` writes the store once with executemany (a few words of reasoning text, the original row);
+`reasoning` (issue 27) writes it through the store API with about 1.2 KB of reasoning text a sample
+(bench/scale_store.py, the store of bench/bench_scale.py) and also reports the sizes of the enforcement audit,
+trajectory and token ledger tables the report now builds. The report is timed in the same process.
+Usage: python bench/bench_report.py [--samples 1000000] [--row short|reasoning] [--dir /tmp/overthink-bench]
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from overthink.core import Item
-from overthink.report.html import build_report
-from overthink.store import _COLUMNS, Store
+from overthink.report.html import build_context, render
+from overthink.store import Store
+from overthink.store.schema import COLUMNS as _COLUMNS
 
 BUDGETS = (0, 256, 1024, 4096, 16384)
 TASKS = ("misleading-math", "misleading-python", "zebra", "word-problems")
@@ -52,7 +56,7 @@ def write_store(run_dir: Path, n_samples: int) -> None:
                                          int(tokens[i, r]), "usage", int(tokens[i, r]) + 5, 50, "2" if c else "3",
                                          "2", float(c), int(c), 0.1, None, None, "stop", "natural", 0,
                                          f"wait, the {i % 90 + 10}% chance" if b else "", "<answer>2</answer>",
-                                         "{}", 0.0))
+                                         "{}", 0.0, "provider budget"))
         cols = ", ".join(_COLUMNS)
         with store.conn:
             store.conn.execute("BEGIN")
@@ -63,20 +67,31 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=1_000_000)
     ap.add_argument("--dir", default="/tmp/overthink-bench")
+    ap.add_argument("--row", choices=("short", "reasoning"), default="reasoning")
     args = ap.parse_args()
-    run_dir = Path(args.dir) / f"store-{args.samples}"
+    run_dir = Path(args.dir) / (f"store-{args.samples}" if args.row == "short" else f"reasoning-{args.samples}")
     if not (run_dir / "overthink.sqlite").exists():
         t = time.perf_counter()
-        write_store(run_dir, args.samples)
+        if args.row == "short":
+            write_store(run_dir, args.samples)
+        else:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from scale_store import write_store as write_reasoning_store
+            write_reasoning_store(run_dir, args.samples)
         print(f"wrote synthetic store in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     with Store(run_dir, create=False) as store:
         n = store.count()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t = time.perf_counter()
-    out = build_report([run_dir], Path(args.dir) / "report.html")
-    wall = time.perf_counter() - t
+    t, cpu = time.perf_counter(), time.process_time()
+    out = Path(args.dir) / "report.html"
+    context = build_context([run_dir], out.parent)
+    out.write_text(render(context), encoding="utf-8")
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"samples": n, "report_wall_s": round(wall, 2), "peak_rss_mb": round(peak, 1),
+    tables = context["tables_raw"]
+    print(json.dumps({"row": args.row, "samples": n, "report_wall_s": round(wall, 2), "report_cpu_s": round(cpu, 2),
+                      "peak_rss_mb": round(peak, 1),
+                      **{f"{name}_rows": len(tables[name]) for name in ("audit", "trajectories", "ledger", "probes")},
                       "rss_before_report_mb": round(rss_before, 1), "html_bytes": out.stat().st_size,
                       "target_wall_s": 30, "target_rss_mb": 4096, "wall_ratio_to_target": round(wall / 30, 3),
                       "ok": wall < 30 and peak < 4096}))

@@ -181,3 +181,46 @@ class SweepProgress:
         if self.plain is not None:
             self.plain.stop()
         self._progress.__exit__(*exc)  # type: ignore[arg-type]
+
+
+MIN_SAMPLES = 100_000  # a report or analysis of fewer samples takes seconds: no progress display
+
+
+class StepProgress:
+    """Progress over the named steps of one long computation (a report or `analyze()` over a big run): a rich bar on
+    a terminal, else one plain line per finished step (`title: step 3/21 scores done, elapsed 12s`), on stderr.
+    Shown only when `samples` reaches OVERTHINK_PROGRESS_MIN_SAMPLES (default MIN_SAMPLES): small runs stay quiet.
+    Context manager; `advance(name)` after each step."""
+
+    def __init__(self, title: str, steps: int, *, samples: int, console: Console | None = None) -> None:
+        self.title, self.steps, self.done = title, steps, 0
+        self.enabled = samples >= _env_number("OVERTHINK_PROGRESS_MIN_SAMPLES", MIN_SAMPLES)
+        self.console = console or Console(stderr=True)
+        self.plain = self.enabled and not self.console.is_terminal
+        self._started = time.monotonic()
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[step]}"),
+                                  TimeElapsedColumn(), console=self.console, transient=True,
+                                  disable=not self.enabled or self.plain)
+        self._task: Any = None
+
+    def __enter__(self) -> StepProgress:
+        self._started = time.monotonic()
+        self._progress.__enter__()
+        self._task = self._progress.add_task(self.title, total=self.steps, step="")
+        return self
+
+    def advance(self, name: str) -> None:
+        self.done += 1
+        if self.plain:
+            print(f"{self.title}: step {self.done}/{self.steps} {name} done, elapsed "
+                  f"{_duration(time.monotonic() - self._started)}", file=self.console.file, flush=True)
+        elif self.enabled:
+            self._progress.update(self._task, advance=1, step=name)
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def quiet() -> StepProgress:
+    """A StepProgress that shows nothing (for callers that report progress themselves, or none)."""
+    return StepProgress("", 1, samples=-1)

@@ -39,7 +39,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import budget_sort_key
-from ..store import Store
+from ..progress import StepProgress, quiet
+from ..store import DB_NAME, Store
 from .audit import audit_table, ledger_table
 from .curves import GROUP, N_BOOT, score_table
 from .features import feature_roles, feature_tables
@@ -66,6 +67,10 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     if data.samples.empty:
         return pd.DataFrame()
     factors = item_factors(data.items)
+    # only what score_table reads: the merge copies every column it is given (a million rows per factor)
+    used = [c for c in dict.fromkeys(("run", *GROUP, "item_id", "status", "score", "reasoning_tokens"))
+            if c in data.samples]
+    samples = data.samples[used]
     parts = []
     for key in FACTOR_KEYS:
         f = factors[["run", "task", "item_id", key]].dropna()
@@ -73,7 +78,7 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         f = f[f["task"].isin(varying[varying > 1].index)]
         if f.empty:
             continue
-        merged = data.samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
+        merged = samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
         # a factor column holding NaN for other tasks arrives as float: show 3, not 3.0
         merged["factor_value"] = merged["factor_value"].map(
             lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
@@ -100,20 +105,28 @@ def sequential_table(data: RunData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS)) if rows else pd.DataFrame()
 
 
-def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
+ANALYSIS_STEPS = 14  # the advance() calls in analyze_data
+
+
+def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000,
+                 progress: StepProgress | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of `analyze` for loaded runs; `progress` (ANALYSIS_STEPS steps) is advanced after each table."""
+    bar = progress or quiet()
     samples, metrics = data.samples, data.metrics()
-    if samples.empty:
-        scores = pd.DataFrame()
-    else:
-        scores = score_table(samples, metrics, n_boot=n_boot)
+    scores = pd.DataFrame() if samples.empty else score_table(samples, metrics, n_boot=n_boot)
+    bar.advance("scores")
     controlled = samples[samples["budget"].astype(str) != "natural"] if len(samples) else samples
     controlled_scores = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
     audit = audit_table(samples)
+    bar.advance("enforcement audit")
     verdicts = (verdict_table(controlled, controlled_scores, metrics, audit=audit) if len(controlled_scores)
                 else pd.DataFrame())
+    bar.advance("verdicts")
     roles = feature_roles(data.tasks, sorted(samples["task"].unique())) if len(samples) else {}
     corr, variance = feature_tables(samples, data.items, roles) if len(samples) else (pd.DataFrame(),) * 2
+    bar.advance("features")
     traj = trajectory_table(samples, metrics)
+    bar.advance("trajectories")
     sequential = sequential_table(data)
     if len(sequential) and len(verdicts):
         cells = set(zip(sequential["task"], sequential["model"], sequential["mechanism"]))
@@ -121,32 +134,54 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
                               zip(verdicts["task"], verdicts["model"], verdicts["mechanism"])]
     runs = pd.DataFrame([{"run": k, "path": str(v), "samples": int((samples["run"] == k).sum())}
                          for k, v in data.runs.items()])
-    return {
-        "scores": scores,
-        "factor_scores": factor_scores(data, n_boot=n_boot),
-        "verdicts": verdicts,
-        "sweet_spot": sweet_spot_table(controlled, metrics, n_boot=n_boot) if len(controlled) else pd.DataFrame(),
-        "natural_rank": rank_table(samples, metrics, n_boot=n_boot) if len(samples) else pd.DataFrame(),
-        "natural_quantile": quantile_table(samples, metrics, n_boot=n_boot) if len(samples) else pd.DataFrame(),
-        "natural_verdicts": natural_verdicts(samples, metrics) if len(samples) else pd.DataFrame(),
-        "feature_corr": _sort_budgets(corr, ["task", "model", "mechanism", "feature"]),
-        "feature_variance": _sort_budgets(variance, ["task", "model", "mechanism"]),
-        "probes": _sort_budgets(probe_table(samples, data.items, data.runs, per_group=probes_per_group),
-                                ["task", "model", "mechanism"]),
-        "audit": audit,
-        "ledger": ledger_table(samples),
-        "trajectories": traj,
-        "flips": flip_table(traj, data.items, data.runs),
-        "flip_shares": flip_shares(traj, n_boot=n_boot),
-        **efficiency_tables(samples, metrics, traj=traj, audit=audit, n_boot=n_boot),
-        "runs": runs,
-        "warnings": setup_warnings(samples, scores, run_configs(data)),
-        "sequential": sequential,
-    }
+    tables: dict[str, pd.DataFrame] = {"scores": scores, "factor_scores": factor_scores(data, n_boot=n_boot)}
+    bar.advance("factor scores")
+    tables["verdicts"] = verdicts
+    tables["sweet_spot"] = (sweet_spot_table(controlled, metrics, n_boot=n_boot) if len(controlled)
+                            else pd.DataFrame())
+    bar.advance("sweet spots")
+    tables["natural_rank"] = rank_table(samples, metrics, n_boot=n_boot) if len(samples) else pd.DataFrame()
+    tables["natural_quantile"] = quantile_table(samples, metrics, n_boot=n_boot) if len(samples) else pd.DataFrame()
+    tables["natural_verdicts"] = natural_verdicts(samples, metrics) if len(samples) else pd.DataFrame()
+    bar.advance("natural runs")
+    tables["feature_corr"] = _sort_budgets(corr, ["task", "model", "mechanism", "feature"])
+    tables["feature_variance"] = _sort_budgets(variance, ["task", "model", "mechanism"])
+    tables["probes"] = _sort_budgets(probe_table(samples, data.items, data.runs, per_group=probes_per_group),
+                                     ["task", "model", "mechanism"])
+    bar.advance("trace probes")
+    tables["audit"] = audit
+    tables["ledger"] = ledger_table(samples)
+    bar.advance("token ledger")
+    tables["trajectories"] = traj
+    tables["flips"] = flip_table(traj, data.items, data.runs)
+    bar.advance("flips")
+    tables["flip_shares"] = flip_shares(traj, n_boot=n_boot)
+    bar.advance("flip shares")
+    tables.update(efficiency_tables(samples, metrics, traj=traj, audit=audit, n_boot=n_boot))
+    bar.advance("efficiency")
+    tables["runs"] = runs
+    tables["warnings"] = setup_warnings(samples, scores, run_configs(data))
+    tables["sequential"] = sequential
+    bar.advance("warnings")
+    return tables
+
+
+def stored_samples(run_dirs: Sequence[str | Path]) -> int:
+    """How many samples the runs hold (a count, nothing loaded): decides whether progress is shown."""
+    total = 0
+    for path in run_dirs:
+        if (Path(path) / DB_NAME).is_file():
+            with Store(path, create=False) as store:
+                total += store.count()
+    return total
 
 
 def analyze(run_dirs: Sequence[str | Path], *, n_boot: int = N_BOOT,
             probes_per_group: int = 2000) -> dict[str, pd.DataFrame]:
     """Analyse one or more run directories; see the module docstring for the tables. A DataFrame in the table
-    import format goes through `overthink.analyze` (the import's row checks live above analysis)."""
-    return analyze_data(load_runs(run_dirs), n_boot=n_boot, probes_per_group=probes_per_group)
+    import format goes through `overthink.analyze` (the import's row checks live above analysis). Over 100,000
+    samples or more it shows progress on stderr (overthink.progress.StepProgress)."""
+    with StepProgress("analyze", ANALYSIS_STEPS + 1, samples=stored_samples(run_dirs)) as bar:
+        data = load_runs(run_dirs)
+        bar.advance("load")
+        return analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group, progress=bar)

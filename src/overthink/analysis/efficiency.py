@@ -217,11 +217,13 @@ def trajectory_waste(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFram
 
 
 def efficiency_table(samples: pd.DataFrame, metrics: dict[str, str], *, t_max: float = T_MAX,
-                     thresholds: Sequence[float] = OAA_THRESHOLDS, n_boot: int = N_BOOT) -> pd.DataFrame:
+                     thresholds: Sequence[float] = OAA_THRESHOLDS, n_boot: int = N_BOOT,
+                     scored: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per task x model x mechanism x budget: accuracy (not-answered = wrong), mean thinking tokens,
     OAA_t, AUC_OAA, token efficiency and Overthinking Score (normalised over every configuration of the task),
-    accuracy per 1,000 thinking tokens and cost per correct answer, each with its CI where it is a mean over items."""
-    df = scored_frame(samples, metrics)
+    accuracy per 1,000 thinking tokens and cost per correct answer, each with its CI where it is a mean over items.
+    `scored`: scored_frame(samples, metrics) when the caller has it already (a copy of every sample)."""
+    df = scored_frame(samples, metrics) if scored is None else scored
     if df.empty:
         return pd.DataFrame()
     rows = [{**dict(zip(CELL, key)), **cell_metrics(g, t_max=t_max, thresholds=thresholds, n_boot=n_boot)}

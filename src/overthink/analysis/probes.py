@@ -1,60 +1,38 @@
 """Trace probes per budget: distractor engagement, second-guessing, answer changes, truncation and parse failures.
 
-Text probes read reasoning text for at most `per_group` samples per (task, model, mechanism, budget), a fixed
-pseudo-random subset fetched by row id, so reports stay fast on big runs; the status shares use every sample.
-
-- distractor engagement: the reasoning uses a number or a distinctive word that appears only in the item's
-  distractor sentences (metadata `distractor_spans`), never in the rest of the question, and is not the answer.
-- second-guessing markers: phrases such as "wait" or "on second thought" (MARKERS, a data table).
-- answer changes: how often consecutive candidate answers stated in the reasoning ("the answer is X",
-  "<answer>X</answer>") differ.
+What each probe measures on one reasoning text is trace_probes.py. The store measures every sample once when it is
+stored (table sample_probes); this module aggregates those values for at most `per_group` samples per (task,
+model, mechanism, budget), a fixed pseudo-random subset, and measures from the text only the samples the cache
+lacks (a store written before schema 4, samples copied by a merge), so both give the same numbers. The status
+shares use every sample.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..store import Store
+from ..trace_probes import (  # noqa: F401 - re-exported: trajectories and callers use these names from here
+    MARKER_RE as _MARKER_RE,
+)
+from ..trace_probes import (
+    MARKERS,
+    STOPWORDS,
+    Cues,
+    answer_changes,
+    distractor_cues,
+    engages,
+    marker_count,
+    sample_probes,
+)
 
-MARKERS = ("wait", "actually", "hmm", "on second thought", "let me reconsider", "reconsider", "double-check",
-           "double check", "re-check", "recheck", "hold on", "alternatively", "i made a mistake", "let me re-")
-_MARKER_RE = re.compile(r"\b(?:" + "|".join(re.escape(m) for m in MARKERS) + r")", re.IGNORECASE)
-_CANDIDATE_RE = re.compile(r"(?:answer\s+(?:is|would be|should be|=|:)\s*|<answer>\s*)\**\s*([^\s<*.,;]+)",
-                           re.IGNORECASE)
-_NUM_RE = re.compile(r"\d+(?:\.\d+)?")
-_WORD_RE = re.compile(r"[a-z][a-z'-]{4,}")
-STOPWORDS = frozenset("""about above after again against because before being below between could didn't doesn't
-during every further having other their there these those through under until which while would should where
-itself whose shall might probably chance percent""".split())
 KEYS = ["task", "model", "mechanism", "budget"]
-
-
-def distractor_cues(prompt: str, spans: list[str], expected: str | None) -> tuple[set[str], set[str]]:
-    """Numbers and words that occur in the distractor sentences and nowhere else in the prompt."""
-    rest = prompt
-    for span in spans:
-        rest = rest.replace(span, " ")
-    rest_nums, rest_words = set(_NUM_RE.findall(rest)), set(_WORD_RE.findall(rest.lower()))
-    text = " ".join(spans)
-    nums = set(_NUM_RE.findall(text)) - rest_nums - {str(expected or "").strip()}
-    words = set(_WORD_RE.findall(text.lower())) - rest_words - STOPWORDS
-    return nums, words
-
-
-def engages(reasoning: str, cues: tuple[set[str], set[str]]) -> bool:
-    nums, words = cues
-    if nums and set(_NUM_RE.findall(reasoning)) & nums:
-        return True
-    return bool(words and set(_WORD_RE.findall(reasoning.lower())) & words)
-
-
-def answer_changes(reasoning: str) -> int:
-    found = [c.strip().lower() for c in _CANDIDATE_RE.findall(reasoning)]
-    return sum(a != b for a, b in zip(found, found[1:]))
+PROBE_COLUMNS = ["id", "reasoning_chars", "markers", "answer_changes", "engaged"]
+__all__ = ["KEYS", "MARKERS", "STOPWORDS", "answer_changes", "cues_by_item", "distractor_cues", "engages",
+           "marker_count", "pick_for_text", "probe_table", "read_sample_probes", "read_sample_texts", "sample_probes"]
 
 
 def read_sample_texts(path: Path, ids: list[int]) -> pd.DataFrame:
@@ -63,13 +41,36 @@ def read_sample_texts(path: Path, ids: list[int]) -> pd.DataFrame:
         return pd.DataFrame(store.reasoning_by_id(ids), columns=["id", "reasoning"])
 
 
+def read_sample_probes(path: Path, picked: pd.DataFrame, cue_of: dict[tuple[str, str], Cues]) -> pd.DataFrame:
+    """PROBE_COLUMNS of the picked samples (id, task, item_id) of one run: from the store's cache, and measured
+    from the text for the samples it lacks. engaged is NaN where the item lists no distractor spans.
+    cue_of: (task, item_id) -> cues of that run's items."""
+    ids = [int(i) for i in picked["id"]]
+    with Store(path, create=False) as store:
+        cached = pd.DataFrame(store.probe_rows(ids), columns=PROBE_COLUMNS)
+        have = set(cached["id"])
+        todo = picked[[i not in have for i in ids]]
+        texts = dict(store.reasoning_by_id(list(todo["id"]))) if len(todo) else {}
+    rows = []
+    for sid, task, item_id in zip(todo["id"], todo["task"], todo["item_id"]):
+        if int(sid) not in texts:
+            continue  # no such sample (an unknown id): as before, nothing to probe
+        text = texts[int(sid)]
+        rows.append((int(sid), None if text is None else len(text),
+                     *sample_probes(text, cue_of.get((task, item_id)))))
+    out = pd.concat([cached, pd.DataFrame(rows, columns=PROBE_COLUMNS)], ignore_index=True) if rows else cached
+    return out.astype({"reasoning_chars": "float64", "engaged": "float64"})
+
+
 def pick_for_text(samples: pd.DataFrame, per_group: int) -> pd.DataFrame:
     """A fixed pseudo-random subset of answered samples, at most per_group per (run, task, model, mech, budget)."""
-    answered = samples[samples["status"] != "error"]
+    # only the columns used: the shuffle copies what it is given (the permutation depends on the row count alone)
+    wanted = [c for c in ("id", "run", *KEYS, "item_id", "status") if c in samples]
+    answered = samples.loc[samples["status"] != "error", wanted]
     return answered.sample(frac=1, random_state=0).groupby(["run", *KEYS], sort=False).head(per_group)
 
 
-def cues_by_item(items: pd.DataFrame) -> dict[tuple[str, str, str], tuple[set[str], set[str]]]:
+def cues_by_item(items: pd.DataFrame) -> dict[tuple[str, str, str], Cues]:
     """(run, task, item_id) -> the distractor cues of every item whose metadata lists distractor spans."""
     cue_of = {}
     for it in items.itertuples(index=False):
@@ -87,27 +88,29 @@ def probe_table(samples: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path
     flags = pd.DataFrame({f"share_{s}": samples["status"] == s for s in ("truncated", "unparsed", "error")})
     grouped = pd.concat([samples[KEYS], flags], axis=1).groupby(KEYS, sort=False)
     table = grouped.mean().join(grouped.size().rename("n")).reset_index()
+    parts = []
     cue_of = cues_by_item(items)
-    rows = []
     picked = pick_for_text(samples, per_group)
     for run, path in runs.items():
         mine = picked[picked["run"] == run]
-        texts = mine.merge(read_sample_texts(path, list(mine["id"])), on="id")
-        texts = texts[texts["reasoning"].fillna("") != ""]
-        if texts.empty:
+        if mine.empty:
             continue
-        for key, g in texts.groupby(KEYS, sort=False):
-            engaged = [engages(r, cue_of[(run, key[0], i)]) for r, i in zip(g["reasoning"], g["item_id"])
-                       if (run, key[0], i) in cue_of]
-            markers = g["reasoning"].map(lambda r: len(_MARKER_RE.findall(r)))
-            rows.append(dict(zip(KEYS, key), n_text=len(g),
-                             distractor_engagement=sum(engaged) / len(engaged) if engaged else math.nan,
-                             share_second_guessing=float((markers > 0).mean()),
-                             markers_per_sample=float(markers.mean()),
-                             mean_answer_changes=float(g["reasoning"].map(answer_changes).mean())))
-    if rows:
-        text = pd.DataFrame(rows)
-        table = table.merge(text, on=KEYS, how="left")
+        probes = read_sample_probes(path, mine[["id", "task", "item_id"]],
+                                    {(t, i): c for (r, t, i), c in cue_of.items() if r == run})
+        measured = mine[[*KEYS, "id"]].merge(probes, on="id")
+        measured = measured[measured["reasoning_chars"].fillna(0) > 0]  # no reasoning text: nothing to probe
+        if measured.empty:
+            continue
+        g = measured.assign(second=measured["markers"] > 0).groupby(KEYS, sort=False)
+        parts.append(pd.DataFrame({
+            "n_text": g.size(),
+            # engaged is NaN for items without distractor spans: mean() over the others, NaN when there are none
+            "distractor_engagement": g["engaged"].mean(),
+            "share_second_guessing": g["second"].mean().astype(float),
+            "markers_per_sample": g["markers"].mean().astype(float),
+            "mean_answer_changes": g["answer_changes"].mean().astype(float)}).reset_index())
+    if parts:
+        table = table.merge(pd.concat(parts, ignore_index=True), on=KEYS, how="left")
     else:
         table = table.assign(n_text=0, distractor_engagement=math.nan, share_second_guessing=math.nan,
                              markers_per_sample=math.nan, mean_answer_changes=math.nan)

@@ -146,11 +146,12 @@ def efficiency_tables(samples: pd.DataFrame, metrics: dict[str, str], *, traj: p
                       n_boot: int = N_BOOT) -> dict[str, pd.DataFrame]:
     """analyze()'s `efficiency` (per budget, with `on_frontier`), `efficiency_curves` (per curve, at its largest
     budget, with outcome efficiency / wasted token share where trajectories exist) and `recommendation`."""
-    table = efficiency_table(samples, metrics, t_max=t_max, n_boot=n_boot)
+    scored = scored_frame(samples, metrics)  # once for both tables
+    table = efficiency_table(samples, metrics, t_max=t_max, n_boot=n_boot, scored=scored)
     if table.empty:
         return {"efficiency": table, "efficiency_curves": pd.DataFrame(), "recommendation": pd.DataFrame()}
     if traj is None:
         traj = trajectory_table(samples, metrics)
-    recs = recommendation_table(scored_frame(samples, metrics), table, audit, tolerance=tolerance)
+    recs = recommendation_table(scored, table, audit, tolerance=tolerance)
     curves = curve_efficiency(table, trajectory_waste(traj, n_boot=n_boot))
     return {"efficiency": table, "efficiency_curves": curves, "recommendation": recs}

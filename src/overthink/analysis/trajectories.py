@@ -69,24 +69,36 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
     ok = ok[accuracy & (ok["mechanism"] == "forced").astype(bool)]
     if ok.empty:
         return pd.DataFrame()
-    rows = []
-    for s in ok.itertuples(index=False):
-        meta = _meta(getattr(s, "sample_meta", None))
-        design = "shared" if "shared_think_tokens" in meta else "independent"
-        base = {k: getattr(s, k) for k in TRAJ}
-        correct = bool(s.score >= 1) if pd.notna(s.score) else False  # unparsed (None or NaN) = not correct
-        tokens = s.reasoning_tokens if pd.notna(s.reasoning_tokens) else 0  # NaN / None: nothing reported
-        rows.append({**base, "cut": int(tokens or 0), "budget": s.budget, "source": "budget",
-                     "correct": correct, "answer": s.answer, "chars": math.nan, "design": design,
-                     "model_id": getattr(s, "model_id", s.model)})
-        for p in meta.get("probe_cuts") or []:
+    # Vectorised over samples (a million in a big report); metadata is parsed only where it can hold a probe cut
+    # or the shared-trace marker.
+    model_id = ok["model_id"] if "model_id" in ok else ok["model"]
+    raw = ok["sample_meta"] if "sample_meta" in ok else pd.Series(None, index=ok.index, dtype=object)
+    interesting = raw.notna() & raw.astype(str).str.contains("shared_think_tokens|probe_cuts", regex=True)
+    metas = {pos: _meta(v) for pos, v in zip(np.flatnonzero(interesting.to_numpy()), raw[interesting])}
+    shared_at = np.zeros(len(ok), bool)
+    for pos, meta in metas.items():
+        shared_at[pos] = "shared_think_tokens" in meta
+    design = np.where(shared_at, "shared", "independent").astype(object)
+    score = pd.to_numeric(ok["score"], errors="coerce")
+    tokens = pd.to_numeric(ok["reasoning_tokens"], errors="coerce").fillna(0)
+    base = pd.DataFrame({k: ok[k].to_numpy() for k in TRAJ})
+    base = base.assign(cut=tokens.astype(np.int64).to_numpy(), budget=ok["budget"].to_numpy(), source="budget",
+                       correct=(score >= 1).to_numpy(), answer=ok["answer"].to_numpy(), chars=math.nan,
+                       design=design, model_id=model_id.to_numpy(), _pos=np.arange(len(ok)), _sub=0)
+    probes = []
+    for pos, meta in metas.items():
+        for sub, p in enumerate(meta.get("probe_cuts") or [], start=1):
             if p.get("truncated") or "correct" not in p:  # cut off, or never graded
                 continue
             # an unparsed probe answer (correct None) counts as not correct, like an unparsed budget sample
-            rows.append({**base, "cut": int(p["cut"]), "budget": None, "source": "probe", "correct": bool(p["correct"]),
-                         "answer": p.get("answer"), "chars": float(p.get("chars", math.nan)), "design": design,
-                         "model_id": getattr(s, "model_id", s.model)})
-    out = pd.DataFrame(rows).sort_values([*TRAJ, "cut", "source"], kind="stable")
+            row = base.iloc[pos]
+            probes.append({**{k: row[k] for k in TRAJ}, "cut": int(p["cut"]), "budget": None, "source": "probe",
+                           "correct": bool(p["correct"]), "answer": p.get("answer"),
+                           "chars": float(p.get("chars", math.nan)), "design": design[pos],
+                           "model_id": row["model_id"], "_pos": pos, "_sub": sub})
+    out = pd.concat([base, pd.DataFrame(probes)], ignore_index=True) if probes else base
+    # the row order of one loop over samples (each sample, then its probe cuts), then a stable sort
+    out = out.sort_values([*TRAJ, "cut", "source", "_pos", "_sub"], kind="stable").drop(columns=["_pos", "_sub"])
     # budget 0 never thinks, so it carries no trace marker: the design belongs to the whole trajectory
     shared = out["design"].eq("shared").groupby([out[k] for k in TRAJ], sort=False).transform("any")
     out["design"] = shared.map({True: "shared", False: "independent"})
@@ -94,17 +106,45 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
     return out.drop_duplicates([*TRAJ, "cut"], keep="first").reset_index(drop=True)
 
 
-def _events(g: pd.DataFrame) -> dict:
-    cuts, correct = g["cut"].to_numpy(), g["correct"].to_numpy()
-    answers = [str(a).strip().lower() if a is not None and a == a else "" for a in g["answer"]]
-    down = [i for i in range(1, len(g)) if correct[i - 1] and not correct[i]]
-    up = [i for i in range(1, len(g)) if not correct[i - 1] and correct[i]]
-    settle = len(g) - 1
-    while settle > 0 and answers[settle - 1] == answers[-1]:
-        settle -= 1
-    return {"n_cuts": len(g), "down": down, "up": up, "settled_at": int(cuts[settle]),
-            "stability_tokens": int(cuts[-1] - cuts[settle]), "final_correct": bool(correct[-1]),
-            "ever_correct": bool(correct.any())}
+def _event_frame(traj: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """_events of every trajectory at once (vectorised: a big report has a million cuts): one row per trajectory in
+    the order of traj.groupby(TRAJ, sort=False) with TRAJ keys, start and n_cuts (its rows are traj.iloc[order[start:
+    start + n_cuts]]), n_correct, any_down, any_up, first_down / last_down (positions within the trajectory, -1
+    when none), settled_at, stability_tokens, final_correct, ever_correct, design; and `order`."""
+    gid = traj.groupby(TRAJ, sort=False).ngroup().to_numpy()
+    keep = np.flatnonzero(gid >= 0)  # rows with a missing key belong to no trajectory (as in groupby)
+    order = keep[np.argsort(gid[keep], kind="stable")]
+    g = gid[order]
+    n = len(order)
+    if n == 0:
+        return pd.DataFrame(), order
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    group_of = np.repeat(np.arange(len(starts)), sizes)
+    rel = np.arange(n) - starts[group_of]
+    cuts = traj["cut"].to_numpy()[order]
+    correct = traj["correct"].to_numpy(bool)[order]
+    answer = traj["answer"].iloc[order]
+    answers = np.where(answer.isna().to_numpy(), "", answer.astype(str).str.strip().str.lower().to_numpy())
+    prev = np.r_[False, correct[:-1]]
+    inner = rel > 0
+    down = inner & prev & ~correct
+    up = inner & ~prev & correct
+    ends = starts + sizes - 1
+    last_pos_down = np.maximum.reduceat(np.where(down, rel, -1), starts)
+    first_pos_down = np.minimum.reduceat(np.where(down, rel, n + 1), starts)
+    final_answer = answers[ends][group_of]
+    last_change = np.maximum.reduceat(np.where(answers != final_answer, rel, -1), starts)
+    settle = starts + last_change + 1
+    first = traj.iloc[order[starts]]
+    out = pd.DataFrame({k: first[k].to_numpy() for k in TRAJ})
+    return out.assign(start=starts, n_cuts=sizes, n_correct=np.add.reduceat(correct.astype(np.int64), starts),
+                      any_down=np.logical_or.reduceat(down, starts), any_up=np.logical_or.reduceat(up, starts),
+                      first_down=np.where(first_pos_down > n, -1, first_pos_down), last_down=last_pos_down,
+                      settled_at=cuts[settle].astype(np.int64),
+                      stability_tokens=(cuts[ends] - cuts[settle]).astype(np.int64),
+                      final_correct=correct[ends], ever_correct=np.logical_or.reduceat(correct, starts),
+                      design=first["design"].to_numpy()), order
 
 
 def shuffled_shares(n_cuts: int, n_correct: int) -> dict[str, float]:
@@ -122,20 +162,19 @@ def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
     settled-at and stability tokens; the design."""
     if traj.empty:
         return pd.DataFrame()
-    per = []
-    for key, g in traj.groupby(TRAJ, sort=False):
-        if len(g) < 2:
-            continue
-        ev = _events(g)
-        shuffled = shuffled_shares(len(g), int(g["correct"].sum()))
-        per.append({**dict(zip(TRAJ, key)), "down": bool(ev["down"]), "up": bool(ev["up"]),
-                    "any": bool(ev["down"] or ev["up"]), "lost": ev["ever_correct"] and not ev["final_correct"],
-                    **{f"{k}_shuffled": v for k, v in shuffled.items()},
-                    "settled_at": ev["settled_at"], "stability_tokens": ev["stability_tokens"],
-                    "n_cuts": ev["n_cuts"], "design": g["design"].iloc[0]})
-    if not per:
+    ev, _ = _event_frame(traj)
+    ev = ev[ev["n_cuts"] >= 2] if len(ev) else ev
+    if ev.empty:
         return pd.DataFrame()
-    df = pd.DataFrame(per)
+    chance = {mk: shuffled_shares(*mk) for mk in set(zip(ev["n_cuts"].tolist(), ev["n_correct"].tolist()))}
+    pairs = list(zip(ev["n_cuts"].tolist(), ev["n_correct"].tolist()))
+    per = pd.DataFrame({k: ev[k].to_numpy() for k in TRAJ}).assign(
+        down=ev["any_down"].to_numpy(), up=ev["any_up"].to_numpy(),
+        any=(ev["any_down"] | ev["any_up"]).to_numpy(), lost=(ev["ever_correct"] & ~ev["final_correct"]).to_numpy(),
+        **{f"{k}_shuffled": [chance[mk][k] for mk in pairs] for k in ("down", "up", "any", "lost")},
+        settled_at=ev["settled_at"].to_numpy(), stability_tokens=ev["stability_tokens"].to_numpy(),
+        n_cuts=ev["n_cuts"].to_numpy(), design=ev["design"].to_numpy())
+    df = per
     rows = []
     for key, g in df.groupby(SHARE_KEYS, sort=False):
         row = {**dict(zip(SHARE_KEYS, key)), "n_trajectories": len(g), "n_items": int(g["item_id"].nunique()),
@@ -166,19 +205,18 @@ def flip_table(traj: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *
     if traj.empty:
         return pd.DataFrame(columns=FLIP_COLUMNS)
     cue_of = cues_by_item(items)
-    picked = []
-    for key, g in traj.groupby(TRAJ, sort=False):
-        g = g.reset_index(drop=True)
-        ev = _events(g) if len(g) > 1 else None
-        if not ev or not ev["down"]:
-            continue
-        i = ev["down"][-1] if not ev["final_correct"] else ev["down"][0]
-        picked.append((key, g, i, ev))
+    events, order = _event_frame(traj)
+    picked = events[(events["n_cuts"] > 1) & events["any_down"]].head(limit) if len(events) else events
     rows = []
-    for key, g, i, ev in picked[:limit]:
+    groups = [traj.iloc[order[e.start:e.start + e.n_cuts]].reset_index(drop=True)
+              for e in picked.itertuples(index=False)]
+    texts = _texts(runs, groups)
+    for e, g, text_at in zip(picked.itertuples(index=False), groups, texts):
+        key = tuple(getattr(e, k) for k in TRAJ)
+        i = int(e.last_down if not e.final_correct else e.first_down)
+        ev = {"final_correct": bool(e.final_correct)}
         run, task, model, mech, item_id, rep = key
         longest = g[g["source"] == "budget"].iloc[-1]
-        text_at = _texts(runs.get(run), g, longest)
         full = text_at.get(int(longest["cut"]), "")
         start = _chars(g.iloc[i - 1], text_at)
         end = _chars(g.iloc[i], text_at)
@@ -204,15 +242,21 @@ def flip_table(traj: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *
     return out.sort_values("score_rank", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _texts(path: Path | None, g: pd.DataFrame, longest: pd.Series) -> dict[int, str]:
-    """Reasoning text of the budget samples of one trajectory, by cut."""
-    if path is None:
-        return {}
-    rows = g[g["source"] == "budget"]
-    keys = pd.DataFrame({"model_id": rows["model_id"], "task": rows["task"], "item_id": rows["item_id"],
-                         "budget": rows["budget"], "mechanism": rows["mechanism"], "replicate": rows["replicate"]})
-    texts = read_texts(path, keys)
-    return {int(c): str(t or "") for c, t in zip(rows["cut"], texts["reasoning"])}
+def _texts(runs: dict[str, Path], groups: list[pd.DataFrame]) -> list[dict[int, str]]:
+    """Reasoning text of the budget samples of each trajectory, by cut (one read per run for all of them)."""
+    out: list[dict[int, str]] = [{} for _ in groups]
+    budget_rows = [g[g["source"] == "budget"].assign(_g=n) for n, g in enumerate(groups)]
+    if not budget_rows:
+        return out
+    rows = pd.concat(budget_rows, ignore_index=True)
+    for run, mine in rows.groupby("run", sort=False):
+        path = runs.get(run)
+        if path is None:
+            continue
+        texts = read_texts(path, mine[["model_id", "task", "item_id", "budget", "mechanism", "replicate"]])
+        for n, c, t in zip(mine["_g"], mine["cut"], texts["reasoning"]):
+            out[n][int(c)] = str(t or "")
+    return out
 
 
 def _chars(row: pd.Series, text_at: dict[int, str]) -> int | None:

@@ -17,11 +17,12 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from ..analysis.api import analyze_data
+from ..analysis.api import ANALYSIS_STEPS, analyze_data, stored_samples
 from ..analysis.curves import N_BOOT
 from ..analysis.load import load_runs
 from ..analysis.trends import MIN_VERDICT_ITEMS
 from ..analysis.verdicts import slope_sentence, words
+from ..progress import StepProgress, quiet
 from ..review.labels import label_counts
 from ..store import Store
 from . import figures
@@ -33,6 +34,8 @@ from .sequential import DESCRIPTIVE, design_line
 from .sequential import table as sequential_table
 from .text import fmt_delta, fmt_num, fmt_p, fmt_score, headline, missing, sweet_sentence
 from .trajectories import trajectory_context
+
+REPORT_STEPS = ANALYSIS_STEPS + 3  # load, the analysis, figures, HTML
 
 
 def _env() -> Environment:
@@ -113,9 +116,12 @@ def _natural_sentence(v: dict[str, Any]) -> str:
 
 
 def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boot: int = N_BOOT,
-                  probes_per_group: int = 2000) -> dict[str, Any]:
+                  probes_per_group: int = 2000, progress: StepProgress | None = None) -> dict[str, Any]:
+    """The template's context; `progress` is advanced after loading, each analysis table and the figures."""
+    bar = progress or quiet()
     data = load_runs(run_dirs)
-    t = analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group)
+    bar.advance("load")
+    t = analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group, progress=bar)
     fig_dir = None if out_dir is None else out_dir / "figures"
     figs: dict[str, Markup] = {}
     notes: list[str] = []
@@ -199,7 +205,7 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         if meta:
             sequential.append({"run": label, "design": design_line(meta), "table": sequential_table(meta)})
     tables.update(html_tables(t))  # the enforcement audit and the token ledger
-    return dict(
+    context = dict(
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural,
         cards=[card(h) for h in heads] + [card(h, tag="natural", lead=h["sentence"]) for h in natural],
@@ -208,6 +214,8 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         n_boot=n_boot, probes_per_group=probes_per_group, sequential=sequential, sequential_note=DESCRIPTIVE,
         tables_raw=t, **trajectory_context(t, add), **efficiency_context(t),
     )
+    bar.advance("figures")
+    return context
 
 
 def render(context: dict[str, Any]) -> str:
@@ -219,6 +227,9 @@ def build_report(run_dirs: Sequence[str | Path], out: str | Path = "report.html"
     """Analyse the runs and write one self-contained HTML file; figures also go to <out dir>/figures as PNG/PDF."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    context = build_context(run_dirs, out.parent, n_boot=n_boot, probes_per_group=probes_per_group)
-    out.write_text(render(context), encoding="utf-8")
+    with StepProgress("report", REPORT_STEPS, samples=stored_samples(run_dirs)) as bar:
+        context = build_context(run_dirs, out.parent, n_boot=n_boot, probes_per_group=probes_per_group,
+                                progress=bar)
+        out.write_text(render(context), encoding="utf-8")
+        bar.advance("HTML")
     return out

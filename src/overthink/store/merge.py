@@ -112,6 +112,7 @@ def _merge(stores: list[Store], into: Path) -> MergeResult:
         result = MergeResult(into)
         plan = _plan(stores, target, result)
         _write(stores, target, plan, configs, result)
+        target.fill_probes()  # copied rows carry no probe cache (the triggers clear it): measure them once here
     return result
 
 

@@ -27,9 +27,11 @@ import pandas as pd
 from ..core import DONE_STATUSES, Item, SampleRecord
 from ..errors import UserError
 from ..secrets import redact_stored
+from ..trace_probes import PROBE_VERSION, Cues, item_cues, sample_probes
 from .connection import StoreError, check_wal, checkpoint, connect_ro, connect_rw, store_error, writable
 from .meta import RunMeta, parse_meta
 from .schema import (
+    CACHED_COLUMNS,
     COLUMNS,
     DB_NAME,
     DERIVED_COLUMNS,
@@ -76,6 +78,7 @@ class Store:
         self.path = self.run_dir / DB_NAME
         self._copy_dir: Path | None = None
         self._creator = create  # a writer empties the WAL on close; other openers never make a run wait
+        self._cues: dict[tuple[str, str], Cues | None] = {}  # (task, item_id) -> distractor cues, for record()
         if not create and not self.path.is_file():
             raise UserError(f"{self.run_dir} is not a run directory (no {DB_NAME} in it)")
         if readonly is _READER:
@@ -136,7 +139,9 @@ class Store:
                 self.conn.execute("BEGIN")
                 if "enforced_by" not in {r[1] for r in self.conn.execute("PRAGMA table_info(samples)")}:
                     self.conn.execute("ALTER TABLE samples ADD COLUMN enforced_by TEXT")
-                self.set_meta("schema_version", SCHEMA_VERSION)
+                self.set_meta("schema_version", 3)
+        if version < 4:  # the sample_probes cache (created empty by SCHEMA): older samples are measured when read
+            self.set_meta("schema_version", SCHEMA_VERSION)
 
     def _view_old_samples(self) -> None:
         """An older store opened read-only is not migrated: a temporary view (in memory, shadowing the table)
@@ -214,10 +219,40 @@ class Store:
         values = [redact_stored(v) if c in REDACTED_COLUMNS else v
                   for c, v in ((c, to_sql(c, getattr(sample, c))) for c in COLUMNS)]
         try:
-            cur = self.conn.execute(_RECORD_SQL, values)
+            rows = self._upsert(values)
         except (UnicodeEncodeError, OverflowError):  # untrusted text with a lone surrogate, an absurd integer
-            cur = self.conn.execute(_RECORD_SQL, [_storable(v) for v in values])
-        return cur.rowcount > 0
+            values = [_storable(v) for v in values]
+            rows = self._upsert(values)
+        if not rows:
+            return False
+        self._store_probes(rows[0][0], *(values[_COL[c]] for c in ("task", "item_id", "reasoning", "answer_text")))
+        return True
+
+    def _upsert(self, values: list[Any]) -> list[tuple]:
+        """Write one sample; [(its id,)] when it was written, [] when its key was already finished."""
+        if _RETURNING:
+            return self.conn.execute(_RECORD_SQL + " RETURNING id", values).fetchall()  # all: statement finished
+        if self.conn.execute(_RECORD_SQL, values).rowcount <= 0:  # SQLite before 3.35 has no RETURNING
+            return []
+        key = [values[_COL[c]] for c in KEY]
+        return self.conn.execute(f"SELECT id FROM samples WHERE {' AND '.join(f'{c} = ?' for c in KEY)}",
+                                 key).fetchall()
+
+    def _store_probes(self, sample_id: int, task: str, item_id: str, reasoning: Any, answer_text: Any) -> None:
+        """The trace probes of a sample just written, measured on the text as stored (the schema's sample_probes
+        cache). Skipped while its item is not stored yet: a reader then measures it from the text."""
+        key = (task, item_id)
+        if key not in self._cues:
+            item = self.conn.execute("SELECT prompt, expected, metadata FROM items WHERE task = ? AND item_id = ?",
+                                     key).fetchone()
+            if item is None:
+                return
+            self._cues[key] = item_cues(*item)
+        markers, changes, engaged = sample_probes(reasoning, self._cues[key])
+        self.conn.execute("INSERT OR REPLACE INTO sample_probes (sample_id, version, reasoning_chars, answer_chars, "
+                          "markers, answer_changes, engaged) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (sample_id, PROBE_VERSION, _length(reasoning), _length(answer_text), markers, changes,
+                           engaged))
 
     @_guarded("storing samples")
     def begin(self) -> None:
@@ -300,8 +335,67 @@ class Store:
     # -- reads for analysis and review (columns are checked against the schema: they are spliced into SQL) --------
     @_guarded("reading samples")
     def sample_frame(self, columns: Sequence[str]) -> pd.DataFrame:
-        """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows."""
-        return pd.read_sql_query(f"SELECT {_columns(columns)} FROM samples", self.conn)
+        """Chosen sample columns as stored (no decoding), read in one query: reports scale to millions of rows.
+        Text sizes come from the probe cache where it has them (the text itself is then never read)."""
+        if not self.has_probe_cache() or not set(columns) & set(CACHED_COLUMNS):
+            sql = f"SELECT {_columns(columns)} FROM samples"
+        else:
+            _columns(columns)  # checks the names; no other column name occurs in both tables
+            picked = ", ".join(f"{CACHED_COLUMNS[c]} AS {c}" if c in CACHED_COLUMNS else _columns([c])
+                               for c in columns)
+            sql = f"SELECT {picked} FROM samples AS s LEFT JOIN sample_probes AS p ON p.sample_id = s.id"
+        # in chunks: the rows of one chunk as Python tuples at a time, not a million (peak memory of a report)
+        chunks = list(pd.read_sql_query(sql, self.conn, chunksize=FRAME_CHUNK))
+        if len(chunks) < 2:
+            return chunks[0] if chunks else pd.read_sql_query(sql, self.conn)
+        frame = pd.concat(chunks, ignore_index=True)
+        for col in frame.columns:  # a column typed differently by chunks (NULL in one): inferred over all rows
+            if len({str(c[col].dtype) for c in chunks}) > 1:
+                frame[col] = pd.Series(frame[col].astype(object).tolist(), index=frame.index)
+        return frame
+
+    @_guarded("measuring the trace probes")
+    def fill_probes(self, *, batch: int = 20_000) -> int:
+        """Measure and cache the trace probes of every sample the cache lacks or holds under other probe
+        definitions (a store from before schema 4, samples copied by a merge), one transaction per batch; returns
+        how many were measured. Readers never call this: it writes."""
+        ids = [r[0] for r in self.conn.execute(
+            "SELECT s.id FROM samples AS s LEFT JOIN sample_probes AS p ON p.sample_id = s.id "
+            "WHERE p.sample_id IS NULL OR p.version != ? ORDER BY s.id", (PROBE_VERSION,))]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            with self.conn:
+                self.conn.execute("BEGIN")
+                rows = self.conn.execute("SELECT id, task, item_id, reasoning, answer_text FROM samples "
+                                         "WHERE id BETWEEN ? AND ?", (chunk[0], chunk[-1])).fetchall()
+                wanted = set(chunk)
+                for row in rows:
+                    if row[0] in wanted:
+                        self._store_probes(*row)
+        return len(ids)
+
+    def has_probe_cache(self) -> bool:
+        """Whether the store has the sample_probes table (schema 4; an older store opened read-only has not)."""
+        if not hasattr(self, "_has_probes"):
+            self._has_probes = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sample_probes'").fetchone() is not None
+        return self._has_probes
+
+    @_guarded("reading the trace probes")
+    def probe_rows(self, ids: Sequence[int]) -> list[tuple[int, int | None, int, int, int | None]]:
+        """(id, reasoning_chars, markers, answer_changes, engaged) of the given samples as cached when stored,
+        for those whose cache row is of today's probe definitions (trace_probes.PROBE_VERSION); others are left
+        out (the caller measures them from the text)."""
+        if not self.has_probe_cache():
+            return []
+        out: list[tuple] = []
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = [int(i) for i in ids[start:start + 900]]
+            out += self.conn.execute(
+                f"SELECT sample_id, reasoning_chars, markers, answer_changes, engaged FROM sample_probes "
+                f"WHERE version = ? AND sample_id IN ({','.join('?' * len(chunk))})", [PROBE_VERSION, *chunk]
+            ).fetchall()
+        return out
 
     @_guarded("reading samples")
     def sample_rows(self, columns: Sequence[str], *, task: str | None = None,
@@ -428,10 +522,18 @@ class Store:
 
 _UPDATES = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in KEY)
 _DONE = ", ".join(f"'{s.value}'" for s in DONE_STATUSES)
+FRAME_CHUNK = 100_000  # rows per chunk of sample_frame
 _RECORD_SQL = (  # built once: record() runs per sample
     f"INSERT INTO samples ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
     f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_UPDATES}, attempts = samples.attempts + 1 "
     f"WHERE samples.status NOT IN ({_DONE})")
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+_COL = {c: i for i, c in enumerate(COLUMNS)}
+
+
+def _length(text: Any) -> int | None:
+    """SQLite's length() of a stored text value: characters; NULL stays NULL."""
+    return None if text is None else len(text) if isinstance(text, str) else len(str(text))
 
 
 def _storable(value: Any) -> Any:
