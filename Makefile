@@ -34,12 +34,15 @@ dev: $(VENV)/.dev-installed
 demo: $(VENV)/.demo-installed
 	$(BIN)/overthink quickstart
 
+# pytest-xdist: one worker per core; each test file stays on one worker (tests/conftest.py groups them)
+XDIST := -n auto --dist loadgroup
+
 test: $(VENV)/.test-installed
 	bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST)
 
 test-fast: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" $(XDIST)
 
 bench: $(VENV)/.test-installed
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -1,5 +1,7 @@
-"""Fixtures every test shares: an isolated OVERTHINK_HOME, and the `tasks` CLI group for in-process calls."""
+"""Fixtures every test shares: an isolated OVERTHINK_HOME, and the `tasks` CLI group for in-process calls; and how
+`make test` spreads the suite over pytest-xdist workers (`-n auto --dist loadgroup`)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,50 @@ def serve():
     yield start
     for api in started:
         api.stop()
+
+
+
+# pytest-xdist (`make test`: -n auto --dist loadgroup). Each test file is one work unit, so a file's module-scoped
+# fixtures (a started server, a loaded model, a run built once) are built once, on one worker. The real llama.cpp
+# files are one unit together: two model servers on a 2-core machine would each stall the other's threads. The
+# calibration files' tests share no fixture and are spread one by one (their simulations are the longest tests).
+# The units are made here rather than with xdist_group marks: xdist 3.8 marks a group by renaming the test's
+# node id, which pytest >= 9.1 no longer reads (every marked test would be spread one by one).
+LLAMA_CPP = {"test_local_model.py", "test_local_long_runs.py", "test_provider_openai_compatible.py",
+             "test_server_sweep.py", "test_server_sweep_runs.py", "test_check.py"}
+SPREAD = {"test_calibration.py", "test_analysis_calibration.py", "test_sequential_calibration.py",
+          "test_sweetspot_calibration.py"}
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its file, the llama.cpp unit, or the test alone."""
+    path = nodeid.split("::", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    return nodeid if name in SPREAD else "llama.cpp" if name in LLAMA_CPP else path
+
+
+def _rank(nodeid: str) -> int:
+    unit = work_unit(nodeid)
+    return 0 if unit == "llama.cpp" else 2 if unit == nodeid else 1
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # hand the units out in the order below, not by their number of tests
+    return FileUnits(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Work units are handed out in collection order: the longest unit (llama.cpp) first, the short spread-out tests
+    # last, where they fill the gap while the other worker finishes its unit. Only on xdist workers; a stable sort
+    # (each file's tests keep their order).
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: _rank(item.nodeid))

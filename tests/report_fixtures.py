@@ -13,17 +13,14 @@ XSS_ANSWER = '<answer>3</answer><svg onload="window.__xss=3"></svg>'
 
 
 def stub_run(run_dir: Path, *, model: str = "stub:inverse", natural: int | None = None) -> Path:
-    """`overthink run` in a subprocess (the real CLI; also keeps asyncio away from playwright's loop)."""
-    import os
-    import subprocess
-    import sys
+    """`overthink run` of a stub model through the real CLI (in this process unless a browser's event loop runs
+    here: helpers.run_cli)."""
+    from helpers import run_cli
 
-    args = [sys.executable, "-m", "overthink", "run", "--model", model, "--task", "misleading-math", "--limit", "24",
-            "--run-dir", str(run_dir), "--quiet"]
+    args = ["run", "--model", model, "--task", "misleading-math", "--limit", "24", "--run-dir", str(run_dir), "--quiet"]
     args += ["--natural", str(natural)] if natural else ["--budgets", "0,64,256,1024"]
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    subprocess.run(args, check=True, capture_output=True, env=env, timeout=300)
+    res = run_cli(*args, timeout=300)
+    assert res.returncode == 0, res.stderr
     return run_dir
 
 

@@ -171,13 +171,11 @@ def test_rmse_curves_regress_squared_error_and_report_the_not_answered():
 @pytest.mark.parametrize("design", cs.designs(), ids=lambda d: d.name)
 def test_false_inverse_rate_at_most_5_percent_in_every_design(design):
     # a regression guard in CI (60 datasets: a 10-78 % false-call rate fails it at once); bench/bench_calibration.py
-    # measures the full table in docs/report.md
-    n = 60 if not design.name.startswith("--fail-on 30") else 40
+    # measures the full table in docs/report.md, with the power at a modest drop (only printed here before: a third
+    # of this test's time for no assertion)
+    n = 40 if design.name.startswith("--fail-on over 30") else 60  # 30 curves a dataset: 40 datasets
     r = cs.rates(design, n, seed=24)
     # --fail-on designs: the gate's exit 1; the peaked curve does fall after 1024, so its false call is "positive".
     key = "failed" if design.name.startswith("--fail-on") else "positive" if design.make is cs.peaked else "inverse"
     bound = 0.05 + 1.96 * math.sqrt(0.05 * 0.95 / n)  # 5 % within its Monte Carlo error
-    power = cs.rates(design, 30, drop=cs.MODEST_DROP, seed=24)["inverse"] if design.power else math.nan
-    print(f"{design.name}: false inverse {r[key]:.3f} (MC SE {cs.mc_error(r[key], n):.3f}), "
-          f"power at an {100 * cs.MODEST_DROP:.0f}-point drop {power:.2f}")
-    assert r[key] <= bound
+    assert r[key] <= bound, f"{design.name}: false inverse {r[key]:.3f} (MC SE {cs.mc_error(r[key], n):.3f})"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from overthink.config import build_config
 from overthink.sweep.estimate import estimate_run, registry_guess
@@ -34,9 +35,11 @@ runpy.run_module("overthink", run_name="__main__")
 
 
 def overthink(*args: str, cwd: Path, block: str | None = None, env: dict[str, str] | None = None):
-    cmd = [sys.executable, "-c", BLOCKER, block, *args] if block else [sys.executable, "-m", "overthink", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=120)
+    """The real CLI: in this process (helpers.run_cli), or in a subprocess whose imports of `block` fail."""
+    if block is None:
+        return run_cli(*args, cwd=cwd, env=env)
+    return subprocess.run([sys.executable, "-c", BLOCKER, block, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120)
 
 
 @pytest.mark.parametrize(("block", "args", "extra"), [

@@ -3,12 +3,10 @@ grace period a signal gives (none for a run of embedded models only). Fast: no l
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from overthink.config import DEFAULT_GRACE_S, build_config
 from overthink.core import NATURAL
@@ -58,14 +56,10 @@ def test_a_changed_natural_cap_is_refused_on_resume(tmp_path: Path) -> None:
 
 
 def test_run_takes_natural_cap_flag(tmp_path: Path) -> None:
-    env = {**os.environ, "OVERTHINK_HOME": str(tmp_path / "home")}
-    run = [sys.executable, "-m", "overthink", "run"]
-    shown = subprocess.run([*run, "--help"], capture_output=True, text=True, env={**env, "COLUMNS": "200"},
-                           timeout=120)
+    shown = run_cli("run", "--help", env={"COLUMNS": "200"})
     assert "--natural-cap" in shown.stdout
-    bad = subprocess.run([*run, "--model", LOCAL, "--task", "misleading-math", "--natural", "1", "--natural-cap",
-                          "0", "--run-dir", str(tmp_path / "r")], capture_output=True, text=True, env=env,
-                         cwd=tmp_path, timeout=120)
+    bad = run_cli("run", "--model", LOCAL, "--task", "misleading-math", "--natural", "1", "--natural-cap", "0",
+                  "--run-dir", str(tmp_path / "r"), cwd=tmp_path)
     assert bad.returncode == 2 and "natural_cap" in bad.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "r").exists()
 

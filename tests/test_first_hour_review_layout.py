@@ -20,7 +20,7 @@ GEOMETRY = """() => {
 
 @pytest.mark.parametrize("budgets", ["0,64,256,1024", "0,16,32,64,128,256,512,1024"])
 def test_budget_columns_fit_or_scroll_visibly_at_1400px(budgets, browser, tmp_path):  # noqa: F811
-    run = tmp_path / "run"  # a subprocess: asyncio.run() cannot share this thread with playwright's loop
+    run = tmp_path / "run"  # run_cli: a subprocess here (asyncio.run() cannot share the thread with playwright)
     res = run_cli("run", "--model", "stub:inverse", "--task", "misleading-math", "--budgets", budgets, "--limit", "2",
                   "--run-dir", str(run), "--quiet")
     assert res.returncode == 0, res.stderr
