@@ -360,6 +360,9 @@ _register_groups()
 def main() -> None:
     try:
         app()
+    except KeyboardInterrupt:  # while typer builds the commands, before ErrorGroup.invoke's handler: nothing ran
+        typer.echo("interrupted while starting; nothing was run", err=True)
+        raise SystemExit(130) from None
     finally:
         # Interpreter shutdown runs a full garbage collection over every imported module's objects: ~0.5 s after
         # importing the openai SDK, on every command. Frozen objects are skipped; nothing is left to collect here
