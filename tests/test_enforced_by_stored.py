@@ -72,7 +72,7 @@ def test_an_old_store_is_migrated_and_its_labels_are_marked_inferred(claude_run,
     monkeypatch.setattr(audit, "derive_enforced_by", lambda *a, **k: "effort")
     assert labels(claude_run) == {0: "effort (inferred)", 1024: "effort (inferred)"}  # inferred: today's table
     with Store(claude_run) as store:  # a writer migrates: the column exists, old samples stay NULL
-        assert store.get_meta("schema_version") == SCHEMA_VERSION == 3
+        assert store.get_meta("schema_version") == SCHEMA_VERSION == 4
         assert {r["enforced_by"] for r in store.iter_samples(with_text=False)} == {None}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from overthink.errors import ConfigError
-from overthink.providers import local
+from overthink.local import model as local
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from test_provider_openai_compatible import server_url  # noqa: F401 - the real 
 
 from overthink.analysis.api import analyze
 from overthink.budget import plan_budget
+from overthink.forcing import probe_positions
 from overthink.providers import GenerateRequest, load_model
-from overthink.servers.sweep import probe_positions
 from overthink.store import Store
 from overthink.tasks import get_task
 

@@ -249,4 +249,4 @@ def test_old_store_gets_content_hashes(tmp_path):
         store.add_items("t", [Item(id="a", prompt="Pick one", choices=("x", "y"), answer_index=1)])  # same item
         with pytest.raises(StoreError, match="item 'a'"):
             store.add_items("t", [Item(id="a", prompt="Pick one", choices=("x", "z"), answer_index=1)])
-        assert store.get_meta("schema_version") == 3  # migrated through 2 (content hashes) to 3
+        assert store.get_meta("schema_version") == 4  # migrated through 2 (content hashes), 3 and 4
