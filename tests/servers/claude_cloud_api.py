@@ -67,7 +67,7 @@ class ClaudeCloudAPI(FakeAPI):
         if not token_ok and not self._sigv4_ok(request, raw):
             return JSONResponse({"message": "The request signature we calculated does not match the signature "
                                             "you provided."}, status_code=403)
-        return await self._answer(request, request.path_params["model"])
+        return await self._cloud_reply(request, request.path_params["model"])
 
     async def vertex_predict(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -76,9 +76,9 @@ class ClaudeCloudAPI(FakeAPI):
         model, _, method = request.path_params["call"].partition(":")
         if method != "rawPredict":
             return JSONResponse({"error": {"code": 404, "message": method}}, status_code=404)
-        return await self._answer(request, model)
+        return await self._cloud_reply(request, model)
 
-    async def _answer(self, request: Request, model: str) -> Response:
+    async def _cloud_reply(self, request: Request, model: str) -> Response:
         body, fault = await self._intake(request)
         if fault is not None:
             return fault
