@@ -19,7 +19,7 @@ from overthink.local.model import DEFAULT_NATURAL_CAP, shutdown_engines
 from overthink.local.packs import list_packs
 from overthink.providers import load_model
 from overthink.providers.base import GenerateRequest
-from overthink.store import Store
+from overthink.store import Store, StoreError
 
 pytestmark = pytest.mark.slow
 SPEC = "local:smollm2-135m"
@@ -122,9 +122,12 @@ def test_a_signal_stops_a_local_run_without_time_limit_within_seconds(tmp_path: 
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
             if (run_dir / "overthink.sqlite").exists():
-                with Store(run_dir, create=False) as store:
-                    if store.count() >= 1:
-                        break
+                try:
+                    with Store(run_dir, create=False) as store:
+                        if store.count() >= 1:
+                            break
+                except StoreError:  # the file exists a moment before the writer has made its tables
+                    pass
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()
         time.sleep(2.0)  # well inside the long pass
