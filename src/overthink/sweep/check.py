@@ -28,7 +28,6 @@ from ..budget import RunSpec
 from ..config import ExperimentConfig, build_config
 from ..core import Budget, Mechanism, budget_sort_key
 from ..errors import UserError
-from ..mechanism import resolve
 from ..providers import ModelBase, load_model
 from ..secrets import redact
 from .plan import make_request, resolve_run_spec
@@ -102,11 +101,6 @@ class CheckResult:
         """JSON-ready (stored with a run under the meta key "check")."""
         return {"ok": self.ok, "tolerance": self.tolerance, "cost_usd": self.cost_usd,
                 "models": [asdict(m) | {"cost_usd": m.cost_usd} for m in self.models]}
-
-
-def default_mechanism(model: ModelBase) -> str:
-    """What a run's default (`auto`) means for this model (mechanism.resolve)."""
-    return resolve(Mechanism.AUTO, model).value
 
 
 def default_budgets(model: ModelBase) -> list[Budget]:

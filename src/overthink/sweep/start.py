@@ -165,11 +165,11 @@ class Sweep:
     """A run whose config, tasks and models have passed every check; `run` executes what is not finished."""
 
     def __init__(self, cfg: ExperimentConfig, tasks: list[Task], models: dict[str, ModelBase],
-                 specs: dict[str, RunSpec] | None = None) -> None:
+                 specs: dict[str, RunSpec]) -> None:
         self.cfg = cfg
         self.tasks = tasks
         self.models = models
-        self.specs = specs if specs is not None else resolve_run_specs(cfg, models)  # resolved once
+        self.specs = specs  # each model's share of the run, resolved once by `prepare`
         self.stopper: GracefulStop | None = None  # while `run` executes: stops it from another thread
 
     @property
