@@ -110,3 +110,19 @@ def test_trajectory_waste_from_shared_traces_only():
     assert out["wasted_token_share"] == pytest.approx(300 / 800)
     independent = pd.DataFrame(_traj("a", [0, 100, 400], [True, True, True], design="independent"))
     assert E.trajectory_waste(independent).empty
+
+
+def test_one_pass_bootstrap_equals_one_ratio_at_a_time():
+    # cell_metrics draws every CI of a cell from one pass over the bootstrap weights (curves.item_bootstrap_many);
+    # each column must be what item_bootstrap gives alone: same resamples, same percentiles
+    from overthink.analysis.curves import item_bootstrap, item_bootstrap_many
+
+    rng = np.random.default_rng(3)
+    for n_items in (1, 2, 7, 250):
+        sums = rng.integers(0, 4, size=(n_items, 4)).astype(float)
+        counts = np.column_stack([np.full(n_items, 3.0), rng.integers(0, 3, size=n_items), np.zeros(n_items),
+                                  rng.random(n_items) * 1000])
+        many = item_bootstrap_many(sums, counts, n_boot=200, seed=5)
+        for j in range(4):
+            alone = item_bootstrap(sums[:, j], counts[:, j], n_boot=200, seed=5)
+            np.testing.assert_allclose(many[j], alone, rtol=1e-12, atol=1e-15, equal_nan=True)

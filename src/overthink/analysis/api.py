@@ -78,10 +78,10 @@ def factor_scores(data: RunData, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         f = f[f["task"].isin(varying[varying > 1].index)]
         if f.empty:
             continue
+        # a factor column holding NaN for other tasks arrives as float: show 3, not 3.0 (formatted per item,
+        # before the merge multiplies the rows)
+        f = f.assign(**{key: [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in f[key]]})
         merged = samples.merge(f, on=["run", "task", "item_id"]).rename(columns={key: "factor_value"})
-        # a factor column holding NaN for other tasks arrives as float: show 3, not 3.0
-        merged["factor_value"] = merged["factor_value"].map(
-            lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
         table = score_table(merged, data.metrics(), by=[*GROUP[:3], "factor_value", "budget"], n_boot=n_boot)
         parts.append(table.assign(factor=key))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

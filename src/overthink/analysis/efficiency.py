@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..core import NATURAL, budget_sort_key
 from .cost import basis_words, sample_costs, unpriced_words
-from .curves import N_BOOT, item_bootstrap
+from .curves import N_BOOT, item_bootstrap, item_bootstrap_many
 
 T_MAX = 1000  # OptimalThinkingBench's t_max (thinking tokens); ours by default
 OAA_THRESHOLDS = (100, 250, 500, 1000)  # t for OAA_t in tables and `summary --json`
@@ -121,7 +121,7 @@ def scored_frame(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame
     if samples.empty:
         return pd.DataFrame()
     keep = samples["status"].isin(DONE) & (samples["budget"].astype(str) != NATURAL)
-    keep &= samples["task"].map(lambda t: metrics.get(t, "accuracy") == "accuracy").astype(bool)
+    keep &= samples["task"].isin([t for t in samples["task"].unique() if metrics.get(t, "accuracy") == "accuracy"])
     df = samples[keep].copy()
     if df.empty:
         return df
@@ -142,36 +142,48 @@ def cell_metrics(g: pd.DataFrame, *, t_max: float = T_MAX, thresholds: Sequence[
     """The metrics of one cell (one budget of one curve) from its scored_frame rows, with item-bootstrap CIs."""
     x = g["tokens"].to_numpy(float)
     c = g["correct"].to_numpy(float)
-    per = pd.DataFrame({"item_id": g["item_id"].to_numpy(), "c": c, "n": 1.0,
-                        "auc": c * np.clip(1 - np.nan_to_num(x, nan=np.inf) / t_max, 0, 1),
-                        "tok": np.nan_to_num(x, nan=0.0), "cost": g["cost"].to_numpy(float)})
-    for t in thresholds:
-        with np.errstate(invalid="ignore"):
-            per[f"oaa_{t}"] = c * (x < t)
-    items = per.groupby("item_id").sum()
-    row: dict = {"n": len(g), "n_items": int(g["item_id"].nunique()),
-                 "n_not_answered": int((g["status"] != "ok").sum())}
-    row["accuracy"], row["accuracy_lo"], row["accuracy_hi"] = _ci(items, "c", "n", n_boot)
+    codes, uniq = pd.factorize(g["item_id"].to_numpy(), sort=True)
+    # per-item sums of each numerator; the CIs resample items (all of them in one pass over the weights)
+    cols = {"c": c, "n": np.ones(len(c)), "auc": c * np.clip(1 - np.nan_to_num(x, nan=np.inf) / t_max, 0, 1),
+            "tok": np.nan_to_num(x, nan=0.0), "cost": g["cost"].to_numpy(float)}
+    with np.errstate(invalid="ignore"):
+        for t in thresholds:
+            cols[f"oaa_{t}"] = c * (x < t)
+    names = list(cols)
+    items = np.column_stack([np.bincount(codes, weights=cols[k], minlength=len(uniq)) for k in names])
+    col = {k: items[:, i] for i, k in enumerate(names)}
+    ratios = [("accuracy", "c", "n", 1.0)] + [(f"oaa_{t}", f"oaa_{t}", "n", 1.0) for t in thresholds]
+    ratios.append(("auc_oaa", "auc", "n", 1.0))
+    has_tokens = bool(np.nansum(x) > 0)
+    if has_tokens:
+        ratios.append(("accuracy_per_1k", "c", "tok", 1000.0))
+    priced = not g["cost"].isna().any()
+    if priced and c.sum() > 0:
+        ratios.append(("cost_per_correct_usd", "cost", "c", 1.0))
+    cis = item_bootstrap_many(np.column_stack([col[num] for _, num, _, _ in ratios]),
+                              np.column_stack([col[den] for _, _, den, _ in ratios]), n_boot=n_boot)
+    ci = {name: tuple(float(v) * scale for v in cis[j]) for j, (name, _, _, scale) in enumerate(ratios)}
+    row: dict = {"n": len(g), "n_items": len(uniq), "n_not_answered": int((g["status"] != "ok").sum())}
+    row["accuracy"], row["accuracy_lo"], row["accuracy_hi"] = ci["accuracy"]
     row["mean_thinking_tokens"] = float(np.nanmean(x)) if np.isfinite(x).any() else math.nan
     for t in thresholds:
-        est, lo, hi = _ci(items, f"oaa_{t}", "n", n_boot)
+        est, lo, hi = ci[f"oaa_{t}"]
         row.update({f"oaa_{t}": est, f"oaa_{t}_lo": lo, f"oaa_{t}_hi": hi})
-    row["auc_oaa"], row["auc_oaa_lo"], row["auc_oaa_hi"] = _ci(items, "auc", "n", n_boot)
-    if np.nansum(x) > 0:
-        row["accuracy_per_1k"], row["accuracy_per_1k_lo"], row["accuracy_per_1k_hi"] = _ci(items, "c", "tok",
-                                                                                           n_boot, 1000.0)
+    row["auc_oaa"], row["auc_oaa_lo"], row["auc_oaa_hi"] = ci["auc_oaa"]
+    if has_tokens:
+        row["accuracy_per_1k"], row["accuracy_per_1k_lo"], row["accuracy_per_1k_hi"] = ci["accuracy_per_1k"]
     else:
         row["accuracy_per_1k"] = row["accuracy_per_1k_lo"] = row["accuracy_per_1k_hi"] = math.nan
     sources = set(g["cost_source"])
-    if g["cost"].isna().any():  # said plainly (analysis/cost.py), never a 0.00
+    if not priced:  # said plainly (analysis/cost.py), never a 0.00
         row.update(cost_per_correct_usd=math.nan, cost_per_correct_lo=math.nan, cost_per_correct_hi=math.nan,
                    mean_cost_usd=math.nan, cost_source=unpriced_words(basis_words(list(sources))))
     else:
         row["mean_cost_usd"] = float(g["cost"].mean())
         row["cost_source"] = " + ".join(sorted(sources))
         if c.sum() > 0:
-            row["cost_per_correct_usd"], row["cost_per_correct_lo"], row["cost_per_correct_hi"] = _ci(
-                items, "cost", "c", n_boot)
+            row["cost_per_correct_usd"], row["cost_per_correct_lo"], row["cost_per_correct_hi"] = \
+                ci["cost_per_correct_usd"]
         else:
             row.update(cost_per_correct_usd=math.nan, cost_per_correct_lo=math.nan, cost_per_correct_hi=math.nan)
     return row

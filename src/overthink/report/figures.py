@@ -412,11 +412,11 @@ def export(fig, out_dir: str | Path | None, name: str, formats: tuple[str, ...] 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         for fmt in formats:
-            fig.savefig(out / f"{name}.{fmt}", dpi=150, bbox_inches="tight")
+            fig.savefig(out / f"{name}.{fmt}", dpi=150)
     buf = io.StringIO()
     # Text as paths (matplotlib's default): no model- or user-supplied string reaches the SVG as markup.
     with matplotlib.rc_context({"svg.fonttype": "path"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
+        fig.savefig(buf, format="svg")
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]
