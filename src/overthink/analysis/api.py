@@ -33,7 +33,7 @@ Tables (empty DataFrames when a section does not apply, e.g. no natural runs):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -109,11 +109,16 @@ ANALYSIS_STEPS = 14  # the advance() calls in analyze_data
 
 
 def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int = 2000,
-                 progress: StepProgress | None = None) -> dict[str, pd.DataFrame]:
-    """The tables of `analyze` for loaded runs; `progress` (ANALYSIS_STEPS steps) is advanced after each table."""
+                 progress: StepProgress | None = None,
+                 on_table: Callable[[str, pd.DataFrame], None] | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of `analyze` for loaded runs; `progress` (ANALYSIS_STEPS steps) is advanced after each table.
+    `on_table(name, table)` is called as soon as the scores, factor_scores and probes tables are final (a report
+    draws their figures while the analysis goes on)."""
     bar = progress or quiet()
+    final = on_table or (lambda name, table: None)
     samples, metrics = data.samples, data.metrics()
     scores = pd.DataFrame() if samples.empty else score_table(samples, metrics, n_boot=n_boot)
+    final("scores", scores)
     bar.advance("scores")
     controlled = samples[samples["budget"].astype(str) != "natural"] if len(samples) else samples
     controlled_scores = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
@@ -135,6 +140,7 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
     runs = pd.DataFrame([{"run": k, "path": str(v), "samples": int((samples["run"] == k).sum())}
                          for k, v in data.runs.items()])
     tables: dict[str, pd.DataFrame] = {"scores": scores, "factor_scores": factor_scores(data, n_boot=n_boot)}
+    final("factor_scores", tables["factor_scores"])
     bar.advance("factor scores")
     tables["verdicts"] = verdicts
     tables["sweet_spot"] = (sweet_spot_table(controlled, metrics, n_boot=n_boot) if len(controlled)
@@ -148,6 +154,7 @@ def analyze_data(data: RunData, *, n_boot: int = N_BOOT, probes_per_group: int =
     tables["feature_variance"] = _sort_budgets(variance, ["task", "model", "mechanism"])
     tables["probes"] = _sort_budgets(probe_table(samples, data.items, data.runs, per_group=probes_per_group),
                                      ["task", "model", "mechanism"])
+    final("probes", tables["probes"])
     bar.advance("trace probes")
     tables["audit"] = audit
     tables["ledger"] = ledger_table(samples)

@@ -8,6 +8,7 @@ neither (sections collapse with <details>).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
 
 from ..analysis.api import ANALYSIS_STEPS, analyze_data, stored_samples
 from ..analysis.curves import N_BOOT
@@ -28,6 +28,7 @@ from ..store import Store
 from . import figures
 from .audit import html_tables
 from .cards import card
+from .drawing import Drawer, use_worker
 from .efficiency import efficiency_context
 from .examples import pick_examples
 from .sequential import DESCRIPTIVE, design_line
@@ -115,47 +116,56 @@ def _natural_sentence(v: dict[str, Any]) -> str:
             f"association within items, not an effect of reasoning longer. The {clause}.")
 
 
+def _early_figure(drawer: Drawer, name: str, table: pd.DataFrame) -> None:
+    """Hand a figure to the drawer as soon as analyze_data has its table (drawn beside the rest of the analysis)."""
+    if name == "scores" and len(table):
+        controlled = table[table["budget"].astype(str) != "natural"]
+        if len(controlled):
+            drawer.add("curves", figures.curve_figure, controlled)
+    elif name == "factor_scores" and len(table):
+        on = table["budget"].astype(str) != "natural"
+        drawer.add("factors", figures.factor_figure, table[on] if on.any() else table)
+    elif name == "probes" and len(table):
+        drawer.add("probes", figures.probes_figure, table)
+
+
 def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boot: int = N_BOOT,
-                  probes_per_group: int = 2000, progress: StepProgress | None = None) -> dict[str, Any]:
-    """The template's context; `progress` is advanced after loading, each analysis table and the figures."""
-    bar = progress or quiet()
+                  probes_per_group: int = 2000, progress: StepProgress | None = None,
+                  drawer: Drawer | None = None) -> dict[str, Any]:
+    """The template's context; `progress` is advanced after loading, each analysis table and the figures.
+    `drawer` (report/drawing.py) draws the figures, in process unless the caller gives one with a worker."""
+    own = Drawer(None if out_dir is None else out_dir / "figures") if drawer is None else None
+    with own if own is not None else contextlib.nullcontext():
+        return _context(run_dirs, drawer if drawer is not None else own, n_boot=n_boot,
+                        probes_per_group=probes_per_group, bar=progress or quiet())
+
+
+def _context(run_dirs: Sequence[str | Path], drawer: Drawer, *, n_boot: int, probes_per_group: int,
+             bar: StepProgress) -> dict[str, Any]:
     data = load_runs(run_dirs)
     bar.advance("load")
-    t = analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group, progress=bar)
-    fig_dir = None if out_dir is None else out_dir / "figures"
-    figs: dict[str, Markup] = {}
+    t = analyze_data(data, n_boot=n_boot, probes_per_group=probes_per_group, progress=bar,
+                     on_table=lambda name, table: _early_figure(drawer, name, table))
     notes: list[str] = []
-
-    def add(name: str, fig) -> None:
-        # Our own matplotlib SVG (text as paths) is the one thing inserted without escaping.
-        figs[name] = Markup(figures.export(fig, fig_dir, name))  # noqa: S704
-
     scores = t["scores"]
-    controlled = scores[scores["budget"].astype(str) != "natural"] if len(scores) else scores
-    if len(controlled):
-        add("curves", figures.curve_figure(controlled))
     if len(t["efficiency"]):
-        add("frontier", figures.frontier_figure(t["efficiency"], t["recommendation"]))
-    if len(t["factor_scores"]):
-        fs = t["factor_scores"]
-        add("factors", figures.factor_figure(fs[fs["budget"].astype(str) != "natural"]) if
-            (fs["budget"].astype(str) != "natural").any() else figures.factor_figure(fs))
+        drawer.add("frontier", figures.frontier_figure, t["efficiency"], t["recommendation"])
     if len(t["natural_rank"]):
-        add("natural_rank", figures.rank_figure(t["natural_rank"]))
+        drawer.add("natural_rank", figures.rank_figure, t["natural_rank"])
     else:
         notes.append("Natural overthinking: no run with --natural K, so no per-rank analysis.")
     if len(t["feature_corr"]):
-        for task in dict.fromkeys(t["feature_corr"]["task"]):
-            add(f"features_{len(figs)}", figures.heatmap_figure(t["feature_corr"], task))
+        # named as before the figures were drawn early: by how many figures come before them in the report
+        first = sum(name in drawer.jobs for name in ("curves", "frontier", "factors", "natural_rank"))
+        for i, task in enumerate(dict.fromkeys(t["feature_corr"]["task"])):
+            drawer.add(f"features_{first + i}", figures.heatmap_figure, t["feature_corr"], task)
         if t["feature_variance"].empty:
             notes.append("Spurious features: the task declares no causal / spurious feature lists, so the variance "
                          "shares are not computed.")
     else:
         notes.append("Spurious features: no item carries input features (grades-regression), section skipped.")
-    if len(t["probes"]):
-        add("probes", figures.probes_figure(t["probes"]))
-        if t["probes"]["distractor_engagement"].isna().all():
-            notes.append("Distractor engagement: no item lists distractor_spans or no reasoning text was stored.")
+    if len(t["probes"]) and t["probes"]["distractor_engagement"].isna().all():
+        notes.append("Distractor engagement: no item lists distractor_spans or no reasoning text was stored.")
 
     verdicts = t["verdicts"].to_dict("records")
     heads = [dict(v, sentence=headline(v), words=v["verdict_words"]) for v in verdicts]
@@ -209,11 +219,12 @@ def build_context(run_dirs: Sequence[str | Path], out_dir: Path | None, *, n_boo
         title="overthink report", generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         runs=t["runs"].to_dict("records"), headlines=heads, natural=natural,
         cards=[card(h) for h in heads] + [card(h, tag="natural", lead=h["sentence"]) for h in natural],
-        sweet=sweet, figures=figs,
+        sweet=sweet,
         tables=tables, notes=notes, warnings=list(t["warnings"]["warning"]), examples=pick_examples(data),
         n_boot=n_boot, probes_per_group=probes_per_group, sequential=sequential, sequential_note=DESCRIPTIVE,
-        tables_raw=t, **trajectory_context(t, add), **efficiency_context(t),
+        tables_raw=t, **trajectory_context(t, drawer.add), **efficiency_context(t),
     )
+    context["figures"] = drawer.figures()
     bar.advance("figures")
     return context
 
@@ -227,9 +238,11 @@ def build_report(run_dirs: Sequence[str | Path], out: str | Path = "report.html"
     """Analyse the runs and write one self-contained HTML file; figures also go to <out dir>/figures as PNG/PDF."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with StepProgress("report", REPORT_STEPS, samples=stored_samples(run_dirs)) as bar:
+    samples = stored_samples(run_dirs)
+    with StepProgress("report", REPORT_STEPS, samples=samples) as bar, \
+            Drawer(out.parent / "figures", worker=use_worker(samples)) as drawer:
         context = build_context(run_dirs, out.parent, n_boot=n_boot, probes_per_group=probes_per_group,
-                                progress=bar)
+                                progress=bar, drawer=drawer)
         out.write_text(render(context), encoding="utf-8")
         bar.advance("HTML")
     return out

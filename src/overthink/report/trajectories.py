@@ -72,12 +72,13 @@ def _baseline(r: dict[str, Any], name: str) -> str:
             + ci)
 
 
-def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[[str, Any], None]) -> dict[str, Any]:
-    """The template's `trajectories` value (None when no run has forced-budget trajectories)."""
+def trajectory_context(t: dict[str, pd.DataFrame], add: Callable[..., None]) -> dict[str, Any]:
+    """The template's `trajectories` value (None when no run has forced-budget trajectories); its figure goes to
+    `add(name, builder, *tables)` (report/drawing.Drawer.add)."""
     traj, shares, flips = t.get("trajectories"), t.get("flip_shares"), t.get("flips")
     if traj is None or traj.empty or shares is None or shares.empty:
         return {"trajectories": None}
-    add("trajectories", trajectory_figure(cut_curve(traj)))
+    add("trajectories", trajectory_figure, cut_curve(traj))
     rows = [[r["task"], r["model"], r["design"], str(r["n_trajectories"]), str(r["n_items"]),
              _ci(r, "share_correct_to_wrong"), _baseline(r, "share_correct_to_wrong"),
              _ci(r, "share_wrong_to_correct"), _baseline(r, "share_wrong_to_correct"), _ci(r, "share_lost"),
