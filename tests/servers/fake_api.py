@@ -86,7 +86,8 @@ class FakeAPI:
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        # force_exit: do not wait for handlers a test left sleeping (a scripted 30 s delay held teardown 10 s)
+        self.server.should_exit = self.server.force_exit = True
         self.thread.join(timeout=10)
 
     def _id(self, prefix: str) -> str:
