@@ -3,7 +3,7 @@
 Builds (once, cached under --dir keyed by N) a store of N samples through the real store API (bench/scale_store.py:
 Store.add_items + Store.record_many, as a sweep writes them: 3 models x 4 tasks x 5 budgets x 2 replicates, about
 1.2 KB of reasoning text a sample), then times each step in a fresh process, printing wall seconds, CPU seconds
-and the step process's peak RSS:
+(with those of the report's figure worker, report/drawing.py) and the step process's peak RSS:
 
   report          `overthink report STORE --out ...` (the CLI: load, analysis, figures, HTML)
   analyze         overthink.analysis.api.analyze([STORE])
@@ -98,8 +98,12 @@ def _child(name: str, store_dir: Path, out_dir: Path) -> None:
         result = run_step(name, store_dir, out_dir)
     except Exception as exc:  # a missing function or a failure of an older version: reported, not fatal
         result = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
-    result.update(wall_s=time.perf_counter() - wall, cpu_s=time.process_time() - cpu,
-                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the report's figure worker (report/drawing.py)
+    result.update(wall_s=time.perf_counter() - wall,
+                  cpu_s=time.process_time() - cpu + children.ru_utime + children.ru_stime,
+                  worker_cpu_s=children.ru_utime + children.ru_stime,
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  worker_peak_rss_mb=children.ru_maxrss / 1024)
     print("BENCH-RESULT " + json.dumps(result), flush=True)
 
 
@@ -204,14 +208,17 @@ def main() -> None:
                     results[label][step] = r
                     print(f"{label:>12} {step:<15} " + (r.get("error") or
                           f"wall {r['wall_s']:.1f}s cpu {r['cpu_s']:.1f}s peak RSS {r['peak_rss_mb']:.0f} MB "
-                          f"{r.get('note', '')}"), file=sys.stderr, flush=True)
+                          + (f"(worker process: cpu {r['worker_cpu_s']:.1f}s, peak RSS "
+                             f"{r['worker_peak_rss_mb']:.0f} MB) " if r.get("worker_cpu_s") else "")
+                          + f"{r.get('note', '')}"), file=sys.stderr, flush=True)
             finally:
                 if theirs < mine:
                     set_store_version(REPO / "src", store_dir, None)
     finally:
         if other is not None:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], capture_output=True)
-    print(f"\n{args.samples:,} samples ({store_dir}); seconds wall / CPU, peak RSS of the step's process in MB")
+    print(f"\n{args.samples:,} samples ({store_dir}); seconds wall / CPU (with any worker process's), peak RSS of "
+          "the step's process in MB")
     head = f"{'step':<15} {'wall':>8} {'cpu':>8} {'RSS':>6}"
     if args.against:
         head += f" | {'wall':>8} {'cpu':>8} {'RSS':>6} | {'ratio wall':>10} {'ratio cpu':>9}   ({args.against} / this)"
