@@ -26,6 +26,7 @@ count as independent observations. Only accuracy-scored tasks (score 0/1) have t
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -56,21 +57,47 @@ def _meta(raw: object) -> dict:
     return out if isinstance(out, dict) else {}
 
 
+def _is_int(values: pd.Series) -> np.ndarray:
+    """isinstance(value, int) per value (a numeric budget), without a Python call per row."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return np.ones(len(values), bool)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return np.zeros(len(values), bool)
+    return np.fromiter(map(isinstance, values.to_numpy(object), itertools.repeat(int)), bool, len(values))
+
+
+def _scored_by_accuracy(tasks: pd.Series, metrics: dict[str, str]) -> np.ndarray:
+    """Whether each sample's task is accuracy-scored, decided once per task (codes, not rows)."""
+    codes, uniques = pd.factorize(tasks)
+    good = [metrics.get(t, "accuracy") == "accuracy" for t in uniques]
+    return np.array([*good, metrics.get(np.nan, "accuracy") == "accuracy"], bool)[codes]  # code -1: missing
+
+
+def _column(values: pd.Series) -> pd.Series | np.ndarray:
+    """A column for a new frame: an arrow-backed string column as it is (converting it to Python objects and
+    back gives the same dtype and values, at a cost of seconds a million rows), anything else as a numpy array."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype == pd.StringDtype(na_value=np.nan):
+        return values.reset_index(drop=True)
+    return values.to_numpy()
+
+
 def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
     """One row per cut: TRAJ keys, cut (thinking tokens), budget (None for a probe cut), source, correct, answer,
     chars (thinking characters up to the cut, probes only), design (shared / independent)."""
     if samples.empty:
         return pd.DataFrame()
-    numeric = samples["budget"].map(lambda b: isinstance(b, int)).astype(bool)
-    ok = samples[samples["status"].isin(["ok", "unparsed"]).astype(bool) & numeric]
-    if ok.empty:  # (an empty frame's .map keeps the string dtype, which `&` refuses)
+    # Vectorised over samples (a million in a big report): row positions, then only the columns used are taken.
+    keep = _is_int(samples["budget"]) & samples["status"].isin(["ok", "unparsed"]).to_numpy(bool)
+    if not keep.any():
         return pd.DataFrame()
-    accuracy = ok["task"].map(lambda t: metrics.get(t, "accuracy") == "accuracy").astype(bool)
-    ok = ok[accuracy & (ok["mechanism"] == "forced").astype(bool)]
-    if ok.empty:
+    keep &= _scored_by_accuracy(samples["task"], metrics) & (samples["mechanism"] == "forced").to_numpy(bool)
+    if not keep.any():
         return pd.DataFrame()
-    # Vectorised over samples (a million in a big report); metadata is parsed only where it can hold a probe cut
-    # or the shared-trace marker.
+    idx = np.flatnonzero(keep)
+    ok = samples[[c for c in dict.fromkeys([*TRAJ, "budget", "score", "reasoning_tokens", "answer", "model_id",
+                                             "model", "sample_meta"]) if c in samples]].take(idx)
+    # metadata is parsed only where it can hold a probe cut or the shared-trace marker
     model_id = ok["model_id"] if "model_id" in ok else ok["model"]
     raw = ok["sample_meta"] if "sample_meta" in ok else pd.Series(None, index=ok.index, dtype=object)
     interesting = raw.notna() & raw.astype(str).str.contains("shared_think_tokens|probe_cuts", regex=True)
@@ -81,29 +108,42 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
     design = np.where(shared_at, "shared", "independent").astype(object)
     score = pd.to_numeric(ok["score"], errors="coerce")
     tokens = pd.to_numeric(ok["reasoning_tokens"], errors="coerce").fillna(0)
-    base = pd.DataFrame({k: ok[k].to_numpy() for k in TRAJ})
+    base = pd.DataFrame({k: _column(ok[k]) for k in TRAJ})
     base = base.assign(cut=tokens.astype(np.int64).to_numpy(), budget=ok["budget"].to_numpy(), source="budget",
-                       correct=(score >= 1).to_numpy(), answer=ok["answer"].to_numpy(), chars=math.nan,
-                       design=design, model_id=model_id.to_numpy(), _pos=np.arange(len(ok)), _sub=0)
+                       correct=(score >= 1).to_numpy(), answer=_column(ok["answer"]), chars=math.nan,
+                       design=design, model_id=_column(model_id), _pos=np.arange(len(ok)), _sub=0)
     probes = []
+    keys = {k: base[k].to_numpy() for k in TRAJ} if metas else {}
+    model_ids = base["model_id"].to_numpy() if metas else None
     for pos, meta in metas.items():
         for sub, p in enumerate(meta.get("probe_cuts") or [], start=1):
             if p.get("truncated") or "correct" not in p:  # cut off, or never graded
                 continue
             # an unparsed probe answer (correct None) counts as not correct, like an unparsed budget sample
-            row = base.iloc[pos]
-            probes.append({**{k: row[k] for k in TRAJ}, "cut": int(p["cut"]), "budget": None, "source": "probe",
-                           "correct": bool(p["correct"]), "answer": p.get("answer"),
+            probes.append({**{k: keys[k][pos] for k in TRAJ}, "cut": int(p["cut"]), "budget": None,
+                           "source": "probe", "correct": bool(p["correct"]), "answer": p.get("answer"),
                            "chars": float(p.get("chars", math.nan)), "design": design[pos],
-                           "model_id": row["model_id"], "_pos": pos, "_sub": sub})
+                           "model_id": model_ids[pos], "_pos": pos, "_sub": sub})
     out = pd.concat([base, pd.DataFrame(probes)], ignore_index=True) if probes else base
-    # the row order of one loop over samples (each sample, then its probe cuts), then a stable sort
-    out = out.sort_values([*TRAJ, "cut", "source", "_pos", "_sub"], kind="stable").drop(columns=["_pos", "_sub"])
+    # the row order of one loop over samples (each sample, then its probe cuts), then a stable sort by TRAJ and
+    # cut: one group code in sorted key order (missing keys last, as a sort puts them) and a lexsort of integers
+    gid = out.groupby(TRAJ, sort=True, dropna=False).ngroup().to_numpy()
+    cut = out["cut"].to_numpy(np.int64)
+    order = np.lexsort((out["_sub"].to_numpy(), out["_pos"].to_numpy(), (out["source"] == "probe").to_numpy(),
+                        cut, gid))
+    out = out.take(order).drop(columns=["_pos", "_sub"]).reset_index(drop=True)
+    gid, cut = gid[order], cut[order]
     # budget 0 never thinks, so it carries no trace marker: the design belongs to the whole trajectory
-    shared = out["design"].eq("shared").groupby([out[k] for k in TRAJ], sort=False).transform("any")
+    if out[TRAJ].isna().to_numpy().any():  # (a key missing: groupby's own rule for such rows)
+        shared = out["design"].eq("shared").groupby([out[k] for k in TRAJ], sort=False).transform("any")
+    else:
+        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+        any_shared = np.logical_or.reduceat(out["design"].to_numpy() == "shared", starts)
+        shared = pd.Series(np.repeat(any_shared, np.diff(np.r_[starts, len(gid)])), index=out.index)
     out["design"] = shared.map({True: "shared", False: "independent"})
-    # a natural stop answers several budgets from one cut: keep one row per distinct cut
-    return out.drop_duplicates([*TRAJ, "cut"], keep="first").reset_index(drop=True)
+    # a natural stop answers several budgets from one cut: keep one row per distinct cut (sorted: adjacent)
+    dup = np.r_[False, (gid[1:] == gid[:-1]) & (cut[1:] == cut[:-1])]
+    return out[~dup].reset_index(drop=True) if dup.any() else out
 
 
 def _event_frame(traj: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
