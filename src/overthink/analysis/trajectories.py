@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .curves import N_BOOT, item_bootstrap
+from .curves import N_BOOT, boot_weights
 from .load import read_texts
 from .probes import _MARKER_RE, cues_by_item, engages
 
@@ -176,8 +176,8 @@ def _event_frame(traj: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     final_answer = answers[ends][group_of]
     last_change = np.maximum.reduceat(np.where(answers != final_answer, rel, -1), starts)
     settle = starts + last_change + 1
-    first = traj.iloc[order[starts]]
-    out = pd.DataFrame({k: first[k].to_numpy() for k in TRAJ})
+    first = traj[[*TRAJ, "design"]].iloc[order[starts]]
+    out = pd.DataFrame({k: _column(first[k]) for k in TRAJ})
     return out.assign(start=starts, n_cuts=sizes, n_correct=np.add.reduceat(correct.astype(np.int64), starts),
                       any_down=np.logical_or.reduceat(down, starts), any_up=np.logical_or.reduceat(up, starts),
                       first_down=np.where(first_pos_down > n, -1, first_pos_down), last_down=last_pos_down,
@@ -208,31 +208,66 @@ def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         return pd.DataFrame()
     chance = {mk: shuffled_shares(*mk) for mk in set(zip(ev["n_cuts"].tolist(), ev["n_correct"].tolist()))}
     pairs = list(zip(ev["n_cuts"].tolist(), ev["n_correct"].tolist()))
-    per = pd.DataFrame({k: ev[k].to_numpy() for k in TRAJ}).assign(
-        down=ev["any_down"].to_numpy(), up=ev["any_up"].to_numpy(),
-        any=(ev["any_down"] | ev["any_up"]).to_numpy(), lost=(ev["ever_correct"] & ~ev["final_correct"]).to_numpy(),
-        **{f"{k}_shuffled": [chance[mk][k] for mk in pairs] for k in ("down", "up", "any", "lost")},
-        settled_at=ev["settled_at"].to_numpy(), stability_tokens=ev["stability_tokens"].to_numpy(),
-        n_cuts=ev["n_cuts"].to_numpy(), design=ev["design"].to_numpy())
-    df = per
+    shares = (("down", "share_correct_to_wrong"), ("up", "share_wrong_to_correct"), ("any", "share_flip"),
+              ("lost", "share_lost"))
+    flips = {"down": ev["any_down"].to_numpy(bool), "up": ev["any_up"].to_numpy(bool),
+             "any": (ev["any_down"] | ev["any_up"]).to_numpy(bool),
+             "lost": (ev["ever_correct"] & ~ev["final_correct"]).to_numpy(bool)}
+    shuffled = {k: np.array([chance[mk][k] for mk in pairs], float) for k in flips}
+    # per trajectory: each share (0/1) and its excess over the shuffled chance, as columns of one matrix
+    values = np.column_stack([c for k in flips for c in (flips[k].astype(float), flips[k] - shuffled[k])])
+    settled, stability = ev["settled_at"].to_numpy(), ev["stability_tokens"].to_numpy()
+    n_cuts, design = ev["n_cuts"].to_numpy(), ev["design"].to_numpy()
+    # integer codes, not string comparisons: groups in order of appearance (as groupby(sort=False)), items in
+    # sorted order (as groupby("item_id"), which decides which item each bootstrap weight column resamples)
+    group = ev.groupby(SHARE_KEYS, sort=False).ngroup().to_numpy()
+    item, _ = pd.factorize(ev["item_id"], sort=True)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(group.max() + 2))
+    keys = ev[SHARE_KEYS].to_numpy(object)
     rows = []
-    for key, g in df.groupby(SHARE_KEYS, sort=False):
-        row = {**dict(zip(SHARE_KEYS, key)), "n_trajectories": len(g), "n_items": int(g["item_id"].nunique()),
-               "mean_cuts": float(g["n_cuts"].mean()), "design": "/".join(sorted(g["design"].unique()))}
-        for col, name in (("down", "share_correct_to_wrong"), ("up", "share_wrong_to_correct"),
-                          ("any", "share_flip"), ("lost", "share_lost")):
-            g = g.assign(_excess=g[col].astype(float) - g[f"{col}_shuffled"])
-            per_item = g.groupby("item_id")[[col, f"{col}_shuffled", "_excess"]].sum()
-            count = g.groupby("item_id").size().reindex(per_item.index).to_numpy(float)
-            est, lo, hi = item_bootstrap(per_item[col].to_numpy(float), count, n_boot=n_boot)
-            ex, ex_lo, ex_hi = item_bootstrap(per_item["_excess"].to_numpy(float), count, n_boot=n_boot)
+    for gi in range(len(bounds) - 1):
+        at = order[bounds[gi]:bounds[gi + 1]]
+        items, inverse = np.unique(item[at], return_inverse=True)
+        row = {**dict(zip(SHARE_KEYS, keys[at[0]])), "n_trajectories": len(at), "n_items": len(items),
+               "mean_cuts": float(n_cuts[at].mean()), "design": "/".join(sorted(set(design[at])))}
+        per_item = np.column_stack([np.bincount(inverse, weights=values[at, j], minlength=len(items))
+                                    for j in range(values.shape[1])])
+        count = np.bincount(inverse, minlength=len(items)).astype(float)
+        # the four shares and their excesses in one pass of bootstrap weights (the same items and resamples)
+        boots = _item_bootstraps(per_item, count, n_boot=n_boot)
+        for j, (col, name) in enumerate(shares):
+            (est, lo, hi), (ex, ex_lo, ex_hi) = boots[2 * j], boots[2 * j + 1]
             row.update({name: est, f"{name}_lo": lo, f"{name}_hi": hi,
-                        f"{name}_shuffled": float(g[f"{col}_shuffled"].mean()),
+                        f"{name}_shuffled": float(shuffled[col][at].mean()),
                         f"{name}_excess": ex, f"{name}_excess_lo": ex_lo, f"{name}_excess_hi": ex_hi})
-        row["mean_settled_at"] = float(g["settled_at"].mean())
-        row["mean_stability_tokens"] = float(g["stability_tokens"].mean())
+        row["mean_settled_at"] = float(settled[at].mean())
+        row["mean_stability_tokens"] = float(stability[at].mean())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _item_bootstraps(sums: np.ndarray, counts: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0,
+                     level: float = 0.95) -> list[tuple[float, float, float]]:
+    """curves.item_bootstrap of each column of `sums` (items x k) over the same counts: one matrix product per
+    block of weights for all k columns, where item_bootstrap would read the weights (resamples x items) k times."""
+    total = counts.sum()
+    if total == 0:
+        return [(math.nan, math.nan, math.nan)] * sums.shape[1]
+    points = [sums[:, j].sum() / total for j in range(sums.shape[1])]
+    if len(sums) < 2:
+        return [(p, math.nan, math.nan) for p in points]
+    both = np.column_stack([sums, counts]).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boots = np.concatenate([(lambda m: m[:, :-1] / m[:, -1:])(w @ both)
+                                for w in boot_weights(len(sums), n_boot, seed)])
+    alpha = (1 - level) / 2
+    out = []
+    for j, point in enumerate(points):
+        column = boots[:, j][np.isfinite(boots[:, j])]
+        lo, hi = np.quantile(column, [alpha, 1 - alpha])
+        out.append((float(point), float(lo), float(hi)))
+    return out
 
 
 def _markers_per_1k(text: str) -> float:
