@@ -169,6 +169,10 @@ def test_audit_and_ledger(runs, k):
 def test_probe_table_and_cues(runs, k):
     data = runs[k]
     assert probes.cues_by_item(data.items) == ref.cues_by_item(data.items)
+    for per_group in (1, 5, 10_000):
+        assert_same(probes.pick_for_text(data.samples, per_group), ref.pick_for_text(data.samples, per_group))
+    odd = data.samples.assign(status=data.samples["status"].where(data.samples.index % 7 != 3))  # missing status
+    assert_same(probes.pick_for_text(odd, 4), ref.pick_for_text(odd, 4))
     for per_group in (2000, 3):
         assert_same(probes.probe_table(data.samples, data.items, data.runs, per_group=per_group),
                     ref.probe_table(data.samples, data.items, data.runs, per_group=per_group))
