@@ -300,16 +300,22 @@ def ledger_table(samples: pd.DataFrame) -> pd.DataFrame:
     source = samples["reasoning_tokens_source"].astype(str)
     out["billed_output_tokens"], out["reasoning_tokens"], out["reasoning_tokens_source"] = billed, reasoning, source
     # Billed minus reasoning is exact when both counts are measured; otherwise estimate from the answer text.
-    exact = ((source.map(SOURCE_KIND).isin(["usage", "tokenizer"]) | (source == "no_thinking"))
-             & billed.notna() & reasoning.notna())
+    codes, uniques = pd.factorize(source)  # per distinct source, not per sample
+    measured = np.array([SOURCE_KIND.get(s) in ("usage", "tokenizer") or s == "no_thinking" for s in uniques],
+                        bool)[codes] if len(uniques) else np.zeros(len(source), bool)
+    exact = measured & billed.notna().to_numpy() & reasoning.notna().to_numpy()
     nan = pd.Series(np.nan, index=samples.index)
     chars = pd.to_numeric(samples["answer_chars"], errors="coerce") if "answer_chars" in samples else nan
     out["answer_tokens"] = np.where(exact, (billed - reasoning).clip(lower=0), np.ceil(chars / 4))
     out["answer_tokens_source"] = np.where(exact, "billed minus reasoning",
                                            np.where(chars.notna(), "estimate", "none"))
     model = (samples["model_id"] if "model_id" in samples else samples["model"]).astype(str)
-    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([out["provider"], model]))
-    text_kind = np.array([reasoning_text_kind(p, model_name(m), 1, 1) for p, m in uniques], dtype=object)[codes]
+    # per distinct (provider, model): codes of each, combined (a MultiIndex of a million rows costs seconds)
+    p_codes, providers = pd.factorize(out["provider"])
+    m_codes, models = pd.factorize(model)
+    codes, pairs = pd.factorize(p_codes * max(len(models), 1) + m_codes)
+    text_kind = np.array([reasoning_text_kind(providers[c // len(models)], model_name(models[c % len(models)]), 1, 1)
+                          for c in pairs], dtype=object)[codes]
     # Without stored text sizes (Store.dataframe) the kind stays unknown rather than guessed.
     text = pd.to_numeric(samples["reasoning_chars"], errors="coerce") if "reasoning_chars" in samples else nan
     out["reasoning_text"] = np.select([text > 0, text.notna() & (reasoning.fillna(0) > 0), text.notna()],
