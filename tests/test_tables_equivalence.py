@@ -160,6 +160,9 @@ def test_audit_and_ledger(runs, k):
     assert_same(audit.audit_table(s), ref.audit_table(s))
     assert_same(audit.audit_table(s, tolerance=0.5), ref.audit_table(s, tolerance=0.5))
     assert_same(audit.ledger_table(s), ref.ledger_table(s))
+    for frame in (s, s.drop(columns=["enforced_by"]), s.drop(columns=["provider", "model_id"])):
+        for got, want in zip(audit.enforcement_column(frame), ref.enforcement_column(frame)):
+            pd.testing.assert_series_equal(got, want)
     bare = s.drop(columns=["provider", "enforced_by", "reasoning_chars", "answer_chars", "cost_usd", "model_id"])
     assert_same(audit.audit_table(bare), ref.audit_table(bare))
     assert_same(audit.ledger_table(bare), ref.ledger_table(bare))
