@@ -128,15 +128,15 @@ def recommendation_table(scored: pd.DataFrame, table: pd.DataFrame, audit: pd.Da
         return pd.DataFrame()
     table["on_frontier"] = False
     rows = []
+    # each curve's scored rows by position (one grouping, not three string comparisons of every sample a curve)
+    positions = scored.groupby(CURVE, sort=False).indices if len(scored) else {}
+    none = np.zeros(0, np.int64)
     for key, cells in table.groupby(CURVE, sort=False):
         cost = cells["mean_cost_usd"] if _priced(cells) else cells["mean_thinking_tokens"]
         table.loc[cells.index, "on_frontier"] = pareto_frontier(list(cells["accuracy"]), list(cost.fillna(0)))
-        mask = np.ones(len(scored), bool)
-        for col, value in zip(CURVE, key):
-            mask &= (scored[col] == value).to_numpy()
         active = control_active(curve_rows(audit, dict(zip(CURVE, key)))) if audit is not None else True
-        rec = recommend(scored[mask], cells.reset_index(drop=True), tolerance=tolerance, active=active,
-                        min_items=min_items)
+        rec = recommend(scored.iloc[positions.get(key, none)], cells.reset_index(drop=True), tolerance=tolerance,
+                        active=active, min_items=min_items)
         rows.append({**dict(zip(CURVE, key)), **rec})
     return pd.DataFrame(rows)
 

@@ -118,7 +118,9 @@ def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N
 
 
 def sweet_spot_table(samples: pd.DataFrame, metrics: dict[str, str], *, n_boot: int = N_BOOT) -> pd.DataFrame:
-    controlled = samples[samples["budget"].astype(str) != "natural"]
+    # only the columns a curve uses: splitting a million samples into curves copies what it is given
+    used = [c for c in (*KEYS, "item_id", "budget", "status", "score") if c in samples]
+    controlled = samples.loc[(samples["budget"].astype(str) != "natural").to_numpy(bool), used]
     rows = []
     for key, curve in controlled.groupby(KEYS, sort=False):
         metric = metrics.get(key[0], "accuracy")
