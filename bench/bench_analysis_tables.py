@@ -171,7 +171,8 @@ def main() -> None:
         if args.against:
             b = results[args.against]["tables"][name]
             total[args.against] += b["cpu_s"]
-            line += f" {b['cpu_s']:>7.2f} ({b['wall_s']:>6.2f}) {b['cpu_s'] / max(a['cpu_s'], 1e-9):>9.1f}  {same[name]}"
+            ratio = b["cpu_s"] / max(a["cpu_s"], 1e-9)
+            line += f" {b['cpu_s']:>7.2f} ({b['wall_s']:>6.2f}) {ratio:>9.1f}  {same[name]}"
         print(line)
     line = f"{'total':<22} {total['this tree']:>7.2f} {'':>8}"
     if args.against:

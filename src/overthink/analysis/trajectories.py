@@ -283,27 +283,32 @@ def flip_table(traj: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *
     events, order = _event_frame(traj)
     picked = events[(events["n_cuts"] > 1) & events["any_down"]].head(limit) if len(events) else events
     rows = []
-    groups = [traj.iloc[order[e.start:e.start + e.n_cuts]].reset_index(drop=True)
-              for e in picked.itertuples(index=False)]
-    texts = _texts(runs, groups)
-    for e, g, text_at in zip(picked.itertuples(index=False), groups, texts):
+    # the cuts of all picked trajectories in one take, then arrays (not a frame per trajectory)
+    spans = [(int(e.start), int(e.n_cuts)) for e in picked.itertuples(index=False)]
+    cuts_of = traj.iloc[np.concatenate([order[a:a + n] for a, n in spans])] if spans else traj.iloc[:0]
+    offsets = np.r_[0, np.cumsum([n for _, n in spans])].astype(np.int64)
+    group_of = np.repeat(np.arange(len(spans)), [n for _, n in spans])
+    texts = _texts(runs, cuts_of, group_of, len(spans))
+    source, cut = cuts_of["source"].to_numpy(object), cuts_of["cut"].to_numpy()
+    answer, chars = cuts_of["answer"].to_numpy(), cuts_of["chars"].to_numpy(float)
+    for n, (e, text_at) in enumerate(zip(picked.itertuples(index=False), texts)):
         key = tuple(getattr(e, k) for k in TRAJ)
         i = int(e.last_down if not e.final_correct else e.first_down)
-        ev = {"final_correct": bool(e.final_correct)}
         run, task, model, mech, item_id, rep = key
-        longest = g[g["source"] == "budget"].iloc[-1]
-        full = text_at.get(int(longest["cut"]), "")
-        start = _chars(g.iloc[i - 1], text_at)
-        end = _chars(g.iloc[i], text_at)
+        at = offsets[n]  # row i of the trajectory is at + i
+        longest = at + np.flatnonzero(source[at:offsets[n + 1]] == "budget")[-1]
+        full = text_at.get(int(cut[longest]), "")
+        start = _chars(source[at + i - 1], cut[at + i - 1], chars[at + i - 1], text_at)
+        end = _chars(source[at + i], cut[at + i], chars[at + i], text_at)
         if start is None or end is None or not full:
             start, end = 0, 0
         span, rest = full[start:end], full[:start] + " " + full[end:]
         cues = cue_of.get((run, task, item_id))
-        rows.append({**dict(zip(TRAJ, key)), "kind": "correct_to_wrong", "from_cut": int(g["cut"].iloc[i - 1]),
-                     "to_cut": int(g["cut"].iloc[i]), "answer_before": g["answer"].iloc[i - 1],
-                     "answer_after": g["answer"].iloc[i], "final_correct": ev["final_correct"],
+        rows.append({**dict(zip(TRAJ, key)), "kind": "correct_to_wrong", "from_cut": int(cut[at + i - 1]),
+                     "to_cut": int(cut[at + i]), "answer_before": answer[at + i - 1],
+                     "answer_after": answer[at + i], "final_correct": bool(e.final_correct),
                      "span_start": start, "span_end": end, "span_text": span,
-                     "span_tokens": int(g["cut"].iloc[i] - g["cut"].iloc[i - 1]),
+                     "span_tokens": int(cut[at + i] - cut[at + i - 1]),
                      "span_markers_per_1k": _markers_per_1k(span), "rest_markers_per_1k": _markers_per_1k(rest),
                      "span_engages": engages(span, cues) if cues else None,
                      "rest_engages": engages(rest, cues) if cues else None})
@@ -317,13 +322,14 @@ def flip_table(traj: pd.DataFrame, items: pd.DataFrame, runs: dict[str, Path], *
     return out.sort_values("score_rank", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _texts(runs: dict[str, Path], groups: list[pd.DataFrame]) -> list[dict[int, str]]:
-    """Reasoning text of the budget samples of each trajectory, by cut (one read per run for all of them)."""
-    out: list[dict[int, str]] = [{} for _ in groups]
-    budget_rows = [g[g["source"] == "budget"].assign(_g=n) for n, g in enumerate(groups)]
-    if not budget_rows:
+def _texts(runs: dict[str, Path], cuts: pd.DataFrame, group_of: np.ndarray, n_groups: int) -> list[dict[int, str]]:
+    """Reasoning text of the budget samples of each trajectory (`cuts`: the cuts of trajectory group_of[row]), by
+    cut (one read per run for all of them)."""
+    out: list[dict[int, str]] = [{} for _ in range(n_groups)]
+    budget = (cuts["source"] == "budget").to_numpy(bool)
+    if not budget.any():
         return out
-    rows = pd.concat(budget_rows, ignore_index=True)
+    rows = cuts[budget].assign(_g=group_of[budget])
     for run, mine in rows.groupby("run", sort=False):
         path = runs.get(run)
         if path is None:
@@ -334,11 +340,11 @@ def _texts(runs: dict[str, Path], groups: list[pd.DataFrame]) -> list[dict[int, 
     return out
 
 
-def _chars(row: pd.Series, text_at: dict[int, str]) -> int | None:
+def _chars(source: str, cut: int, chars: float, text_at: dict[int, str]) -> int | None:
     """Characters of the longest trace up to this cut (a budget sample's own text, or a probe's stored length)."""
-    if row["source"] == "probe":
-        return int(row["chars"]) if row["chars"] == row["chars"] else None
-    text = text_at.get(int(row["cut"]))
+    if source == "probe":
+        return int(chars) if chars == chars else None
+    text = text_at.get(int(cut))
     return None if text is None else len(text.rstrip())
 
 
