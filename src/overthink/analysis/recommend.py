@@ -65,8 +65,8 @@ def paired_upper_bound(best: pd.Series, other: pd.Series, level: float = LEVEL) 
 
 def recommend(curve: pd.DataFrame, cells: pd.DataFrame, *, tolerance: float = TOLERANCE,
               active: bool = True, min_items: int = MIN_ITEMS) -> dict[str, Any]:
-    """The recommendation for one curve. `curve` holds its efficiency.scored_frame rows, `cells` its
-    efficiency_table rows (ordered by budget)."""
+    """The recommendation for one curve. `curve` holds its efficiency.scored_frame rows (item_id, budget and
+    correct are read), `cells` its efficiency_table rows (ordered by budget)."""
     out: dict[str, Any] = {"recommended_budget": None, "best_budget": None, "reason": "", "tolerance": tolerance,
                            "saving_tokens_share": math.nan, "saving_cost_share": math.nan, "checked": ""}
     n_items = int(curve["item_id"].nunique())
@@ -130,12 +130,13 @@ def recommendation_table(scored: pd.DataFrame, table: pd.DataFrame, audit: pd.Da
     rows = []
     # each curve's scored rows by position (one grouping, not three string comparisons of every sample a curve)
     positions = scored.groupby(CURVE, sort=False).indices if len(scored) else {}
+    slim = scored[[c for c in scored if c in ("item_id", "budget", "correct")]]  # what recommend() reads
     none = np.zeros(0, np.int64)
     for key, cells in table.groupby(CURVE, sort=False):
         cost = cells["mean_cost_usd"] if _priced(cells) else cells["mean_thinking_tokens"]
         table.loc[cells.index, "on_frontier"] = pareto_frontier(list(cells["accuracy"]), list(cost.fillna(0)))
         active = control_active(curve_rows(audit, dict(zip(CURVE, key)))) if audit is not None else True
-        rec = recommend(scored.iloc[positions.get(key, none)], cells.reset_index(drop=True), tolerance=tolerance,
+        rec = recommend(slim.iloc[positions.get(key, none)], cells.reset_index(drop=True), tolerance=tolerance,
                         active=active, min_items=min_items)
         rows.append({**dict(zip(CURVE, key)), **rec})
     return pd.DataFrame(rows)
