@@ -131,7 +131,12 @@ def test_trajectory_table_edge_frames(runs):
     m = runs[0].metrics()
     for frame in (s.iloc[:0], s[s["status"] == "error"], s[s["mechanism"] != "forced"],
                   s.drop(columns=["sample_meta", "model_id"]), s.sample(frac=1, random_state=4),
-                  s.assign(budget=s["budget"].map(lambda b: float(b) if isinstance(b, int) and b % 32 else b))):
+                  s.assign(budget=s["budget"].map(lambda b: float(b) if isinstance(b, int) and b % 32 else b)),
+                  # keys whose sort order is not their first appearance: case, accents, a missing item id
+                  s.assign(item_id=s["item_id"].map({"acc-1": "Été", "acc-2": "été", "acc-3": "Zed",
+                                                     "dist-1": "_x"}).fillna(s["item_id"])),
+                  s.assign(item_id=s["item_id"].where(s["item_id"] != "acc-4"),
+                           replicate=s["replicate"].astype(object))):
         assert_same(trajectories.trajectory_table(frame, m), ref.trajectory_table(frame, m))
     assert_same(trajectories.trajectory_table(s, {"acc": "rmse"}), ref.trajectory_table(s, {"acc": "rmse"}))
 

@@ -74,12 +74,25 @@ def _scored_by_accuracy(tasks: pd.Series, metrics: dict[str, str]) -> np.ndarray
     return np.array([*good, metrics.get(np.nan, "accuracy") == "accuracy"], bool)[codes]  # code -1: missing
 
 
-def _column(values: pd.Series) -> pd.Series | np.ndarray:
-    """A column for a new frame: an arrow-backed string column as it is (converting it to Python objects and
-    back gives the same dtype and values, at a cost of seconds a million rows), anything else as a numpy array."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype == pd.StringDtype(na_value=np.nan):
-        return values.reset_index(drop=True)
-    return values.to_numpy()
+def _is_arrow_str(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype == pd.StringDtype(na_value=np.nan)
+
+
+def _sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes in the sort order of the values, a missing value last (code len(uniques)), as a sort puts it."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(uniques), codes), uniques
+
+
+def _group_ids(parts: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """One int per distinct tuple of codes, ordered as the tuples sort (mixed radix; a grouping when too large)."""
+    if math.prod(sizes) < 2 ** 62:
+        gid = np.zeros(len(parts[0]), np.int64)
+        for codes, size in zip(parts, sizes):
+            gid = gid * size + codes
+        return gid
+    frame = pd.DataFrame({n: c for n, c in enumerate(parts)})
+    return frame.groupby(list(frame), sort=True).ngroup().to_numpy()
 
 
 def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
@@ -87,7 +100,8 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
     chars (thinking characters up to the cut, probes only), design (shared / independent)."""
     if samples.empty:
         return pd.DataFrame()
-    # Vectorised over samples (a million in a big report): row positions, then only the columns used are taken.
+    # Vectorised over samples (a million in a big report): row positions, then only the columns used are taken;
+    # string key columns travel as integer codes (in sorted order) and become strings again once, at the end.
     keep = _is_int(samples["budget"]) & samples["status"].isin(["ok", "unparsed"]).to_numpy(bool)
     if not keep.any():
         return pd.DataFrame()
@@ -95,55 +109,92 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
     if not keep.any():
         return pd.DataFrame()
     idx = np.flatnonzero(keep)
-    ok = samples[[c for c in dict.fromkeys([*TRAJ, "budget", "score", "reasoning_tokens", "answer", "model_id",
-                                             "model", "sample_meta"]) if c in samples]].take(idx)
+    model_col = "model_id" if "model_id" in samples else "model"
+    decode: dict[str, pd.Index] = {}  # output column -> the strings its codes stand for
+    columns = {}
+    for name, source in [*((k, k) for k in TRAJ), ("model_id", model_col)]:
+        if _is_arrow_str(samples[source]):
+            codes, decode[name] = _sorted_codes(samples[source])
+            columns[name] = codes[idx]
+        else:
+            columns[name] = samples[source].to_numpy()[idx]
+    ok = samples[[c for c in ("budget", "score", "reasoning_tokens", "answer") if c in samples]].take(idx)
     # metadata is parsed only where it can hold a probe cut or the shared-trace marker
-    model_id = ok["model_id"] if "model_id" in ok else ok["model"]
-    raw = ok["sample_meta"] if "sample_meta" in ok else pd.Series(None, index=ok.index, dtype=object)
-    interesting = raw.notna() & raw.astype(str).str.contains("shared_think_tokens|probe_cuts", regex=True)
-    metas = {pos: _meta(v) for pos, v in zip(np.flatnonzero(interesting.to_numpy()), raw[interesting])}
-    shared_at = np.zeros(len(ok), bool)
+    metas: dict[int, dict] = {}
+    if "sample_meta" in samples:
+        raw = samples["sample_meta"]
+        hit = (raw.notna() & raw.astype(str).str.contains("shared_think_tokens|probe_cuts", regex=True)).to_numpy(
+            bool)[idx]
+        at = np.flatnonzero(hit)
+        metas = {pos: _meta(v) for pos, v in zip(at, raw.iloc[idx[at]])}
+    shared_at = np.zeros(len(idx), bool)
     for pos, meta in metas.items():
         shared_at[pos] = "shared_think_tokens" in meta
     design = np.where(shared_at, "shared", "independent").astype(object)
     score = pd.to_numeric(ok["score"], errors="coerce")
     tokens = pd.to_numeric(ok["reasoning_tokens"], errors="coerce").fillna(0)
-    base = pd.DataFrame({k: _column(ok[k]) for k in TRAJ})
+    base = pd.DataFrame({k: columns[k] for k in TRAJ})
     base = base.assign(cut=tokens.astype(np.int64).to_numpy(), budget=ok["budget"].to_numpy(), source="budget",
                        correct=(score >= 1).to_numpy(), answer=_column(ok["answer"]), chars=math.nan,
-                       design=design, model_id=_column(model_id), _pos=np.arange(len(ok)), _sub=0)
+                       design=design, model_id=columns["model_id"], _pos=np.arange(len(idx)), _sub=0)
     probes = []
-    keys = {k: base[k].to_numpy() for k in TRAJ} if metas else {}
-    model_ids = base["model_id"].to_numpy() if metas else None
     for pos, meta in metas.items():
         for sub, p in enumerate(meta.get("probe_cuts") or [], start=1):
             if p.get("truncated") or "correct" not in p:  # cut off, or never graded
                 continue
             # an unparsed probe answer (correct None) counts as not correct, like an unparsed budget sample
-            probes.append({**{k: keys[k][pos] for k in TRAJ}, "cut": int(p["cut"]), "budget": None,
+            probes.append({**{k: columns[k][pos] for k in TRAJ}, "cut": int(p["cut"]), "budget": None,
                            "source": "probe", "correct": bool(p["correct"]), "answer": p.get("answer"),
                            "chars": float(p.get("chars", math.nan)), "design": design[pos],
-                           "model_id": model_ids[pos], "_pos": pos, "_sub": sub})
+                           "model_id": columns["model_id"][pos], "_pos": pos, "_sub": sub})
     out = pd.concat([base, pd.DataFrame(probes)], ignore_index=True) if probes else base
     # the row order of one loop over samples (each sample, then its probe cuts), then a stable sort by TRAJ and
-    # cut: one group code in sorted key order (missing keys last, as a sort puts them) and a lexsort of integers
-    gid = out.groupby(TRAJ, sort=True, dropna=False).ngroup().to_numpy()
+    # cut: one group id in sorted key order (missing keys last) and a lexsort of integers
+    parts, sizes, missing = [], [], np.zeros(len(out), bool)
+    for k in TRAJ:
+        codes, size = ((out[k].to_numpy(np.int64), len(decode[k]) + 1) if k in decode else
+                       (lambda c, u: (c, len(u) + 1))(*_sorted_codes(out[k])))
+        parts.append(codes)
+        sizes.append(size)
+        missing |= codes == size - 1
+    gid = _group_ids(parts, sizes)
     cut = out["cut"].to_numpy(np.int64)
     order = np.lexsort((out["_sub"].to_numpy(), out["_pos"].to_numpy(), (out["source"] == "probe").to_numpy(),
                         cut, gid))
-    out = out.take(order).drop(columns=["_pos", "_sub"]).reset_index(drop=True)
-    gid, cut = gid[order], cut[order]
-    # budget 0 never thinks, so it carries no trace marker: the design belongs to the whole trajectory
-    if out[TRAJ].isna().to_numpy().any():  # (a key missing: groupby's own rule for such rows)
-        shared = out["design"].eq("shared").groupby([out[k] for k in TRAJ], sort=False).transform("any")
-    else:
-        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
-        any_shared = np.logical_or.reduceat(out["design"].to_numpy() == "shared", starts)
-        shared = pd.Series(np.repeat(any_shared, np.diff(np.r_[starts, len(gid)])), index=out.index)
-    out["design"] = shared.map({True: "shared", False: "independent"})
+    g, c = gid[order], cut[order]
     # a natural stop answers several budgets from one cut: keep one row per distinct cut (sorted: adjacent)
-    dup = np.r_[False, (gid[1:] == gid[:-1]) & (cut[1:] == cut[:-1])]
-    return out[~dup].reset_index(drop=True) if dup.any() else out
+    first = np.r_[True, (g[1:] != g[:-1]) | (c[1:] != c[:-1])]
+    if missing.any():  # (a key missing: groupby's own rule for such rows, on every row, then the duplicates)
+        out = _decoded(out.take(order).drop(columns=["_pos", "_sub"]).reset_index(drop=True), decode)
+        shared = out["design"].eq("shared").groupby([out[k] for k in TRAJ], sort=False).transform("any")
+        out["design"] = shared.map({True: "shared", False: "independent"})
+        return out[first].reset_index(drop=True)
+    # budget 0 never thinks, so it carries no trace marker: the design belongs to the whole trajectory (and a
+    # duplicate cut's marker counts too)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    any_shared = np.logical_or.reduceat(out["design"].to_numpy()[order] == "shared", starts)
+    shared = np.repeat(any_shared, np.diff(np.r_[starts, len(g)]))[first]
+    out = _decoded(out.take(order[first]).drop(columns=["_pos", "_sub"]).reset_index(drop=True), decode)
+    out["design"] = pd.Series(shared, index=out.index).map({True: "shared", False: "independent"})
+    return out
+
+
+def _decoded(out: pd.DataFrame, decode: dict[str, pd.Index]) -> pd.DataFrame:
+    """String columns back from their codes (a take from the few distinct strings: cheap, unlike a random take
+    of a million arrow strings)."""
+    for name, uniques in decode.items():
+        codes = out[name].to_numpy(np.int64)
+        out[name] = pd.Series(uniques.array.take(np.where(codes >= len(uniques), -1, codes), allow_fill=True),
+                              index=out.index)
+    return out
+
+
+def _column(values: pd.Series) -> pd.Series | np.ndarray:
+    """A column for a new frame: an arrow-backed string column as it is (converting it to Python objects and
+    back gives the same dtype and values, at a cost of seconds a million rows), anything else as a numpy array."""
+    if _is_arrow_str(values):
+        return values.reset_index(drop=True)
+    return values.to_numpy()
 
 
 def _event_frame(traj: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
