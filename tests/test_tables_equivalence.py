@@ -200,3 +200,20 @@ def test_sweet_spot_and_recommendation(runs, k):
         new = recommend.recommendation_table(scored, table, a)
         assert_same(new, ref.recommendation_table(scored, old_table, a))
         assert_same(table, old_table)  # on_frontier, set in place
+
+
+def test_summary_frames(tmp_path_factory):
+    """`overthink summary` hands the tables Store.dataframe(): metadata parsed into dicts, decoded budgets."""
+    path = write_random_run(tmp_path_factory.mktemp("summary") / "run", 5, n_items=10)
+    with Store(path, create=False) as store:
+        frame = store.dataframe()
+    s = frame.assign(run="run", sample_meta=frame["metadata"])
+    metrics = dict(TASKS)
+    assert_same(trajectories.trajectory_table(s, metrics), ref.trajectory_table(s, metrics))
+    assert_same(audit.audit_table(frame), ref.audit_table(frame))
+    assert_same(audit.ledger_table(s), ref.ledger_table(s))
+    traj = ref.trajectory_table(s, metrics)
+    assert_same(trajectories.flip_shares(traj, n_boot=200), ref.flip_shares(traj, n_boot=200))
+    controlled = s[s["budget"].astype(str) != "natural"]
+    assert_same(sweetspot.sweet_spot_table(controlled, metrics, n_boot=200),
+                ref.sweet_spot_table(controlled, metrics, n_boot=200))
