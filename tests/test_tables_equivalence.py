@@ -181,6 +181,9 @@ def test_probe_table_and_cues(runs, k):
         assert_same(probes.pick_for_text(data.samples, per_group), ref.pick_for_text(data.samples, per_group))
     odd = data.samples.assign(status=data.samples["status"].where(data.samples.index % 7 != 3))  # missing status
     assert_same(probes.pick_for_text(odd, 4), ref.pick_for_text(odd, 4))
+    errors = data.samples.assign(status="error")  # nothing answered: no text to probe
+    assert_same(probes.pick_for_text(errors, 4), ref.pick_for_text(errors, 4))
+    assert_same(probes.probe_table(errors, data.items, data.runs), ref.probe_table(errors, data.items, data.runs))
     for per_group in (2000, 3):
         assert_same(probes.probe_table(data.samples, data.items, data.runs, per_group=per_group),
                     ref.probe_table(data.samples, data.items, data.runs, per_group=per_group))
