@@ -678,3 +678,22 @@ def recommendation_table(scored: pd.DataFrame, table: pd.DataFrame, audit: pd.Da
                         min_items=min_items)
         rows.append({**dict(zip(EFF_CURVE, key)), **rec})
     return pd.DataFrame(rows)
+
+
+# ---- from src/overthink/analysis/efficiency.py (trajectory_waste, the loop over trajectories) --------------------
+def trajectory_outcomes_loop(traj: pd.DataFrame) -> pd.DataFrame:
+    shared = traj[traj["design"] == "shared"]
+    keys = ["run", *EFF_CURVE, "item_id", "replicate"]
+    per = []
+    for key, g in shared.groupby(keys, sort=False):
+        cuts, ok = g["cut"].to_numpy(float), g["correct"].to_numpy(bool)
+        total = cuts[-1]
+        if len(g) < 2 or total <= 0:
+            continue
+        first = cuts[ok.argmax()] if ok.any() else math.nan
+        stay = math.nan
+        if ok[-1]:
+            last_wrong = np.flatnonzero(~ok)
+            stay = cuts[last_wrong[-1] + 1] if len(last_wrong) else cuts[0]
+        per.append({**dict(zip(keys, key)), "final": float(ok[-1]), "first": first, "stay": stay, "total": total})
+    return pd.DataFrame(per)

@@ -220,3 +220,16 @@ def test_summary_frames(tmp_path_factory):
     controlled = s[s["budget"].astype(str) != "natural"]
     assert_same(sweetspot.sweet_spot_table(controlled, metrics, n_boot=200),
                 ref.sweet_spot_table(controlled, metrics, n_boot=200))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_trajectory_outcomes_equal_the_waste_loop(runs, k):
+    """trajectories.trajectory_outcomes is what efficiency.trajectory_waste's loop computes per trajectory."""
+    traj = ref.trajectory_table(runs[k].samples, runs[k].metrics())
+    for frame in (traj, traj.assign(design="shared"), traj.sample(frac=1, random_state=2).assign(design="shared")):
+        want = ref.trajectory_outcomes_loop(frame)
+        got = trajectories.trajectory_outcomes(frame)
+        if want.empty:
+            assert got.empty
+        else:
+            assert_same(got, want)

@@ -238,6 +238,44 @@ def _event_frame(traj: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
                       design=first["design"].to_numpy()), order
 
 
+def trajectory_outcomes(traj: pd.DataFrame) -> pd.DataFrame:
+    """Per shared-trace trajectory with two or more cuts and a positive longest cut (in order of first appearance):
+    TRAJ keys, final (1.0 when the longest cut is correct), first (the first correct cut, NaN when none), stay (the
+    cut from which the answer stays correct to the end, NaN when it ends wrong) and total (the longest cut), all in
+    thinking tokens. What efficiency.trajectory_waste computes per trajectory, vectorised (a shared-trace sweep of
+    a million samples has some 200,000 trajectories: a pandas group each costs minutes)."""
+    columns = [*TRAJ, "final", "first", "stay", "total"]
+    if traj is None or traj.empty:
+        return pd.DataFrame(columns=columns)
+    shared = traj[(traj["design"] == "shared").to_numpy(bool)]
+    gid = shared.groupby(TRAJ, sort=False).ngroup().to_numpy()
+    keep = np.flatnonzero(gid >= 0)  # a missing key belongs to no trajectory (as in groupby)
+    order = keep[np.argsort(gid[keep], kind="stable")]
+    if not len(order):
+        return pd.DataFrame(columns=columns)
+    g = gid[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    ends = starts + sizes - 1
+    rel = np.arange(len(order)) - np.repeat(starts, sizes)
+    cuts = shared["cut"].to_numpy(float)[order]
+    ok = shared["correct"].to_numpy(bool)[order]
+    total = cuts[ends]
+    first_ok = np.minimum.reduceat(np.where(ok, rel, len(order)), starts)
+    last_wrong = np.maximum.reduceat(np.where(ok, -1, rel), starts)
+    ends_ok = ok[ends]
+    first = np.where(first_ok < len(order), cuts[np.minimum(starts + first_ok, ends)], math.nan)
+    stay = np.where(ends_ok, np.where(last_wrong >= 0, cuts[np.minimum(starts + last_wrong + 1, ends)],
+                                      cuts[starts]), math.nan)
+    picked = np.flatnonzero((sizes >= 2) & (total > 0))
+    if not len(picked):
+        return pd.DataFrame(columns=columns)
+    head = shared[TRAJ].iloc[order[starts[picked]]]
+    out = pd.DataFrame({k: _column(head[k]) for k in TRAJ})
+    return out.assign(final=ends_ok[picked].astype(float), first=first[picked], stay=stay[picked],
+                      total=total[picked])
+
+
 def shuffled_shares(n_cuts: int, n_correct: int) -> dict[str, float]:
     """Chance of each flip kind when the order of a trajectory's cuts is a uniformly random permutation."""
     m, k = n_cuts, n_correct
