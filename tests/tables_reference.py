@@ -697,3 +697,18 @@ def trajectory_outcomes_loop(traj: pd.DataFrame) -> pd.DataFrame:
             stay = cuts[last_wrong[-1] + 1] if len(last_wrong) else cuts[0]
         per.append({**dict(zip(keys, key)), "final": float(ok[-1]), "first": first, "stay": stay, "total": total})
     return pd.DataFrame(per)
+
+
+def efficiency_tables(samples, metrics, *, traj=None, audit=None, tolerance=REC_TOLERANCE, t_max=1000,
+                      n_boot=N_BOOT):
+    from overthink.analysis.efficiency import curve_efficiency, efficiency_table, scored_frame, trajectory_waste
+
+    scored = scored_frame(samples, metrics)  # once for both tables
+    table = efficiency_table(samples, metrics, t_max=t_max, n_boot=n_boot, scored=scored)
+    if table.empty:
+        return {"efficiency": table, "efficiency_curves": pd.DataFrame(), "recommendation": pd.DataFrame()}
+    if traj is None:
+        traj = trajectory_table(samples, metrics)
+    recs = recommendation_table(scored, table, audit, tolerance=tolerance)
+    curves = curve_efficiency(table, trajectory_waste(traj, n_boot=n_boot))
+    return {"efficiency": table, "efficiency_curves": curves, "recommendation": recs}

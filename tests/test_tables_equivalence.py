@@ -233,3 +233,14 @@ def test_trajectory_outcomes_equal_the_waste_loop(runs, k):
             assert got.empty
         else:
             assert_same(got, want)
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_efficiency_tables(runs, k):
+    data = runs[k]
+    s, m = data.samples, data.metrics()
+    new = recommend.efficiency_tables(s, m, n_boot=200)
+    old = ref.efficiency_tables(s, m, n_boot=200)
+    assert set(new) == set(old)
+    for name in old:
+        assert_same(new[name], old[name])

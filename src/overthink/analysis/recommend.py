@@ -29,6 +29,10 @@ from .efficiency import CURVE, T_MAX, curve_efficiency, efficiency_table, scored
 from .trajectories import trajectory_table
 
 TOLERANCE = 0.02
+# what efficiency.scored_frame (with cost.sample_costs), efficiency_table and recommend() read of the samples
+SCORED_COLUMNS = frozenset({"run", "task", "model", "model_id", "provider", "mechanism", "budget", "item_id",
+                            "replicate", "status", "score", "reasoning_tokens", "cost_usd", "output_tokens",
+                            "input_tokens"})
 MIN_ITEMS = 10  # as the curve verdicts (issue 24): fewer items and no interval means much
 LEVEL = 0.95
 
@@ -147,7 +151,8 @@ def efficiency_tables(samples: pd.DataFrame, metrics: dict[str, str], *, traj: p
                       n_boot: int = N_BOOT) -> dict[str, pd.DataFrame]:
     """analyze()'s `efficiency` (per budget, with `on_frontier`), `efficiency_curves` (per curve, at its largest
     budget, with outcome efficiency / wasted token share where trajectories exist) and `recommendation`."""
-    scored = scored_frame(samples, metrics)  # once for both tables
+    # once for both tables, from only the columns they read: scored_frame copies every column it is given
+    scored = scored_frame(samples[[c for c in samples if c in SCORED_COLUMNS]], metrics)
     table = efficiency_table(samples, metrics, t_max=t_max, n_boot=n_boot, scored=scored)
     if table.empty:
         return {"efficiency": table, "efficiency_curves": pd.DataFrame(), "recommendation": pd.DataFrame()}
