@@ -166,66 +166,95 @@ def enforcement_column(samples: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         recorded.loc[found.index] = found
     provider = samples["provider"] if "provider" in samples else samples["model"].str.split(":").str[0]
     model = samples["model_id"] if "model_id" in samples else samples["model"]
-    keys = pd.DataFrame({"p": provider.astype(str).to_numpy(), "m": samples["mechanism"].astype(str).to_numpy(),
-                         "b": samples["budget"].astype(str).to_numpy(), "n": model.astype(str).to_numpy()})
-    codes = keys.groupby(list(keys), sort=False).ngroup().to_numpy()
+    # one derivation per distinct (provider, mechanism, budget, model), from integer codes of each column
+    parts = [pd.factorize(c.astype(str)) for c in (provider, samples["mechanism"], samples["budget"], model)]
+    combined = np.zeros(len(samples), np.int64)
+    for codes, uniques in parts:
+        combined = combined * max(len(uniques), 1) + codes
+    codes, _ = pd.factorize(combined)
     firsts = np.unique(codes, return_index=True)[1]  # one sample per key, the budget in its own type
-    derived = np.array([derive_enforced_by(keys["p"][i], keys["m"][i], samples["budget"].iloc[i],
-                                           model_name(keys["n"][i])) for i in firsts], dtype=object)
+    (p_codes, p_uniq), (m_codes, m_uniq), (b_codes, b_uniq), (n_codes, n_uniq) = parts
+    derived = np.array([derive_enforced_by(p_uniq[p_codes[i]], m_uniq[m_codes[i]], samples["budget"].iloc[i],
+                                           model_name(n_uniq[n_codes[i]])) for i in firsts], dtype=object)
     fallback = pd.Series(derived[codes], index=samples.index)
     inferred = recorded.isna()
     return recorded.where(~inferred, fallback), inferred
 
 
-def _cell(key: tuple, rows: pd.DataFrame, tolerance: float) -> dict[str, Any]:
+def _cell(key: tuple, at: np.ndarray, cols: dict[str, Any], tolerance: float) -> tuple[dict[str, Any], np.ndarray]:
+    """The audit row of one cell (its samples at positions `at`) and its measured token counts."""
     task, model, mechanism, budget = key
-    done = rows[rows["status"].isin(DONE) & rows["reasoning_tokens"].notna()]
-    tokens = done["reasoning_tokens"].to_numpy(float)
-    provider = str(rows["provider"].iloc[0]) if "provider" in rows else str(model).split(":", 1)[0]
-    labels = rows["_enforced"].value_counts()
+    done_at = at[cols["done"][at]]
+    tokens = cols["tokens"][done_at]
+    provider = str(cols["provider"].iloc[at[0]]) if cols["provider"] is not None else str(model).split(":", 1)[0]
+    labels = pd.Series(cols["enforced"][at], dtype=object).value_counts()
     cap = cap_of(budget)
     hard = is_hard(labels.index[0], cap) if len(labels) else False
-    inferred = " (inferred)" if rows["_inferred"].any() else ""  # a store from before enforced_by was recorded
+    inferred = " (inferred)" if cols["inferred"][at].any() else ""  # a store from before enforced_by was recorded
+    source = cols["source"]
     row: dict[str, Any] = dict(
         task=task, model=model, mechanism=mechanism, budget=budget, provider=provider,
-        enforced_by=" + ".join(labels.index) + inferred, hard_cap=hard, n=len(rows), n_measured=len(tokens),
+        enforced_by=" + ".join(labels.index) + inferred, hard_cap=hard, n=len(at), n_measured=len(tokens),
         median_tokens=float(np.median(tokens)) if len(tokens) else math.nan,
         p90_tokens=float(np.quantile(tokens, 0.9)) if len(tokens) else math.nan,
         max_tokens=float(tokens.max()) if len(tokens) else math.nan,
         over_cap_share=float(np.mean(tokens > cap)) if cap is not None and len(tokens) else math.nan,
-        token_source=token_source(done["reasoning_tokens_source"]) if "reasoning_tokens_source" in done else "",
+        token_source=token_source(source.iloc[done_at]) if source is not None else "",
         flag="")
     if hard and len(tokens) and tokens.max() > allowed(cap, tolerance):
         row["flag"] = (f"exceeded: {int(tokens.max()):,} observed at {cap:,}" if cap else
                        f"thinking not switched off: {int(tokens.max()):,} reasoning tokens at budget {budget}")
-    return row
+    return row, tokens
+
+
+def _cells(samples: pd.DataFrame) -> tuple[list[tuple], list[np.ndarray]]:
+    """The cells of samples.groupby(CELL, sort=False) without splitting the frame: each cell's key (as groupby
+    names it: each column's first-seen value) and row positions in their order; rows with a missing key in none."""
+    factorized = [pd.factorize(samples[c]) for c in CELL]
+    combined = np.zeros(len(samples), np.int64)
+    missing = np.zeros(len(samples), bool)
+    for codes, uniques in factorized:
+        combined = combined * max(len(uniques), 1) + codes
+        missing |= codes < 0
+    valid = np.flatnonzero(~missing)
+    cell, _ = pd.factorize(combined[valid])  # in order of first appearance, as groupby(sort=False)
+    order = valid[np.argsort(cell, kind="stable")]
+    bounds = np.searchsorted(np.sort(cell, kind="stable"), np.arange(cell.max() + 2 if len(cell) else 1))
+    groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    keys = [tuple(uniques[codes[g[0]]] for codes, uniques in factorized) for g in groups]
+    return keys, groups
 
 
 def audit_table(samples: pd.DataFrame, *, tolerance: float = TOLERANCE) -> pd.DataFrame:
     """One row per cell, with the curve's flags and `control_active` repeated on each of its cells."""
     if samples.empty:
         return pd.DataFrame()
-    keep = [c for c in (*CELL, "status", "reasoning_tokens", "reasoning_tokens_source", "provider") if c in samples]
     enforced, inferred = enforcement_column(samples)
-    samples = samples[keep].assign(_enforced=enforced, _inferred=inferred)
-    cells = [_cell(key, rows, tolerance) for key, rows in samples.groupby(list(CELL), sort=False)]
-    table = pd.DataFrame(cells)
+    # Columns as arrays once, cells as row positions: a million samples are never split into per-cell frames.
+    tokens = samples["reasoning_tokens"]
+    cols: dict[str, Any] = dict(
+        done=(samples["status"].isin(DONE) & tokens.notna()).to_numpy(bool), tokens=tokens.to_numpy(float),
+        provider=samples["provider"] if "provider" in samples else None, enforced=enforced.to_numpy(object),
+        inferred=inferred.to_numpy(bool),
+        source=samples["reasoning_tokens_source"] if "reasoning_tokens_source" in samples else None)
+    keys, groups = _cells(samples)
+    cells, lengths = zip(*(_cell(key, at, cols, tolerance) for key, at in zip(keys, groups)))
+    table = pd.DataFrame(list(cells)).assign(_cell=np.arange(len(cells)))
     table = table.assign(_o=table["budget"].map(budget_sort_key)).sort_values(
         [*CURVE, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
     table["curve_flags"], table["control_active"] = "", True
-    curves = dict(iter(samples.groupby(list(CURVE), sort=False)))
-    for key, idx in table.groupby(list(CURVE), sort=False).groups.items():
+    for idx in table.groupby(list(CURVE), sort=False).groups.values():
         controlled = [i for i in idx if table.at[i, "budget"] != NATURAL]
-        flags, active = _curve_flags(table.loc[controlled], curves[key]) if controlled else ([], True)
+        rows = table.loc[controlled]
+        flags, active = (_curve_flags(rows, [lengths[c] for c in rows["_cell"]]) if controlled else ([], True))
         table.loc[idx, "curve_flags"] = "; ".join(flags)
         table.loc[idx, "control_active"] = active
-    return table
+    return table.drop(columns="_cell")
 
 
-def _curve_flags(cells: pd.DataFrame, curve: pd.DataFrame) -> tuple[list[str], bool]:
-    done = curve[curve["status"].isin(DONE) & curve["reasoning_tokens"].notna()]
+def _curve_flags(cells: pd.DataFrame, lengths: list[np.ndarray]) -> tuple[list[str], bool]:
+    """Flags of one curve from its controlled cells (audit rows) and each cell's measured token counts."""
     budgets = list(cells["budget"])
-    lengths = [done.loc[done["budget"] == b, "reasoning_tokens"].to_numpy(float) for b in budgets]
     flags, active = [], True
     trend = length_trend(budgets, lengths)
     if trend["rises"] is False:
@@ -300,16 +329,22 @@ def ledger_table(samples: pd.DataFrame) -> pd.DataFrame:
     source = samples["reasoning_tokens_source"].astype(str)
     out["billed_output_tokens"], out["reasoning_tokens"], out["reasoning_tokens_source"] = billed, reasoning, source
     # Billed minus reasoning is exact when both counts are measured; otherwise estimate from the answer text.
-    exact = ((source.map(SOURCE_KIND).isin(["usage", "tokenizer"]) | (source == "no_thinking"))
-             & billed.notna() & reasoning.notna())
+    codes, uniques = pd.factorize(source)  # per distinct source, not per sample
+    measured = np.array([SOURCE_KIND.get(s) in ("usage", "tokenizer") or s == "no_thinking" for s in uniques],
+                        bool)[codes] if len(uniques) else np.zeros(len(source), bool)
+    exact = measured & billed.notna().to_numpy() & reasoning.notna().to_numpy()
     nan = pd.Series(np.nan, index=samples.index)
     chars = pd.to_numeric(samples["answer_chars"], errors="coerce") if "answer_chars" in samples else nan
     out["answer_tokens"] = np.where(exact, (billed - reasoning).clip(lower=0), np.ceil(chars / 4))
     out["answer_tokens_source"] = np.where(exact, "billed minus reasoning",
                                            np.where(chars.notna(), "estimate", "none"))
     model = (samples["model_id"] if "model_id" in samples else samples["model"]).astype(str)
-    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([out["provider"], model]))
-    text_kind = np.array([reasoning_text_kind(p, model_name(m), 1, 1) for p, m in uniques], dtype=object)[codes]
+    # per distinct (provider, model): codes of each, combined (a MultiIndex of a million rows costs seconds)
+    p_codes, providers = pd.factorize(out["provider"])
+    m_codes, models = pd.factorize(model)
+    codes, pairs = pd.factorize(p_codes * max(len(models), 1) + m_codes)
+    text_kind = np.array([reasoning_text_kind(providers[c // len(models)], model_name(models[c % len(models)]), 1, 1)
+                          for c in pairs], dtype=object)[codes]
     # Without stored text sizes (Store.dataframe) the kind stays unknown rather than guessed.
     text = pd.to_numeric(samples["reasoning_chars"], errors="coerce") if "reasoning_chars" in samples else nan
     out["reasoning_text"] = np.select([text > 0, text.notna() & (reasoning.fillna(0) > 0), text.notna()],

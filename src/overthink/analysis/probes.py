@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..store import Store
@@ -64,19 +65,37 @@ def read_sample_probes(path: Path, picked: pd.DataFrame, cue_of: dict[tuple[str,
 
 def pick_for_text(samples: pd.DataFrame, per_group: int) -> pd.DataFrame:
     """A fixed pseudo-random subset of answered samples, at most per_group per (run, task, model, mech, budget)."""
-    # only the columns used: the shuffle copies what it is given (the permutation depends on the row count alone)
     wanted = [c for c in ("id", "run", *KEYS, "item_id", "status") if c in samples]
-    answered = samples.loc[samples["status"] != "error", wanted]
-    return answered.sample(frac=1, random_state=0).groupby(["run", *KEYS], sort=False).head(per_group)
+    # The permutation of DataFrame.sample(frac=1, random_state=0) depends on the row count alone: draw it over
+    # positions, keep the first per_group of each group in that order (groupby.head, with its group codes), and
+    # take only the picked rows (not a shuffled copy of a million).
+    answered = np.flatnonzero((samples["status"] != "error").to_numpy(bool))
+    perm = pd.Series(np.arange(len(answered))).sample(frac=1, random_state=0).to_numpy()
+    group = samples.groupby(["run", *KEYS], sort=False).ngroup().to_numpy()[answered[perm]]
+    rank = pd.Series(group).groupby(group).cumcount().to_numpy()
+    return samples[wanted].iloc[answered[perm[(rank < per_group) & (group >= 0)]]]
 
 
 def cues_by_item(items: pd.DataFrame) -> dict[tuple[str, str, str], Cues]:
     """(run, task, item_id) -> the distractor cues of every item whose metadata lists distractor spans."""
-    cue_of = {}
-    for it in items.itertuples(index=False):
-        spans = it.metadata.get("distractor_spans") if isinstance(it.metadata, dict) else None
+    cue_of: dict[tuple[str, str, str], Cues] = {}
+    if items.empty:
+        return cue_of
+    memo: dict[tuple, Cues] = {}  # items of several runs (or tasks) often share a prompt: its cues are computed once
+    columns = [items[c].tolist() for c in ("run", "task", "item_id", "prompt", "expected", "metadata")]
+    for run, task, item_id, prompt, expected, metadata in zip(*columns):
+        spans = metadata.get("distractor_spans") if isinstance(metadata, dict) else None
         if spans:
-            cue_of[(it.run, it.task, it.item_id)] = distractor_cues(it.prompt, list(spans), it.expected)
+            try:
+                key = (prompt, tuple(spans), expected)
+                cues = memo.get(key)
+            except TypeError:  # an unhashable span or answer: no memo
+                key, cues = None, None
+            if cues is None:
+                cues = distractor_cues(prompt, list(spans), expected)
+                if key is not None:
+                    memo[key] = cues
+            cue_of[(run, task, item_id)] = cues
     return cue_of
 
 

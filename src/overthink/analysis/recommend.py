@@ -29,6 +29,10 @@ from .efficiency import CURVE, T_MAX, curve_efficiency, efficiency_table, scored
 from .trajectories import trajectory_table
 
 TOLERANCE = 0.02
+# what efficiency.scored_frame (with cost.sample_costs), efficiency_table and recommend() read of the samples
+SCORED_COLUMNS = frozenset({"run", "task", "model", "model_id", "provider", "mechanism", "budget", "item_id",
+                            "replicate", "status", "score", "reasoning_tokens", "cost_usd", "output_tokens",
+                            "input_tokens"})
 MIN_ITEMS = 10  # as the curve verdicts (issue 24): fewer items and no interval means much
 LEVEL = 0.95
 
@@ -65,8 +69,8 @@ def paired_upper_bound(best: pd.Series, other: pd.Series, level: float = LEVEL) 
 
 def recommend(curve: pd.DataFrame, cells: pd.DataFrame, *, tolerance: float = TOLERANCE,
               active: bool = True, min_items: int = MIN_ITEMS) -> dict[str, Any]:
-    """The recommendation for one curve. `curve` holds its efficiency.scored_frame rows, `cells` its
-    efficiency_table rows (ordered by budget)."""
+    """The recommendation for one curve. `curve` holds its efficiency.scored_frame rows (item_id, budget and
+    correct are read), `cells` its efficiency_table rows (ordered by budget)."""
     out: dict[str, Any] = {"recommended_budget": None, "best_budget": None, "reason": "", "tolerance": tolerance,
                            "saving_tokens_share": math.nan, "saving_cost_share": math.nan, "checked": ""}
     n_items = int(curve["item_id"].nunique())
@@ -128,15 +132,16 @@ def recommendation_table(scored: pd.DataFrame, table: pd.DataFrame, audit: pd.Da
         return pd.DataFrame()
     table["on_frontier"] = False
     rows = []
+    # each curve's scored rows by position (one grouping, not three string comparisons of every sample a curve)
+    positions = scored.groupby(CURVE, sort=False).indices if len(scored) else {}
+    slim = scored[[c for c in scored if c in ("item_id", "budget", "correct")]]  # what recommend() reads
+    none = np.zeros(0, np.int64)
     for key, cells in table.groupby(CURVE, sort=False):
         cost = cells["mean_cost_usd"] if _priced(cells) else cells["mean_thinking_tokens"]
         table.loc[cells.index, "on_frontier"] = pareto_frontier(list(cells["accuracy"]), list(cost.fillna(0)))
-        mask = np.ones(len(scored), bool)
-        for col, value in zip(CURVE, key):
-            mask &= (scored[col] == value).to_numpy()
         active = control_active(curve_rows(audit, dict(zip(CURVE, key)))) if audit is not None else True
-        rec = recommend(scored[mask], cells.reset_index(drop=True), tolerance=tolerance, active=active,
-                        min_items=min_items)
+        rec = recommend(slim.iloc[positions.get(key, none)], cells.reset_index(drop=True), tolerance=tolerance,
+                        active=active, min_items=min_items)
         rows.append({**dict(zip(CURVE, key)), **rec})
     return pd.DataFrame(rows)
 
@@ -146,7 +151,8 @@ def efficiency_tables(samples: pd.DataFrame, metrics: dict[str, str], *, traj: p
                       n_boot: int = N_BOOT) -> dict[str, pd.DataFrame]:
     """analyze()'s `efficiency` (per budget, with `on_frontier`), `efficiency_curves` (per curve, at its largest
     budget, with outcome efficiency / wasted token share where trajectories exist) and `recommendation`."""
-    scored = scored_frame(samples, metrics)  # once for both tables
+    # once for both tables, from only the columns they read: scored_frame copies every column it is given
+    scored = scored_frame(samples[[c for c in samples if c in SCORED_COLUMNS]], metrics)
     table = efficiency_table(samples, metrics, t_max=t_max, n_boot=n_boot, scored=scored)
     if table.empty:
         return {"efficiency": table, "efficiency_curves": pd.DataFrame(), "recommendation": pd.DataFrame()}

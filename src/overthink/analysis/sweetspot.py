@@ -63,6 +63,17 @@ def sureness_words(p: float) -> str:
     return "confident" if p >= 0.9 else "fairly sure" if p >= 0.7 else "unsure"
 
 
+def _resampled_means(sums: np.ndarray, counts: np.ndarray, weights: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """(w @ sums) / (w @ counts) per block of weights. With whole-number sums (0/1 scores) sums and counts go
+    through one matrix product, which reads the weights (resamples x items) once instead of twice: every partial
+    sum is then a whole number below 2**53, so the result is bitwise the same in any summation order."""
+    if np.array_equal(sums, np.round(sums)):
+        both = np.hstack([sums, counts])
+        k = sums.shape[1]
+        return [(lambda m: m[:, :k] / m[:, k:])(w @ both) for w in weights]
+    return [(w @ sums) / (w @ counts) for w in weights]
+
+
 def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N_BOOT,
                seed: int = 0) -> dict:
     """Peak, change point and recommendation for the samples of one curve (numeric or effort budgets)."""
@@ -92,8 +103,8 @@ def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N
 
     with np.errstate(invalid="ignore", divide="ignore"):
         point = finish(sums.sum(0) / counts.sum(0))
-        boots = np.concatenate([finish((w @ sums) / (w @ counts))  # n_boot x n_budgets; NaN: no scored sample
-                                for w in boot_weights(n_items, n_boot, seed)])
+        boots = np.concatenate([finish(ratio)  # n_boot x n_budgets; NaN: no scored sample
+                                for ratio in _resampled_means(sums, counts, boot_weights(n_items, n_boot, seed))])
     boots = boots[np.isfinite(boots).sum(axis=1) >= 2]
     peak = int(np.nanargmax(point))
     c = max_difference(boots, point)
@@ -118,7 +129,9 @@ def sweet_spot(curve: pd.DataFrame, metric: str = "accuracy", *, n_boot: int = N
 
 
 def sweet_spot_table(samples: pd.DataFrame, metrics: dict[str, str], *, n_boot: int = N_BOOT) -> pd.DataFrame:
-    controlled = samples[samples["budget"].astype(str) != "natural"]
+    # only the columns a curve uses: splitting a million samples into curves copies what it is given
+    used = [c for c in (*KEYS, "item_id", "budget", "status", "score") if c in samples]
+    controlled = samples.loc[(samples["budget"].astype(str) != "natural").to_numpy(bool), used]
     rows = []
     for key, curve in controlled.groupby(KEYS, sort=False):
         metric = metrics.get(key[0], "accuracy")
