@@ -33,6 +33,7 @@ import pandas as pd
 from ..core import NATURAL, budget_sort_key
 from .cost import basis_words, sample_costs, unpriced_words
 from .curves import N_BOOT, item_bootstrap, item_bootstrap_many
+from .trajectories import trajectory_outcomes
 
 T_MAX = 1000  # OptimalThinkingBench's t_max (thinking tokens); ours by default
 OAA_THRESHOLDS = (100, 250, 500, 1000)  # t for OAA_t in tables and `summary --json`
@@ -194,24 +195,10 @@ def trajectory_waste(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFram
     with item-bootstrap CIs. `traj` is analysis.trajectories.trajectory_table; independent sweeps are left out."""
     if traj is None or traj.empty:
         return pd.DataFrame()
-    shared = traj[traj["design"] == "shared"]
-    rows = []
-    keys = ["run", *CURVE, "item_id", "replicate"]
-    per = []
-    for key, g in shared.groupby(keys, sort=False):
-        cuts, ok = g["cut"].to_numpy(float), g["correct"].to_numpy(bool)
-        total = cuts[-1]
-        if len(g) < 2 or total <= 0:
-            continue
-        first = cuts[ok.argmax()] if ok.any() else math.nan
-        stay = math.nan
-        if ok[-1]:
-            last_wrong = np.flatnonzero(~ok)
-            stay = cuts[last_wrong[-1] + 1] if len(last_wrong) else cuts[0]
-        per.append({**dict(zip(keys, key)), "final": float(ok[-1]), "first": first, "stay": stay, "total": total})
-    if not per:
+    df = trajectory_outcomes(traj)  # one row per shared-trace trajectory (vectorised: 200,000 at a million)
+    if df.empty:
         return pd.DataFrame()
-    df = pd.DataFrame(per)
+    rows = []
     df["eff"] = np.where(df["final"] > 0, df["first"] / df["total"], 0.0)
     df["waste"] = np.where(df["final"] > 0, df["total"] - df["stay"], 0.0)
     df["total_correct"] = np.where(df["final"] > 0, df["total"], 0.0)
