@@ -157,3 +157,20 @@ def test_prompted_budgets_are_soft(tmp_path, mode):
     assert (audit["flag"] == "").all() and audit.loc[0, "over_cap_share"] == 1.0
     assert (audit["token_source"] == "estimate").all()
     assert not audit["control_active"].any()  # the stated budget did not change the length
+
+
+def test_spearman_is_scipys_without_importing_scipy_stats():
+    # audit.spearman stands in for scipy.stats.spearmanr in every run summary (importing scipy.stats costs ~1 s)
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from overthink.analysis.audit import spearman
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(3, 200))
+        x = rng.integers(0, int(rng.integers(2, 6)), n).astype(float)  # budget ranks: many ties
+        y = np.round(rng.normal(size=n) * 50 + x * rng.normal() * 50, int(rng.integers(0, 2)))  # tied lengths too
+        if np.ptp(x) > 0 and np.ptp(y) > 0:
+            assert spearman(x, y) == pytest.approx(float(spearmanr(x, y).statistic), abs=1e-12)
+    assert math.isnan(spearman(np.array([1.0, 1.0]), np.array([1.0, 2.0])))

@@ -42,6 +42,13 @@ class RunData:
         return {t: self.metric(t) for t in self.samples["task"].unique()} if len(self.samples) else {}
 
 
+def read_samples(store: Store, extra: Sequence[str] = ()) -> pd.DataFrame:
+    """One store's samples in the analysis form: SAMPLE_COLUMNS (+ `extra`) as stored, read in one query (no
+    per-row decoding: metadata stays JSON text, as `sample_meta`), token counts and scores as floats."""
+    frame = store.sample_frame([*SAMPLE_COLUMNS, *extra])
+    return frame.astype({"reasoning_tokens": "float64", "score": "float64"})
+
+
 def _run_labels(run_dirs: Sequence[Path]) -> list[str]:
     names = [p.name or str(p) for p in run_dirs]
     if len(set(names)) == len(names):
@@ -60,7 +67,7 @@ def load_runs(run_dirs: Sequence[str | Path]) -> RunData:
         if not (path / DB_NAME).exists():
             raise UserError(f"{path} is not a run directory (no {DB_NAME} in it)")
         with Store(path, create=False) as store:
-            frame = store.sample_frame(SAMPLE_COLUMNS)
+            frame = read_samples(store)
             items = pd.DataFrame(store.items(), columns=["task", "item_id", "prompt", "expected", "metadata"])
             for name, info in store.meta().task_dicts().items():
                 tasks.setdefault(name, info)
@@ -69,7 +76,6 @@ def load_runs(run_dirs: Sequence[str | Path]) -> RunData:
         frames.append(frame)
         item_frames.append(items)
     samples = pd.concat(frames, ignore_index=True)
-    samples = samples.astype({"reasoning_tokens": "float64", "score": "float64"})
     samples["model_id"] = samples["model"]  # as stored; `model` may become a display label below
     _label_models(samples)
     return RunData(samples, pd.concat(item_frames, ignore_index=True), tasks, dict(zip(labels, paths)))

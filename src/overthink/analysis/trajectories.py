@@ -27,7 +27,6 @@ count as independent observations. Only accuracy-scored tasks (score 0/1) have t
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .audit import meta as parse_meta
 from .curves import N_BOOT, boot_weights
 from .load import read_texts
 from .probes import _MARKER_RE, cues_by_item, engages
@@ -45,16 +45,6 @@ FLIP_COLUMNS = [*TRAJ, "kind", "from_cut", "to_cut", "answer_before", "answer_af
                 "span_start", "span_end", "span_text", "span_tokens", "span_markers_per_1k", "rest_markers_per_1k",
                 "span_engages", "rest_engages", "score_rank"]
 _TOKEN_RE = re.compile(r"\S+")
-
-
-def _meta(raw: object) -> dict:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        out = json.loads(raw) if isinstance(raw, str) and raw else {}
-    except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
 
 
 def _is_int(values: pd.Series) -> np.ndarray:
@@ -126,7 +116,7 @@ def trajectory_table(samples: pd.DataFrame, metrics: dict[str, str]) -> pd.DataF
         hit = (raw.notna() & raw.astype(str).str.contains("shared_think_tokens|probe_cuts", regex=True)).to_numpy(
             bool)[idx]
         at = np.flatnonzero(hit)
-        metas = {pos: _meta(v) for pos, v in zip(at, raw.iloc[idx[at]])}
+        metas = {pos: parse_meta(v) for pos, v in zip(at, raw.iloc[idx[at]])}
     shared_at = np.zeros(len(idx), bool)
     for pos, meta in metas.items():
         shared_at[pos] = "shared_think_tokens" in meta

@@ -17,9 +17,11 @@ from typing import IO, Any
 import pandas as pd
 
 from ..analysis.audit import audit_table
+from ..analysis.audit import meta as sample_meta
 from ..analysis.cost import cost_tables
 from ..analysis.curves import score_table
 from ..analysis.efficiency import OAA_THRESHOLDS
+from ..analysis.load import read_samples
 from ..analysis.recommend import TOLERANCE, efficiency_tables
 from ..analysis.setup_checks import setup_warnings
 from ..analysis.trends import verdict_table
@@ -65,7 +67,8 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
     """Read one run and compute its score table, verdicts (controlled budgets only) and setup warnings."""
     run_dir = Path(run_dir)
     with Store(run_dir, create=False) as store:
-        samples = store.dataframe()
+        # the analysis form (one query, metadata as JSON text): decoding every sample took 8 s at 120,000
+        samples = read_samples(store, extra=("correct",))
         meta = store.meta()
     config, sequential, metrics = meta.config or {}, meta.sequential, meta.metrics()
     origin = provenance_line(meta.sessions, writing=holder(run_dir) is not None)
@@ -83,8 +86,7 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
     if timed_out:
         warnings.append(f"{timed_out} sample(s) timed out (no answer within the model's timeout_s); they are "
                         f"stored as errors and `overthink resume` retries them")
-    # trajectories read the sample metadata under the name load_runs gives it
-    efficiency = efficiency_tables(samples.assign(run=run_dir.name, sample_meta=samples["metadata"]), metrics,
+    efficiency = efficiency_tables(samples.assign(run=run_dir.name, model_id=samples["model"]), metrics,
                                    audit=audit, tolerance=tolerance)
     return Summary(run_dir, scores, verdicts, warnings, audit, origin, sequential=sequential, efficiency=efficiency,
                    cost=cost_tables(samples, specs))
@@ -92,10 +94,11 @@ def build_summary(run_dir: str | Path, *, tolerance: float = TOLERANCE) -> Summa
 
 def timed_out_samples(samples: pd.DataFrame) -> int:
     """Error samples whose request got no answer within the timeout (metadata.failure, sweep/record.py)."""
-    if "metadata" not in samples:
+    column = "sample_meta" if "sample_meta" in samples else "metadata"  # read_samples' frame or Store.dataframe's
+    if column not in samples:
         return 0
-    errors = samples.loc[samples["status"] == "error", "metadata"]
-    return int(sum(isinstance(m, dict) and m.get("failure") == "timeout" for m in errors))
+    errors = samples.loc[samples["status"] == "error", column]
+    return int(sum(sample_meta(m).get("failure") == "timeout" for m in errors))
 
 
 def _clean(value: Any) -> Any:
