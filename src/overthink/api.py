@@ -36,7 +36,6 @@ from .config import ExperimentConfig, build_config
 from .core import Budget
 from .errors import EXIT_ERRORS, EXIT_OK, EXIT_SIGNAL, EXIT_STOPPED, ConfigError, UserError
 from .importers.table import frame_tables
-from .report.html import build_report
 from .report.summary import Summary, build_summary
 from .store import DB_NAME, RunMeta, Store
 from .store.lock import RunLock, describe, holder
@@ -279,6 +278,9 @@ def write_report(runs: str | Path | Run | Sequence[str | Path | Run], out: str |
             raise UserError(f"{path} is not a run directory (no {DB_NAME} in it)")
     if out is None:
         out = unique[0] / "report.html" if len(unique) == 1 else Path("report.html")
+    # imported here: the HTML report brings matplotlib (~0.8 s), which run, resume and summary do not need
+    from .report.html import build_report
+
     return build_report(unique, out, n_boot=n_boot, probes_per_group=probes_per_group)
 
 

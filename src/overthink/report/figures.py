@@ -9,7 +9,6 @@ checks the boxes). A model keeps one colour and marker in every panel; long mode
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import re
@@ -28,7 +27,7 @@ from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from ..version import __version__  # noqa: E402
+from . import stamps  # noqa: E402
 from .names import short_names  # noqa: E402
 
 _SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
@@ -255,20 +254,19 @@ def curve_figure(table: pd.DataFrame):
 def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
                 formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
     """Write the curve figure in each format; returns the paths. Files drawn from the same table by this version
-    are kept, not drawn again (`.NAME.stamp` beside them): a resume with nothing to do redraws nothing."""
+    are kept, not drawn again (report/stamps.py)."""
     out = Path(out_dir)
-    paths = [out / f"{name}.{fmt}" for fmt in formats]
-    stamp = out / f".{name}.stamp"
-    key = hashlib.sha256(f"{__version__}\n{formats}\n{table.to_csv()}".encode()).hexdigest()
-    if stamp.is_file() and stamp.read_text() == key and all(p.is_file() for p in paths):
-        return paths
+    kept = stamps.unchanged(table, out, name, formats)
+    if kept is not None:
+        return kept
     out.mkdir(parents=True, exist_ok=True)
-    stamp.unlink(missing_ok=True)
+    stamps.stamp_path(out, name).unlink(missing_ok=True)
     fig = curve_figure(table)
+    paths = [out / f"{name}.{fmt}" for fmt in formats]
     for path in paths:
         fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
-    stamp.write_text(key)
+    stamps.stamp_path(out, name).write_text(stamps.stamp_key(table, formats))
     return paths
 
 

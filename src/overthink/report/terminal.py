@@ -11,25 +11,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..analysis.curves import score_table
 from ..analysis.verdicts import missing, terminal_line
 from ..errors import UserError
-from ..store import Store
 from .audit import audit_rich
 from .console import wide_console
 from .cost import print_cost
 from .efficiency import print_efficiency
 from .names import legend_lines, name_column, short_names
 from .sequential import sequential_lines
+from .stamps import unchanged
 from .summary import FAIL_EXIT, FAIL_ON, Summary, build_summary, failing_curves, write_csv, write_json
 
-
-def run_table(store: Store) -> pd.DataFrame:
-    """The score table of a run (metrics taken from the tasks recorded with it)."""
-    df = store.dataframe()
-    if df.empty:
-        return pd.DataFrame()
-    return score_table(df, store.meta().metrics())
+CURVE_FORMATS = ("png", "svg")  # the curve figure a run's summary writes into RUN/figures
 
 
 def _fmt(value: float, pct: bool) -> str:
@@ -99,9 +92,11 @@ def print_summary(run_dir: str | Path, *, plot: bool = True, console: Console | 
     # and matplotlib (~0.7 s to import and draw) is not worth a figure of single points.
     curves = controlled.groupby(["task", "model", "mechanism"])["budget"].nunique() if len(controlled) else ()
     if plot and any(n >= 2 for n in curves):
-        from .figures import save_curves
+        paths = unchanged(controlled, Path(run_dir) / "figures", "curves", CURVE_FORMATS)
+        if paths is None:
+            from .figures import save_curves  # matplotlib: imported only when there is something to draw
 
-        paths = save_curves(controlled, Path(run_dir) / "figures")
+            paths = save_curves(controlled, Path(run_dir) / "figures", formats=CURVE_FORMATS)
         console.print("figure: " + ", ".join(str(p) for p in paths))
     elif plot and len(controlled):
         console.print("figure: none (one budget per curve, no curve to draw)", highlight=False)
