@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -102,9 +102,26 @@ def wilson_interval(sums: np.ndarray, counts: np.ndarray, level: float = 0.95) -
     return (p, float(lo[0]), float(hi[0]))
 
 
-def _flags(column: pd.Series, value: str) -> np.ndarray:
-    """column == value as a numpy bool array (a missing status is no match)."""
-    return column.eq(value).to_numpy(dtype=bool, na_value=False)
+def _groups(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Each row's group number in order of first appearance and each group's key: what
+    df.groupby(by, sort=False, dropna=False) numbers and iterates (without building its index)."""
+    codes = np.zeros(len(df), np.int64)
+    columns = []
+    for col in by:
+        col_codes, uniques = pd.factorize(df[col], use_na_sentinel=False)
+        columns.append((col_codes, uniques))
+        codes = pd.factorize(codes * len(uniques) + col_codes)[0]  # dense after each column: no overflow
+    # codes number the groups in order of first appearance: a group's first row is where the running max grows
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0) if len(codes) else codes
+    keys = list(zip(*[uniques.take(col_codes[first]).tolist() for col_codes, uniques in columns])) if by else []
+    return codes, keys
+
+
+def _status_flags(status: pd.Series) -> Callable[[str], np.ndarray]:
+    """value -> status == value as a numpy bool array (one factorize; a missing status matches nothing)."""
+    codes, uniques = pd.factorize(status)
+    index = {value: i for i, value in enumerate(uniques)}
+    return lambda value: codes == index.get(value, -2)
 
 
 def _slice_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -124,9 +141,7 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
     """
     metrics = metrics or {}
     by = list(by)
-    grouped = df.groupby(by, sort=False, dropna=False, observed=True)
-    codes = grouped.ngroup().to_numpy(np.int64)
-    keys = [key if isinstance(key, tuple) else (key,) for key in grouped.size().index]
+    codes, keys = _groups(df, by)
     n_groups = len(keys)
     if n_groups == 0:
         return pd.DataFrame().reset_index(drop=True)
@@ -135,19 +150,20 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
         c = codes if mask is None else codes[mask]
         return np.bincount(c, weights=weights, minlength=n_groups)
 
-    status = df["status"]
-    ok = _flags(status, "ok")
+    flag = _status_flags(df["status"])
+    ok = flag("ok")
     # items (sorted codes, as a per-group groupby("item_id") orders them; NaN ids are left out, as there)
     item_codes = pd.factorize(df["item_id"], sort=True)[0].astype(np.int64)
     n_ids = int(item_codes.max()) + 1 if len(item_codes) else 1
     has_id = item_codes >= 0
-    pairs = np.unique(codes[has_id] * n_ids + item_codes[has_id])
+    pairs = pd.unique(codes[has_id] * n_ids + item_codes[has_id])
     n_items = np.bincount(pairs // n_ids, minlength=n_groups)
     scored_rows = ok & has_id
     per_item = pd.Series(df["score"].to_numpy(float, na_value=np.nan)[scored_rows]).groupby(
-        codes[scored_rows] * n_ids + item_codes[scored_rows]).agg(["sum", "count"])
-    item_group = per_item.index.to_numpy(np.int64) // n_ids
-    sums, counts = per_item["sum"].to_numpy(float), per_item["count"].to_numpy(float)
+        codes[scored_rows] * n_ids + item_codes[scored_rows])
+    sums, counts = per_item.sum(), per_item.count()  # pandas' group sums (compensated), as the loop had them
+    item_group = sums.index.to_numpy(np.int64) // n_ids
+    sums, counts = sums.to_numpy(float), counts.to_numpy(float)
     item_start = np.searchsorted(item_group, np.arange(n_groups + 1))
     # Sums over a group's items are numpy sums of its slice, as the loop took them (pairwise summation: the same
     # floats); bincount would add in another order and move the last bits.
@@ -161,14 +177,14 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
     empty = total == 0
     p, lo, hi = (np.where(empty, math.nan, a) for a in (p, lo, hi))
 
-    answered = ~_flags(status, "error")
+    answered = ~flag("error")
     tokens = df["reasoning_tokens"].to_numpy(float, na_value=np.nan)
     answered &= ~np.isnan(tokens)
     tok_rows = np.flatnonzero(answered)
     tok_rows = tok_rows[np.argsort(codes[tok_rows], kind="stable")]
     tokens = tokens[tok_rows]
     tok_start = np.searchsorted(codes[tok_rows], np.arange(n_groups + 1))
-    counts_by = {s: per_group(_flags(status, s)) for s in ("error", "truncated", "unparsed")}
+    counts_by = {s: per_group(flag(s)) for s in ("error", "truncated", "unparsed")}
     n, n_scored = per_group(), per_group(ok)
     ok_order = np.flatnonzero(ok)[np.argsort(codes[ok], kind="stable")]
     ok_start = np.searchsorted(codes[ok_order], np.arange(n_groups + 1))
@@ -197,9 +213,9 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
             row["mae"] = float(np.sqrt(scored).mean()) if len(scored) else math.nan
         rows.append(row)
     out = pd.DataFrame(rows)
-    if len(out) and "budget" in out:
-        out["_order"] = out["budget"].map(budget_sort_key)
-        out = out.sort_values([c for c in by if c != "budget"] + ["_order"]).drop(columns="_order")
+    if len(out) > 1 and "budget" in out:
+        out = out.sort_values([c for c in by if c != "budget"] + ["budget"],
+                              key=lambda col: col.map(budget_sort_key) if col.name == "budget" else col)
     return out.reset_index(drop=True)
 
 
