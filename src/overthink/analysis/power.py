@@ -1,9 +1,10 @@
 """Plan the sample size from a pilot run: how many items (and replicates) detect a drop of D points with 80 % power.
 
 Power is estimated by simulation under the verdict's own test: every simulated sweep goes through
-`trends.trend_test(samples, metric, spearman=False)` and counts when its `trend` is "inverse". The simulated samples
-carry the columns a real run's have (requested budget, status, reasoning tokens, score, item, replicate), so the
-test sees what it sees on a run.
+`trends.calls_inverse(samples, metric)` - whether `trends.trend_test(samples, metric, spearman=False)` calls it
+"inverse", decided with only the work that can change that answer (the same call; tests/test_calls_inverse.py). The
+simulated samples carry the columns a real run's have (requested budget, status, reasoning tokens, score, item,
+replicate), so the test sees what it sees on a run.
 
 What is simulated (new items, not the pilot's own):
 - Item difficulty. A pilot item's mean score is its true difficulty plus binomial noise; with a handful of samples
@@ -48,8 +49,7 @@ from ..store import Store
 from .curves import MIN_ITEMS
 from .load import load_runs
 from .simulate import sweep_frame
-from .trends import trend_test
-from .verdicts import INVERSE
+from .trends import calls_inverse, trend_test
 
 KEYS = ["task", "model", "mechanism"]
 MAX_ITEMS = 5000
@@ -160,8 +160,7 @@ def simulated_power(pilot: Pilot, n_items: int, replicates: int, drop: float, *,
     hits = failed = 0
     for _ in range(n_sims):
         try:
-            hits += trend_test(pilot.simulate(rng, n_items, replicates, drop), metric, spearman=False)["trend"] \
-                == INVERSE
+            hits += calls_inverse(pilot.simulate(rng, n_items, replicates, drop), metric)
         except errors:
             failed += 1
     power = hits / n_sims

@@ -57,24 +57,56 @@ def margin_of(metric: str) -> float:
     return MARGIN.get(metric, DEFAULT_MARGIN)
 
 
+def _worse_sign(metric: str) -> int:
+    return 1 if metric == "rmse" else -1
+
+
+def _as_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """column.astype(str) as (codes, texts, value codes): texts[codes] is the column as text, each distinct value
+    converted once, and codes number the distinct texts densely in order of first appearance (1 and "1" are one
+    text); value codes number the distinct values as pd.factorize does (a missing value: -1)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA:  # text already (astype(str) is a no-op)
+        missing = np.flatnonzero(pd.isna(uniques))
+        values = codes if not len(missing) else np.where(codes == missing[0], -1, codes)
+        return codes, np.asarray(uniques, dtype=object), values
+    if dtype.kind in "iu":  # one text per integer
+        return codes, np.array([str(v) for v in uniques.tolist()], dtype=object), codes
+    merged, texts = pd.factorize(pd.Series(uniques).astype(str).to_numpy(), use_na_sentinel=False)
+    return merged[codes], np.asarray(texts, dtype=object), pd.factorize(column)[0]
+
+
 class _Rows:
     """A curve's samples as numpy arrays, read from the frame once: the tests below select rows with masks
-    instead of filtering DataFrames (a calibration or a power plan runs thousands of curves)."""
+    instead of filtering DataFrames (a calibration or a power plan runs thousands of curves).
+
+    Items and (item, replicate) traces are integer codes of their text (the fits only ever group by them: the same
+    groups, numbered in the same order of first appearance as the text would be)."""
 
     def __init__(self, samples: pd.DataFrame | None = None, **arrays: Any) -> None:
         if samples is None:
             self.__dict__.update(arrays)
             return
         self.n = len(samples)
-        self.status = samples["status"].astype(str).to_numpy() if "status" in samples else np.full(self.n, "")
+        if "status" in samples:
+            codes, texts, _ = _as_text(samples["status"])
+            self.status = texts[codes]
+        else:
+            self.status = np.full(self.n, "", dtype=object)
         self.score = samples["score"].to_numpy(float, na_value=np.nan) if "score" in samples \
             else np.full(self.n, np.nan)
         self.y = self.score
-        self.items = samples["item_id"].astype(str).to_numpy()  # the clusters (a missing id is the text "nan")
-        self.item_codes = pd.factorize(samples["item_id"])[0]  # counting items (a missing id is no item: -1)
-        self.traces = self.items + "\0" + samples["replicate"].astype(str).to_numpy() if "replicate" in samples \
-            else self.items
-        self.budget = samples["budget"].astype(str).to_numpy() if "budget" in samples else None
+        # items: the clusters are the ids as text; counting items (nunique), a missing id is no item (-1)
+        self.items, _, self.item_codes = _as_text(samples["item_id"])
+        self.traces = self.items
+        if "replicate" in samples:
+            reps, texts, _ = _as_text(samples["replicate"])
+            self.traces = pd.factorize(self.items * len(texts) + reps)[0]
+        self.budget = None
+        if "budget" in samples:
+            codes, texts, _ = _as_text(samples["budget"])
+            self.budget = texts[codes]
         self.tokens = samples["reasoning_tokens"].to_numpy(float, na_value=np.nan) \
             if "reasoning_tokens" in samples else None
 
@@ -155,8 +187,12 @@ def _outcome(curve: _Rows, metric: str, itt: bool) -> _Rows:
     return curve.take(scored, curve.score[scored].astype(float))
 
 
-def _fit_budget(rows: _Rows, metric: str, *, permute: bool, seed: int) -> dict[str, Any]:
-    """The primary fit on requested budgets: slope, change over the thinking range, p, 90/95 % CIs."""
+def _fit_budget(rows: _Rows, metric: str, *, permute: bool, seed: int,
+                inverse_margin: float | None = None) -> dict[str, Any]:
+    """The primary fit on requested budgets: slope, change over the thinking range, p, 90/95 % CIs.
+
+    `inverse_margin` (calls_inverse): stop with a reason when the fitted change is not worse by at least this
+    margin (no p-value can make such a curve inverse), and stop permuting once p < ALPHA is ruled out."""
     axis = _budget_axis(rows.budget)
     out: dict[str, Any] = {}
     if axis is None:
@@ -178,10 +214,13 @@ def _fit_budget(rows: _Rows, metric: str, *, permute: bool, seed: int) -> dict[s
     c[0] = span
     change, se, lo, hi, p = fit.contrast(c)
     _, _, lo90, hi90, _ = fit.contrast(c, level=0.90)
+    if inverse_margin is not None and not (change * _worse_sign(metric) > 0 and abs(change) >= inverse_margin):
+        return dict(reason="not inverse")
     informative = rows.informative()
     method = f"CR2 t ({fit.df} df)"
     if permute and informative < PERM_BELOW and se > 0:
-        p = permutation_p(y, X, items, rows.traces, 0, n_perm=N_PERM, seed=seed)
+        p = permutation_p(y, X, items, rows.traces, 0, n_perm=N_PERM, seed=seed,
+                          stop_at=None if inverse_margin is None else ALPHA)
         method = f"within-trace permutation ({informative} items vary in score, fewer than {PERM_BELOW})"
     slope = change / span if len(on) >= 2 else math.nan
     out.update(slope=slope, slope_low=lo / span if len(on) >= 2 else math.nan,
@@ -383,6 +422,33 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: boo
     calibration simulate many sweeps and need only the call).
     """
     return _test(_Rows(samples), metric, spearman, basis, seed)
+
+
+def calls_inverse(samples: pd.DataFrame, metric: str = "accuracy", *, seed: int = 0) -> bool:
+    """trend_test(samples, metric, spearman=False, seed=seed)["trend"] == "inverse", with only the work that can
+    change that answer (the power planner asks it of thousands of simulated sweeps):
+
+    - "inverse" needs a fitted change in the worse direction of at least the margin, and p < 5 %: a change short
+      of that is not inverse whatever its p-value, so none is computed;
+    - a permutation p-value stops permuting once its hits rule out p < 5 % (a curtailed Monte Carlo test, Besag &
+      Clifford 1991): the same permutations in the same order, so the same call;
+    - the bend test, which replaces the trend word, runs only for a curve called inverse; the complete-case
+      analysis and the detectable change, which are not part of the call, never run.
+    tests/test_calls_inverse.py checks it against trend_test."""
+    curve = _Rows(samples)
+    natural = curve.budget == NATURAL if curve.budget is not None else None
+    if natural is None or natural.all():  # a length-based test: no shortcut
+        return trend_test(samples, metric, spearman=False, seed=seed)["trend"] == V.INVERSE
+    rows = _outcome(curve.take(~natural), metric, itt=True)
+    if rows.n_items() < MIN_VERDICT_ITEMS:
+        return False
+    margin = margin_of(metric)
+    if metric == "rmse":
+        margin = 2 * math.sqrt(max(rows.mean_y(), 1e-12)) * margin
+    fitted = _fit_budget(rows, metric, permute=True, seed=seed, inverse_margin=margin)
+    if "reason" in fitted or not fitted["p"] < ALPHA or np.ptp(rows.y) == 0:
+        return False
+    return _shape(rows, fitted["_x"], fitted["_off"])["shape"] not in V.SHAPES
 
 
 def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:

@@ -121,9 +121,13 @@ def within_fit(y: np.ndarray, X: np.ndarray, strata: np.ndarray, clusters: np.nd
 
 
 def permutation_p(y: np.ndarray, X: np.ndarray, strata: np.ndarray, perm_strata: np.ndarray, coef: int = 0, *,
-                  n_perm: int = 1999, seed: int = 0) -> float:
+                  n_perm: int = 1999, seed: int = 0, stop_at: float | None = None) -> float:
     """Two-sided permutation p of coefficient `coef`: rows of X shuffled within `perm_strata` (which must nest in
-    `strata`, the fixed effects), (1 + #{|b*| >= |b|}) / (1 + n_perm)."""
+    `strata`, the fixed effects), (1 + #{|b*| >= |b|}) / (1 + n_perm).
+
+    `stop_at`: stop permuting once p >= stop_at is certain and return that lower bound of p (a curtailed test,
+    Besag & Clifford 1991: whether p < stop_at is decided exactly as with all n_perm permutations, which are drawn
+    in the same order)."""
     X = np.asarray(X, float).reshape(len(y), -1)
     order = np.argsort(pd.factorize(perm_strata)[0], kind="stable")
     y, X, strata, perm_codes = np.asarray(y, float)[order], X[order], np.asarray(strata)[order], \
@@ -140,8 +144,10 @@ def permutation_p(y: np.ndarray, X: np.ndarray, strata: np.ndarray, perm_strata:
     equal = bool((sizes == sizes[0]).all())  # strata of one size (a balanced sweep): shuffle each as a block
     rng = np.random.default_rng(seed)
     hits, done, block = 0, 0, max(1, 2_000_000 // max(len(y), 1))
+    if stop_at is not None:
+        block = min(block, 100)  # the same draws in smaller blocks (a Generator's stream does not depend on them)
     tol = 1e-10 * max(1.0, abs(observed))
-    while done < n_perm:
+    while done < n_perm and (stop_at is None or (1 + hits) / (1 + n_perm) < stop_at):
         b = min(block, n_perm - done)
         u = rng.random((b, len(y)))
         if equal:  # the order of u within each stratum: argsort of (strata x size) blocks, offset to the rows
