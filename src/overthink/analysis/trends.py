@@ -454,31 +454,32 @@ def calls_inverse(samples: pd.DataFrame, metric: str = "accuracy", *, seed: int 
 def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     """Holm and Benjamini-Hochberg across the curves that were tested; `verdict` from the Holm-adjusted p-values
     (trend) and shape p-values (shape, adjusted in their own family)."""
-    tested = table["p"].map(lambda p: not V.missing(p)) & ~table["verdict"].isin(V.NO_CALL)
-    table = table.assign(p_adj_holm=math.nan, q_bh=math.nan, shape_p_adj_holm=math.nan, n_curves_tested=0)
-    if not tested.any():
-        return table
-    idx = table.index[tested]
-    p = table.loc[idx, "p"].to_numpy(float)
-    table.loc[idx, "p_adj_holm"], table.loc[idx, "q_bh"] = holm(p), bh(p)
-    table.loc[idx, "n_curves_tested"] = len(idx)
-    sp = table.loc[idx, "shape_p"].to_numpy(float)
-    ok = np.isfinite(sp)
-    if ok.any():
-        table.loc[idx[ok], "shape_p_adj_holm"] = holm(sp[ok])
-    # the calls from plain lists (a Series per row costs more than the call itself)
-    cols = {c: table.loc[idx, c].tolist() for c in ("metric", "change", "p_adj_holm", "change_low90",
-                                                    "change_high90", "margin", "shape_p_adj_holm", "shape")}
-    verdicts = []
-    for j in range(len(idx)):
-        r = {c: values[j] for c, values in cols.items()}
-        worse_sign = 1 if r["metric"] == "rmse" else -1
-        verdict = _call(r["change"], r["p_adj_holm"], r["change_low90"], r["change_high90"], r["margin"],
-                        worse_sign)
-        if not V.missing(r["shape_p_adj_holm"]) and r["shape_p_adj_holm"] < ALPHA and r["shape"] in V.SHAPES:
-            verdict = r["shape"]
-        verdicts.append(verdict)
-    table.loc[idx, "verdict"] = verdicts
+    p = table["p"].to_numpy(dtype=float, na_value=np.nan)
+    verdicts = table["verdict"].tolist()
+    tested = np.array([not V.missing(v) and verdict not in V.NO_CALL for v, verdict in zip(p, verdicts)], dtype=bool)
+    n = len(table)
+    adj, q, shape_adj = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
+    count = np.where(tested, int(tested.sum()), 0)
+    if tested.any():
+        idx = np.flatnonzero(tested)
+        adj[idx], q[idx] = holm(p[idx]), bh(p[idx])
+        sp = table["shape_p"].to_numpy(dtype=float, na_value=np.nan)[idx]
+        ok = np.isfinite(sp)
+        if ok.any():
+            shape_adj[idx[ok]] = holm(sp[ok])
+        # the calls from plain lists (a Series per row costs more than the call itself)
+        cols = {c: table[c].tolist() for c in ("metric", "change", "change_low90", "change_high90", "margin",
+                                               "shape")}
+        for i in idx:
+            worse_sign = 1 if cols["metric"][i] == "rmse" else -1
+            verdict = _call(cols["change"][i], float(adj[i]), cols["change_low90"][i], cols["change_high90"][i],
+                            cols["margin"][i], worse_sign)
+            if not V.missing(shape_adj[i]) and shape_adj[i] < ALPHA and cols["shape"][i] in V.SHAPES:
+                verdict = cols["shape"][i]
+            verdicts[i] = verdict
+    table = table.assign(p_adj_holm=adj, q_bh=q, shape_p_adj_holm=shape_adj, n_curves_tested=count)
+    if tested.any():
+        table["verdict"] = pd.Series(verdicts, index=table.index, dtype=table["verdict"].dtype)
     return table
 
 
@@ -520,5 +521,6 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
         return table
     table = adjusted_calls(table)
     table["verdict_words"] = [V.words(v, m) for v, m in zip(table["verdict"], table["metric"])]
-    table["verdict_detail"] = [V.detail(r) for r in table.to_dict("records")]
+    columns = table.to_dict("list")  # records from the columns: DataFrame.to_dict("records") boxes cell by cell
+    table["verdict_detail"] = [V.detail(dict(zip(columns, values))) for values in zip(*columns.values())]
     return table
