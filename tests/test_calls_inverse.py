@@ -9,7 +9,7 @@ import pandas as pd
 
 from overthink.analysis import power as P
 from overthink.analysis.simulate import simulate_sweep, sweep_frame
-from overthink.analysis.trends import calls_inverse, trend_test
+from overthink.analysis.trends import Rows, calls_inverse, trend_test
 from overthink.analysis.verdicts import INVERSE
 from overthink.analysis.within import permutation_p
 
@@ -64,3 +64,19 @@ def test_a_curtailed_permutation_decides_as_the_full_one():
         assert cut == full if full < 0.05 else 0.05 <= cut <= full
         decided += full < 0.05
     assert 10 <= decided <= 140
+
+
+def test_the_planners_arrays_are_what_the_test_reads_from_the_simulated_frame():
+    # Pilot.simulate_rows skips the DataFrame; every field the tests read must equal Rows(Pilot.simulate(...))
+    rng = np.random.default_rng(5)
+    for budgets, reps, missed in (([0, 64, 128, 256], 1, 0.0), ([0, 256, 1024, 4096], 3, 0.2),
+                                  (["low", "medium", "high"], 2, 0.1), ([0, 1024], 2, 0.0)):
+        pilot = P.Pilot(_pilot(rng, budgets, replicates=reps, not_answered=missed))
+        for n_items in (7, 40):
+            seed = [n_items, reps]
+            rows = pilot.simulate_rows(np.random.default_rng(seed), n_items, reps, 0.1)
+            read = Rows(pilot.simulate(np.random.default_rng(seed), n_items, reps, 0.1))
+            assert rows.n == read.n
+            for field in ("status", "score", "y", "items", "item_codes", "traces", "budget", "tokens"):
+                np.testing.assert_array_equal(getattr(rows, field), getattr(read, field), err_msg=field)
+            assert calls_inverse(rows, seed=n_items) == calls_inverse(read, seed=n_items)

@@ -42,6 +42,7 @@ from . import verdicts as V
 from .audit import control_columns, curve_rows
 from .curves import paper_verdict
 from .multiplicity import bh, holm
+from .simulate import sweep_frame
 from .within import Fit, permutation_p, t_quantile, within_fit
 
 MIN_VERDICT_ITEMS = 10  # fewer items: no verdict (clustered errors on a handful of clusters mean little)
@@ -77,7 +78,7 @@ def _as_text(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return merged[codes], np.asarray(texts, dtype=object), pd.factorize(column)[0]
 
 
-class _Rows:
+class Rows:
     """A curve's samples as numpy arrays, read from the frame once: the tests below select rows with masks
     instead of filtering DataFrames (a calibration or a power plan runs thousands of curves).
 
@@ -110,12 +111,12 @@ class _Rows:
         self.tokens = samples["reasoning_tokens"].to_numpy(float, na_value=np.nan) \
             if "reasoning_tokens" in samples else None
 
-    def take(self, keep: np.ndarray, y: np.ndarray | None = None) -> _Rows:
+    def take(self, keep: np.ndarray, y: np.ndarray | None = None) -> Rows:
         """The rows where `keep`, with outcome `y` (given for the kept rows) or the current one."""
         fields = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items() if k != "n"}
         if y is not None:
             fields["y"] = y
-        return _Rows(n=int(np.count_nonzero(keep)) if keep.dtype == bool else len(keep), **fields)
+        return Rows(n=int(np.count_nonzero(keep)) if keep.dtype == bool else len(keep), **fields)
 
     def n_items(self) -> int:
         """Distinct item ids (as DataFrame.nunique: a missing id is not counted)."""
@@ -136,6 +137,25 @@ class _Rows:
 
     def mean_y(self) -> float:
         return float(self.y.sum() / len(self.y))  # Series.mean's float: a numpy (pairwise) sum over the count
+
+
+def sweep_rows(correct: np.ndarray, tokens: np.ndarray, budgets: list | tuple, status: np.ndarray) -> Rows:
+    """What the tests read from simulate.sweep_frame(correct, tokens, budgets, status=status), built from the
+    (items x budgets x replicates) arrays without the DataFrame: the power planner simulates thousands of sweeps.
+    The same rows in the same order (sweep_frame's), the same texts and the same codes;
+    tests/test_calls_inverse.py checks it field by field against reading the frame."""
+    n_items, n_b, reps = correct.shape
+    st = np.asarray(status, dtype=object).ravel()
+    # each budget as the frame's column gives it as text (a one-row sweep builds that column the same way)
+    one = sweep_frame(np.zeros((1, n_b, 1), bool), np.zeros((1, n_b, 1)), budgets)
+    budget_codes, texts, _ = _as_text(one["budget"])
+    item = np.repeat(np.arange(n_items), n_b * reps)  # item-major, as sweep_frame ravels: codes of first appearance
+    rep = np.tile(np.arange(reps), n_items * n_b)
+    score = np.where(st == "ok", correct.ravel().astype(float), np.nan)
+    return Rows(n=len(st), status=st, score=score, y=score, items=item, item_codes=item,
+                 traces=pd.factorize(item * reps + rep)[0], budget=texts[budget_codes][np.tile(np.repeat(
+                     np.arange(n_b), reps), n_items)],
+                 tokens=np.where(st == "error", np.nan, tokens.ravel().astype(float)))
 
 
 def _budget_axis(budgets: np.ndarray) -> tuple[np.ndarray, np.ndarray, str] | None:
@@ -177,7 +197,7 @@ def _call(change: float, p: float, lo90: float, hi90: float, margin: float, wors
     return V.NO_CLEAR
 
 
-def _outcome(curve: _Rows, metric: str, itt: bool) -> _Rows:
+def _outcome(curve: Rows, metric: str, itt: bool) -> Rows:
     """The rows the test uses, with `y`: scored rows, plus not-answered rows as 0 under intention-to-treat."""
     ok = curve.status == "ok"
     scored = ok & ~np.isnan(curve.score)
@@ -187,7 +207,7 @@ def _outcome(curve: _Rows, metric: str, itt: bool) -> _Rows:
     return curve.take(scored, curve.score[scored].astype(float))
 
 
-def _fit_budget(rows: _Rows, metric: str, *, permute: bool, seed: int,
+def _fit_budget(rows: Rows, metric: str, *, permute: bool, seed: int,
                 inverse_margin: float | None = None) -> dict[str, Any]:
     """The primary fit on requested budgets: slope, change over the thinking range, p, 90/95 % CIs.
 
@@ -230,7 +250,7 @@ def _fit_budget(rows: _Rows, metric: str, *, permute: bool, seed: int,
     return out
 
 
-def _shape(rows: _Rows, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
+def _shape(rows: Rows, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
     """Rises then falls / falls then rises. For each interior budget k, an intersection-union test: k above (below)
     the smallest budget AND above (below) the largest, each one-sided 5 % on the item-fixed-effects budget means
     with CR2 errors; Bonferroni over the interior budgets. Its size is at most 5 % for every monotone curve, however
@@ -259,7 +279,7 @@ def _shape(rows: _Rows, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
     return dict(shape=best[1] if shape_p < ALPHA else V.SHAPE_NONE, shape_p=shape_p)
 
 
-def _length_secondary(rows: _Rows) -> dict[str, Any]:
+def _length_secondary(rows: Rows) -> dict[str, Any]:
     """Score on log2(1 + measured reasoning tokens) within each (item, replicate) trace: an association."""
     rows = rows.take(~np.isnan(rows.tokens))
     out = dict(length_slope=math.nan, length_low=math.nan, length_high=math.nan, length_p=math.nan)
@@ -277,7 +297,7 @@ def _detectable(fit: Fit, se: float) -> float:
     return float((t_quantile(1 - ALPHA / 2, fit.df) + t_quantile(0.8, min(fit.df, T80_DF_CAP))) * se)
 
 
-def _to_metric(change: float, metric: str, rows: _Rows) -> float:
+def _to_metric(change: float, metric: str, rows: Rows) -> float:
     """A change on the model's scale in the metric's units: RMSE tasks model squared error, and a change d(MSE)
     is about d(MSE) / (2 RMSE) in RMSE."""
     if metric != "rmse":
@@ -285,7 +305,7 @@ def _to_metric(change: float, metric: str, rows: _Rows) -> float:
     return change / (2 * math.sqrt(max(rows.mean_y(), 1e-12)))
 
 
-def _empty(curve: _Rows, metric: str) -> dict[str, Any]:
+def _empty(curve: Rows, metric: str) -> dict[str, Any]:
     status = curve.status
     n_missed = int(np.isin(status, ("truncated", "unparsed")).sum())
     answered = int((status != "error").sum())
@@ -302,7 +322,7 @@ def _empty(curve: _Rows, metric: str) -> dict[str, Any]:
     )
 
 
-def _budget_test(curve: _Rows, metric: str, spearman: bool, seed: int) -> dict[str, Any]:
+def _budget_test(curve: Rows, metric: str, spearman: bool, seed: int) -> dict[str, Any]:
     out = _empty(curve, metric)
     worse_sign = 1 if metric == "rmse" else -1
     rows = _outcome(curve, metric, itt=True)
@@ -349,7 +369,7 @@ def _budget_test(curve: _Rows, metric: str, spearman: bool, seed: int) -> dict[s
     return out
 
 
-def _spearman(rows: _Rows, x: np.ndarray) -> dict[str, float]:
+def _spearman(rows: Rows, x: np.ndarray) -> dict[str, float]:
     """Spearman's rho of within-item-demeaned score and budget axis; p from the CR2 fit of ranks on ranks."""
     from scipy.stats import rankdata
 
@@ -365,7 +385,7 @@ def _spearman(rows: _Rows, x: np.ndarray) -> dict[str, float]:
     return dict(spearman=rho, spearman_p=p)
 
 
-def _length_test(curve: _Rows, metric: str) -> dict[str, Any]:
+def _length_test(curve: Rows, metric: str) -> dict[str, Any]:
     """The same model on measured length (natural runs, or frames without a budget): an association."""
     out = _empty(curve, metric)
     out.update(basis="measured length", complete_case_trend="-")
@@ -401,7 +421,7 @@ def _length_test(curve: _Rows, metric: str) -> dict[str, Any]:
     return out
 
 
-def _test(curve: _Rows, metric: str, spearman: bool, basis: str | None, seed: int) -> dict[str, Any]:
+def _test(curve: Rows, metric: str, spearman: bool, basis: str | None, seed: int) -> dict[str, Any]:
     """trend_test on a curve's arrays."""
     natural = curve.budget == NATURAL if curve.budget is not None else None
     if basis is None:
@@ -421,10 +441,10 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: boo
     `spearman=False` skips the cross-checks (Spearman and the measured-length analysis; the power planner and the
     calibration simulate many sweeps and need only the call).
     """
-    return _test(_Rows(samples), metric, spearman, basis, seed)
+    return _test(Rows(samples), metric, spearman, basis, seed)
 
 
-def calls_inverse(samples: pd.DataFrame, metric: str = "accuracy", *, seed: int = 0) -> bool:
+def calls_inverse(samples: pd.DataFrame | Rows, metric: str = "accuracy", *, seed: int = 0) -> bool:
     """trend_test(samples, metric, spearman=False, seed=seed)["trend"] == "inverse", with only the work that can
     change that answer (the power planner asks it of thousands of simulated sweeps):
 
@@ -434,11 +454,12 @@ def calls_inverse(samples: pd.DataFrame, metric: str = "accuracy", *, seed: int 
       Clifford 1991): the same permutations in the same order, so the same call;
     - the bend test, which replaces the trend word, runs only for a curve called inverse; the complete-case
       analysis and the detectable change, which are not part of the call, never run.
-    tests/test_calls_inverse.py checks it against trend_test."""
-    curve = _Rows(samples)
+    `samples`: a samples frame, or sweep_rows() of a simulated sweep. tests/test_calls_inverse.py checks it against
+    trend_test."""
+    curve = samples if isinstance(samples, Rows) else Rows(samples)
     natural = curve.budget == NATURAL if curve.budget is not None else None
     if natural is None or natural.all():  # a length-based test: no shortcut
-        return trend_test(samples, metric, spearman=False, seed=seed)["trend"] == V.INVERSE
+        return _test(curve, metric, False, None, seed)["trend"] == V.INVERSE
     rows = _outcome(curve.take(~natural), metric, itt=True)
     if rows.n_items() < MIN_VERDICT_ITEMS:
         return False
@@ -495,7 +516,7 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
     """
     rows = []
     numeric = scores[scores["budget"].astype(str) != NATURAL]
-    arrays = _Rows(samples)
+    arrays = Rows(samples)
     positions = samples.groupby(list(keys), sort=False).indices  # each curve's rows, read from `arrays`
     for key, curve in numeric.groupby(list(keys), sort=False):
         metric = metrics.get(key[0], "accuracy")
