@@ -31,6 +31,7 @@ tests/test_calibration.py and bench/bench_calibration.py measure the false-posit
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -146,32 +147,51 @@ def sweep_rows(correct: np.ndarray, tokens: np.ndarray, budgets: list | tuple, s
     tests/test_calls_inverse.py checks it field by field against reading the frame."""
     n_items, n_b, reps = correct.shape
     st = np.asarray(status, dtype=object).ravel()
-    # each budget as the frame's column gives it as text (a one-row sweep builds that column the same way)
-    one = sweep_frame(np.zeros((1, n_b, 1), bool), np.zeros((1, n_b, 1)), budgets)
-    budget_codes, texts, _ = _as_text(one["budget"])
+    texts = _budget_texts(tuple((type(b).__name__, b) for b in budgets))
     item = np.repeat(np.arange(n_items), n_b * reps)  # item-major, as sweep_frame ravels: codes of first appearance
     rep = np.tile(np.arange(reps), n_items * n_b)
     score = np.where(st == "ok", correct.ravel().astype(float), np.nan)
     return Rows(n=len(st), status=st, score=score, y=score, items=item, item_codes=item,
-                 traces=pd.factorize(item * reps + rep)[0], budget=texts[budget_codes][np.tile(np.repeat(
-                     np.arange(n_b), reps), n_items)],
+                 traces=pd.factorize(item * reps + rep)[0],
+                 budget=texts[np.tile(np.repeat(np.arange(n_b), reps), n_items)],
                  tokens=np.where(st == "error", np.nan, tokens.ravel().astype(float)))
+
+
+@functools.lru_cache(maxsize=64)
+def _budget_texts(budgets: tuple[tuple[str, Any], ...]) -> np.ndarray:
+    """Each budget as text, as sweep_frame's budget column gives it (a one-row sweep builds that column the same
+    way); `budgets`: (type name, value) pairs, so 64 and 64.0 are told apart. Read-only."""
+    values = [b for _, b in budgets]
+    one = sweep_frame(np.zeros((1, len(values), 1), bool), np.zeros((1, len(values), 1)), values)
+    codes, texts, _ = _as_text(one["budget"])
+    texts = texts[codes]
+    texts.flags.writeable = False
+    return texts
 
 
 def _budget_axis(budgets: np.ndarray) -> tuple[np.ndarray, np.ndarray, str] | None:
     """(x, off, unit): x = log2(budget) (effort: level index), off = thinking switched off; None if unreadable.
     `budgets` is the budget as text; each distinct budget is read once."""
     codes, text = pd.factorize(budgets)
+    axis = _axis_of(tuple(text))
+    if axis is None:
+        return None
+    x, off, unit = axis
+    return x[codes], off[codes], unit
+
+
+@functools.lru_cache(maxsize=256)
+def _axis_of(text: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """_budget_axis of distinct budget texts (the same few sets recur in every simulated sweep)."""
     text = np.asarray(text, dtype=object)
     if all(t in EFFORT_ORDER for t in text):
         x = np.array([EFFORT_ORDER.index(t) for t in text], dtype=float)
-        return x[codes], (text == "none")[codes], "per effort level"
+        return x, text == "none", "per effort level"
     values = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(float)
     if np.isnan(values).any() or (values < 0).any():
         return None
     off = values == 0
-    x = np.where(off, 0.0, np.log2(np.where(off, 1.0, values)))
-    return x[codes], off[codes], "per doubling of the budget"
+    return np.where(off, 0.0, np.log2(np.where(off, 1.0, values))), off, "per doubling of the budget"
 
 
 def _shape_axis(x: np.ndarray, off: np.ndarray) -> np.ndarray:
