@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from overthink.analysis import power as P
+from overthink.analysis.curve_rows import Rows
 from overthink.analysis.simulate import simulate_sweep, sweep_frame
-from overthink.analysis.trends import Rows, calls_inverse, trend_test
+from overthink.analysis.trends import calls_inverse, trend_test
 from overthink.analysis.verdicts import INVERSE
 from overthink.analysis.within import permutation_p
 

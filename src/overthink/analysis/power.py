@@ -47,10 +47,11 @@ from ..core import NATURAL, budget_sort_key
 from ..errors import UserError
 from ..providers.registry import info_for
 from ..store import Store
+from .curve_rows import Rows, sweep_rows
 from .curves import MIN_ITEMS
 from .load import load_runs
 from .simulate import sweep_frame
-from .trends import Rows, calls_inverse, sweep_rows, trend_test
+from .trends import calls_inverse, trend_test
 
 KEYS = ["task", "model", "mechanism"]
 MAX_ITEMS = 5000
