@@ -135,7 +135,7 @@ class Pilot:
                            mechanism=self.mechanism)
 
     def simulate_rows(self, rng: np.random.Generator, n_items: int, replicates: int, drop: float) -> Rows:
-        """simulate() as the trend test reads it (trends.sweep_rows), without building the frame: the same draws."""
+        """simulate() as the trend test reads it (curve_rows.sweep_rows), without building the frame: the same draws."""
         correct, tokens, status = self._draw(rng, n_items, replicates, drop)
         return sweep_rows(correct, tokens, list(self.budgets), status)
 
