@@ -167,6 +167,14 @@ def test_rmse_curves_regress_squared_error_and_report_the_not_answered():
     assert res["trend"] == V.INVERSE and res["change"] > 0  # the error grows with the budget
 
 
+def test_many_curves_is_the_concatenation_of_its_sweeps():
+    # many_curves builds one frame from the curves' arrays; it must be the frame of sweep() after sweep()
+    frame = cs.many_curves(np.random.default_rng(3), curves=4, drop=0.1)
+    rng = np.random.default_rng(3)
+    parts = [cs.sweep(rng, n_items=20, n_budgets=5, replicates=2, drop=0.1, model=f"m{j}") for j in range(4)]
+    pd.testing.assert_frame_equal(frame, pd.concat(parts, ignore_index=True), check_exact=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("design", cs.designs(), ids=lambda d: d.name)
 def test_false_inverse_rate_at_most_5_percent_in_every_design(design):

@@ -96,15 +96,15 @@ def _sweep(rng: np.random.Generator, rep: int, n_items: int = 20) -> pd.DataFram
 def test_a_failed_fit_is_a_no_call_and_is_counted(monkeypatch):
     pilot = P.Pilot(_sweep(np.random.default_rng(5), 0))
     calls = {"n": 0}
-    real = P.trend_test
+    real = P.calls_inverse  # the planner's question to the trend test of each simulated sweep
 
-    def sometimes_singular(samples, metric="accuracy", *, spearman=True):
+    def sometimes_singular(samples, metric="accuracy", *, seed=0):
         calls["n"] += 1
         if calls["n"] % 3 == 0:
             raise np.linalg.LinAlgError("Singular matrix")
-        return real(samples, metric, spearman=spearman)
+        return real(samples, metric, seed=seed)
 
-    monkeypatch.setattr(P, "trend_test", sometimes_singular)
+    monkeypatch.setattr(P, "calls_inverse", sometimes_singular)
     power, se, failed = P.simulated_power(pilot, 40, 1, 0.3, n_sims=30)
     assert failed == 10 and 0 <= power <= 20 / 30 and se > 0
 

@@ -60,24 +60,29 @@ def _frac(budgets: np.ndarray) -> np.ndarray:
 
 
 def _frame(item: np.ndarray, budget: np.ndarray, rep: np.ndarray, tokens: np.ndarray, correct: np.ndarray,
-           status: np.ndarray | None = None, model: str = "sim") -> pd.DataFrame:
+           status: np.ndarray | None = None, model: str | np.ndarray = "sim") -> pd.DataFrame:
     status = np.full(item.shape, "ok", dtype=object) if status is None else status
     return pd.DataFrame({
-        "task": "sim", "model": model, "mechanism": "forced", "item_id": [f"q{i}" for i in item.ravel()],
+        "task": "sim", "model": model, "mechanism": "forced", "item_id": np.char.add("q", item.ravel().astype(str)),
         "budget": budget.ravel().astype(object), "replicate": rep.ravel() + 1, "status": status.ravel(),
         "reasoning_tokens": tokens.ravel().round(), "correct": correct.ravel().astype(bool),
     })
 
 
-def sweep(rng: np.random.Generator, *, n_items: int = 30, n_budgets: int = 5, replicates: int = 3,
-          spread: str = "low", drop: float = 0.0, model: str = "sim") -> pd.DataFrame:
-    """The plain controlled sweep: independent replicates, lengths follow the budget."""
+def _sweep_arrays(rng: np.random.Generator, n_items: int, n_budgets: int, replicates: int, spread: str,
+                  drop: float) -> tuple[np.ndarray, ...]:
     b = np.asarray(BUDGETS[n_budgets], float)
     shape = (n_items, len(b), replicates)
     item, budget, rep = np.meshgrid(np.arange(n_items), b.astype(int), np.arange(replicates), indexing="ij")
     tokens = budget * rng.uniform(0.5, 0.95, shape)
     p = np.clip(_base(rng, n_items, SPREAD[spread])[:, None, None] - drop * _frac(b)[None, :, None], 0, 1)
-    return _frame(item, budget, rep, tokens, rng.random(shape) < p, model=model)
+    return item, budget, rep, tokens, rng.random(shape) < p
+
+
+def sweep(rng: np.random.Generator, *, n_items: int = 30, n_budgets: int = 5, replicates: int = 3,
+          spread: str = "low", drop: float = 0.0, model: str = "sim") -> pd.DataFrame:
+    """The plain controlled sweep: independent replicates, lengths follow the budget."""
+    return _frame(*_sweep_arrays(rng, n_items, n_budgets, replicates, spread, drop), model=model)
 
 
 def shared_trace(rng: np.random.Generator, *, n_items: int = 30, n_budgets: int = 5, replicates: int = 3,
@@ -134,8 +139,11 @@ def peaked(rng: np.random.Generator, *, n_items: int = 30, replicates: int = 3, 
 
 
 def many_curves(rng: np.random.Generator, *, curves: int = 6, n_items: int = 20, drop: float = 0.0) -> pd.DataFrame:
-    return pd.concat([sweep(rng, n_items=n_items, n_budgets=5, replicates=2, drop=drop, model=f"m{j}")
-                      for j in range(curves)], ignore_index=True)
+    """`curves` plain sweeps (models m0, m1, ...) in one frame: the frame of their concatenation, built at once."""
+    parts = [_sweep_arrays(rng, n_items, 5, 2, "low", drop) for _ in range(curves)]
+    arrays = [np.concatenate([part[k].ravel() for part in parts]) for k in range(5)]
+    models = np.repeat([f"m{j}" for j in range(curves)], parts[0][0].size) if curves else np.array([], dtype=str)
+    return _frame(*arrays, model=models)
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """Plan the sample size from a pilot run: how many items (and replicates) detect a drop of D points with 80 % power.
 
 Power is estimated by simulation under the verdict's own test: every simulated sweep goes through
-`trends.trend_test(samples, metric, spearman=False)` and counts when its `trend` is "inverse". The simulated samples
-carry the columns a real run's have (requested budget, status, reasoning tokens, score, item, replicate), so the
-test sees what it sees on a run.
+`trends.calls_inverse(samples, metric)` - whether `trends.trend_test(samples, metric, spearman=False)` calls it
+"inverse", decided with only the work that can change that answer (the same call; tests/test_calls_inverse.py). The
+simulated samples carry the columns a real run's have (requested budget, status, reasoning tokens, score, item,
+replicate), so the test sees what it sees on a run; the planner hands them to the test as the arrays it would read
+from that frame (`Pilot.simulate_rows`, checked against `Pilot.simulate`).
 
 What is simulated (new items, not the pilot's own):
 - Item difficulty. A pilot item's mean score is its true difficulty plus binomial noise; with a handful of samples
@@ -45,11 +47,11 @@ from ..core import NATURAL, budget_sort_key
 from ..errors import UserError
 from ..providers.registry import info_for
 from ..store import Store
+from .curve_rows import Rows, sweep_rows
 from .curves import MIN_ITEMS
 from .load import load_runs
 from .simulate import sweep_frame
-from .trends import trend_test
-from .verdicts import INVERSE
+from .trends import calls_inverse, trend_test
 
 KEYS = ["task", "model", "mechanism"]
 MAX_ITEMS = 5000
@@ -128,6 +130,18 @@ class Pilot:
         return self.repeats is True
 
     def simulate(self, rng: np.random.Generator, n_items: int, replicates: int, drop: float) -> pd.DataFrame:
+        correct, tokens, status = self._draw(rng, n_items, replicates, drop)
+        return sweep_frame(correct, tokens, list(self.budgets), status=status, task=self.task, model=self.model,
+                           mechanism=self.mechanism)
+
+    def simulate_rows(self, rng: np.random.Generator, n_items: int, replicates: int, drop: float) -> Rows:
+        """simulate() as the trend test reads it (curve_rows.sweep_rows), without building the frame: the same draws."""
+        correct, tokens, status = self._draw(rng, n_items, replicates, drop)
+        return sweep_rows(correct, tokens, list(self.budgets), status)
+
+    def _draw(self, rng: np.random.Generator, n_items: int, replicates: int,
+              drop: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(correct, tokens, status) arrays (items x budgets x replicates) of one simulated sweep."""
         n_b = len(self.budgets)
         shape = (n_items, n_b, replicates)
         tokens = np.empty(shape)
@@ -140,8 +154,7 @@ class Pilot:
         kinds = ["ok", *NOT_ANSWERED]
         shares = [max(0.0, 1 - sum(self.not_answered.values())), *self.not_answered.values()]
         status = np.asarray(kinds, dtype=object)[rng.choice(len(kinds), size=shape, p=np.asarray(shares) / sum(shares))]
-        return sweep_frame(correct, tokens, list(self.budgets), status=status, task=self.task, model=self.model,
-                           mechanism=self.mechanism)
+        return correct, tokens, status
 
 
 def _fit_errors() -> tuple[type[BaseException], ...]:
@@ -160,8 +173,7 @@ def simulated_power(pilot: Pilot, n_items: int, replicates: int, drop: float, *,
     hits = failed = 0
     for _ in range(n_sims):
         try:
-            hits += trend_test(pilot.simulate(rng, n_items, replicates, drop), metric, spearman=False)["trend"] \
-                == INVERSE
+            hits += calls_inverse(pilot.simulate_rows(rng, n_items, replicates, drop), metric)
         except errors:
             failed += 1
     power = hits / n_sims

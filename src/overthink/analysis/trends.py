@@ -31,6 +31,7 @@ tests/test_calibration.py and bench/bench_calibration.py measure the false-posit
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -40,9 +41,10 @@ import pandas as pd
 from ..core import EFFORT_ORDER, NATURAL
 from . import verdicts as V
 from .audit import control_columns, curve_rows
+from .curve_rows import Rows
 from .curves import paper_verdict
 from .multiplicity import bh, holm
-from .within import Fit, permutation_p, within_fit
+from .within import Fit, permutation_p, t_quantile, within_fit
 
 MIN_VERDICT_ITEMS = 10  # fewer items: no verdict (clustered errors on a handful of clusters mean little)
 PERM_BELOW = 30  # fewer items whose score varies: permutation p instead of the t reference
@@ -57,13 +59,29 @@ def margin_of(metric: str) -> float:
     return MARGIN.get(metric, DEFAULT_MARGIN)
 
 
-def _budget_axis(budgets: pd.Series) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """(x, off, unit): x = log2(budget) (effort: level index), off = thinking switched off; None if unreadable."""
-    text = budgets.astype(str)
-    if text.isin(EFFORT_ORDER).all():
-        x = text.map(EFFORT_ORDER.index).to_numpy(float)
-        return x, (text == "none").to_numpy(), "per effort level"
-    values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+def _worse_sign(metric: str) -> int:
+    return 1 if metric == "rmse" else -1
+
+
+def _budget_axis(budgets: np.ndarray) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(x, off, unit): x = log2(budget) (effort: level index), off = thinking switched off; None if unreadable.
+    `budgets` is the budget as text; each distinct budget is read once."""
+    codes, text = pd.factorize(budgets)
+    axis = _axis_of(tuple(text))
+    if axis is None:
+        return None
+    x, off, unit = axis
+    return x[codes], off[codes], unit
+
+
+@functools.lru_cache(maxsize=256)
+def _axis_of(text: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """_budget_axis of distinct budget texts (the same few sets recur in every simulated sweep)."""
+    text = np.asarray(text, dtype=object)
+    if all(t in EFFORT_ORDER for t in text):
+        x = np.array([EFFORT_ORDER.index(t) for t in text], dtype=float)
+        return x, text == "none", "per effort level"
+    values = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(float)
     if np.isnan(values).any() or (values < 0).any():
         return None
     off = values == 0
@@ -93,21 +111,23 @@ def _call(change: float, p: float, lo90: float, hi90: float, margin: float, wors
     return V.NO_CLEAR
 
 
-def _outcome(samples: pd.DataFrame, metric: str, itt: bool) -> pd.DataFrame:
+def _outcome(curve: Rows, metric: str, itt: bool) -> Rows:
     """The rows the test uses, with `y`: scored rows, plus not-answered rows as 0 under intention-to-treat."""
-    status = samples["status"].astype(str)
-    scored = (status == "ok") & samples["score"].notna()
+    ok = curve.status == "ok"
+    scored = ok & ~np.isnan(curve.score)
     if itt and metric != "rmse":
-        missed = status.isin(("truncated", "unparsed"))
-        rows = samples[scored | missed]
-        return rows.assign(y=np.where(rows["status"].astype(str) == "ok", rows["score"], 0.0).astype(float))
-    rows = samples[scored]
-    return rows.assign(y=rows["score"].to_numpy(float))
+        keep = scored | np.isin(curve.status, ("truncated", "unparsed"))
+        return curve.take(keep, np.where(ok[keep], curve.score[keep], 0.0).astype(float))
+    return curve.take(scored, curve.score[scored].astype(float))
 
 
-def _fit_budget(rows: pd.DataFrame, metric: str, *, permute: bool, seed: int) -> dict[str, Any]:
-    """The primary fit on requested budgets: slope, change over the thinking range, p, 90/95 % CIs."""
-    axis = _budget_axis(rows["budget"])
+def _fit_budget(rows: Rows, metric: str, *, permute: bool, seed: int,
+                inverse_margin: float | None = None) -> dict[str, Any]:
+    """The primary fit on requested budgets: slope, change over the thinking range, p, 90/95 % CIs.
+
+    `inverse_margin` (calls_inverse): stop with a reason when the fitted change is not worse by at least this
+    margin (no p-value can make such a curve inverse), and stop permuting once p < ALPHA is ruled out."""
+    axis = _budget_axis(rows.budget)
     out: dict[str, Any] = {}
     if axis is None:
         return dict(reason="budgets are neither token counts nor effort levels")
@@ -115,8 +135,7 @@ def _fit_budget(rows: pd.DataFrame, metric: str, *, permute: bool, seed: int) ->
     on = np.unique(x[~off])
     if len(np.unique(_shape_axis(x, off))) < 2:
         return dict(reason="one budget: nothing to compare")
-    y = rows["y"].to_numpy(float)
-    items = rows["item_id"].astype(str).to_numpy()
+    y, items = rows.y, rows.items
     if len(on) >= 2:
         X = np.column_stack([x, off.astype(float)]) if off.any() else x[:, None]
         span, scale = float(on.max() - on.min()), unit
@@ -129,11 +148,13 @@ def _fit_budget(rows: pd.DataFrame, metric: str, *, permute: bool, seed: int) ->
     c[0] = span
     change, se, lo, hi, p = fit.contrast(c)
     _, _, lo90, hi90, _ = fit.contrast(c, level=0.90)
-    informative = int(rows.groupby("item_id")["y"].nunique().gt(1).sum())
+    if inverse_margin is not None and not (change * _worse_sign(metric) > 0 and abs(change) >= inverse_margin):
+        return dict(reason="not inverse")
+    informative = rows.informative()
     method = f"CR2 t ({fit.df} df)"
     if permute and informative < PERM_BELOW and se > 0:
-        traces = items + "\0" + rows["replicate"].astype(str).to_numpy() if "replicate" in rows else items
-        p = permutation_p(y, X, items, traces, 0, n_perm=N_PERM, seed=seed)
+        p = permutation_p(y, X, items, rows.traces, 0, n_perm=N_PERM, seed=seed,
+                          stop_at=None if inverse_margin is None else ALPHA)
         method = f"within-trace permutation ({informative} items vary in score, fewer than {PERM_BELOW})"
     slope = change / span if len(on) >= 2 else math.nan
     out.update(slope=slope, slope_low=lo / span if len(on) >= 2 else math.nan,
@@ -143,7 +164,7 @@ def _fit_budget(rows: pd.DataFrame, metric: str, *, permute: bool, seed: int) ->
     return out
 
 
-def _shape(rows: pd.DataFrame, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
+def _shape(rows: Rows, x: np.ndarray, off: np.ndarray) -> dict[str, Any]:
     """Rises then falls / falls then rises. For each interior budget k, an intersection-union test: k above (below)
     the smallest budget AND above (below) the largest, each one-sided 5 % on the item-fixed-effects budget means
     with CR2 errors; Bonferroni over the interior budgets. Its size is at most 5 % for every monotone curve, however
@@ -154,8 +175,7 @@ def _shape(rows: pd.DataFrame, x: np.ndarray, off: np.ndarray) -> dict[str, Any]
         return dict(shape=V.SHAPE_NA, shape_p=math.nan)
     index = np.searchsorted(levels, t)
     dummies = (index[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
-    items = rows["item_id"].astype(str).to_numpy()
-    fit = within_fit(rows["y"].to_numpy(float), dummies, items, items)
+    fit = within_fit(rows.y, dummies, rows.items, rows.items)
     if fit is None:
         return dict(shape=V.SHAPE_NA, shape_p=math.nan)
     k_all = len(levels) - 1  # coefficients: level j (1..K-1) minus level 0
@@ -173,16 +193,14 @@ def _shape(rows: pd.DataFrame, x: np.ndarray, off: np.ndarray) -> dict[str, Any]
     return dict(shape=best[1] if shape_p < ALPHA else V.SHAPE_NONE, shape_p=shape_p)
 
 
-def _length_secondary(rows: pd.DataFrame) -> dict[str, Any]:
+def _length_secondary(rows: Rows) -> dict[str, Any]:
     """Score on log2(1 + measured reasoning tokens) within each (item, replicate) trace: an association."""
-    rows = rows[rows["reasoning_tokens"].notna()]
+    rows = rows.take(~np.isnan(rows.tokens))
     out = dict(length_slope=math.nan, length_low=math.nan, length_high=math.nan, length_p=math.nan)
-    if rows["item_id"].nunique() < 2:
+    if rows.n_items() < 2:
         return out
-    items = rows["item_id"].astype(str).to_numpy()
-    traces = items + "\0" + rows["replicate"].astype(str).to_numpy() if "replicate" in rows else items
-    x = np.log2(1.0 + rows["reasoning_tokens"].to_numpy(float))
-    fit = within_fit(rows["y"].to_numpy(float), x[:, None], traces, items)
+    x = np.log2(1.0 + rows.tokens)
+    fit = within_fit(rows.y, x[:, None], rows.traces, rows.items)
     if fit is None:
         return out
     est, _, lo, hi, p = fit.contrast(np.array([1.0]))
@@ -190,22 +208,20 @@ def _length_secondary(rows: pd.DataFrame) -> dict[str, Any]:
 
 
 def _detectable(fit: Fit, se: float) -> float:
-    from scipy import stats  # lazy, as in within.py
-
-    return float((stats.t.ppf(1 - ALPHA / 2, fit.df) + stats.t.ppf(0.8, min(fit.df, T80_DF_CAP))) * se)
+    return float((t_quantile(1 - ALPHA / 2, fit.df) + t_quantile(0.8, min(fit.df, T80_DF_CAP))) * se)
 
 
-def _to_metric(change: float, metric: str, rows: pd.DataFrame) -> float:
+def _to_metric(change: float, metric: str, rows: Rows) -> float:
     """A change on the model's scale in the metric's units: RMSE tasks model squared error, and a change d(MSE)
     is about d(MSE) / (2 RMSE) in RMSE."""
     if metric != "rmse":
         return change
-    return change / (2 * math.sqrt(max(float(rows["y"].mean()), 1e-12)))
+    return change / (2 * math.sqrt(max(rows.mean_y(), 1e-12)))
 
 
-def _empty(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
-    status = samples["status"].astype(str) if "status" in samples else pd.Series(dtype=str)
-    n_missed = int(status.isin(("truncated", "unparsed")).sum())
+def _empty(curve: Rows, metric: str) -> dict[str, Any]:
+    status = curve.status
+    n_missed = int(np.isin(status, ("truncated", "unparsed")).sum())
     answered = int((status != "error").sum())
     return dict(
         trend=V.NOT_ENOUGH, basis="requested budget", slope=math.nan, slope_low=math.nan, slope_high=math.nan,
@@ -220,24 +236,24 @@ def _empty(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
     )
 
 
-def _budget_test(samples: pd.DataFrame, metric: str, spearman: bool, seed: int) -> dict[str, Any]:
-    out = _empty(samples, metric)
+def _budget_test(curve: Rows, metric: str, spearman: bool, seed: int) -> dict[str, Any]:
+    out = _empty(curve, metric)
     worse_sign = 1 if metric == "rmse" else -1
-    rows = _outcome(samples, metric, itt=True)
-    out.update(n_obs=len(rows), n_clusters=int(rows["item_id"].nunique()))
+    rows = _outcome(curve, metric, itt=True)
+    out.update(n_obs=rows.n, n_clusters=rows.n_items())
     if out["n_clusters"] < MIN_VERDICT_ITEMS:
         out.update(trend=V.TOO_FEW, reason=f"{out['n_clusters']} items")
         return out
     margin = margin_of(metric)
     if metric == "rmse":  # the threshold is in RMSE; the model is on squared error: d(MSE) ~ 2 RMSE d(RMSE)
-        margin = 2 * math.sqrt(max(float(rows["y"].mean()), 1e-12)) * margin
+        margin = 2 * math.sqrt(max(rows.mean_y(), 1e-12)) * margin
     out["margin"] = margin
     fitted = _fit_budget(rows, metric, permute=True, seed=seed)
     if "reason" in fitted:
         out.update(reason=fitted["reason"])
         return out
-    if np.ptp(rows["y"].to_numpy(float)) == 0:
-        out.update(trend=V.NO_CLEAR, uniform_score=float(rows["y"].iloc[0]), change=0.0, p=1.0, p_method="-",
+    if np.ptp(rows.y) == 0:
+        out.update(trend=V.NO_CLEAR, uniform_score=float(rows.y[0]), change=0.0, p=1.0, p_method="-",
                    scale=fitted["scale"], slope=0.0 if math.isfinite(fitted["slope"]) else math.nan)
         return out
     out.update({k: v for k, v in fitted.items() if not k.startswith("_")})
@@ -247,10 +263,10 @@ def _budget_test(samples: pd.DataFrame, metric: str, spearman: bool, seed: int) 
     out.update({k: v for k, v in _shape(rows, fitted["_x"], fitted["_off"]).items() if not k.startswith("_")})
     if out["shape"] in (V.RISES_FALLS, V.FALLS_RISES):
         out["trend"] = out["shape"]
-    cc = _outcome(samples, metric, itt=False)
-    if len(cc) == len(rows):  # nothing was left unanswered: complete cases are the primary analysis
+    cc = _outcome(curve, metric, itt=False)
+    if cc.n == rows.n:  # nothing was left unanswered: complete cases are the primary analysis
         out.update(complete_case_trend=out["trend"], complete_case_change=out["change"], complete_case_p=out["p"])
-    elif metric == "rmse" or cc["item_id"].nunique() < MIN_VERDICT_ITEMS:
+    elif metric == "rmse" or cc.n_items() < MIN_VERDICT_ITEMS:
         out.update(complete_case_trend=out["trend"] if metric == "rmse" else V.TOO_FEW,
                    complete_case_change=out["change"] if metric == "rmse" else math.nan,
                    complete_case_p=out["p"] if metric == "rmse" else math.nan)
@@ -261,18 +277,17 @@ def _budget_test(samples: pd.DataFrame, metric: str, spearman: bool, seed: int) 
                        complete_case_trend=_call(ccf["change"], ccf["p"], ccf["change_low90"],
                                                  ccf["change_high90"], margin, worse_sign))
     if spearman:  # the cross-checks: measured length within traces, and Spearman
-        if "reasoning_tokens" in rows:
+        if rows.tokens is not None:
             out.update(_length_secondary(rows))
         out.update(_spearman(rows, _shape_axis(fitted["_x"], fitted["_off"])))
     return out
 
 
-def _spearman(rows: pd.DataFrame, x: np.ndarray) -> dict[str, float]:
+def _spearman(rows: Rows, x: np.ndarray) -> dict[str, float]:
     """Spearman's rho of within-item-demeaned score and budget axis; p from the CR2 fit of ranks on ranks."""
     from scipy.stats import rankdata
 
-    items = rows["item_id"].astype(str).to_numpy()
-    y = rows["y"].to_numpy(float)
+    items, y = rows.items, rows.y
     yw = y - pd.Series(y).groupby(items).transform("mean").to_numpy()
     xw = x - pd.Series(x).groupby(items).transform("mean").to_numpy()
     rx, ry = rankdata(xw), rankdata(yw)
@@ -284,19 +299,19 @@ def _spearman(rows: pd.DataFrame, x: np.ndarray) -> dict[str, float]:
     return dict(spearman=rho, spearman_p=p)
 
 
-def _length_test(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
+def _length_test(curve: Rows, metric: str) -> dict[str, Any]:
     """The same model on measured length (natural runs, or frames without a budget): an association."""
-    out = _empty(samples, metric)
+    out = _empty(curve, metric)
     out.update(basis="measured length", complete_case_trend="-")
-    rows = _outcome(samples, metric, itt=False)
-    rows = rows[rows["reasoning_tokens"].notna()]
-    out.update(n_obs=len(rows), n_clusters=int(rows["item_id"].nunique()))
+    rows = _outcome(curve, metric, itt=False)
+    rows = rows.take(~np.isnan(rows.tokens))
+    out.update(n_obs=rows.n, n_clusters=rows.n_items())
     if out["n_clusters"] < MIN_VERDICT_ITEMS:
         out.update(trend=V.TOO_FEW, reason=f"{out['n_clusters']} items")
         return out
-    items = rows["item_id"].astype(str).to_numpy()
-    x = np.log2(1.0 + rows["reasoning_tokens"].to_numpy(float))
-    y = rows["y"].to_numpy(float)
+    items = rows.items
+    x = np.log2(1.0 + rows.tokens)
+    y = rows.y
     xw = x - pd.Series(x).groupby(items).transform("mean").to_numpy()
     if np.std(xw) < 1e-9:
         out["trend"] = V.NO_LENGTH_VARIATION
@@ -308,7 +323,7 @@ def _length_test(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
     if fit is None:
         return out
     span = float(np.quantile(x, 0.95) - np.quantile(x, 0.05)) or float(np.ptp(x))
-    margin = margin_of(metric) if metric != "rmse" else 2 * math.sqrt(max(float(y.mean()), 1e-12)) * margin_of(metric)
+    margin = margin_of(metric) if metric != "rmse" else 2 * math.sqrt(max(rows.mean_y(), 1e-12)) * margin_of(metric)
     change, se, lo, hi, p = fit.contrast(np.array([span]))
     _, _, lo90, hi90, _ = fit.contrast(np.array([span]), level=0.90)
     out.update(slope=change / span, slope_low=lo / span, slope_high=hi / span, change=change, change_low=lo,
@@ -318,6 +333,16 @@ def _length_test(samples: pd.DataFrame, metric: str) -> dict[str, Any]:
                detectable_change=_to_metric(_detectable(fit, se), metric, rows),
                trend=_call(change, p, lo90, hi90, margin, 1 if metric == "rmse" else -1))
     return out
+
+
+def _test(curve: Rows, metric: str, spearman: bool, basis: str | None, seed: int) -> dict[str, Any]:
+    """trend_test on a curve's arrays."""
+    natural = curve.budget == NATURAL if curve.budget is not None else None
+    if basis is None:
+        basis = "budget" if natural is not None and not natural.all() else "length"
+    if basis == "length":
+        return _length_test(curve, metric)
+    return _budget_test(curve.take(~natural), metric, spearman, seed)
 
 
 def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: bool = True,
@@ -330,37 +355,66 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: boo
     `spearman=False` skips the cross-checks (Spearman and the measured-length analysis; the power planner and the
     calibration simulate many sweeps and need only the call).
     """
-    if basis is None:
-        has = "budget" in samples and (samples["budget"].astype(str) != NATURAL).any()
-        basis = "budget" if has else "length"
-    if basis == "length":
-        return _length_test(samples, metric)
-    return _budget_test(samples[samples["budget"].astype(str) != NATURAL], metric, spearman, seed)
+    return _test(Rows(samples), metric, spearman, basis, seed)
+
+
+def calls_inverse(samples: pd.DataFrame | Rows, metric: str = "accuracy", *, seed: int = 0) -> bool:
+    """trend_test(samples, metric, spearman=False, seed=seed)["trend"] == "inverse", with only the work that can
+    change that answer (the power planner asks it of thousands of simulated sweeps):
+
+    - "inverse" needs a fitted change in the worse direction of at least the margin, and p < 5 %: a change short
+      of that is not inverse whatever its p-value, so none is computed;
+    - a permutation p-value stops permuting once its hits rule out p < 5 % (a curtailed Monte Carlo test, Besag &
+      Clifford 1991): the same permutations in the same order, so the same call;
+    - the bend test, which replaces the trend word, runs only for a curve called inverse; the complete-case
+      analysis and the detectable change, which are not part of the call, never run.
+    `samples`: a samples frame, or curve_rows.sweep_rows() of a simulated sweep. tests/test_calls_inverse.py checks
+    it against trend_test."""
+    curve = samples if isinstance(samples, Rows) else Rows(samples)
+    natural = curve.budget == NATURAL if curve.budget is not None else None
+    if natural is None or natural.all():  # a length-based test: no shortcut
+        return _test(curve, metric, False, None, seed)["trend"] == V.INVERSE
+    rows = _outcome(curve.take(~natural), metric, itt=True)
+    if rows.n_items() < MIN_VERDICT_ITEMS:
+        return False
+    margin = margin_of(metric)
+    if metric == "rmse":
+        margin = 2 * math.sqrt(max(rows.mean_y(), 1e-12)) * margin
+    fitted = _fit_budget(rows, metric, permute=True, seed=seed, inverse_margin=margin)
+    if "reason" in fitted or not fitted["p"] < ALPHA or np.ptp(rows.y) == 0:
+        return False
+    return _shape(rows, fitted["_x"], fitted["_off"])["shape"] not in V.SHAPES
 
 
 def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     """Holm and Benjamini-Hochberg across the curves that were tested; `verdict` from the Holm-adjusted p-values
     (trend) and shape p-values (shape, adjusted in their own family)."""
-    tested = table["p"].map(lambda p: not V.missing(p)) & ~table["verdict"].isin(V.NO_CALL)
-    table = table.assign(p_adj_holm=math.nan, q_bh=math.nan, shape_p_adj_holm=math.nan, n_curves_tested=0)
-    if not tested.any():
-        return table
-    idx = table.index[tested]
-    p = table.loc[idx, "p"].to_numpy(float)
-    table.loc[idx, "p_adj_holm"], table.loc[idx, "q_bh"] = holm(p), bh(p)
-    table.loc[idx, "n_curves_tested"] = len(idx)
-    sp = table.loc[idx, "shape_p"].to_numpy(float)
-    ok = np.isfinite(sp)
-    if ok.any():
-        table.loc[idx[ok], "shape_p_adj_holm"] = holm(sp[ok])
-    for i in idx:
-        r = table.loc[i]
-        worse_sign = 1 if r["metric"] == "rmse" else -1
-        verdict = _call(r["change"], r["p_adj_holm"], r["change_low90"], r["change_high90"], r["margin"],
-                        worse_sign)
-        if not V.missing(r["shape_p_adj_holm"]) and r["shape_p_adj_holm"] < ALPHA and r["shape"] in V.SHAPES:
-            verdict = r["shape"]
-        table.at[i, "verdict"] = verdict
+    p = table["p"].to_numpy(dtype=float, na_value=np.nan)
+    verdicts = table["verdict"].tolist()
+    tested = np.array([not V.missing(v) and verdict not in V.NO_CALL for v, verdict in zip(p, verdicts)], dtype=bool)
+    n = len(table)
+    adj, q, shape_adj = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
+    count = np.where(tested, int(tested.sum()), 0)
+    if tested.any():
+        idx = np.flatnonzero(tested)
+        adj[idx], q[idx] = holm(p[idx]), bh(p[idx])
+        sp = table["shape_p"].to_numpy(dtype=float, na_value=np.nan)[idx]
+        ok = np.isfinite(sp)
+        if ok.any():
+            shape_adj[idx[ok]] = holm(sp[ok])
+        # the calls from plain lists (a Series per row costs more than the call itself)
+        cols = {c: table[c].tolist() for c in ("metric", "change", "change_low90", "change_high90", "margin",
+                                               "shape")}
+        for i in idx:
+            worse_sign = 1 if cols["metric"][i] == "rmse" else -1
+            verdict = _call(cols["change"][i], float(adj[i]), cols["change_low90"][i], cols["change_high90"][i],
+                            cols["margin"][i], worse_sign)
+            if not V.missing(shape_adj[i]) and shape_adj[i] < ALPHA and cols["shape"][i] in V.SHAPES:
+                verdict = cols["shape"][i]
+            verdicts[i] = verdict
+    table = table.assign(p_adj_holm=adj, q_bh=q, shape_p_adj_holm=shape_adj, n_curves_tested=count)
+    if tested.any():
+        table["verdict"] = pd.Series(verdicts, index=table.index, dtype=table["verdict"].dtype)
     return table
 
 
@@ -376,7 +430,8 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
     """
     rows = []
     numeric = scores[scores["budget"].astype(str) != NATURAL]
-    grouped = dict(iter(samples.groupby(list(keys), sort=False)))
+    arrays = Rows(samples)
+    positions = samples.groupby(list(keys), sort=False).indices  # each curve's rows, read from `arrays`
     for key, curve in numeric.groupby(list(keys), sort=False):
         metric = metrics.get(key[0], "accuracy")
         verdict, delta = paper_verdict(curve, metric)
@@ -388,7 +443,7 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
         thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
         row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
                    min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_VERDICT_ITEMS)
-        row.update(trend_test(grouped[key], metric, basis="budget", spearman=cross_checks))
+        row.update(_test(arrays.take(positions[key]), metric, cross_checks, "budget", 0))
         row["verdict"] = row["trend"]
         if audit is not None:
             row.update(control_columns(curve_rows(audit, dict(zip(keys, key))), row["paper_verdict"]))
@@ -401,5 +456,6 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
         return table
     table = adjusted_calls(table)
     table["verdict_words"] = [V.words(v, m) for v, m in zip(table["verdict"], table["metric"])]
-    table["verdict_detail"] = [V.detail(r) for r in table.to_dict("records")]
+    columns = table.to_dict("list")  # records from the columns: DataFrame.to_dict("records") boxes cell by cell
+    table["verdict_detail"] = [V.detail(dict(zip(columns, values))) for values in zip(*columns.values())]
     return table
