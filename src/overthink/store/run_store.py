@@ -347,12 +347,12 @@ class Store:
         # in chunks: the rows of one chunk as Python tuples at a time, not a million (peak memory of a report)
         chunks = list(pd.read_sql_query(sql, self.conn, chunksize=FRAME_CHUNK))
         if len(chunks) < 2:
-            return chunks[0] if chunks else pd.read_sql_query(sql, self.conn)
+            return self._checked(chunks[0] if chunks else pd.read_sql_query(sql, self.conn))
         frame = pd.concat(chunks, ignore_index=True)
         for col in frame.columns:  # a column typed differently by chunks (NULL in one): inferred over all rows
             if len({str(c[col].dtype) for c in chunks}) > 1:
                 frame[col] = pd.Series(frame[col].astype(object).tolist(), index=frame.index)
-        return frame
+        return self._checked(frame)
 
     @_guarded("measuring the trace probes")
     def fill_probes(self, *, batch: int = 20_000) -> int:
@@ -490,11 +490,26 @@ class Store:
         try:
             return {c: from_sql(c, v) for c, v in zip(columns, row)}
         except (ValueError, TypeError, RecursionError) as exc:
-            named = dict(zip(columns, row))
-            which = ", ".join(f"{k} {named[k]}" for k in ("id", "task", "item_id", "budget") if k in named)
-            raise StoreError(f"{self.path}: a sample's metadata ({which or 'table samples'}) is not valid JSON "
-                             f"({str(exc)[:100]}); the store was edited or damaged. Restore it from a copy, or fix "
-                             f"that value with sqlite3") from None
+            raise self._bad_metadata(dict(zip(columns, row)), exc) from None
+
+    def _bad_metadata(self, named: dict[str, Any], exc: Exception) -> StoreError:
+        which = ", ".join(f"{k} {named[k]}" for k in ("id", "task", "item_id", "budget") if k in named)
+        return StoreError(f"{self.path}: a sample's metadata ({which or 'table samples'}) is not valid JSON "
+                          f"({str(exc)[:100]}); the store was edited or damaged. Restore it from a copy, or fix "
+                          f"that value with sqlite3")
+
+    def _checked(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A frame whose metadata goes on as JSON text (`sample_meta`) is checked to decode as Store.dataframe
+        decodes it, so a damaged value is said here rather than read as {} later: each distinct value once."""
+        if "sample_meta" not in frame or frame.empty:
+            return frame
+        for value in frame["sample_meta"].dropna().unique():
+            try:
+                from_sql("metadata", value)
+            except (ValueError, TypeError, RecursionError) as exc:
+                row = frame.loc[frame["sample_meta"] == value].iloc[0]
+                raise self._bad_metadata(row.to_dict(), exc) from None
+        return frame
 
     def close(self) -> None:
         try:
