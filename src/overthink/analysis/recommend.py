@@ -27,6 +27,7 @@ from .audit import control_active, curve_rows
 from .curves import N_BOOT
 from .efficiency import CURVE, T_MAX, curve_efficiency, efficiency_table, scored_frame, trajectory_waste
 from .trajectories import trajectory_table
+from .within import t_quantile
 
 TOLERANCE = 0.02
 # what efficiency.scored_frame (with cost.sample_costs), efficiency_table and recommend() read of the samples
@@ -56,15 +57,13 @@ def paired_upper_bound(best: pd.Series, other: pd.Series, level: float = LEVEL) 
     """(mean difference best - other, its one-sided `level` upper bound, items) over the items both have.
 
     `best` and `other` are per-item accuracies (indexed by item id)."""
-    from scipy.stats import t as t_dist
-
     both = pd.concat([best, other], axis=1, join="inner").dropna()
     n = len(both)
     if n < 2:
         return math.nan, math.nan, n
     d = (both.iloc[:, 0] - both.iloc[:, 1]).to_numpy(float)
     mean, sd = float(d.mean()), float(d.std(ddof=1))
-    return mean, mean + float(t_dist.ppf(level, n - 1)) * sd / math.sqrt(n), n
+    return mean, mean + t_quantile(level, n - 1) * sd / math.sqrt(n), n
 
 
 def recommend(curve: pd.DataFrame, cells: pd.DataFrame, *, tolerance: float = TOLERANCE,
