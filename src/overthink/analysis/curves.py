@@ -53,20 +53,8 @@ def boot_weights(n_items: int, n_boot: int = N_BOOT, seed: int = 0) -> tuple[np.
 def item_bootstrap(sums: np.ndarray, counts: np.ndarray, *, rmse: bool = False, n_boot: int = N_BOOT,
                    seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
     """Point estimate and percentile CI of sum(sums)/sum(counts) (sqrt of it for RMSE), resampling items."""
-    total = counts.sum()
-    if total == 0:
-        return (math.nan, math.nan, math.nan)
-    point = sums.sum() / total
-    if len(sums) < 2:
-        value = math.sqrt(point) if rmse else point
-        return (value, math.nan, math.nan)
-    both = np.column_stack([sums, counts]).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boots = np.concatenate([(lambda m: m[:, 0] / m[:, 1])(w @ both)
-                                for w in boot_weights(len(sums), n_boot, seed)])
-    boots = boots[np.isfinite(boots)]
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(boots, [alpha, 1 - alpha])
+    point, lo, hi = item_bootstrap_many(np.asarray(sums, float)[:, None], np.asarray(counts, float)[:, None],
+                                        n_boot=n_boot, seed=seed, level=level)[0]
     if rmse:
         return (math.sqrt(point), math.sqrt(lo), math.sqrt(hi))
     return (float(point), float(lo), float(hi))

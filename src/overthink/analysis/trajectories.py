@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .audit import meta as parse_meta
-from .curves import N_BOOT, boot_weights
+from .curves import N_BOOT, item_bootstrap_many
 from .load import read_texts
 from .probes import _MARKER_RE, cues_by_item, engages
 
@@ -314,7 +314,8 @@ def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
                                     for j in range(values.shape[1])])
         count = np.bincount(inverse, minlength=len(items)).astype(float)
         # the four shares and their excesses in one pass of bootstrap weights (the same items and resamples)
-        boots = _item_bootstraps(per_item, count, n_boot=n_boot)
+        boots = [tuple(map(float, ci)) for ci in item_bootstrap_many(
+            per_item, np.repeat(count[:, None], per_item.shape[1], axis=1), n_boot=n_boot)]
         for j, (col, name) in enumerate(shares):
             (est, lo, hi), (ex, ex_lo, ex_hi) = boots[2 * j], boots[2 * j + 1]
             row.update({name: est, f"{name}_lo": lo, f"{name}_hi": hi,
@@ -324,29 +325,6 @@ def flip_shares(traj: pd.DataFrame, *, n_boot: int = N_BOOT) -> pd.DataFrame:
         row["mean_stability_tokens"] = float(stability[at].mean())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _item_bootstraps(sums: np.ndarray, counts: np.ndarray, *, n_boot: int = N_BOOT, seed: int = 0,
-                     level: float = 0.95) -> list[tuple[float, float, float]]:
-    """curves.item_bootstrap of each column of `sums` (items x k) over the same counts: one matrix product per
-    block of weights for all k columns, where item_bootstrap would read the weights (resamples x items) k times."""
-    total = counts.sum()
-    if total == 0:
-        return [(math.nan, math.nan, math.nan)] * sums.shape[1]
-    points = [sums[:, j].sum() / total for j in range(sums.shape[1])]
-    if len(sums) < 2:
-        return [(p, math.nan, math.nan) for p in points]
-    both = np.column_stack([sums, counts]).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boots = np.concatenate([(lambda m: m[:, :-1] / m[:, -1:])(w @ both)
-                                for w in boot_weights(len(sums), n_boot, seed)])
-    alpha = (1 - level) / 2
-    out = []
-    for j, point in enumerate(points):
-        column = boots[:, j][np.isfinite(boots[:, j])]
-        lo, hi = np.quantile(column, [alpha, 1 - alpha])
-        out.append((float(point), float(lo), float(hi)))
-    return out
 
 
 def _markers_per_1k(text: str) -> float:
