@@ -253,12 +253,9 @@ def curve_figure(table: pd.DataFrame):
 
 def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
                 formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
-    """Write the curve figure in each format; returns the paths. Files drawn from the same table by this version
-    are kept, not drawn again (report/stamps.py)."""
+    """Write the curve figure in each format and its stamp (report/stamps.py: a caller may skip an unchanged
+    table); returns the paths."""
     out = Path(out_dir)
-    kept = stamps.unchanged(table, out, name, formats)
-    if kept is not None:
-        return kept
     out.mkdir(parents=True, exist_ok=True)
     stamps.stamp_path(out, name).unlink(missing_ok=True)
     fig = curve_figure(table)
