@@ -260,8 +260,8 @@ def save_curves(table: pd.DataFrame, out_dir: str | Path, name: str = "curves",
     stamps.stamp_path(out, name).unlink(missing_ok=True)
     fig = curve_figure(table)
     paths = [out / f"{name}.{fmt}" for fmt in formats]
-    for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+    for path in paths:  # laid out and frozen already: a "tight" bbox would draw the figure twice per file
+        fig.savefig(path, dpi=150)
     plt.close(fig)
     stamps.stamp_path(out, name).write_text(stamps.stamp_key(table, formats))
     return paths
