@@ -1,7 +1,8 @@
 """overthink both ways with inspect_ai and Hugging Face datasets (docs/ecosystem.md):
 
 - overthink's tasks as an inspect_ai extension, run by the real `inspect eval` against the local OpenAI wire server,
-  imported back: the same curves, sample for sample, as the same items run through `overthink run`;
+  imported back: the same curves, sample for sample, as the same items run through overthink's own sweep
+  (overthink.api.run, the work of `overthink run`);
 - `overthink export --format inspect`: logs written by inspect_ai's own writer, read by its reader, imported back to
   the same curves;
 - `overthink tasks export --format hf`: a dataset folder that the real `datasets` package loads.
@@ -22,6 +23,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import overthink.api
 from overthink.cli import app
 from overthink.store import Store
 
@@ -76,12 +78,16 @@ def env(server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def overthink_run(server, env, tmp_path_factory) -> Path:
+    """The same items through overthink's own sweep: overthink.api.run, the work of `overthink run` (without the
+    summary and figures it prints after)."""
     run = tmp_path_factory.mktemp("ot") / "run"
-    res = CliRunner().invoke(app, ["run", "--model", f"openai:o4-mini@{server.url}/v1", "--task", "misleading-math",
-                                   "--task-args", "distractors=3", "--budgets", ",".join(EFFORTS), "--mechanism",
-                                   "native", "--limit", str(N_ITEMS), "--run-dir", str(run), "--quiet"],
-                             env={k: env[k] for k in ("OPENAI_API_KEY", "OVERTHINK_HOME")})
-    assert res.exit_code == 0, res.output
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("OPENAI_API_KEY", "OVERTHINK_HOME"):
+            mp.setenv(key, env[key])
+        result = overthink.api.run(models=[f"openai:o4-mini@{server.url}/v1"], tasks=["misleading-math"],
+                                   task_args={"misleading-math": {"distractors": 3}}, budgets=list(EFFORTS),
+                                   mechanism="native", limit=N_ITEMS, run_dir=str(run), say=lambda line: None)
+    assert result.exit_code == 0 and result.completed == N_ITEMS * len(EFFORTS)
     return run
 
 
