@@ -187,11 +187,10 @@ async def test_the_scorer_is_overthinks_grade():
 def stub_run(tmp_path_factory) -> Path:
     """A run with errors and wrong answers that vary with the budget (the stub's inverse mode)."""
     base = tmp_path_factory.mktemp("stub")
-    cfg = base / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"model_options": {"stub:inverse": {"fail_every": 9}}}))
-    res = ot("run", "--config", cfg, "--model", "stub:inverse", "--task", "misleading-math", "--budgets",
-             "0,256,1024", "--limit", 6, "--replicates", 2, "--run-dir", base / "run", "--quiet")
-    assert res.exit_code in (0, 3), res.output  # 3: some samples ended with an (injected) error
+    result = overthink.api.run({"model_options": {"stub:inverse": {"fail_every": 9}}}, models=["stub:inverse"],
+                               tasks=["misleading-math"], budgets=[0, 256, 1024], limit=6, replicates=2,
+                               run_dir=str(base / "run"), say=lambda line: None)
+    assert result.exit_code in (0, 3), result  # 3: some samples ended with an (injected) error
     return base / "run"
 
 
