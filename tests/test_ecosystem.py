@@ -92,18 +92,19 @@ def overthink_run(server, env, tmp_path_factory) -> Path:
 
 
 # The `inspect` console script (`from inspect_ai._cli.main import main; sys.exit(main())`), with this checkout's
-# src/ on the path right after site-packages: before the editable install's src/ (so a worktree's child runs the
-# worktree's overthink) and after the installed metadata (so inspect_ai still sees overthink as installed).
-INSPECT = ("import sys; sys.path.insert(sys.path.index({site!r}) + 1, {src!r}); import overthink; "
+# src/ on the path right after the site-packages holding inspect_ai: before the editable install's src/ (so a
+# worktree's child runs the worktree's overthink) and after the installed metadata (so inspect_ai still sees
+# overthink as installed).
+INSPECT = ("import os, sys; site = next(i for i, p in enumerate(sys.path) if os.path.isdir(os.path.join(p, "
+           "'inspect_ai'))); sys.path.insert(site + 1, {src!r}); import overthink; "
            "assert overthink.__file__.startswith({src!r}), overthink.__file__; "
            "from inspect_ai._cli.main import main; sys.argv[0] = 'inspect'; sys.exit(main())")
 
 
 def inspect_cli(*args: object, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
     """`inspect ARGS` in a child process: inspect_ai's real CLI, running this checkout's overthink."""
-    site = str(Path(inspect_ai.__file__).resolve().parents[1])
     src = str(Path(__file__).resolve().parents[1] / "src")
-    return subprocess.run([sys.executable, "-c", INSPECT.format(site=site, src=src), *map(str, args)],
+    return subprocess.run([sys.executable, "-c", INSPECT.format(src=src), *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
