@@ -1,10 +1,11 @@
-"""Fixtures every test shares: an isolated OVERTHINK_HOME, and the `tasks` CLI group for in-process calls; and how
-`make test` spreads the suite over pytest-xdist workers (`-n auto --dist loadgroup`)."""
+"""Fixtures every test shares: an isolated OVERTHINK_HOME, the `tasks` CLI group for in-process calls, inspect_ai logs
+made once; and how `make test` spreads the suite over pytest-xdist workers (`-n auto --dist loadgroup`)."""
 
 import os
 from pathlib import Path
 
 import pytest
+from import_fixtures import make_inspect_logs
 from servers.profile_api import ProfileAPI
 
 
@@ -46,6 +47,14 @@ def serve():
         api.stop()
 
 
+@pytest.fixture(scope="session")
+def inspect_logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real inspect_ai eval logs at three efforts (tests/import_fixtures.py), made once: test_import_results.py and
+    test_summary_cost.py read them (one xdist unit, below)."""
+    pytest.importorskip("inspect_ai")  # the test extra has it; only these tests need it
+    return make_inspect_logs(tmp_path_factory.mktemp("inspect_logs"))
+
+
 
 # pytest-xdist (`make test`: -n auto --dist loadgroup). Each test file is one work unit, so a file's module-scoped
 # fixtures (a started server, a loaded model, a run built once) are built once, on one worker. The real llama.cpp
@@ -55,15 +64,20 @@ def serve():
 # node id, which pytest >= 9.1 no longer reads (every marked test would be spread one by one).
 LLAMA_CPP = {"test_local_model.py", "test_local_long_runs.py", "test_provider_openai_compatible.py",
              "test_server_sweep.py", "test_server_sweep_runs.py", "test_check.py"}
+# The files that use inspect_ai in process are one unit: importing it costs a worker ~2.5 s of CPU and its first
+# eval ~7 s more (its SDKs), later evals well under 1 s; two of them share the session's `inspect_logs`.
+INSPECT_AI = {"test_ecosystem.py", "test_import_results.py", "test_summary_cost.py"}
 SPREAD = {"test_calibration.py", "test_analysis_calibration.py", "test_sequential_calibration.py",
           "test_sweetspot_calibration.py"}
 
 
 def work_unit(nodeid: str) -> str:
-    """The xdist work unit of a test: its file, the llama.cpp unit, or the test alone."""
+    """The xdist work unit of a test: its file, the llama.cpp or inspect_ai unit, or the test alone."""
     path = nodeid.split("::", 1)[0]
     name = path.rsplit("/", 1)[-1]
-    return nodeid if name in SPREAD else "llama.cpp" if name in LLAMA_CPP else path
+    if name in SPREAD:
+        return nodeid
+    return "llama.cpp" if name in LLAMA_CPP else "inspect_ai" if name in INSPECT_AI else path
 
 
 def _rank(nodeid: str) -> int:

@@ -1,5 +1,6 @@
 """Result files from elsewhere, made for real: inspect_ai eval logs written by running inspect_ai against the local
-OpenAI wire-format server, and rows in the paper's raw-results format."""
+OpenAI wire-format server (made once per session: the `inspect_logs` fixture in conftest.py), and rows in the
+paper's raw-results format."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ EFFORTS = ("low", "medium", "high")
 MAX_TOKENS = 1000  # "high" thinks 2,500 tokens at the fake server: every sample of that log hits the cap
 # (id, target, num_distractors): the fake model always answers 2
 QUESTIONS = (("q1", "2", 0), ("q2", "3", 1), ("q3", "2", 2))
+PRICE = {"input": 2.0, "output": 8.0, "input_cache_write": 0.0, "input_cache_read": 0.0}  # USD per 1M tokens
 
 
 def inspect_task(name: str = "tiny_math"):
@@ -27,30 +29,30 @@ def inspect_task(name: str = "tiny_math"):
     return Task(dataset=samples, solver=generate(), scorer=[includes(), match(location="any")], name=name)
 
 
-def make_inspect_logs(log_dir: Path, *, efforts: tuple[str, ...] = EFFORTS, epochs: int = 2,
-                      fail_one: str | None = "medium", model_cost_config: dict | None = None) -> dict[str, Path]:
+def make_inspect_logs(log_dir: Path) -> dict[str, Path]:
     """Run inspect_ai once per reasoning effort (openai provider, base URL = the local server); effort -> log file.
 
-    With `fail_one`, the server answers one request of that effort's run with HTTP 400, so its log holds one sample
-    in error (fail_on_error=False keeps the run going). The low effort log is written as .json, the others as .eval.
-    `model_cost_config` (inspect's own prices): each sample's usage then records its total_cost.
+    Two epochs. The server answers one request of the medium run with HTTP 400, so its log holds one sample in error
+    (fail_on_error=False keeps the run going). The low effort log is written as .json, the others as .eval. With
+    inspect's own prices (PRICE, model_cost_config) each sample's usage records its total_cost.
     """
     from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelCost
 
     server = FakeAPI().start()
     old_key = os.environ.get("OPENAI_API_KEY")
     os.environ["OPENAI_API_KEY"] = "sk-test-not-a-secret"
     logs = {}
     try:
-        for effort in efforts:
-            if effort == fail_one:
+        for effort in EFFORTS:
+            if effort == "medium":
                 server.faults.append({"status": 400, "body": {"error": {"message": "fake bad request",
                                                                         "type": "invalid_request_error"}}})
             out = inspect_eval(inspect_task(), model="openai/o4-mini", model_base_url=server.url + "/v1",
-                               reasoning_effort=effort, max_tokens=MAX_TOKENS, epochs=epochs, log_dir=str(log_dir),
+                               reasoning_effort=effort, max_tokens=MAX_TOKENS, epochs=2, log_dir=str(log_dir),
                                log_format="json" if effort == "low" else "eval", display="none",
                                fail_on_error=False, max_retries=0, reasoning_summary="auto",
-                               **({"model_cost_config": model_cost_config} if model_cost_config else {}))
+                               model_cost_config={"openai/o4-mini": ModelCost(**PRICE)})
             logs[effort] = Path(out[0].location)
     finally:
         server.stop()

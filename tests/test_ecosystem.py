@@ -1,7 +1,8 @@
 """overthink both ways with inspect_ai and Hugging Face datasets (docs/ecosystem.md):
 
 - overthink's tasks as an inspect_ai extension, run by the real `inspect eval` against the local OpenAI wire server,
-  imported back: the same curves, sample for sample, as the same items run through `overthink run`;
+  imported back: the same curves, sample for sample, as the same items run through overthink's own sweep
+  (overthink.api.run, the work of `overthink run`);
 - `overthink export --format inspect`: logs written by inspect_ai's own writer, read by its reader, imported back to
   the same curves;
 - `overthink tasks export --format hf`: a dataset folder that the real `datasets` package loads.
@@ -11,14 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+import overthink.api
 from overthink.cli import app
 from overthink.store import Store
 
@@ -29,6 +34,7 @@ from servers.fake_api import EFFORT_TOKENS, FakeAPI  # noqa: E402
 
 EFFORTS = ("low", "medium", "high")
 N_ITEMS = 8
+KEY = "sk-test-not-a-secret"
 
 
 def ot(*args):
@@ -62,48 +68,69 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def env(server):
+def env(server, tmp_path_factory):
     # No PYTHONPATH: inspect_ai names a task `overthink/...` only when it finds overthink installed (the editable
-    # install of this checkout); a src/ on PYTHONPATH would be found first, through its egg-info, as not installed.
+    # install); a src/ on PYTHONPATH would be found first, through its egg-info, as not installed. `inspect_cli` puts
+    # this checkout's src/ where the editable install puts its own.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return {**env, "OPENAI_API_KEY": "sk-test-not-a-secret"}
+    return {**env, "OPENAI_API_KEY": KEY, "OVERTHINK_HOME": str(tmp_path_factory.mktemp("home"))}
 
 
 @pytest.fixture(scope="module")
 def overthink_run(server, env, tmp_path_factory) -> Path:
+    """The same items through overthink's own sweep: overthink.api.run, the work of `overthink run` (without the
+    summary and figures it prints after)."""
     run = tmp_path_factory.mktemp("ot") / "run"
-    res = subprocess.run([sys.executable, "-m", "overthink", "run", "--model", f"openai:o4-mini@{server.url}/v1",
-                          "--task", "misleading-math", "--task-args", "distractors=3", "--budgets", ",".join(EFFORTS),
-                          "--mechanism", "native", "--limit", str(N_ITEMS), "--run-dir", str(run), "--quiet"],
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert res.returncode == 0, res.stderr
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("OPENAI_API_KEY", "OVERTHINK_HOME"):
+            mp.setenv(key, env[key])
+        result = overthink.api.run(models=[f"openai:o4-mini@{server.url}/v1"], tasks=["misleading-math"],
+                                   task_args={"misleading-math": {"distractors": 3}}, budgets=list(EFFORTS),
+                                   mechanism="native", limit=N_ITEMS, run_dir=str(run), say=lambda line: None)
+    assert result.exit_code == 0 and result.completed == N_ITEMS * len(EFFORTS)
     return run
 
 
-def inspect_cli() -> str:
-    return str(Path(sys.executable).with_name("inspect"))
+# The `inspect` console script (`from inspect_ai._cli.main import main; sys.exit(main())`), with this checkout's
+# src/ on the path right after the site-packages holding inspect_ai: before the editable install's src/ (so a
+# worktree's child runs the worktree's overthink) and after the installed metadata (so inspect_ai still sees
+# overthink as installed).
+INSPECT = ("import os, sys; site = next(i for i, p in enumerate(sys.path) if os.path.isdir(os.path.join(p, "
+           "'inspect_ai'))); sys.path.insert(site + 1, {src!r}); import overthink; "
+           "assert overthink.__file__.startswith({src!r}), overthink.__file__; "
+           "from inspect_ai._cli.main import main; sys.argv[0] = 'inspect'; sys.exit(main())")
+
+
+def inspect_cli(*args: object, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`inspect ARGS` in a child process: inspect_ai's real CLI, running this checkout's overthink."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return subprocess.run([sys.executable, "-c", INSPECT.format(src=src), *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
 
 
 # -- overthink's tasks inside inspect_ai ----------------------------------------------------------------------
 @pytest.mark.slow
 def test_inspect_eval_of_overthink_task_imports_to_the_same_curves(server, env, overthink_run, tmp_path):
     logs = tmp_path / "logs"
-    for effort in EFFORTS:
-        res = subprocess.run([inspect_cli(), "eval", "overthink/misleading_math", "-T", f"n={N_ITEMS}",
-                              "-T", "distractors=3", "--model", "openai/o4-mini", "--model-base-url",
-                              f"{server.url}/v1", "--reasoning-effort", effort, "--log-dir", str(logs),
-                              "--display", "plain"], capture_output=True, text=True, env=env, timeout=300)
-        assert res.returncode == 0, res.stdout + res.stderr
+    # One eval for the three efforts: a --model-spec per effort runs the same model under its own generate config
+    # and writes its own log (one inspect process, not three: each pays ~10 s of CPU importing inspect_ai's SDKs).
+    specs = [json.dumps({"model": "openai/o4-mini", "base_url": f"{server.url}/v1", "reasoning_effort": effort})
+             for effort in EFFORTS]
+    res = inspect_cli("eval", "overthink/misleading_math", "-T", f"n={N_ITEMS}", "-T", "distractors=3",
+                      *[arg for spec in specs for arg in ("--model-spec", spec)], "--log-dir", logs,
+                      "--display", "plain", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
     res = ot("import", logs, "--run-dir", tmp_path / "imported")
     assert res.exit_code == 0, res.output
     got, want = curve(tmp_path / "imported"), curve(overthink_run)
     assert got == want  # same ids, same budgets, same statuses and grades, same reasoning tokens
     assert {c for _, c, _ in want.values()} == {True, False}  # the curve is not trivially all right or all wrong
     assert scores(tmp_path / "imported") == scores(overthink_run)
-    # the budget rides in the log's generate config; the log scores with overthink's scorer
-    log = read_eval_log(str(next(logs.glob("*.eval"))))
-    assert log.eval.model_generate_config.reasoning_effort in EFFORTS
-    assert "overthink" in log.results.scores[0].name
+    # the budget rides in each log's generate config; each log scores with overthink's scorer
+    headers = [read_eval_log(str(path), header_only=True) for path in sorted(logs.glob("*.eval"))]
+    assert sorted(log.eval.model_generate_config.reasoning_effort for log in headers) == sorted(EFFORTS)
+    assert all(log.eval.task_registry_name == "overthink/misleading_math" for log in headers)
+    assert all("overthink" in log.results.scores[0].name for log in headers)
     assert {r[2] for r in want.values() if r[0] == "ok"} <= {EFFORT_TOKENS[e] for e in EFFORTS}
 
 
@@ -161,11 +188,10 @@ async def test_the_scorer_is_overthinks_grade():
 def stub_run(tmp_path_factory) -> Path:
     """A run with errors and wrong answers that vary with the budget (the stub's inverse mode)."""
     base = tmp_path_factory.mktemp("stub")
-    cfg = base / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"model_options": {"stub:inverse": {"fail_every": 9}}}))
-    res = ot("run", "--config", cfg, "--model", "stub:inverse", "--task", "misleading-math", "--budgets",
-             "0,256,1024", "--limit", 6, "--replicates", 2, "--run-dir", base / "run", "--quiet")
-    assert res.exit_code in (0, 3), res.output  # 3: some samples ended with an (injected) error
+    result = overthink.api.run({"model_options": {"stub:inverse": {"fail_every": 9}}}, models=["stub:inverse"],
+                               tasks=["misleading-math"], budgets=[0, 256, 1024], limit=6, replicates=2,
+                               run_dir=str(base / "run"), say=lambda line: None)
+    assert result.exit_code in (0, 3), result  # 3: some samples ended with an (injected) error
     return base / "run"
 
 
@@ -261,8 +287,6 @@ def test_inspect_view_shows_the_exported_run(stub_run, tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    import socket
-
     from browser import ARGS
 
     out = tmp_path / "logs"
@@ -271,22 +295,22 @@ def test_inspect_view_shows_the_exported_run(stub_run, tmp_path):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    view = subprocess.Popen([inspect_cli(), "view", "--log-dir", str(out), "--host", "127.0.0.1", "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    # the viewer starts while Chromium launches; then wait for its port, not a fixed time
+    with open(tmp_path / "view.log", "w") as view_log:
+        view = subprocess.Popen([str(Path(sys.executable).with_name("inspect")), "view", "--log-dir", str(out),
+                                 "--host", "127.0.0.1", "--port", str(port)], stdout=view_log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        import time
-        import urllib.request
-
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and view.poll() is None:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            assert view.poll() is None, (tmp_path / "view.log").read_text()
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("text=misleading-math", timeout=60_000)

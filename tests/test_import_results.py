@@ -18,7 +18,6 @@ from import_fixtures import (
     QUESTIONS,
     expected_reasoning_tokens,
     inspect_task,
-    make_inspect_logs,
     paper_row,
     write_jsonl,
 )
@@ -52,9 +51,8 @@ def assert_refused(res, run: Path, *needles: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def logs(tmp_path_factory) -> dict[str, Path]:
-    pytest.importorskip("inspect_ai")  # the test extra has it; only these tests need it
-    return make_inspect_logs(tmp_path_factory.mktemp("inspect_logs"))
+def logs(inspect_logs) -> dict[str, Path]:
+    return inspect_logs  # made once per session (conftest.py), shared with test_summary_cost.py
 
 
 @pytest.fixture(scope="module")

@@ -122,20 +122,16 @@ def test_unknown_prices_are_said_and_a_partly_priced_total_counts_what_it_left_o
     assert not any(math.isnan(v) for v in [total["cost_usd"]])
 
 
-def test_imported_inspect_logs_keep_the_cost_they_recorded(tmp_path):
-    pytest.importorskip("inspect_ai")
-    from import_fixtures import make_inspect_logs
+def test_imported_inspect_logs_keep_the_cost_they_recorded(inspect_logs, tmp_path):
+    """inspect_ai's own prices (model_cost_config) recorded each sample's total_cost; the import keeps it."""
     from inspect_ai.log import read_eval_log
-    from inspect_ai.model import ModelCost
 
-    price = ModelCost(input=2.0, output=8.0, input_cache_write=0.0, input_cache_read=0.0)
-    logs = make_inspect_logs(tmp_path / "logs", efforts=("low",), epochs=1, fail_one=None,
-                             model_cost_config={"openai/o4-mini": price})
-    log = read_eval_log(str(logs["low"]))
+    log = read_eval_log(str(inspect_logs["low"]))
     recorded = [u.total_cost for s in log.samples for u in (s.model_usage or {}).values()]
     assert recorded and all(c is not None and c > 0 for c in recorded)
     run = tmp_path / "imported"
-    done = CliRunner().invoke(app, ["import", str(logs["low"]), "--run-dir", str(run), "--scorer", "includes"])
+    done = CliRunner().invoke(app, ["import", str(inspect_logs["low"]), "--run-dir", str(run), "--scorer",
+                                    "includes"])
     assert done.exit_code == 0, done.output
     total = _json(run)["cost"]["total"]
     assert total["cost_usd"] == pytest.approx(sum(recorded)) and total["basis"] == "stored"
