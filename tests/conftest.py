@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from llama_server import llama_server_url  # noqa: F401 - one real llama.cpp server for the llama.cpp unit
 from servers.profile_api import ProfileAPI
 
 

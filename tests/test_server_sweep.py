@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_provider_openai_compatible import server_url  # noqa: F401 - the real llama.cpp server fixture
 
 from overthink.budget import plan_budget
 from overthink.providers import GenerateRequest, SweepModel, load_model
@@ -35,9 +34,9 @@ async def both(url, prompt, budgets):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("prompt", PROMPTS)
-def test_shared_sweep_equals_independent_requests_token_for_token(server_url, prompt):  # noqa: F811
+def test_shared_sweep_equals_independent_requests_token_for_token(llama_server_url, prompt):
     budgets = [0, 4, 16, 48, 96]
-    independent, shared = asyncio.new_event_loop().run_until_complete(both(server_url, prompt, budgets))
+    independent, shared = asyncio.new_event_loop().run_until_complete(both(llama_server_url, prompt, budgets))
     for b in budgets:
         ind, sh = independent[b], shared[b]
         assert not isinstance(sh, BaseException), sh

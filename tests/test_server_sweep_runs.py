@@ -9,7 +9,6 @@ import asyncio
 
 import pytest
 from helpers import run_cli
-from test_provider_openai_compatible import server_url  # noqa: F401 - the real llama.cpp server fixture
 
 from overthink.analysis.api import analyze
 from overthink.budget import plan_budget
@@ -34,9 +33,9 @@ def overthink_run(url: str, run_dir, *more: str) -> dict[tuple, dict]:
         return {(r["item_id"], r["budget"]): r for r in store.iter_samples()}
 
 
-def test_independent_run_sends_a_pair_per_budget_and_matches_the_shared_trace(server_url, tmp_path):  # noqa: F811
-    independent = overthink_run(server_url, tmp_path / "ind", "--independent")
-    shared = overthink_run(server_url, tmp_path / "sh")
+def test_independent_run_sends_a_pair_per_budget_and_matches_the_shared_trace(llama_server_url, tmp_path):
+    independent = overthink_run(llama_server_url, tmp_path / "ind", "--independent")
+    shared = overthink_run(llama_server_url, tmp_path / "sh")
     assert set(independent) == set(shared) and len(shared) == 2 * len(BUDGETS)
     for key, ind in independent.items():
         meta = ind["metadata"]
@@ -62,9 +61,9 @@ def test_independent_run_sends_a_pair_per_budget_and_matches_the_shared_trace(se
     assert set(traj.loc[traj["cut"] > 0, "design"]) == {"shared"}  # (budget 0 alone carries no trace marker)
 
 
-def test_probe_cuts_are_the_answers_of_independent_runs_at_those_cuts(server_url, tmp_path):  # noqa: F811
-    shared = overthink_run(server_url, tmp_path / "probe", "--probe-cuts", "3")
-    m = load_model(f"openai-compatible:smollm2@{server_url}", {"timeout_s": 120})
+def test_probe_cuts_are_the_answers_of_independent_runs_at_those_cuts(llama_server_url, tmp_path):
+    shared = overthink_run(llama_server_url, tmp_path / "probe", "--probe-cuts", "3")
+    m = load_model(f"openai-compatible:smollm2@{llama_server_url}", {"timeout_s": 120})
     loop = asyncio.new_event_loop()
     checked = 0
     task = get_task("misleading-math")
