@@ -119,19 +119,19 @@ async def test_probe_cuts_are_the_answers_of_independent_runs_at_those_cuts(mode
     """--probe-cuts on the embedded model: extra cuts of the shared trace, answered longest first together with the
     budget cuts, each the answer an independent run at that budget gives; they ride on the longest budget only."""
     task, its = items
-    requests = [req(task.render(its[0]), b) for b in (0, 16, 48)]
+    requests = [req(task.render(its[0]), b) for b in (0, 6, 24)]
     for r in requests:
         r.extra["probe_cuts"] = 3
     got = {r.plan.budget: c async for r, c in model.generate_sweep(requests)}
-    assert not got[0].extra.get("probe_cuts") and not got[16].extra.get("probe_cuts")
-    probes = got[48].extra["probe_cuts"]
-    assert [p["cut"] for p in probes] == [c for c in (12, 24, 36) if c != 16]  # 3 evenly spaced, 16 is a budget
+    assert not got[0].extra.get("probe_cuts") and not got[6].extra.get("probe_cuts")
+    probes = got[24].extra["probe_cuts"]
+    assert [p["cut"] for p in probes] == [12, 18]  # 3 evenly spaced over 24 are 6, 12, 18; 6 is a budget
     for p in probes:
         alone = await model.generate(req(task.render(its[0]), p["cut"]))
         assert alone.thinking_stop == "capped" and alone.reasoning_tokens == p["cut"]
         assert p["answer_text"] == alone.answer_text, p["cut"]
         assert p["chars"] == len(alone.reasoning)
-    for b in (0, 16, 48):  # the probes change nothing in the budget samples
+    for b in (0, 6, 24):  # the probes change nothing in the budget samples
         assert fields(got[b]) == fields(await model.generate(req(task.render(its[0]), b))), b
 
 

@@ -13,8 +13,9 @@ from overthink.servers.sweep import ServerTrace, plan_cuts
 
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "reasoning_tokens_source", "thinking_stop", "truncated",
           "stop_reason", "output_tokens", "input_tokens")
-PROMPTS = ["Explain step by step why the sky is blue, then give <answer>a one-word colour</answer>.",
-           "What is 17 * 23? Reply with <answer>N</answer>."]
+# One prompt: its trace is capped at 4 and 16 and stops naturally (at 17 tokens) below 48 and 96, so the sweep has
+# capped cuts, a shared natural answer and the budget-0 pass. ("What is 17 * 23?", dropped, took the same paths.)
+PROMPTS = ["Explain step by step why the sky is blue, then give <answer>a one-word colour</answer>."]
 
 
 def requests(prompt, budgets, seed=3):
