@@ -77,9 +77,10 @@ async def test_the_default_pack_joins_verifies_loads_and_answers_forced_budgets_
     path = qwen.engine().path
     assert path.is_relative_to(tmp_path / "home") and (path.parent / f"{path.name}.verified.json").is_file()
     task, (item,) = items
-    requests = [req(task.render(item), b) for b in (0, 8, 16)]
+    # budgets 8 (a cut of the shared trace) and 16 (its cap); budget 0 is the same code on SmolLM2 below, and each
+    # independent run here costs ~2 s of cpu processing the prompt through the 0.5B model
+    requests = [req(task.render(item), b) for b in (8, 16)]
     independent = {r.plan.budget: await qwen.generate(r) for r in requests}
-    assert independent[0].reasoning == "" and independent[0].thinking_stop == "none"
     for b in (8, 16):
         assert independent[b].thinking_stop == "capped" and independent[b].reasoning_tokens == b
         assert independent[b].answer_text.startswith("<answer>")
