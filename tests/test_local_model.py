@@ -87,7 +87,7 @@ async def test_the_default_pack_joins_verifies_loads_and_answers_forced_budgets_
     got = {r.plan.budget: c async for r, c in qwen.generate_sweep(requests)}
     assert {b: fields(c) for b, c in got.items()} == {b: fields(c) for b, c in independent.items()}
     assert got[8].shared_trace and got[16].shared_trace
-    shutdown_engines()  # its 0.5B server is not needed by the tests below (they hold their own engine)
+    shutdown_engines()  # frees the 0.5B server (a model already loaded keeps its engine; SmolLM2 loads next)
 
 
 async def test_forced_budgets_and_shared_equals_independent(model, items):
