@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from import_fixtures import make_inspect_logs
+from llama_server import llama_server_url  # noqa: F401 - one real llama.cpp server for the llama.cpp unit
 from servers.profile_api import ProfileAPI
 
 

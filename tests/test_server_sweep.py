@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_provider_openai_compatible import server_url  # noqa: F401 - the real llama.cpp server fixture
 
 from overthink.budget import plan_budget
 from overthink.providers import GenerateRequest, SweepModel, load_model
@@ -14,8 +13,9 @@ from overthink.servers.sweep import ServerTrace, plan_cuts
 
 FIELDS = ("reasoning", "answer_text", "reasoning_tokens", "reasoning_tokens_source", "thinking_stop", "truncated",
           "stop_reason", "output_tokens", "input_tokens")
-PROMPTS = ["Explain step by step why the sky is blue, then give <answer>a one-word colour</answer>.",
-           "What is 17 * 23? Reply with <answer>N</answer>."]
+# One prompt: its trace is capped at 4 and 16 and stops naturally (at 17 tokens) below 48 and 96, so the sweep has
+# capped cuts, a shared natural answer and the budget-0 pass. ("What is 17 * 23?", dropped, took the same paths.)
+PROMPTS = ["Explain step by step why the sky is blue, then give <answer>a one-word colour</answer>."]
 
 
 def requests(prompt, budgets, seed=3):
@@ -35,9 +35,9 @@ async def both(url, prompt, budgets):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("prompt", PROMPTS)
-def test_shared_sweep_equals_independent_requests_token_for_token(server_url, prompt):  # noqa: F811
+def test_shared_sweep_equals_independent_requests_token_for_token(llama_server_url, prompt):
     budgets = [0, 4, 16, 48, 96]
-    independent, shared = asyncio.new_event_loop().run_until_complete(both(server_url, prompt, budgets))
+    independent, shared = asyncio.new_event_loop().run_until_complete(both(llama_server_url, prompt, budgets))
     for b in budgets:
         ind, sh = independent[b], shared[b]
         assert not isinstance(sh, BaseException), sh
