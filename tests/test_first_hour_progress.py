@@ -22,7 +22,8 @@ def run(tmp_path: Path, config: str, env: dict[str, str]) -> subprocess.Complete
 
 
 def test_piped_stderr_gets_a_plain_line_every_n_samples(tmp_path: Path) -> None:
-    done = run(tmp_path, "models: [stub:oracle]\ntasks: [misleading-math]\nbudgets: [0, 64]\nlimit: 10\n",
+    # one budget: the same 20 samples, and no figure to draw at the end (no curve)
+    done = run(tmp_path, "models: [stub:oracle]\ntasks: [misleading-math]\nbudgets: [0]\nlimit: 20\n",
                {"OVERTHINK_PROGRESS_EVERY": "5", "OVERTHINK_PROGRESS_SECONDS": "600"})
     assert done.returncode == 0, done.stderr
     lines = [m for m in map(LINE.match, done.stderr.splitlines()) if m]
@@ -32,7 +33,7 @@ def test_piped_stderr_gets_a_plain_line_every_n_samples(tmp_path: Path) -> None:
 
 
 def test_piped_stderr_gets_a_line_every_t_seconds_while_samples_are_slow(tmp_path: Path) -> None:
-    config = ("models: [stub:oracle]\ntasks: [misleading-math]\nbudgets: [0]\nlimit: 2\nconcurrency: 1\n"
+    config = ("models: [stub:oracle]\ntasks: [misleading-math]\nbudgets: [0]\nlimit: 2\nconcurrency: 2\n"
               "model_options: {stub:oracle: {delay_s: 2.5}}\n")
     done = run(tmp_path, config, {"OVERTHINK_PROGRESS_EVERY": "1000", "OVERTHINK_PROGRESS_SECONDS": "1"})
     assert done.returncode == 0, done.stderr
