@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import signal
 import sqlite3
 import subprocess
@@ -137,16 +138,14 @@ def test_analyze_takes_one_path_several_or_loaded_runs(tmp_path):
     assert set(both["scores"]["model"]) == {"stub:inverse", "stub:flat"}
 
 
-def test_write_report_refuses_a_missing_run_and_writes_one(tmp_path):
+def test_write_report_refuses_a_missing_run(tmp_path):
+    """(A report written through the API, with a run given twice: the CLI test below, which draws one.)"""
     run_dir = overthink.run(fields(tmp_path / "r"), say=quiet).run_dir
     with pytest.raises(UserError, match="at least 100"):
         overthink.write_report(run_dir, n_boot=10)
     with pytest.raises(UserError, match="not a run directory"):
         overthink.write_report([run_dir, tmp_path / "missing"], tmp_path / "x.html", n_boot=100)
     assert not (tmp_path / "x.html").exists()
-    notes: list[str] = []
-    path = overthink.write_report([run_dir, run_dir], n_boot=100, probes_per_group=50, say=notes.append)
-    assert path == run_dir / "report.html" and path.stat().st_size > 1000 and "given twice" in notes[0]
 
 
 # -- typed meta: older stores, unknown keys, damage -----------------------------------------------------------------
@@ -232,9 +231,19 @@ def test_the_cli_run_resume_check_and_report_go_through_the_api(tmp_path, monkey
     from overthink.cli import app
 
     calls: list[str] = []
-    for name in ("run", "check", "write_report"):
+    returned: dict = {}
+
+    def through(name: str):
         real = getattr(api, name)
-        monkeypatch.setattr(api, name, lambda *a, _real=real, _name=name, **k: (calls.append(_name), _real(*a, **k))[1])
+
+        def call(*a, **k):
+            calls.append(name)
+            returned[name] = real(*a, **k)
+            return returned[name]
+        return call
+
+    for name in ("run", "check", "write_report"):
+        monkeypatch.setattr(api, name, through(name))
     runner = CliRunner()
     run_dir = tmp_path / "r"
     args = ["run", "-m", "stub:inverse", "-t", "misleading-math", "--budgets", "0,64", "--limit", "2",
@@ -242,8 +251,12 @@ def test_the_cli_run_resume_check_and_report_go_through_the_api(tmp_path, monkey
     assert runner.invoke(app, args).exit_code == 0
     assert runner.invoke(app, ["resume", str(run_dir), "--quiet"]).exit_code == 0
     assert runner.invoke(app, ["check", "stub:oracle", "--budgets", "0,64", "--json"]).exit_code == 0
-    assert runner.invoke(app, ["report", str(run_dir), "--n-boot", "100"]).exit_code == 0
+    # the API writes the report, and its notes reach the caller's `say` (here the CLI's stderr)
+    res = runner.invoke(app, ["report", str(run_dir), str(run_dir), "--n-boot", "100", "--probe-samples", "50"])
+    assert res.exit_code == 0, res.output
     assert calls == ["run", "run", "check", "write_report"]  # resume is run(resume=True)
+    path = returned["write_report"]
+    assert path == run_dir / "report.html" and path.stat().st_size > 1000 and "given twice" in res.stderr
 
 
 # -- the lock and the signals from Python, with real processes ------------------------------------------------------
@@ -252,7 +265,7 @@ import json, sys, overthink
 from overthink.store.lock import RunDirLocked
 cfg = json.loads(sys.argv[1])
 try:
-    res = overthink.run(cfg) if sys.argv[2] == "run" else overthink.resume(cfg["run_dir"], grace_s=5)
+    res = overthink.run(cfg)
 except RunDirLocked as exc:
     print(json.dumps({"locked": str(exc)}))
     raise SystemExit(2)
@@ -261,8 +274,8 @@ print(json.dumps({"signal": res.signal, "completed": res.completed, "planned": r
 """
 
 
-def _start(cfg: dict, how: str = "run") -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(cfg), how], text=True,
+def _start(cfg: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(cfg)], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
@@ -316,10 +329,8 @@ def test_sigint_during_overthink_run_stops_cleanly_and_resume_finishes(tmp_path)
     sent = _calls(log)
     assert sent == got["completed"]  # the request in flight at the signal was answered and stored
 
-    again = _start(cfg, "resume")
-    out, err = again.communicate(timeout=120)
-    assert again.returncode == 0, err
-    assert json.loads(out) == {"signal": None, "completed": 30 - sent, "planned": 30 - sent, "exit_code": 0}
+    again = overthink.resume(cfg["run_dir"], say=quiet, grace_s=5, concurrency=4)  # (the stopped run was the process)
+    assert (again.signal, again.completed, again.planned, again.exit_code) == (None, 30 - sent, 30 - sent, 0)
     assert _calls(log) == 30  # nothing was asked twice
     run = overthink.load(cfg["run_dir"])
     keys = set(zip(run.samples["item_id"], run.samples["budget"], run.samples["replicate"]))
@@ -328,16 +339,17 @@ def test_sigint_during_overthink_run_stops_cleanly_and_resume_finishes(tmp_path)
 
 
 # -- docs -------------------------------------------------------------------------------------------------------------
-def test_the_docs_example_is_the_script_and_it_runs(tmp_path):
+def test_the_docs_example_is_the_script_and_it_runs(tmp_path, monkeypatch, capsys):
     doc = (ROOT / "docs" / "api.md").read_text()
     block = re.search(r"```python\n(.*?)```", doc, re.S)
     script = ROOT / "examples" / "api_notebook.py"
     assert block and block.group(1).strip() == script.read_text().split('"""', 2)[2].strip()
     assert "python examples/api_notebook.py" in doc
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "OVERTHINK_HOME": str(tmp_path / "h")})
-    assert out.returncode == 0, out.stderr
-    assert "verdict" in out.stdout and "nan" not in out.stdout.lower()
+    monkeypatch.chdir(tmp_path)  # as `python examples/api_notebook.py` runs it, in this process (no second start-up)
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "verdict" in out and "nan" not in out.lower()
+    assert (tmp_path / "runs" / "api-example" / "report.html").is_file()
 
 
 # -- the writer lock's fallback (no flock: Windows) -----------------------------------------------------------------

@@ -9,7 +9,8 @@ import time
 from collections import Counter
 
 import pytest
-from helpers import run_cli
+
+import overthink
 
 
 @pytest.mark.slow
@@ -52,8 +53,8 @@ model_options:
     con.close()
     calls_before = calls.read_text().splitlines()
 
-    res = run_cli("resume", str(run_dir), "--quiet")
-    assert res.returncode == 0, res.stderr
+    # through the API: what `overthink resume` does before its end-of-run summary and figure
+    assert overthink.resume(run_dir, say=lambda line: None).exit_code == 0
 
     con = sqlite3.connect(db)
     rows = con.execute("SELECT task, item_id, budget, replicate, seed, created_at, attempts FROM samples").fetchall()

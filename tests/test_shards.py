@@ -52,15 +52,23 @@ def _run(server, run_dir: Path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _run_here(server, run_dir: Path, *extra: str):
+    """The same sweep in this process (what a process start would add is not what these runs are for)."""
+    args = ["run", "--model", f"openai:o4-mini@{server.url}/v1", *SWEEP, "--run-dir", str(run_dir), "--quiet", *extra]
+    return CliRunner().invoke(app, args, env={"OPENAI_API_KEY": "sk-test-not-a-secret"})
+
+
 @pytest.fixture(scope="module")
 def runs(server, tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("shards")
     procs = {name: _run(server, base / name, *extra) for name, extra in
-             (("shard0", ("--shard", "0/2")), ("shard1", ("--shard", "1/2")), ("single", ()))}
+             (("shard0", ("--shard", "0/2")), ("shard1", ("--shard", "1/2")))}
+    single = _run_here(server, base / "single")  # the single-host reference, while the shards run
+    assert single.exit_code == 0, single.output
     for name, proc in procs.items():  # the two shards run at the same time, as on two hosts
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, (name, err)
-    return {name: base / name for name in procs}
+    return {name: base / name for name in (*procs, "single")}
 
 
 def test_shards_split_by_item_and_merge_to_the_single_host_run(server, runs, tmp_path):
@@ -85,10 +93,8 @@ def test_shards_split_by_item_and_merge_to_the_single_host_run(server, runs, tmp
         assert [s["shard"] for s in merged.get_meta("merged_from")] == ["0/2", "1/2"]
     # the merged dir is a complete run of the unsharded config: resuming it sends nothing
     sent = len(server.log)
-    res = subprocess.run([sys.executable, "-m", "overthink", "resume", str(tmp_path / "merged"), "--quiet"],
-                         capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "OPENAI_API_KEY": "sk-test-x"})
-    assert res.returncode == 0, res.stderr
+    res = CliRunner().invoke(app, ["resume", str(tmp_path / "merged"), "--quiet"], env={"OPENAI_API_KEY": "sk-test-x"})
+    assert res.exit_code == 0, res.stderr
     assert "ran 0 of 0 pending samples" in res.stderr and len(server.log) == sent
 
 
@@ -115,8 +121,7 @@ def test_a_conflicting_sample_refuses_and_writes_nothing(runs, tmp_path):
 
 def test_runs_with_different_semantic_settings_are_refused(server, runs, tmp_path):
     other = tmp_path / "other"
-    proc = _run(server, other, "--seed", "5", "--shard", "1/2")
-    assert proc.wait(timeout=300) == 0
+    assert _run_here(server, other, "--seed", "5", "--shard", "1/2").exit_code == 0
     res = ot("merge", runs["shard0"], other, "--into", tmp_path / "m")
     assert res.exit_code == 2 and "different seed" in res.output
 
