@@ -245,18 +245,29 @@ def paper_verdict(curve: pd.DataFrame, metric: str = "accuracy") -> tuple[str, f
     scored items at an extreme budget. Returns (verdict, change in score units). For RMSE "inverse" means the
     error grows.
     """
-    curve = curve.dropna(subset=["score"])
-    if len(curve) < 2:
+    def column(name: str) -> np.ndarray:
+        return curve[name].to_numpy(float, na_value=np.nan)
+
+    items = curve["n_items_scored"].tolist() if "n_items_scored" in curve else None
+    return paper_rule(column("score"), column("ci_low"), column("ci_high"), items, metric)
+
+
+def paper_rule(score: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray, n_items_scored: list | None,
+               metric: str = "accuracy") -> tuple[str, float]:
+    """paper_verdict on a curve's columns (numpy arrays; n_items_scored a list, or None without that column):
+    verdict_table applies it to many curves without a DataFrame per curve."""
+    kept = np.flatnonzero(~np.isnan(score))  # the rows with a score (dropna)
+    if len(kept) < 2:
         return ("not enough data", math.nan)
-    first, last = curve.iloc[0], curve.iloc[-1]
-    delta = float(last["score"] - first["score"])
-    if "n_items_scored" in curve and min(first["n_items_scored"], last["n_items_scored"]) < MIN_ITEMS:
+    first, last = kept[0], kept[-1]
+    delta = float(score[last] - score[first])
+    if n_items_scored is not None and min(n_items_scored[first], n_items_scored[last]) < MIN_ITEMS:
         return ("not enough data", delta)
     threshold = 0.05 if metric == "rmse" else 0.02
     if abs(delta) <= threshold:
         return ("flat", delta)
-    overlap = not (last["ci_low"] > first["ci_high"] or last["ci_high"] < first["ci_low"])
-    if overlap or any(math.isnan(v) for v in (first["ci_low"], last["ci_low"])):
+    overlap = not (ci_low[last] > ci_high[first] or ci_high[last] < ci_low[first])
+    if overlap or any(math.isnan(v) for v in (ci_low[first], ci_low[last])):
         return ("noisy", delta)
     worse = delta > 0 if metric == "rmse" else delta < 0
     return ("inverse" if worse else "positive", delta)

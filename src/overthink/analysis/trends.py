@@ -42,7 +42,7 @@ from ..core import EFFORT_ORDER, NATURAL
 from . import verdicts as V
 from .audit import control_columns, curve_rows
 from .curve_rows import Rows
-from .curves import paper_verdict
+from .curves import paper_rule
 from .multiplicity import bh, holm
 from .within import Fit, permutation_p, t_quantile, within_fit
 
@@ -417,6 +417,26 @@ def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _curves(scores: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, np.ndarray, dict[str, Any]]]:
+    """(key, row positions, columns) of each curve of a score table, in the order and with the keys of
+    scores.groupby(keys, sort=False) (a curve with a missing key is left out, as there); the columns are read
+    once for all curves (numpy arrays; budget a list, keeping its values' types) instead of a frame per curve."""
+    numbers = scores.groupby(keys, sort=False).ngroup().to_numpy(float, na_value=np.nan)  # NaN: a missing key
+    numbers = np.where(np.isnan(numbers), -1, numbers).astype(np.int64)
+    order = np.argsort(numbers, kind="stable")
+    # group g's rows in their order; rows with a missing key (-1) sort before group 0 and are left out
+    starts = np.searchsorted(numbers[order], np.arange(numbers.max() + 2 if len(numbers) else 1))
+    groups = [order[a:b] for a, b in zip(starts[:-1], starts[1:])]
+    names = [c for c in ("score", "ci_low", "ci_high", "mean_reasoning_tokens", "n_items", "n_items_scored",
+                         "n_scored") if c in scores]
+    col: dict[str, Any] = {c: scores[c].to_numpy() for c in names}
+    col.update(score=scores["score"].to_numpy(float, na_value=np.nan),
+               ci_low=scores["ci_low"].to_numpy(float, na_value=np.nan),
+               ci_high=scores["ci_high"].to_numpy(float, na_value=np.nan), budget=scores["budget"].tolist())
+    key_rows = scores[keys].iloc[[int(g[0]) for g in groups]].itertuples(index=False, name=None)
+    return [(key, g, col) for key, g in zip(key_rows, groups)]
+
+
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
                   keys: tuple[str, ...] = ("task", "model", "mechanism"),
                   audit: pd.DataFrame | None = None, *, cross_checks: bool = True) -> pd.DataFrame:
@@ -431,17 +451,22 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
     numeric = scores[scores["budget"].astype(str) != NATURAL]
     arrays = Rows(samples)
     positions = samples.groupby(list(keys), sort=False).indices  # each curve's rows, read from `arrays`
-    for key, curve in numeric.groupby(list(keys), sort=False):
+    for key, at, col in _curves(numeric, list(keys)):  # each curve's score rows, from columns read once
         metric = metrics.get(key[0], "accuracy")
-        verdict, delta = paper_verdict(curve, metric)
-        first, last = curve.iloc[0], curve.iloc[-1]
+        items_scored = [col["n_items_scored"][i] for i in at] if "n_items_scored" in col else None
+        verdict, delta = paper_rule(col["score"][at], col["ci_low"][at], col["ci_high"][at], items_scored, metric)
+        first, last = at[0], at[-1]
         row = dict(zip(keys, key), metric=metric, paper_verdict=verdict, paper_delta=delta,
-                   first_budget=first["budget"], last_budget=last["budget"], first_score=first["score"],
-                   last_score=last["score"], first_tokens=first["mean_reasoning_tokens"],
-                   last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
-        thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
-        row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
-                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_VERDICT_ITEMS)
+                   first_budget=col["budget"][first], last_budget=col["budget"][last],
+                   first_score=col["score"][first], last_score=col["score"][last],
+                   first_tokens=col["mean_reasoning_tokens"][first], last_tokens=col["mean_reasoning_tokens"][last],
+                   n_items=int(col["n_items"][at].max()))
+        # the first row with the fewest scored items (idxmin)
+        thin = at[int(np.nanargmin(np.asarray(items_scored, float)))] if items_scored is not None else first
+        row.update(min_scored=int(col["n_scored"][thin]) if "n_scored" in col else 0,
+                   min_scored_budget=col["budget"][thin],
+                   min_scored_items=int(col["n_items_scored"][thin]) if "n_items_scored" in col else 0,
+                   items_needed=MIN_VERDICT_ITEMS)
         row.update(_test(arrays.take(positions[key]), metric, cross_checks, "budget", 0))
         row["verdict"] = row["trend"]
         if audit is not None:
