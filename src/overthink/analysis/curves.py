@@ -117,7 +117,7 @@ def wilson_interval(sums: np.ndarray, counts: np.ndarray, level: float = 0.95) -
     return (p, float(lo[0]), float(hi[0]))
 
 
-def _groups(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[tuple]]:
+def group_codes(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[tuple]]:
     """Each row's group number in order of first appearance and each group's key: what
     df.groupby(by, sort=False, dropna=False) numbers and iterates (without building its index)."""
     codes = np.zeros(len(df), np.int64)
@@ -156,7 +156,7 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
     """
     metrics = metrics or {}
     by = list(by)
-    codes, keys = _groups(df, by)
+    codes, keys = group_codes(df, by)
     n_groups = len(keys)
     if n_groups == 0:
         return pd.DataFrame().reset_index(drop=True)

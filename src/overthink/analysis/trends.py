@@ -42,7 +42,7 @@ from ..core import EFFORT_ORDER, NATURAL
 from . import verdicts as V
 from .audit import control_columns, curve_rows
 from .curve_rows import Rows
-from .curves import paper_rule
+from .curves import group_codes, paper_rule
 from .multiplicity import bh, holm
 from .within import Fit, permutation_p, t_quantile, within_fit
 
@@ -417,24 +417,25 @@ def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _group_rows(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, np.ndarray]:
+    """frame.groupby(keys, sort=False).indices (each group's row positions, groups in order of first appearance,
+    a group with a missing key left out) from curves.group_codes' factorized codes."""
+    codes, group_keys = group_codes(frame, keys)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(group_keys) + 1))
+    return {key: order[a:b] for key, a, b in zip(group_keys, starts[:-1], starts[1:])
+            if not any(pd.isna(v) for v in key)}
+
+
 def _curves(scores: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, np.ndarray, dict[str, Any]]]:
     """(key, row positions, columns) of each curve of a score table, in the order and with the keys of
-    scores.groupby(keys, sort=False) (a curve with a missing key is left out, as there); the columns are read
-    once for all curves (numpy arrays; budget a list, keeping its values' types) instead of a frame per curve."""
-    numbers = scores.groupby(keys, sort=False).ngroup().to_numpy(float, na_value=np.nan)  # NaN: a missing key
-    numbers = np.where(np.isnan(numbers), -1, numbers).astype(np.int64)
-    order = np.argsort(numbers, kind="stable")
-    # group g's rows in their order; rows with a missing key (-1) sort before group 0 and are left out
-    starts = np.searchsorted(numbers[order], np.arange(numbers.max() + 2 if len(numbers) else 1))
-    groups = [order[a:b] for a, b in zip(starts[:-1], starts[1:])]
-    names = [c for c in ("score", "ci_low", "ci_high", "mean_reasoning_tokens", "n_items", "n_items_scored",
-                         "n_scored") if c in scores]
+    scores.groupby(keys, sort=False); the columns are read once for all curves (numpy arrays; budget a list,
+    keeping its values' types) instead of a frame per curve."""
+    names = [c for c in ("mean_reasoning_tokens", "n_items", "n_items_scored", "n_scored") if c in scores]
     col: dict[str, Any] = {c: scores[c].to_numpy() for c in names}
-    col.update(score=scores["score"].to_numpy(float, na_value=np.nan),
-               ci_low=scores["ci_low"].to_numpy(float, na_value=np.nan),
-               ci_high=scores["ci_high"].to_numpy(float, na_value=np.nan), budget=scores["budget"].tolist())
-    key_rows = scores[keys].iloc[[int(g[0]) for g in groups]].itertuples(index=False, name=None)
-    return [(key, g, col) for key, g in zip(key_rows, groups)]
+    col.update({c: scores[c].to_numpy(float, na_value=np.nan) for c in ("score", "ci_low", "ci_high")},
+               budget=scores["budget"].tolist())
+    return [(key, at, col) for key, at in _group_rows(scores, keys).items()]
 
 
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
@@ -450,7 +451,7 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
     rows = []
     numeric = scores[scores["budget"].astype(str) != NATURAL]
     arrays = Rows(samples)
-    positions = samples.groupby(list(keys), sort=False).indices  # each curve's rows, read from `arrays`
+    positions = _group_rows(samples, list(keys))  # each curve's rows, read from `arrays`
     for key, at, col in _curves(numeric, list(keys)):  # each curve's score rows, from columns read once
         metric = metrics.get(key[0], "accuracy")
         items_scored = [col["n_items_scored"][i] for i in at] if "n_items_scored" in col else None

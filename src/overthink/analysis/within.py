@@ -164,7 +164,7 @@ def permutation_p(y: np.ndarray, X: np.ndarray, strata: np.ndarray, perm_strata:
     return (1 + hits) / (1 + n_perm)
 
 
-MAX_TABLE_BLOCK = 6  # strata of up to 6 rows (720 orders) go through _block_table
+MAX_TABLE_BLOCK = 6  # strata of up to 6 rows (720 orders, 15 comparisons) go through _block_table
 
 
 def _sorted_stats(u: np.ndarray, weight: np.ndarray, yw: np.ndarray, perm_codes: np.ndarray,
@@ -209,7 +209,8 @@ def _table_stats(u: np.ndarray, shares: np.ndarray, lookup: np.ndarray, s: int) 
     rest of a permutation), and its share of the coefficient is looked up. The same orders as the argsort, so the
     same coefficients up to the order of the additions (tests/test_calls_inverse.py: the same p-values)."""
     v = u.reshape(len(u), -1, s)
-    code = np.zeros(v.shape[:2], dtype=np.int64)
+    code = np.zeros(v.shape[:2], dtype=np.uint16)  # s <= 6: 15 bits
     for bit, (i, j) in enumerate(itertools.combinations(range(s), 2)):
-        code |= (v[:, :, i] > v[:, :, j]).astype(np.int64) << bit
-    return shares[np.arange(shares.shape[0])[None, :], lookup[code]].sum(axis=1)
+        code += (v[:, :, i] > v[:, :, j]) * np.uint16(1 << bit)
+    m, n_orders = shares.shape
+    return shares.ravel()[lookup[code] + np.arange(0, m * n_orders, n_orders)[None, :]].sum(axis=1)
