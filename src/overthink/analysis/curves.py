@@ -228,10 +228,23 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
             row["mae"] = float(np.sqrt(scored).mean()) if len(scored) else math.nan
         rows.append(row)
     out = pd.DataFrame(rows)
-    if len(out) > 1 and "budget" in out:
-        out = out.sort_values([c for c in by if c != "budget"] + ["budget"],
-                              key=lambda col: col.map(budget_sort_key) if col.name == "budget" else col)
+    order = [c for c in by if c != "budget"] + ["budget"]
+    if len(out) > 1 and "budget" in out and not _in_order(rows, order):
+        out = out.sort_values(order, key=lambda col: col.map(budget_sort_key) if col.name == "budget" else col)
     return out.reset_index(drop=True)
+
+
+def _in_order(rows: list[dict], order: list[str]) -> bool:
+    """Whether the rows are strictly increasing in `order` (budget by budget_sort_key): then sorting them leaves
+    them as they are, and the sort (most of a small table's time) is skipped. False when unsure: a missing value,
+    or values that do not compare."""
+    try:
+        keys = [tuple(budget_sort_key(row[c]) if c == "budget" else row[c] for c in order) for row in rows]
+        if any(pd.isna(row[c]) for row in rows for c in order):
+            return False
+        return all(a < b for a, b in zip(keys, keys[1:]))
+    except TypeError:
+        return False
 
 
 MIN_ITEMS = 5  # fewer items than this at an extreme budget and neither test makes a call
