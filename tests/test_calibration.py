@@ -35,6 +35,18 @@ def test_the_simulated_verdicts_are_what_analyze_reports(make):
     pd.testing.assert_frame_equal(ours, report)
 
 
+def test_the_lean_verdicts_of_the_calibration_are_the_full_ones():
+    # the calibration's bulk skips the import's row checks, the audit and the cross-checks (table_verdicts lean);
+    # none of them can change these designs' verdicts (statuses, a bend, Holm over curves, too few items, 3 budgets)
+    rng = np.random.default_rng(5)
+    for name in ("truncation", "peaked", "--fail-on over 6", "5 items", "grid 10 items x 3 budgets x 1 rep x high"):
+        design = next(d for d in cs.designs() if d.name.startswith(name))
+        frame = design.make(rng, drop=0.1, **design.kwargs)
+        lean, full = cs.table_verdicts(frame, lean=True), cs.table_verdicts(frame)
+        pd.testing.assert_frame_equal(lean[COLUMNS + ["p_adj_holm", "q_bh"]].reset_index(drop=True),
+                                      full[COLUMNS + ["p_adj_holm", "q_bh"]].reset_index(drop=True))
+
+
 def test_cr2_is_the_t_test_on_per_item_slopes_in_a_balanced_design():
     rng = np.random.default_rng(1)
     items, n = 12, 8
