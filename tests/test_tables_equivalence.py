@@ -172,6 +172,11 @@ def test_audit_and_ledger(runs, k):
             pd.testing.assert_series_equal(got, want)
     bare = s.drop(columns=["provider", "enforced_by", "reasoning_chars", "answer_chars", "cost_usd", "model_id"])
     assert_same(audit.audit_table(bare), ref.audit_table(bare))
+    if k == 2:  # cells with one token source each (audit._cell_source reads those without counting), and none
+        for source in (s["budget"].map(lambda b: "usage" if b != 16 else "none").where(s.index % 9 != 4),
+                       s["reasoning_tokens_source"].where(s["budget"] != 64)):
+            one = s.assign(reasoning_tokens_source=source)
+            assert_same(audit.audit_table(one), ref.audit_table(one))
     assert_same(audit.ledger_table(bare), ref.ledger_table(bare))
 
 
