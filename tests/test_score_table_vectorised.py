@@ -126,8 +126,7 @@ def test_samples_already_in_order_skip_the_sort_and_give_the_same_table():
         frame = random_samples(np.random.default_rng(20 + k), budgets=budgets, missing_keys=k == 1)
         in_order = frame.sort_values(["task", "model", "mechanism", "budget"], kind="stable",
                                      key=lambda c: c.map(budget_sort_key) if c.name == "budget" else c)
-        for f in (in_order, frame):
-            assert_same(score_table(f), reference_score_table(f))
+        assert_same(score_table(in_order), reference_score_table(in_order))  # shuffled frames: the tests above
 
 
 @pytest.mark.parametrize("seed", range(3))
