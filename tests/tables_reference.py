@@ -712,3 +712,43 @@ def efficiency_tables(samples, metrics, *, traj=None, audit=None, tolerance=REC_
     recs = recommendation_table(scored, table, audit, tolerance=tolerance)
     curves = curve_efficiency(table, trajectory_waste(traj, n_boot=n_boot))
     return {"efficiency": table, "efficiency_curves": curves, "recommendation": recs}
+
+
+# ---- from src/overthink/analysis/curves.py and trends.py (verdict_table's per-curve rows) ---------------------
+
+def paper_verdict(curve: pd.DataFrame, metric: str = "accuracy") -> tuple[str, float]:
+    curve = curve.dropna(subset=["score"])
+    if len(curve) < 2:
+        return ("not enough data", math.nan)
+    first, last = curve.iloc[0], curve.iloc[-1]
+    delta = float(last["score"] - first["score"])
+    if "n_items_scored" in curve and min(first["n_items_scored"], last["n_items_scored"]) < MIN_ITEMS:
+        return ("not enough data", delta)
+    threshold = 0.05 if metric == "rmse" else 0.02
+    if abs(delta) <= threshold:
+        return ("flat", delta)
+    overlap = not (last["ci_low"] > first["ci_high"] or last["ci_high"] < first["ci_low"])
+    if overlap or any(math.isnan(v) for v in (first["ci_low"], last["ci_low"])):
+        return ("noisy", delta)
+    worse = delta > 0 if metric == "rmse" else delta < 0
+    return ("inverse" if worse else "positive", delta)
+
+
+def verdict_rows(scores: pd.DataFrame, metrics: dict[str, str],
+                 keys: tuple[str, ...] = ("task", "model", "mechanism")) -> pd.DataFrame:
+    """The columns verdict_table took from each curve's score rows (a frame per curve), before the tests."""
+    rows = []
+    numeric = scores[scores["budget"].astype(str) != NATURAL]
+    for key, curve in numeric.groupby(list(keys), sort=False):
+        metric = metrics.get(key[0], "accuracy")
+        verdict, delta = paper_verdict(curve, metric)
+        first, last = curve.iloc[0], curve.iloc[-1]
+        row = dict(zip(keys, key), metric=metric, paper_verdict=verdict, paper_delta=delta,
+                   first_budget=first["budget"], last_budget=last["budget"], first_score=first["score"],
+                   last_score=last["score"], first_tokens=first["mean_reasoning_tokens"],
+                   last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
+        thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
+        row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
+                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=10)
+        rows.append(row)
+    return pd.DataFrame(rows)

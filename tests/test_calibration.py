@@ -35,6 +35,18 @@ def test_the_simulated_verdicts_are_what_analyze_reports(make):
     pd.testing.assert_frame_equal(ours, report)
 
 
+def test_the_lean_verdicts_of_the_calibration_are_the_full_ones():
+    # the calibration's bulk skips the import's row checks, the audit and the cross-checks (table_verdicts lean);
+    # none of them can change these designs' verdicts (statuses, a bend, Holm over curves, too few items, 3 budgets)
+    rng = np.random.default_rng(5)
+    for name in ("truncation", "peaked", "--fail-on over 6", "5 items", "grid 10 items x 3 budgets x 1 rep x high"):
+        design = next(d for d in cs.designs() if d.name.startswith(name))
+        frame = design.make(rng, drop=0.1, **design.kwargs)
+        lean, full = cs.table_verdicts(frame, lean=True), cs.table_verdicts(frame)
+        pd.testing.assert_frame_equal(lean[COLUMNS + ["p_adj_holm", "q_bh"]].reset_index(drop=True),
+                                      full[COLUMNS + ["p_adj_holm", "q_bh"]].reset_index(drop=True))
+
+
 def test_cr2_is_the_t_test_on_per_item_slopes_in_a_balanced_design():
     rng = np.random.default_rng(1)
     items, n = 12, 8
@@ -178,10 +190,12 @@ def test_many_curves_is_the_concatenation_of_its_sweeps():
 @pytest.mark.slow
 @pytest.mark.parametrize("design", cs.designs(), ids=lambda d: d.name)
 def test_false_inverse_rate_at_most_5_percent_in_every_design(design):
-    # a regression guard in CI (60 datasets: a 10-78 % false-call rate fails it at once); bench/bench_calibration.py
-    # measures the full table in docs/report.md, with the power at a modest drop (only printed here before: a third
-    # of this test's time for no assertion)
-    n = 40 if design.name.startswith("--fail-on over 30") else 60  # 30 curves a dataset: 40 datasets
+    # a regression guard in CI; bench/bench_calibration.py measures the full table in docs/report.md, with the power
+    # at a modest drop (only printed here before: a third of this test's time for no assertion). Issue 24's designs:
+    # 60 datasets (bound 10.5 %: fails at >= 7, so a true false-call rate of 10 / 15 / 20 % fails it with
+    # probability 0.39 / 0.82 / 0.97); 30 curves a dataset and the 24 grid designs: 40 (bound 11.75 %: fails at >= 5;
+    # 0.37 / 0.74 / 0.92 - the grid is 24 regressions checked at once)
+    n = 40 if design.name.startswith(("--fail-on over 30", "grid ")) else 60
     r = cs.rates(design, n, seed=24)
     # --fail-on designs: the gate's exit 1; the peaked curve does fall after 1024, so its false call is "positive".
     key = "failed" if design.name.startswith("--fail-on") else "positive" if design.make is cs.peaked else "inverse"

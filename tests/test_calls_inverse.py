@@ -81,3 +81,27 @@ def test_the_planners_arrays_are_what_the_test_reads_from_the_simulated_frame():
             for field in ("status", "score", "y", "items", "item_codes", "traces", "budget", "tokens"):
                 np.testing.assert_array_equal(getattr(rows, field), getattr(read, field), err_msg=field)
             assert calls_inverse(rows, seed=n_items) == calls_inverse(read, seed=n_items)
+
+
+def test_the_order_table_gives_the_argsort_permutation_p(monkeypatch):
+    # permutation_p reads each trace's order from pairwise comparisons and looks up its share of the coefficient
+    # (within._table_stats); with MAX_TABLE_BLOCK = 0 it argsorts every draw as before: the same p-values, for
+    # traces of 2 to 6 budgets, one or two regressors, full and curtailed
+    from overthink.analysis import within
+
+    rng = np.random.default_rng(6)
+    cases = []
+    for k in range(60):
+        s, items, reps = 2 + k % 5, int(rng.integers(5, 25)), int(rng.integers(1, 4))
+        x = np.tile(np.r_[0.0, np.arange(6, 6 + s - 1)], items * reps)
+        off = (x == 0).astype(float)
+        X = np.column_stack([x, off]) if k % 2 else x[:, None]
+        y = (rng.random(len(x)) < rng.uniform(0.2, 0.9) - 0.02 * (k % 4) * (x - 6) * (1 - off)).astype(float)
+        cases.append((y, X, np.repeat(np.arange(items), s * reps), np.repeat(np.arange(items * reps), s), k))
+    fast = [within.permutation_p(y, X, g, t, n_perm=499, seed=k, stop_at=stop)
+            for y, X, g, t, k in cases for stop in (None, 0.05)]
+    monkeypatch.setattr(within, "MAX_TABLE_BLOCK", 0)
+    sorted_ = [within.permutation_p(y, X, g, t, n_perm=499, seed=k, stop_at=stop)
+               for y, X, g, t, k in cases for stop in (None, 0.05)]
+    np.testing.assert_array_equal(fast, sorted_)
+    assert 10 <= sum(p < 0.05 for p in sorted_) <= len(sorted_) - 10  # both sides of the line were compared

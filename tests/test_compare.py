@@ -13,7 +13,7 @@ import pytest
 from helpers import run_cli
 from scipy import stats
 
-from overthink.analysis.compare import holm, item_slopes, permutation_p, sign_flip_p, slope_difference
+from overthink.analysis.compare import budget_x, holm, item_slopes, permutation_p, sign_flip_p, slope_difference
 from overthink.analysis.compare_calibration import Design, calibrate, simulate_pair
 from overthink.core import Item, SampleRecord
 from overthink.store import Store
@@ -26,6 +26,18 @@ def test_item_slope_by_hand():
     # item a: x = 6, 7, 8 (budget 0 left out), y = 1, 1, 0 (truncated = wrong): slope -0.5 = -50 points/doubling
     assert unit == "per doubling" and slopes["a"] == pytest.approx(-50.0)
     assert "b" not in slopes.index  # one budget only: no slope
+
+
+def test_an_integer_budget_column_gives_the_x_of_the_general_path():
+    # budget_x reads an integer column once per distinct budget; the same floats as the per-sample path of an
+    # object column (math.log2 both), budget 0 left out, and no positive budget: "per effort level", all NaN
+    rng = np.random.default_rng(3)
+    for values in ([0, 64, 128, 1000, 1024, 3], [0, 1, 30000, 7], [0, 0]):
+        budgets = pd.Series(rng.choice(values, 40), name="budget", index=rng.permutation(40) + 5)
+        for dtype in ("int64", "int32", "uint16"):
+            fast, general = budget_x(budgets.astype(dtype)), budget_x(budgets.astype(object))
+            assert fast[1] == general[1]
+            pd.testing.assert_series_equal(fast[0], general[0], check_exact=True)
 
 
 def test_effort_levels_use_their_rank():

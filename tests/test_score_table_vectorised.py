@@ -119,6 +119,16 @@ def test_score_table_equals_the_per_group_loop(shape, seed):
     assert_same(score_table(frame, metrics), reference_score_table(frame, metrics))
 
 
+def test_samples_already_in_order_skip_the_sort_and_give_the_same_table():
+    # score_table skips sorting its rows when they are already strictly in order (curves._in_order); frames whose
+    # groups appear in sorted order, with ties of budget_sort_key (1024 and "1024") and missing keys, which sort
+    for k, budgets in enumerate([*BUDGET_SHAPES.values(), [0, 1024, "1024", 4096]]):
+        frame = random_samples(np.random.default_rng(20 + k), budgets=budgets, missing_keys=k == 1)
+        in_order = frame.sort_values(["task", "model", "mechanism", "budget"], kind="stable",
+                                     key=lambda c: c.map(budget_sort_key) if c.name == "budget" else c)
+        assert_same(score_table(in_order), reference_score_table(in_order))  # shuffled frames: the tests above
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_rmse_curves_keep_their_item_bootstrap(seed):
     rng = np.random.default_rng(10 + seed)

@@ -14,8 +14,10 @@ import pytest
 import tables_reference as ref
 
 from overthink.analysis import audit, probes, recommend, sweetspot, trajectories
+from overthink.analysis.curves import paper_verdict, score_table
 from overthink.analysis.efficiency import efficiency_table, scored_frame
 from overthink.analysis.load import RunData, load_runs
+from overthink.analysis.trends import verdict_table
 from overthink.core import Item, SampleRecord
 from overthink.store import Store
 
@@ -170,6 +172,11 @@ def test_audit_and_ledger(runs, k):
             pd.testing.assert_series_equal(got, want)
     bare = s.drop(columns=["provider", "enforced_by", "reasoning_chars", "answer_chars", "cost_usd", "model_id"])
     assert_same(audit.audit_table(bare), ref.audit_table(bare))
+    if k == 2:  # cells with one token source each (audit._cell_source reads those without counting), and none
+        for source in (s["budget"].map(lambda b: "usage" if b != 16 else "none").where(s.index % 9 != 4),
+                       s["reasoning_tokens_source"].where(s["budget"] != 64)):
+            one = s.assign(reasoning_tokens_source=source)
+            assert_same(audit.audit_table(one), ref.audit_table(one))
     assert_same(audit.ledger_table(bare), ref.ledger_table(bare))
 
 
@@ -244,3 +251,28 @@ def test_efficiency_tables(runs, k):
     assert set(new) == set(old)
     for name in old:
         assert_same(new[name], old[name])
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_verdict_rows_and_the_papers_rule(runs, k):
+    """verdict_table reads each curve's score rows from columns read once (no frame per curve): the same rows as
+    the per-curve frames gave, and paper_verdict (now over those columns) the same calls."""
+    s, m = runs[k].samples, runs[k].metrics()
+    controlled = s[s["budget"].astype(str) != "natural"]
+    scores = score_table(controlled, m, n_boot=50)
+    some_keys_missing = controlled.assign(mechanism=controlled["mechanism"].where(controlled["task"] != "dist"))
+    for samples in (controlled, some_keys_missing, controlled.sample(frac=1, random_state=3)):
+        scores = score_table(samples, m, n_boot=50)
+        want = ref.verdict_rows(scores, m)
+        got = verdict_table(samples, scores, m, cross_checks=False)
+        assert len(got) == len(want) > 0
+        assert_same(got[list(want.columns)], want)
+    calls = set()
+    for _key, curve in scores.groupby(["task", "model", "mechanism"]):
+        for frame in (curve, curve.drop(columns="n_items_scored"), curve.iloc[::-1],
+                      curve.assign(score=curve["score"].where(curve.index % 3 != 1))):
+            for metric in ("accuracy", "rmse"):
+                got, want = paper_verdict(frame, metric), ref.paper_verdict(frame, metric)
+                assert got[0] == want[0] and (got[1] == want[1] or (np.isnan(got[1]) and np.isnan(want[1])))
+                calls.add(want[0])
+    assert {"flat", "noisy", "not enough data"} <= calls

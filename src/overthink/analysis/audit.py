@@ -206,12 +206,25 @@ def _cell(key: tuple, at: np.ndarray, cols: dict[str, Any], tolerance: float) ->
         p90_tokens=float(np.quantile(tokens, 0.9)) if len(tokens) else math.nan,
         max_tokens=float(tokens.max()) if len(tokens) else math.nan,
         over_cap_share=float(np.mean(tokens > cap)) if cap is not None and len(tokens) else math.nan,
-        token_source=token_source(source.iloc[done_at]) if source is not None else "",
+        token_source=_cell_source(source, cols["source_codes"], done_at) if source is not None else "",
         flag="")
     if hard and len(tokens) and tokens.max() > allowed(cap, tolerance):
         row["flag"] = (f"exceeded: {int(tokens.max()):,} observed at {cap:,}" if cap else
                        f"thinking not switched off: {int(tokens.max()):,} reasoning tokens at budget {budget}")
     return row, tokens
+
+
+def _cell_source(source: tuple[pd.Series, np.ndarray], codes: np.ndarray, done_at: np.ndarray) -> str:
+    """token_source of a cell's measured samples. A cell whose samples share one source (the usual case) is that
+    source's kind, as token_source says it, without a value count per cell; `codes` factorize source.astype(str)
+    (value_counts leaves out the missing, code -1)."""
+    present = codes[done_at]
+    present = present[present >= 0]
+    if not len(present):
+        return ""
+    if (present == present[0]).all():
+        return SOURCE_KIND.get(source[1][present[0]], "none")
+    return token_source(source[0].iloc[done_at])
 
 
 def _cells(samples: pd.DataFrame) -> tuple[list[tuple], list[np.ndarray]]:
@@ -243,7 +256,11 @@ def audit_table(samples: pd.DataFrame, *, tolerance: float = TOLERANCE) -> pd.Da
         done=(samples["status"].isin(DONE) & tokens.notna()).to_numpy(bool), tokens=tokens.to_numpy(float),
         provider=samples["provider"] if "provider" in samples else None, enforced=enforced.to_numpy(object),
         inferred=inferred.to_numpy(bool),
-        source=samples["reasoning_tokens_source"] if "reasoning_tokens_source" in samples else None)
+        source=None)
+    if "reasoning_tokens_source" in samples:
+        source_codes, source_values = pd.factorize(samples["reasoning_tokens_source"].astype(str))
+        cols.update(source=(samples["reasoning_tokens_source"], np.asarray(source_values, dtype=object)),
+                    source_codes=source_codes)
     keys, groups = _cells(samples)
     cells, lengths = zip(*(_cell(key, at, cols, tolerance) for key, at in zip(keys, groups)))
     table = pd.DataFrame(list(cells)).assign(_cell=np.arange(len(cells)))

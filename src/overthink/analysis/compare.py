@@ -44,6 +44,11 @@ DONE = ("ok", "truncated", "unparsed")
 def budget_x(budgets: pd.Series) -> tuple[pd.Series, str]:
     """x per sample: log2(budget) for thinking budgets > 0, the effort rank for effort levels (NaN for budget 0 /
     effort none / natural), and the unit of a slope on it."""
+    if budgets.dtype.kind in "iu":  # an integer column: each distinct budget once (math.log2, as below)
+        uniq, at = np.unique(budgets.to_numpy(), return_inverse=True)
+        logs = np.array([math.log2(b) if b > 0 else math.nan for b in uniq.tolist()], dtype=float)
+        x = pd.Series(logs[at.ravel()], index=budgets.index, name=budgets.name)
+        return x, "per doubling" if (uniq > 0).any() else "per effort level"
     numeric = budgets.map(lambda b: isinstance(b, (int, np.integer)) and not isinstance(b, bool) and b > 0)
     if numeric.any():
         return budgets.where(numeric).map(lambda b: math.log2(b) if b == b and b is not None else math.nan

@@ -117,7 +117,7 @@ def wilson_interval(sums: np.ndarray, counts: np.ndarray, level: float = 0.95) -
     return (p, float(lo[0]), float(hi[0]))
 
 
-def _groups(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[tuple]]:
+def group_codes(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[tuple]]:
     """Each row's group number in order of first appearance and each group's key: what
     df.groupby(by, sort=False, dropna=False) numbers and iterates (without building its index)."""
     codes = np.zeros(len(df), np.int64)
@@ -156,7 +156,7 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
     """
     metrics = metrics or {}
     by = list(by)
-    codes, keys = _groups(df, by)
+    codes, keys = group_codes(df, by)
     n_groups = len(keys)
     if n_groups == 0:
         return pd.DataFrame().reset_index(drop=True)
@@ -228,10 +228,23 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
             row["mae"] = float(np.sqrt(scored).mean()) if len(scored) else math.nan
         rows.append(row)
     out = pd.DataFrame(rows)
-    if len(out) > 1 and "budget" in out:
-        out = out.sort_values([c for c in by if c != "budget"] + ["budget"],
-                              key=lambda col: col.map(budget_sort_key) if col.name == "budget" else col)
+    order = [c for c in by if c != "budget"] + ["budget"]
+    if len(out) > 1 and "budget" in out and not _in_order(rows, order):
+        out = out.sort_values(order, key=lambda col: col.map(budget_sort_key) if col.name == "budget" else col)
     return out.reset_index(drop=True)
+
+
+def _in_order(rows: list[dict], order: list[str]) -> bool:
+    """Whether the rows are strictly increasing in `order` (budget by budget_sort_key): then sorting them leaves
+    them as they are, and the sort (most of a small table's time) is skipped. False when unsure: a missing value,
+    or values that do not compare."""
+    try:
+        keys = [tuple(budget_sort_key(row[c]) if c == "budget" else row[c] for c in order) for row in rows]
+        if any(pd.isna(row[c]) for row in rows for c in order):
+            return False
+        return all(a < b for a, b in zip(keys, keys[1:]))
+    except TypeError:
+        return False
 
 
 MIN_ITEMS = 5  # fewer items than this at an extreme budget and neither test makes a call
@@ -245,18 +258,29 @@ def paper_verdict(curve: pd.DataFrame, metric: str = "accuracy") -> tuple[str, f
     scored items at an extreme budget. Returns (verdict, change in score units). For RMSE "inverse" means the
     error grows.
     """
-    curve = curve.dropna(subset=["score"])
-    if len(curve) < 2:
+    def column(name: str) -> np.ndarray:
+        return curve[name].to_numpy(float, na_value=np.nan)
+
+    items = curve["n_items_scored"].tolist() if "n_items_scored" in curve else None
+    return paper_rule(column("score"), column("ci_low"), column("ci_high"), items, metric)
+
+
+def paper_rule(score: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray, n_items_scored: list | None,
+               metric: str = "accuracy") -> tuple[str, float]:
+    """paper_verdict on a curve's columns (numpy arrays; n_items_scored a list, or None without that column):
+    verdict_table applies it to many curves without a DataFrame per curve."""
+    kept = np.flatnonzero(~np.isnan(score))  # the rows with a score (dropna)
+    if len(kept) < 2:
         return ("not enough data", math.nan)
-    first, last = curve.iloc[0], curve.iloc[-1]
-    delta = float(last["score"] - first["score"])
-    if "n_items_scored" in curve and min(first["n_items_scored"], last["n_items_scored"]) < MIN_ITEMS:
+    first, last = kept[0], kept[-1]
+    delta = float(score[last] - score[first])
+    if n_items_scored is not None and min(n_items_scored[first], n_items_scored[last]) < MIN_ITEMS:
         return ("not enough data", delta)
     threshold = 0.05 if metric == "rmse" else 0.02
     if abs(delta) <= threshold:
         return ("flat", delta)
-    overlap = not (last["ci_low"] > first["ci_high"] or last["ci_high"] < first["ci_low"])
-    if overlap or any(math.isnan(v) for v in (first["ci_low"], last["ci_low"])):
+    overlap = not (ci_low[last] > ci_high[first] or ci_high[last] < ci_low[first])
+    if overlap or any(math.isnan(v) for v in (ci_low[first], ci_low[last])):
         return ("noisy", delta)
     worse = delta > 0 if metric == "rmse" else delta < 0
     return ("inverse" if worse else "positive", delta)

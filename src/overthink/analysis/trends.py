@@ -42,7 +42,7 @@ from ..core import EFFORT_ORDER, NATURAL
 from . import verdicts as V
 from .audit import control_columns, curve_rows
 from .curve_rows import Rows
-from .curves import paper_verdict
+from .curves import group_codes, paper_rule
 from .multiplicity import bh, holm
 from .within import Fit, permutation_p, t_quantile, within_fit
 
@@ -417,6 +417,27 @@ def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _group_rows(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, np.ndarray]:
+    """frame.groupby(keys, sort=False).indices (each group's row positions, groups in order of first appearance,
+    a group with a missing key left out) from curves.group_codes' factorized codes."""
+    codes, group_keys = group_codes(frame, keys)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(group_keys) + 1))
+    return {key: order[a:b] for key, a, b in zip(group_keys, starts[:-1], starts[1:])
+            if not any(pd.isna(v) for v in key)}
+
+
+def _curves(scores: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, np.ndarray, dict[str, Any]]]:
+    """(key, row positions, columns) of each curve of a score table, in the order and with the keys of
+    scores.groupby(keys, sort=False); the columns are read once for all curves (numpy arrays; budget a list,
+    keeping its values' types) instead of a frame per curve."""
+    names = [c for c in ("mean_reasoning_tokens", "n_items", "n_items_scored", "n_scored") if c in scores]
+    col: dict[str, Any] = {c: scores[c].to_numpy() for c in names}
+    col.update({c: scores[c].to_numpy(float, na_value=np.nan) for c in ("score", "ci_low", "ci_high")},
+               budget=scores["budget"].tolist())
+    return [(key, at, col) for key, at in _group_rows(scores, keys).items()]
+
+
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
                   keys: tuple[str, ...] = ("task", "model", "mechanism"),
                   audit: pd.DataFrame | None = None, *, cross_checks: bool = True) -> pd.DataFrame:
@@ -430,18 +451,23 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
     rows = []
     numeric = scores[scores["budget"].astype(str) != NATURAL]
     arrays = Rows(samples)
-    positions = samples.groupby(list(keys), sort=False).indices  # each curve's rows, read from `arrays`
-    for key, curve in numeric.groupby(list(keys), sort=False):
+    positions = _group_rows(samples, list(keys))  # each curve's rows, read from `arrays`
+    for key, at, col in _curves(numeric, list(keys)):  # each curve's score rows, from columns read once
         metric = metrics.get(key[0], "accuracy")
-        verdict, delta = paper_verdict(curve, metric)
-        first, last = curve.iloc[0], curve.iloc[-1]
+        items_scored = [col["n_items_scored"][i] for i in at] if "n_items_scored" in col else None
+        verdict, delta = paper_rule(col["score"][at], col["ci_low"][at], col["ci_high"][at], items_scored, metric)
+        first, last = at[0], at[-1]
         row = dict(zip(keys, key), metric=metric, paper_verdict=verdict, paper_delta=delta,
-                   first_budget=first["budget"], last_budget=last["budget"], first_score=first["score"],
-                   last_score=last["score"], first_tokens=first["mean_reasoning_tokens"],
-                   last_tokens=last["mean_reasoning_tokens"], n_items=int(curve["n_items"].max()))
-        thin = curve.loc[curve["n_items_scored"].idxmin()] if "n_items_scored" in curve else first
-        row.update(min_scored=int(thin.get("n_scored", 0)), min_scored_budget=thin["budget"],
-                   min_scored_items=int(thin.get("n_items_scored", 0)), items_needed=MIN_VERDICT_ITEMS)
+                   first_budget=col["budget"][first], last_budget=col["budget"][last],
+                   first_score=col["score"][first], last_score=col["score"][last],
+                   first_tokens=col["mean_reasoning_tokens"][first], last_tokens=col["mean_reasoning_tokens"][last],
+                   n_items=int(col["n_items"][at].max()))
+        # the first row with the fewest scored items (idxmin)
+        thin = at[int(np.nanargmin(np.asarray(items_scored, float)))] if items_scored is not None else first
+        row.update(min_scored=int(col["n_scored"][thin]) if "n_scored" in col else 0,
+                   min_scored_budget=col["budget"][thin],
+                   min_scored_items=int(col["n_items_scored"][thin]) if "n_items_scored" in col else 0,
+                   items_needed=MIN_VERDICT_ITEMS)
         row.update(_test(arrays.take(positions[key]), metric, cross_checks, "budget", 0))
         row["verdict"] = row["trend"]
         if audit is not None:

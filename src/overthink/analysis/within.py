@@ -11,11 +11,15 @@ for items with many samples.
 
 `permutation_p` shuffles whole rows of X within each permutation stratum ((item, replicate) traces in a sweep: the
 budgets of one trace are exchangeable under the sharp null of no budget effect) and compares |coefficient|. The
-within-item Gram matrix is the same for every such shuffle, so each permutation costs one matrix product.
+within-item Gram matrix is the same for every such shuffle, so each permutation costs one matrix product - or, for
+strata of a few rows (the budgets of a trace), a sum of table look-ups: each stratum's share of the coefficient
+under each of its orders is computed once, and a draw's order is read from pairwise comparisons.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -147,16 +151,66 @@ def permutation_p(y: np.ndarray, X: np.ndarray, strata: np.ndarray, perm_strata:
     if stop_at is not None:
         block = min(block, 100)  # the same draws in smaller blocks (a Generator's stream does not depend on them)
     tol = 1e-10 * max(1.0, abs(observed))
+    table = _block_table(weight, yw, int(sizes[0])) if equal and sizes[0] <= MAX_TABLE_BLOCK else None
     while done < n_perm and (stop_at is None or (1 + hits) / (1 + n_perm) < stop_at):
         b = min(block, n_perm - done)
         u = rng.random((b, len(y)))
-        if equal:  # the order of u within each stratum: argsort of (strata x size) blocks, offset to the rows
-            s = int(sizes[0])
-            idx = (np.argsort(u.reshape(b, -1, s), axis=2) + (np.arange(len(sizes)) * s)[None, :, None]).reshape(b, -1)
-        else:  # sorting stratum code + U(0, 1) keeps each stratum's rows in its own positions, in random order
-            idx = np.argsort(perm_codes[None, :] + u, axis=1)
-        # X rows shuffled within strata; the item means of X are unchanged, so Xw shuffles with them.
-        stat = weight[idx] @ yw  # (b, n) . (n,)
+        if table is not None:
+            stat = _table_stats(u, *table)
+        else:
+            stat = _sorted_stats(u, weight, yw, perm_codes, sizes if equal else None)
         hits += int((np.abs(stat) >= abs(observed) - tol).sum())
         done += b
     return (1 + hits) / (1 + n_perm)
+
+
+MAX_TABLE_BLOCK = 6  # strata of up to 6 rows (720 orders, 15 comparisons) go through _block_table
+
+
+def _sorted_stats(u: np.ndarray, weight: np.ndarray, yw: np.ndarray, perm_codes: np.ndarray,
+                  sizes: np.ndarray | None) -> np.ndarray:
+    """The permuted coefficients of draws u (b x n): each stratum's rows in the order of their u. `sizes`: the
+    strata's sizes when all are equal (consecutive blocks), else None."""
+    b = len(u)
+    if sizes is not None:  # the order of u within each stratum: argsort of (strata x size) blocks, offset to the rows
+        s = int(sizes[0])
+        idx = (np.argsort(u.reshape(b, -1, s), axis=2) + (np.arange(len(sizes)) * s)[None, :, None]).reshape(b, -1)
+    else:  # sorting stratum code + U(0, 1) keeps each stratum's rows in its own positions, in random order
+        idx = np.argsort(perm_codes[None, :] + u, axis=1)
+    # X rows shuffled within strata; the item means of X are unchanged, so Xw shuffles with them.
+    return weight[idx] @ yw  # (b, n) . (n,)
+
+
+@functools.lru_cache(maxsize=8)
+def _orders(s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every order of s rows (as argsort returns it: the rows from the smallest u up) and a lookup from the
+    pairwise comparisons of the u's (bit of pair i < j: u_i > u_j) to the order's number."""
+    orders = np.array(list(itertools.permutations(range(s))), dtype=np.int64).reshape(-1, s)
+    ranks = np.argsort(orders, axis=1)  # rank of each row in each order
+    lookup = np.zeros(1 << (s * (s - 1) // 2), dtype=np.int64)
+    codes = np.zeros(len(orders), dtype=np.int64)
+    for bit, (i, j) in enumerate(itertools.combinations(range(s), 2)):
+        codes |= (ranks[:, i] > ranks[:, j]).astype(np.int64) << bit
+    lookup[codes] = np.arange(len(orders))
+    return orders, lookup
+
+
+def _block_table(weight: np.ndarray, yw: np.ndarray, s: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """For strata of s consecutive rows: each stratum's share of the coefficient under each of its s! orders
+    (strata x orders), the lookup of _orders, and s."""
+    orders, lookup = _orders(s)
+    w, yb = weight.reshape(-1, s), yw.reshape(-1, s)
+    return np.einsum("mkp,mp->mk", w[:, orders], yb), lookup, s
+
+
+def _table_stats(u: np.ndarray, shares: np.ndarray, lookup: np.ndarray, s: int) -> np.ndarray:
+    """_sorted_stats of equal strata of s rows from the table of _block_table: a stratum's order is read from the
+    s(s-1)/2 pairwise comparisons of its u's (an argsort of a handful of values per stratum costs more than the
+    rest of a permutation), and its share of the coefficient is looked up. The same orders as the argsort, so the
+    same coefficients up to the order of the additions (tests/test_calls_inverse.py: the same p-values)."""
+    v = u.reshape(len(u), -1, s)
+    code = np.zeros(v.shape[:2], dtype=np.uint16)  # s <= 6: 15 bits
+    for bit, (i, j) in enumerate(itertools.combinations(range(s), 2)):
+        code += (v[:, :, i] > v[:, :, j]) * np.uint16(1 << bit)
+    m, n_orders = shares.shape
+    return shares.ravel()[lookup[code] + np.arange(0, m * n_orders, n_orders)[None, :]].sum(axis=1)

@@ -27,6 +27,8 @@ MAX_ERRORS = 10
 METRICS = ("accuracy", "rmse", "matching_behavior")
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE", "matching_behavior": "% matching the behaviour"}
 IMPORTED_KEY = "imported"
+STATUSES = frozenset(s.value for s in Status)  # read per imported row: built once
+MECHANISMS = frozenset(m.value for m in Mechanism if m is not Mechanism.AUTO)
 
 
 @dataclass
@@ -72,7 +74,7 @@ def check_record(rec: SampleRecord) -> str | None:
         value = getattr(rec, name)
         if not isinstance(value, str) or not value.strip():
             return f"empty {name}"
-    if rec.status not in {s.value for s in Status}:
+    if rec.status not in STATUSES:
         return f"status {rec.status!r} is not one of {', '.join(s.value for s in Status)}"
     if isinstance(rec.replicate, bool) or not isinstance(rec.replicate, int) or rec.replicate < 0:
         return f"replicate must be an integer >= 0, got {rec.replicate!r}"
@@ -127,7 +129,7 @@ def to_budget(value: Any) -> Budget:
 
 def mechanism_of(opts: Options) -> str:
     mech = (opts.mechanism or Mechanism.NATIVE.value).strip().lower()
-    if mech not in {m.value for m in Mechanism if m is not Mechanism.AUTO}:
+    if mech not in MECHANISMS:
         raise ValueError(f"mechanism {mech!r} is not one of forced, prompted, native")
     return mech
 

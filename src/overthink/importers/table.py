@@ -23,7 +23,7 @@ import yaml
 from ..core import Item, SampleRecord, Status
 from ..errors import UserError
 from ..yaml_text import parse_yaml
-from .common import Collected, Options, clean_error, mechanism_of, metric_of, to_budget, to_int
+from .common import STATUSES, Collected, Options, clean_error, mechanism_of, metric_of, to_budget, to_int
 from .rows import read_rows
 
 REQUIRED = ("item_id", "budget", "reasoning_tokens")
@@ -176,7 +176,7 @@ def table_row(row: dict[str, Any], opts: Options, counter: Counter) -> tuple[Sam
     if status == Status.OK.value and score is None:
         raise ValueError("no correct or score value (give a status column for ungraded rows: error, truncated, "
                          "unparsed)")
-    if status not in {s.value for s in Status}:
+    if status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(s.value for s in Status)}")
     if status != Status.OK.value:
         score = correct = None  # errors, truncations and unparsed answers are never scored
