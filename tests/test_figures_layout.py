@@ -101,27 +101,21 @@ def test_legends_are_outside_the_data_and_no_warning_is_raised():
 
 def test_report_out_writes_figures_beside_the_html_and_nothing_in_the_working_directory(tmp_path: Path,
                                                                                          monkeypatch):
+    """One report: `--out DIR/x.html` puts the figures in DIR/figures, nothing in the working directory, and the
+    same run given twice (once by a relative path) is reported once."""
     run = stub_run(tmp_path / "run")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        done = CliRunner().invoke(app, ["report", str(run), "--out", str(tmp_path / "out" / "x.html"),
+        done = CliRunner().invoke(app, ["report", str(run), "../run", "--out", str(tmp_path / "out" / "x.html"),
                                         "--n-boot", "100", "--probe-samples", "50"])
     assert done.exit_code == 0, done.output
+    assert "1 run dir(s) given twice; each run is reported once" in done.output
     assert sorted(p.name for p in (tmp_path / "out" / "figures").glob("curves.*")) == ["curves.pdf", "curves.png"]
     assert not list(work.iterdir())
     assert not [str(w.message) for w in caught if "matplotlib" in str(w.filename)]
-
-
-def test_the_same_run_twice_is_reported_once(tmp_path: Path, monkeypatch):
-    run = stub_run(tmp_path / "run")
-    monkeypatch.chdir(tmp_path)
-    done = CliRunner().invoke(app, ["report", str(run), "run", "--out", "x.html", "--n-boot", "100",
-                                    "--probe-samples", "50"])
-    assert done.exit_code == 0, done.output
-    assert "1 run dir(s) given twice; each run is reported once" in done.output
 
 
 # -- every figure from 1 to 10 models and 1 to 8 tasks, long model names (issue 27) --------------------------------

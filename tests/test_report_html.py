@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -51,12 +52,6 @@ def test_report_sections_figures_and_files(runs, tmp_path):
     assert "RMSE" in html and "Natural overthinking" in html
 
 
-def test_report_says_when_sections_are_skipped(runs, tmp_path):
-    html = build_report([runs["inverse"]], tmp_path / "r.html", n_boot=200).read_text()
-    assert "no run with --natural K" in html
-    assert "no item carries input features" in html
-
-
 def test_model_text_is_escaped(runs, tmp_path):
     html = build_report([runs["evil"]], tmp_path / "r.html", n_boot=200).read_text()
     body = html.split("</style>", 1)[1]
@@ -65,12 +60,15 @@ def test_model_text_is_escaped(runs, tmp_path):
     assert "onmouseover=alert" not in body.replace("&lt;b onmouseover=alert", "")
 
 
-def test_cli_report_and_bad_input(runs, tmp_path):
+def test_cli_report_says_when_sections_are_skipped_and_refuses_bad_input(runs, tmp_path):
     runner = CliRunner()
     res = runner.invoke(report_app, [str(runs["inverse"]), str(runs["flat"]), "--out", str(tmp_path / "x.html"),
                                      "--n-boot", "200"])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "x.html").exists()
+    html = (tmp_path / "x.html").read_text()
+    assert "no run with --natural K" in html  # neither run has natural samples
+    assert "no item carries input features" in html
+    assert "Reviewers&#39; labels" not in html and "Reviewers' labels" not in html  # no labels, no section
     from overthink.errors import UserError
 
     with pytest.raises(UserError, match="not a run directory"):
@@ -90,22 +88,20 @@ def test_parquet_export_joins_item_metadata(runs, tmp_path):
     assert pd.read_parquet(mixed)["features"].str.contains("Study_Hours").all()  # nested values as JSON text
 
 
-def test_report_shows_label_counts_per_budget(tmp_path):
+def test_report_shows_label_counts_per_budget(runs, tmp_path):
     import shutil
 
     from overthink.review.labels import CODES
     from overthink.store import Store
 
-    run = stub_run(tmp_path / "labelled")
-    html = build_report([run], tmp_path / "before.html").read_text()
-    assert "Reviewers&#39; labels" not in html and "Reviewers' labels" not in html  # no labels, no section
+    # a copy of the module's run (a run directory is self-contained); the unlabelled report is the CLI test's
+    run = Path(shutil.copytree(runs["inverse"], tmp_path / "labelled"))
     with Store(run) as store:
         ids = [r["id"] for r in store.sample_rows(("id", "budget")) if r["budget"] == 1024][:3]
         for sid in ids:
             store.add_label(sid, [CODES[0]], reviewer="ana")
             store.add_label(sid, [CODES[0]], reviewer="ben")  # a second reviewer does not double the count
-    shutil.rmtree(tmp_path / "figures", ignore_errors=True)
-    html = build_report([run], tmp_path / "after.html").read_text()
+    html = build_report([run], tmp_path / "after.html", n_boot=200).read_text()
     section = html[html.index("labels</summary>"):]
     row = re.search(r"<tr><td>misleading-math</td><td>stub:inverse</td><td>1024</td><td>(\d+)</td>", section)
     assert row and row.group(1) == "3"
