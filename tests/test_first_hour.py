@@ -268,9 +268,13 @@ def test_reading_commands_create_nothing_in_a_fresh_home(tmp_path: Path) -> None
     work = tmp_path / "work"
     work.mkdir()
     env = {"OVERTHINK_HOME": str(home)}
+    presets = tmp_path / "presets"  # the presets at 3 items per task: building 50 zebra puzzles creates nothing
+    presets.mkdir()
+    for name in ("paper-open-weights.yaml", "paper-claude.yaml"):
+        (presets / name).write_text((ROOT / "presets" / name).read_text() + "\nlimit: 3\n")
     for args in (["tasks", "list"], ["tasks", "list", "--json"], ["models"], ["tasks", "show", "misleading-math"],
-                 ["estimate", str(ROOT / "presets" / "paper-open-weights.yaml")],
-                 ["estimate", str(ROOT / "presets" / "paper-claude.yaml")]):
+                 ["estimate", str(presets / "paper-open-weights.yaml")],
+                 ["estimate", str(presets / "paper-claude.yaml")]):
         done = overthink(*args, cwd=work, env=env)
         assert done.returncode == 0, (args, done.stderr)
         assert not list(home.iterdir()) and not list(work.iterdir()), args
