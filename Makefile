@@ -34,15 +34,18 @@ dev: $(VENV)/.dev-installed
 demo: $(VENV)/.demo-installed
 	$(BIN)/overthink quickstart
 
-# pytest-xdist: one worker per core; each test file stays on one worker (tests/conftest.py groups them)
+# pytest-xdist: one worker per core; each test file stays on one worker (tests/conftest.py groups them).
+# Bytecode caching on even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each worker and each
+# CLI subprocess would otherwise compile and assertion-rewrite the same modules again (~5 s of CPU a worker).
 XDIST := -n auto --dist loadgroup
+PYC := PYTHONDONTWRITEBYTECODE=
 
 test: $(VENV)/.test-installed
 	bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest -q $(XDIST)
+	$(PYC) $(BIN)/python -m pytest -q $(XDIST)
 
 test-fast: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -q -m "not slow" $(XDIST)
+	$(PYC) $(BIN)/python -m pytest -q -m "not slow" $(XDIST)
 
 bench: $(VENV)/.test-installed
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
