@@ -188,3 +188,39 @@ def test_the_checker_finds_an_overlap_and_a_legend_over_the_data():
     problems = figure_fixtures.layout_problems(fig)
     plt.close(fig)
     assert any("covers the data" in p for p in problems) and any("runs off the canvas" in p for p in problems)
+
+
+def _budget_labels_laid_out_each(fig, ax, points) -> None:
+    """figures._budget_labels before it moved one laid-out box (verbatim): every offset tried is laid out."""
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    placed = []
+    offsets = ((4, 4), (4, -11), (-30, 4), (-30, -11), (4, 14), (-30, 14), (4, -21), (-30, -21))
+    for xi, yi, b in points:
+        if pd.isna(yi):
+            continue
+        for dx, dy in offsets:
+            text = ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                               alpha=0.75)
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            fits = inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+            if fits and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            text.remove()
+
+
+@pytest.mark.parametrize(("n_models", "n_tasks"), [(3, 4), (10, 1)])
+def test_budget_labels_land_where_laying_out_every_offset_put_them(n_models, n_tasks, monkeypatch):
+    def labels(fig):
+        return [(ax.get_title(), a.get_text(), tuple(a.xyann)) for ax in fig.axes for a in ax.texts]
+
+    table = figure_fixtures.curves(n_models, n_tasks)
+    fig = figures.curve_figure(table)
+    now = labels(fig)
+    plt.close(fig)
+    monkeypatch.setattr(figures, "_budget_labels", _budget_labels_laid_out_each)
+    fig = figures.curve_figure(table)
+    before = labels(fig)
+    plt.close(fig)
+    assert len(now) > 20 and now == before
