@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..core import EFFORT_ORDER, NATURAL, budget_sort_key
 from ..providers.enforcement import derive_enforced_by
+from .curves import group_rows
 
 TOLERANCE = 0.10  # a hard cap may be passed by 10 % ...
 SLACK = 8  # ... plus a few tokens (closing delimiters, whitespace a server counts as thinking)
@@ -227,24 +228,6 @@ def _cell_source(source: tuple[pd.Series, np.ndarray], codes: np.ndarray, done_a
     return token_source(source[0].iloc[done_at])
 
 
-def _cells(samples: pd.DataFrame) -> tuple[list[tuple], list[np.ndarray]]:
-    """The cells of samples.groupby(CELL, sort=False) without splitting the frame: each cell's key (as groupby
-    names it: each column's first-seen value) and row positions in their order; rows with a missing key in none."""
-    factorized = [pd.factorize(samples[c]) for c in CELL]
-    combined = np.zeros(len(samples), np.int64)
-    missing = np.zeros(len(samples), bool)
-    for codes, uniques in factorized:
-        combined = combined * max(len(uniques), 1) + codes
-        missing |= codes < 0
-    valid = np.flatnonzero(~missing)
-    cell, _ = pd.factorize(combined[valid])  # in order of first appearance, as groupby(sort=False)
-    order = valid[np.argsort(cell, kind="stable")]
-    bounds = np.searchsorted(np.sort(cell, kind="stable"), np.arange(cell.max() + 2 if len(cell) else 1))
-    groups = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    keys = [tuple(uniques[codes[g[0]]] for codes, uniques in factorized) for g in groups]
-    return keys, groups
-
-
 def audit_table(samples: pd.DataFrame, *, tolerance: float = TOLERANCE) -> pd.DataFrame:
     """One row per cell, with the curve's flags and `control_active` repeated on each of its cells."""
     if samples.empty:
@@ -261,8 +244,8 @@ def audit_table(samples: pd.DataFrame, *, tolerance: float = TOLERANCE) -> pd.Da
         source_codes, source_values = pd.factorize(samples["reasoning_tokens_source"].astype(str))
         cols.update(source=(samples["reasoning_tokens_source"], np.asarray(source_values, dtype=object)),
                     source_codes=source_codes)
-    keys, groups = _cells(samples)
-    cells, lengths = zip(*(_cell(key, at, cols, tolerance) for key, at in zip(keys, groups)))
+    # each cell's row positions, as groupby(CELL, sort=False) gives them, without splitting the frame
+    cells, lengths = zip(*(_cell(key, at, cols, tolerance) for key, at in group_rows(samples, list(CELL)).items()))
     table = pd.DataFrame(list(cells)).assign(_cell=np.arange(len(cells)))
     table = table.assign(_o=table["budget"].map(budget_sort_key)).sort_values(
         [*CURVE, "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)

@@ -132,6 +132,16 @@ def group_codes(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[tuple
     return codes, keys
 
 
+def group_rows(df: pd.DataFrame, by: list[str]) -> dict[tuple, np.ndarray]:
+    """df.groupby(by, sort=False).indices without building its index: each group's row positions, groups in order
+    of first appearance, a group with a missing key left out (groupby's default dropna)."""
+    codes, keys = group_codes(df, by)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    return {key: order[a:b] for key, a, b in zip(keys, starts[:-1], starts[1:])
+            if not any(pd.isna(v) for v in key)}
+
+
 def _status_flags(status: pd.Series) -> Callable[[str], np.ndarray]:
     """value -> status == value as a numpy bool array (one factorize; a missing status matches nothing)."""
     codes, uniques = pd.factorize(status)

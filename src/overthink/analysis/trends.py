@@ -42,7 +42,7 @@ from ..core import EFFORT_ORDER, NATURAL
 from . import verdicts as V
 from .audit import control_columns, curve_rows
 from .curve_rows import Rows
-from .curves import group_codes, paper_rule
+from .curves import group_rows, paper_rule
 from .multiplicity import bh, holm
 from .within import Fit, permutation_p, t_quantile, within_fit
 
@@ -417,16 +417,6 @@ def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _group_rows(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, np.ndarray]:
-    """frame.groupby(keys, sort=False).indices (each group's row positions, groups in order of first appearance,
-    a group with a missing key left out) from curves.group_codes' factorized codes."""
-    codes, group_keys = group_codes(frame, keys)
-    order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(len(group_keys) + 1))
-    return {key: order[a:b] for key, a, b in zip(group_keys, starts[:-1], starts[1:])
-            if not any(pd.isna(v) for v in key)}
-
-
 def _curves(scores: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, np.ndarray, dict[str, Any]]]:
     """(key, row positions, columns) of each curve of a score table, in the order and with the keys of
     scores.groupby(keys, sort=False); the columns are read once for all curves (numpy arrays; budget a list,
@@ -435,7 +425,7 @@ def _curves(scores: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, np.ndarr
     col: dict[str, Any] = {c: scores[c].to_numpy() for c in names}
     col.update({c: scores[c].to_numpy(float, na_value=np.nan) for c in ("score", "ci_low", "ci_high")},
                budget=scores["budget"].tolist())
-    return [(key, at, col) for key, at in _group_rows(scores, keys).items()]
+    return [(key, at, col) for key, at in group_rows(scores, keys).items()]
 
 
 def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str, str],
@@ -451,7 +441,7 @@ def verdict_table(samples: pd.DataFrame, scores: pd.DataFrame, metrics: dict[str
     rows = []
     numeric = scores[scores["budget"].astype(str) != NATURAL]
     arrays = Rows(samples)
-    positions = _group_rows(samples, list(keys))  # each curve's rows, read from `arrays`
+    positions = group_rows(samples, list(keys))  # each curve's rows, read from `arrays`
     for key, at, col in _curves(numeric, list(keys)):  # each curve's score rows, from columns read once
         metric = metrics.get(key[0], "accuracy")
         items_scored = [col["n_items_scored"][i] for i in at] if "n_items_scored" in col else None

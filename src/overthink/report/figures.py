@@ -205,12 +205,12 @@ def _budget_labels(fig, ax, points: list[tuple[float, float, Any]]) -> None:
     placed = []
     offsets = ((4, 4), (4, -11), (-30, 4), (-30, -11), (4, 14), (-30, 14), (4, -21), (-30, -21))
     px = fig.dpi / 72  # offset points -> display pixels
+    dx0, dy0 = offsets[0]
     for xi, yi, b in points:
         if pd.isna(yi):
             continue
         # One label is laid out; its box at the other offsets is the same box moved (text layout is the costly
         # part: up to eight layouts per point took seconds in a figure of 10 models x 8 tasks).
-        (dx0, dy0) = offsets[0]
         text = ax.annotate(f"B={b}", (xi, yi), textcoords="offset points", xytext=(dx0, dy0), fontsize=7,
                            alpha=0.75)
         first = text.get_window_extent(renderer)
