@@ -9,7 +9,8 @@ the virtualenv `make test` built (`--python`). Only two kinds are skipped, each 
   - `overthink data fetch` (it needs the internet; the check never reaches out to third-party hosts).
 To stay within a few minutes on 2 cores, the rest is made small but otherwise kept as written:
   - `overthink run` without --limit gets `--limit 1`, and a --run-dir under runs/ when it names none;
-  - a trailing `...` (the docs' "and your usual flags") becomes `--model local:qwen2.5-coder-0.5b --limit 1`;
+  - a trailing `...` (the docs' "and your usual flags") becomes `--model local:qwen2.5-coder-0.5b --limit 1`, and
+    the `--budgets` written there for the user's model become 0,64,256 (the same code paths at CPU size);
   - `a|b|c` in one word runs once per alternative, `[--flag]` once without and once with it;
   - `runs/...`, `runs/my-run`, `runs/a runs/b` name the runs made earlier; `my.jsonl` / `other.csv` are written
     first (a task export and a two-column CSV);
@@ -41,6 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 BLOCKS = ("console", "bash", "sh", "shell")
 KEY_PROVIDERS = ("anthropic", "openai", "gemini", "openrouter", "anthropic-bedrock", "anthropic-vertex")
 LOCAL_FILL = "--model local:qwen2.5-coder-0.5b --limit 1"
+# Budgets written for the user's own (API) model; the embedded 0.5B model on 2 shared CPU cores takes ~10 s per
+# 256 forced tokens, so 0,1024,4096 over a distracted task's 4 variants took 10-15+ minutes.
+LOCAL_BUDGETS = "0,64,256"
 ILLUSTRATIVE = {  # substring -> why it cannot run as written
     "~/": "a path on the author's machine",
     "--from prize-files": "the prize files are the user's own download (CC-BY-SA, see docs/data.md)",
@@ -142,6 +146,7 @@ class Planner:
         if words[:2] == ["overthink", "run"]:
             if command.endswith("..."):
                 command = command[:-3].rstrip() + " " + LOCAL_FILL
+                command = re.sub(r"--budgets \S+", f"--budgets {LOCAL_BUDGETS}", command)
                 words = command.split()
             providers = {m.split(":", 1)[0] for m in _models_of(words, self.clone)}
             if providers & set(KEY_PROVIDERS):
