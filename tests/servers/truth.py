@@ -12,6 +12,7 @@ request is logged with its (prompt, budget, seed), so a test can check that noth
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ class KnownTruth:
             for item in items:
                 self.prompts[task.render(item)] = (name, item.expected, effect)
         self.asked: list[tuple[str, int, int]] = []  # (prompt, budget, seed) of every answered request
+        self.asked_at: list[float] = []  # time.monotonic() of each, in the same order
 
     def p_correct(self, prompt: str, budget: int) -> float:
         _, _, effect = self.prompts[prompt]
@@ -47,6 +49,7 @@ class KnownTruth:
         budget = int(body[BUDGET_FIELD])
         seed = int(body.get("seed") or 0)
         self.asked.append((prompt, budget, seed))
+        self.asked_at.append(time.monotonic())
         _, expected, _ = self.prompts[prompt]
         right = _uniform("draw", prompt, budget, seed) < self.p_correct(prompt, budget)
         return expected if right else expected + "9"
