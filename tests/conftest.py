@@ -2,12 +2,39 @@
 made once; and how `make test` spreads the suite over pytest-xdist workers (`-n auto --dist loadgroup`)."""
 
 import os
+import sys
+import weakref
 from pathlib import Path
 
 import pytest
+import typer.main
+import typer.testing
 from import_fixtures import make_inspect_logs
 from llama_server import llama_server_url  # noqa: F401 - one real llama.cpp server for the llama.cpp unit
 from servers.profile_api import ProfileAPI
+
+_COMMANDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _command_once(app: typer.Typer):
+    """The click command tree of a Typer app, built once per app and worker: typer's CliRunner rebuilds it on every
+    invoke (~70 ms: it evaluates every option's annotations), which a real process does once at start."""
+    if app not in _COMMANDS:
+        _COMMANDS[app] = typer.main.get_command(app)
+    return _COMMANDS[app]
+
+
+typer.testing._get_command = _command_once  # CliRunner.invoke reads this module global
+
+# SDKs no test module imports at collection: every xdist worker collects every file, so a module-level import costs
+# each worker its CPU (anthropic ~3 s, inspect_ai ~2.5 s, openai ~1 s) though one worker runs the file's tests.
+# test_architecture.py asserts the list stays empty.
+SDKS = ("anthropic", "openai", "inspect_ai", "google.genai")
+SDKS_AT_COLLECTION: list[str] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    SDKS_AT_COLLECTION[:] = [name for name in SDKS if name in sys.modules]
 
 
 @pytest.fixture(autouse=True)

@@ -289,3 +289,9 @@ def test_the_layer_checker_fails_on_an_upward_import(tmp_path, monkeypatch):
 def test_overthink_keeps_its_layer_contracts():
     # `lint-imports` from the checkout prints the offending chain when this fails
     assert _lint_imports(SRC.parent / "pyproject.toml") == 0
+
+
+def test_no_test_module_imports_an_sdk_at_collection():
+    from conftest import SDKS_AT_COLLECTION
+
+    assert not SDKS_AT_COLLECTION, f"imported while collecting the tests: {SDKS_AT_COLLECTION} (import in the test)"

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -21,16 +22,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers.fake_api import EFFORT_TOKENS, FakeAPI
 from typer.testing import CliRunner
 
 import overthink.api
 from overthink.cli import app
 from overthink.store import Store
 
-inspect_ai = pytest.importorskip("inspect_ai")
-
-from inspect_ai.log import read_eval_log  # noqa: E402
-from servers.fake_api import EFFORT_TOKENS, FakeAPI  # noqa: E402
+# inspect_ai is imported by the tests that use it (~2.5 s of CPU): an xdist worker that collects this file but runs
+# none of it does not pay for it
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("inspect_ai") is None, reason="inspect_ai is not installed")
 
 EFFORTS = ("low", "medium", "high")
 N_ITEMS = 8
@@ -127,6 +128,8 @@ def test_inspect_eval_of_overthink_task_imports_to_the_same_curves(server, env, 
     assert {c for _, c, _ in want.values()} == {True, False}  # the curve is not trivially all right or all wrong
     assert scores(tmp_path / "imported") == scores(overthink_run)
     # the budget rides in each log's generate config; each log scores with overthink's scorer
+    from inspect_ai.log import read_eval_log
+
     headers = [read_eval_log(str(path), header_only=True) for path in sorted(logs.glob("*.eval"))]
     assert sorted(log.eval.model_generate_config.reasoning_effort for log in headers) == sorted(EFFORTS)
     assert all(log.eval.task_registry_name == "overthink/misleading_math" for log in headers)
@@ -196,6 +199,8 @@ def stub_run(tmp_path_factory) -> Path:
 
 
 def test_export_inspect_writes_logs_inspect_reads_and_imports_back(stub_run, tmp_path):
+    from inspect_ai import log as inspect_log
+
     out = tmp_path / "logs"
     res = ot("export", stub_run, "--format", "inspect", "--out", out)
     assert res.exit_code == 0, res.output
@@ -203,7 +208,7 @@ def test_export_inspect_writes_logs_inspect_reads_and_imports_back(stub_run, tmp
     assert len(files) == 3  # one per task x model x mechanism x budget
     statuses = set()
     for path in files:
-        log = read_eval_log(str(path))
+        log = inspect_log.read_eval_log(str(path))
         assert log.status == "success" and log.eval.model_generate_config.reasoning_tokens in (0, 256, 1024)
         for sample in log.samples:
             usage = sample.model_usage[log.eval.model]
