@@ -34,10 +34,13 @@ dev: $(VENV)/.dev-installed
 demo: $(VENV)/.demo-installed
 	$(BIN)/overthink quickstart
 
-# pytest-xdist: one worker per core; each test file stays on one worker (tests/conftest.py groups them).
+# pytest-xdist: one worker per core and one more, since a tenth of the suite's time is spent waiting (on servers,
+# second processes, signals, browsers): on 2 cores 3 workers took 415 s, 2 took 465 s and 4 took 495 s in one
+# sitting. Each test file stays on one worker (tests/conftest.py groups them).
 # Bytecode caching on even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): each worker and each
 # CLI subprocess would otherwise compile and assertion-rewrite the same modules again (~5 s of CPU a worker).
-XDIST := -n auto --dist loadgroup
+WORKERS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+XDIST := -n $(WORKERS) --dist loadgroup
 PYC := PYTHONDONTWRITEBYTECODE=
 
 test: $(VENV)/.test-installed

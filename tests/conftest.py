@@ -1,5 +1,5 @@
 """Fixtures every test shares: an isolated OVERTHINK_HOME, the `tasks` CLI group for in-process calls, inspect_ai logs
-made once; and how `make test` spreads the suite over pytest-xdist workers (`-n auto --dist loadgroup`)."""
+made once; and how `make test` spreads the suite over pytest-xdist workers (one per core and one more, `--dist loadgroup`)."""
 
 import os
 import sys
@@ -84,7 +84,7 @@ def inspect_logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 
-# pytest-xdist (`make test`: -n auto --dist loadgroup). Each test file is one work unit, so a file's module-scoped
+# pytest-xdist (`make test`: -n CORES+1 --dist loadgroup). Each test file is one work unit, so a file's module-scoped
 # fixtures (a started server, a loaded model, a run built once) are built once, on one worker. The real llama.cpp
 # files are one unit together: two model servers on a 2-core machine would each stall the other's threads. The
 # calibration files' tests share no fixture and are spread one by one (their simulations are the longest tests).
