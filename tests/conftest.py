@@ -1,5 +1,6 @@
 """Fixtures every test shares: an isolated OVERTHINK_HOME, the `tasks` CLI group for in-process calls, inspect_ai logs
-made once; and how `make test` spreads the suite over pytest-xdist workers (one per core and one more, `--dist loadgroup`)."""
+made once; and how `make test` spreads the suite over pytest-xdist workers (one per core and one more,
+`--dist loadgroup`)."""
 
 import os
 import sys
