@@ -199,7 +199,7 @@ def stub_run(tmp_path_factory) -> Path:
 
 
 def test_export_inspect_writes_logs_inspect_reads_and_imports_back(stub_run, tmp_path):
-    from inspect_ai import log as inspect_log
+    from inspect_ai.log import read_eval_log
 
     out = tmp_path / "logs"
     res = ot("export", stub_run, "--format", "inspect", "--out", out)
@@ -208,7 +208,7 @@ def test_export_inspect_writes_logs_inspect_reads_and_imports_back(stub_run, tmp
     assert len(files) == 3  # one per task x model x mechanism x budget
     statuses = set()
     for path in files:
-        log = inspect_log.read_eval_log(str(path))
+        log = read_eval_log(str(path))
         assert log.status == "success" and log.eval.model_generate_config.reasoning_tokens in (0, 256, 1024)
         for sample in log.samples:
             usage = sample.model_usage[log.eval.model]
