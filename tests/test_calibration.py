@@ -1,5 +1,6 @@
 """Issue 24: verdicts you can defend. Simulated designs with a known truth go through the report's verdicts
-(calibration.py table_verdicts, checked here to equal analyze(DataFrame)["verdicts"]).
+(calibration.py table_verdicts, checked here to equal analyze(DataFrame)["verdicts"]; the bulk reads the same
+columns from calibration_verdicts.lean_verdicts, checked here to equal table_verdicts).
 
 Fast tests check the machinery and each design's decision on a few datasets; the slow test measures the false
 "inverse" rate of every design (<= 5 % within its Monte Carlo error) and prints the power for a modest drop.

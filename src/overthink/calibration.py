@@ -1,6 +1,8 @@
 """Simulated sweeps with a known truth for the calibration of the verdicts (tests/test_calibration.py,
 bench/bench_calibration.py): each design of issue 24 as a DataFrame in the columns of `overthink import --format
-table`, which `analyze(DataFrame)` reads exactly as the report does.
+table`, which `analyze(DataFrame)` reads exactly as the report does. `outcome` reads each dataset's verdicts
+through calibration_verdicts.lean_verdicts (the same analysis on arrays; tests/test_calibration.py checks it
+equals table_verdicts, the report's table).
 
 Truth: item i has a base probability p_i (logit-normal: logit 0.7 +- `spread`); under the null the budget changes
 nothing about correctness. `drop` plants an additive fall (clipped to [0, 1]) linear in log2(budget) from the

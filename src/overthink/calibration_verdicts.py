@@ -63,11 +63,12 @@ def lean_verdicts(frame: pd.DataFrame, *, control: bool = False) -> dict[str, li
     the budget? audit.length_trend on each budget's measured lengths); a curve whose lengths do not is "not
     identifiable", leaves the family of tested curves and has no paper's rule (audit.control_columns). The
     designs whose lengths follow the budget by construction need not ask."""
-    frame = frame[frame["budget"].to_numpy() != NATURAL] if (frame["budget"].to_numpy() == NATURAL).any() else frame
+    budget = frame["budget"].to_numpy(object)
+    if (budget == NATURAL).any():  # natural runs have verdicts of their own (no design mixes them in)
+        frame, budget = frame[budget != NATURAL], budget[budget != NATURAL]
     status = frame["status"].to_numpy(object)
     ok = status == "ok"
     score = np.where(ok, frame["correct"].to_numpy(float), np.nan)
-    budget = frame["budget"].to_numpy(object)
     items, ids = _codes(frame["item_id"].to_numpy(object))
     rows = _rows(frame, score, status, budget, items)
 
