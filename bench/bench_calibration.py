@@ -12,8 +12,9 @@ table of one run ("Calibration of the verdicts").
 `--lean-speed N` instead times, on the same N datasets of each design (natural runs aside: their own verdicts),
 the paths from a simulated frame to the verdicts the calibration reads - the report's full table
 (table_verdicts), the calibration's previous path (score_table + verdict_table without the audit and the
-cross-checks; the full table for the inactive design) and calibration_verdicts.lean_verdicts - checks that lean
-equals the full table on every dataset, and prints the CPU per dataset and the ratios, side by side:
+cross-checks, the full table for the inactive design; permutations drawn for every curve, as before
+within._drawn_orders) and calibration_verdicts.lean_verdicts - checks that lean equals the full table on every
+dataset, and prints the CPU per dataset and the ratios, side by side:
 
     python bench/bench_calibration.py --lean-speed 6
 """
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from overthink import calibration as cs
+from overthink.analysis import within
 from overthink.analysis.curves import score_table
 from overthink.analysis.trends import verdict_table
 from overthink.calibration import MODEST_DROP, designs, mc_error, rates
@@ -102,6 +104,7 @@ def _cpu(fn, frames: list) -> tuple[float, list]:
 def lean_speed(n: int) -> None:
     """CPU per dataset of the three paths on the same datasets (see the module docstring), and lean == full."""
     kinds: dict[str, list] = {}
+    cached = within.MAX_CACHED_DRAWS
     for design in designs():
         if design.make is cs.natural:
             continue
@@ -111,7 +114,9 @@ def lean_speed(n: int) -> None:
         make = (time.process_time() - start) / n
         control = design.make is cs.inactive
         full_s, full = _cpu(cs.table_verdicts, frames)
+        within.MAX_CACHED_DRAWS = 0  # the previous path drew its permutations for every curve
         prev_s, _ = _cpu(cs.table_verdicts if control else previous_verdicts, frames)
+        within.MAX_CACHED_DRAWS = cached
         lean_s, lean = _cpu(functools.partial(lean_verdicts, control=control), frames)
         for a, b in zip(lean, full):
             pd.testing.assert_frame_equal(pd.DataFrame(a), b[list(COLUMNS)].reset_index(drop=True), check_exact=True)

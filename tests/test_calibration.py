@@ -19,6 +19,7 @@ from scipy import stats
 from overthink import analyze
 from overthink import calibration as cs
 from overthink.analysis import verdicts as V
+from overthink.analysis import within
 from overthink.analysis.curves import score_table
 from overthink.analysis.multiplicity import bh, holm
 from overthink.analysis.setup_checks import setup_warnings
@@ -84,6 +85,21 @@ def test_permutation_p_is_uniform_under_the_null():
     ps = [permutation_p((rng.random(60) < 0.6).astype(float), x[:, None], groups, groups, n_perm=199, seed=s)
           for s in range(200)]
     assert 0.02 <= np.mean(np.array(ps) < 0.1) <= 0.18  # nominal 10 %
+
+
+def test_permutation_p_from_the_kept_draws_is_the_drawn_one(monkeypatch):
+    # curves of one shape share their permutations' draws (within._drawn_orders): the same p-values, to the bit, as
+    # drawing them for each curve; a curtailed test (stop_at) never keeps them
+    rng = np.random.default_rng(13)
+    groups = np.repeat(np.arange(12), 10)
+    traces = np.repeat(np.arange(24), 5)
+    x = np.tile(np.log2([256, 512, 1024, 2048, 4096]), 24)
+    ys = [(rng.random(120) < 0.5 + 0.03 * k * (x - 10)).astype(float) for k in range(6)]
+    kept = [permutation_p(y, x[:, None], groups, traces, n_perm=499, seed=s) for s in (0, 1) for y in ys]
+    monkeypatch.setattr(within, "MAX_CACHED_DRAWS", 0)
+    drawn = [permutation_p(y, x[:, None], groups, traces, n_perm=499, seed=s) for s in (0, 1) for y in ys]
+    assert kept == drawn and len(set(drawn)) > 3
+    assert within._drawn_orders.cache_info().currsize >= 2
 
 
 def test_holm_and_bh_hand_computed():
