@@ -11,10 +11,11 @@ the same analysis functions on arrays read from the frame once:
   score_table computes them);
 - Holm / Benjamini-Hochberg across the curves and the adjusted verdict (`holm_calls`, as adjusted_calls).
 It skips what cannot change a verdict of these simulated sweeps: the import's row checks (the frame is built in the
-loaded form) and the enforcement audit (lengths follow the budget by construction; the inactive design, the one
-the audit speaks to, runs the full path). It reads the simulated frames only: 0/1 scores (their per-item sums are
-exact in any order, as pandas' compensated group sums are), item ids without gaps, the default metric.
-tests/test_calibration.py checks that it equals table_verdicts, exactly, on datasets of every design that uses it.
+loaded form) and, but for the inactive design (`control=True`), the enforcement audit's judgement of the budget
+control (lengths follow the budget by construction). It reads the simulated frames only: 0/1 scores (their
+per-item sums are exact in any order, as pandas' compensated group sums are), no missing ids, the default metric.
+tests/test_calibration.py checks that it equals table_verdicts, exactly, on datasets of every design but natural
+runs (which have verdicts of their own).
 """
 
 from __future__ import annotations
