@@ -1,6 +1,8 @@
 """Simulated sweeps with a known truth for the calibration of the verdicts (tests/test_calibration.py,
 bench/bench_calibration.py): each design of issue 24 as a DataFrame in the columns of `overthink import --format
-table`, which `analyze(DataFrame)` reads exactly as the report does.
+table`, which `analyze(DataFrame)` reads exactly as the report does. `outcome` reads each dataset's verdicts
+through calibration_verdicts.lean_verdicts (the same analysis on arrays; tests/test_calibration.py checks it
+equals table_verdicts, the report's table).
 
 Truth: item i has a base probability p_i (logit-normal: logit 0.7 +- `spread`); under the null the budget changes
 nothing about correctness. `drop` plants an additive fall (clipped to [0, 1]) linear in log2(budget) from the
@@ -35,7 +37,7 @@ from .analysis.audit import audit_table
 from .analysis.curves import score_table
 from .analysis.natural import natural_verdicts
 from .analysis.trends import verdict_table
-from .analysis.verdicts import fail_on_hits
+from .calibration_verdicts import lean_verdicts
 from .importers.table import frame_tables
 
 BUDGETS = {3: (0, 1024, 4096), 5: (0, 256, 1024, 4096, 16384)}
@@ -175,31 +177,17 @@ def designs() -> list[Design]:
     return out
 
 
-def table_verdicts(frame: pd.DataFrame, *, lean: bool = False) -> pd.DataFrame:
+def table_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
     """The verdicts of `analyze(frame)`, computed by the same calls as analysis/api.analyze_data without the
-    tables that do not feed them (tests/test_calibration.py checks the two agree).
-
-    `lean` (the calibration's bulk, on a shared 2-core machine) skips what cannot change a verdict of these
-    simulated plain sweeps: the import's row checks (the frame is built in the loaded form), the enforcement audit
-    (lengths follow the budget by construction; the inactive design always runs the full path) and the
-    cross-checks (Spearman, measured length). tests/test_calibration.py checks that lean and full give the same
-    verdicts on a dataset of each kind of design that uses it."""
-    if lean:
-        score = frame["correct"].to_numpy(float)
-        score[frame["status"].to_numpy() != "ok"] = np.nan
-        samples = frame.drop(columns="correct").assign(score=score, run="dataframe")
-        natural = samples["budget"].to_numpy() == "natural"  # the simulated budgets: ints and "natural"
-        controlled = samples[~natural] if natural.any() else samples
-        metrics: dict[str, str] = {}
-    else:
-        samples, _items, tasks = frame_tables(frame)
-        metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
-        controlled = samples[samples["budget"].astype(str) != "natural"]
+    tables that do not feed them (tests/test_calibration.py checks the two agree). The calibration's bulk reads the
+    columns it needs from calibration_verdicts.lean_verdicts instead (checked equal to this table)."""
+    samples, _items, tasks = frame_tables(frame)
+    metrics = {name: info.get("metric", "accuracy") for name, info in tasks.items()}
+    controlled = samples[samples["budget"].astype(str) != "natural"]
     if controlled.empty:
         return pd.DataFrame()
     scores = score_table(controlled, metrics)
-    return verdict_table(controlled, scores, metrics, audit=None if lean else audit_table(samples),
-                         cross_checks=not lean)
+    return verdict_table(controlled, scores, metrics, audit=audit_table(samples))
 
 
 INVERSE_CALLS = (V.INVERSE, V.INVERSE_SMALL)
@@ -219,15 +207,17 @@ def outcome(design: Design, rng: np.random.Generator, drop: float = 0.0) -> dict
         calls = set(table["trend"])
         return dict(inverse=float(bool(calls & {*INVERSE_CALLS, V.POSITIVE})), paper_inverse=math.nan,
                     association=float(V.LONGER_WORSE in calls))
-    table = table_verdicts(frame, lean=design.make is not inactive)
+    # the inactive design's lengths may ignore the budget: the audit's judgement of the control decides its calls
+    table = lean_verdicts(frame, control=design.make is inactive)
     verdicts = set(table["verdict"])
-    return dict(inverse=float(bool(verdicts & set(INVERSE_CALLS))),
-                failed=float(len(fail_on_hits(table, V.INVERSE)) > 0),
-                paper_inverse=float((table["paper_verdict"] == V.INVERSE).any()),
+    # `summary --fail-on inverse` fails on a verdict of exactly "inverse" (fail_on_hits; a one-column DataFrame to
+    # ask it would cost a tenth of a dataset - tests/test_calibration.py checks the two agree)
+    return dict(inverse=float(bool(verdicts & set(INVERSE_CALLS))), failed=float(V.INVERSE in verdicts),
+                paper_inverse=float(V.INVERSE in table["paper_verdict"]),
                 positive=float(V.POSITIVE in verdicts), rises_falls=float(V.RISES_FALLS in verdicts),
                 not_identifiable=float(V.NOT_IDENTIFIABLE in verdicts), too_few=float(V.TOO_FEW in verdicts),
-                unadjusted_inverse=float(table["trend"].isin(INVERSE_CALLS).any()),
-                complete_case_inverse=float(table["complete_case_trend"].isin(INVERSE_CALLS).any()))
+                unadjusted_inverse=float(bool(set(table["trend"]) & set(INVERSE_CALLS))),
+                complete_case_inverse=float(bool(set(table["complete_case_trend"]) & set(INVERSE_CALLS))))
 
 
 def rates(design: Design, n: int, *, drop: float = 0.0, seed: int = 0) -> dict[str, float]:

@@ -154,6 +154,26 @@ def _slice_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.array([values[a:b].sum() for a, b in zip(starts[:-1], starts[1:])], dtype=float)
 
 
+def item_wilson(sums: np.ndarray, counts: np.ndarray, item_group: np.ndarray,
+                n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each group's score and Wilson CI (score_table's) from its items' score sums and scored counts: `item_group`
+    is each item's group, ascending (a group's items in the order of their ids). Returns p, low, high (NaN for a
+    group with nothing scored) and each group's start in the item arrays. The calibration calls it on per-item sums
+    of its own (calibration_verdicts.py)."""
+    item_start = np.searchsorted(item_group, np.arange(n_groups + 1))
+    # Sums over a group's items are numpy sums of its slice, as the loop took them (pairwise summation: the same
+    # floats); bincount would add in another order and move the last bits.
+    total = np.bincount(item_group, weights=counts, minlength=n_groups)
+    k = np.bincount(item_group, weights=(counts > 0).astype(float), minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = _slice_sums(sums, item_start) / total
+    dev = _slice_sums((sums - p[item_group] * counts) ** 2, item_start)
+    lo, hi = _wilson(p, total, k, dev)
+    empty = total == 0
+    p, lo, hi = (np.where(empty, math.nan, a) for a in (p, lo, hi))
+    return p, lo, hi, item_start
+
+
 def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: Sequence[str] = GROUP,
                 n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """One row per group: n, score with CI, reasoning-length stats and the status counts.
@@ -189,18 +209,8 @@ def score_table(df: pd.DataFrame, metrics: dict[str, str] | None = None, *, by: 
     sums, counts = per_item.sum(), per_item.count()  # pandas' group sums (compensated), as the loop had them
     item_group = sums.index.to_numpy(np.int64) // n_ids
     sums, counts = sums.to_numpy(float), counts.to_numpy(float)
-    item_start = np.searchsorted(item_group, np.arange(n_groups + 1))
-    # Sums over a group's items are numpy sums of its slice, as the loop took them (pairwise summation: the same
-    # floats); bincount would add in another order and move the last bits.
-    total = np.bincount(item_group, weights=counts, minlength=n_groups)
-    k = np.bincount(item_group, weights=(counts > 0).astype(float), minlength=n_groups)
+    p, lo, hi, item_start = item_wilson(sums, counts, item_group, n_groups)
     n_items_scored = np.diff(item_start)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = _slice_sums(sums, item_start) / total
-    dev = _slice_sums((sums - p[item_group] * counts) ** 2, item_start)
-    lo, hi = _wilson(p, total, k, dev)
-    empty = total == 0
-    p, lo, hi = (np.where(empty, math.nan, a) for a in (p, lo, hi))
 
     answered = ~flag("error")
     tokens = df["reasoning_tokens"].to_numpy(float, na_value=np.nan)

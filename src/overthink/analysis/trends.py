@@ -344,9 +344,10 @@ def _test(curve: Rows, metric: str, spearman: bool, basis: str | None, seed: int
     return _budget_test(curve.take(~natural), metric, spearman, seed)
 
 
-def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: bool = True,
+def trend_test(samples: pd.DataFrame | Rows, metric: str = "accuracy", *, spearman: bool = True,
                basis: str | None = None, seed: int = 0) -> dict[str, Any]:
-    """The trend test of one curve's samples (any statuses), as described in the module docstring.
+    """The trend test of one curve's samples (any statuses; a frame, or its curve_rows.Rows), as described in the
+    module docstring.
 
     `basis`: "budget" (the primary, causal test on requested budgets), "length" (measured reasoning length: an
     association, for natural runs) or None: "budget" when the frame has a budget column with a budget other than
@@ -354,7 +355,7 @@ def trend_test(samples: pd.DataFrame, metric: str = "accuracy", *, spearman: boo
     `spearman=False` skips the cross-checks (Spearman and the measured-length analysis; the power planner and the
     calibration simulate many sweeps and need only the call).
     """
-    return _test(Rows(samples), metric, spearman, basis, seed)
+    return _test(samples if isinstance(samples, Rows) else Rows(samples), metric, spearman, basis, seed)
 
 
 def calls_inverse(samples: pd.DataFrame | Rows, metric: str = "accuracy", *, seed: int = 0) -> bool:
@@ -388,33 +389,41 @@ def calls_inverse(samples: pd.DataFrame | Rows, metric: str = "accuracy", *, see
 def adjusted_calls(table: pd.DataFrame) -> pd.DataFrame:
     """Holm and Benjamini-Hochberg across the curves that were tested; `verdict` from the Holm-adjusted p-values
     (trend) and shape p-values (shape, adjusted in their own family)."""
-    p = table["p"].to_numpy(dtype=float, na_value=np.nan)
-    verdicts = table["verdict"].tolist()
+    # the calls from plain lists (a Series per row costs more than the call itself)
+    columns = {c: table[c].tolist() for c in ("verdict", "metric", "change", "change_low90", "change_high90",
+                                              "margin", "shape")}
+    columns.update({c: table[c].to_numpy(dtype=float, na_value=np.nan) for c in ("p", "shape_p")})
+    verdicts, adj, q, shape_adj, count = holm_calls(columns)
+    table = table.assign(p_adj_holm=adj, q_bh=q, shape_p_adj_holm=shape_adj, n_curves_tested=count)
+    if count.any():
+        table["verdict"] = pd.Series(verdicts, index=table.index, dtype=table["verdict"].dtype)
+    return table
+
+
+def holm_calls(columns: dict[str, Any]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """adjusted_calls on a verdict table's columns (p and shape_p float arrays; verdict, metric, change,
+    change_low90, change_high90, margin and shape lists): the verdicts, Holm-adjusted p, BH q, Holm-adjusted shape
+    p and the number of curves tested. The calibration calls it without a DataFrame (calibration_verdicts.py)."""
+    p, verdicts = columns["p"], list(columns["verdict"])
     tested = np.array([not V.missing(v) and verdict not in V.NO_CALL for v, verdict in zip(p, verdicts)], dtype=bool)
-    n = len(table)
+    n = len(verdicts)
     adj, q, shape_adj = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
     count = np.where(tested, int(tested.sum()), 0)
     if tested.any():
         idx = np.flatnonzero(tested)
         adj[idx], q[idx] = holm(p[idx]), bh(p[idx])
-        sp = table["shape_p"].to_numpy(dtype=float, na_value=np.nan)[idx]
+        sp = columns["shape_p"][idx]
         ok = np.isfinite(sp)
         if ok.any():
             shape_adj[idx[ok]] = holm(sp[ok])
-        # the calls from plain lists (a Series per row costs more than the call itself)
-        cols = {c: table[c].tolist() for c in ("metric", "change", "change_low90", "change_high90", "margin",
-                                               "shape")}
+        metric, change, lo90, hi90, margin, shape = (columns[c] for c in (
+            "metric", "change", "change_low90", "change_high90", "margin", "shape"))
         for i in idx:
-            worse_sign = 1 if cols["metric"][i] == "rmse" else -1
-            verdict = _call(cols["change"][i], float(adj[i]), cols["change_low90"][i], cols["change_high90"][i],
-                            cols["margin"][i], worse_sign)
-            if not V.missing(shape_adj[i]) and shape_adj[i] < ALPHA and cols["shape"][i] in V.SHAPES:
-                verdict = cols["shape"][i]
+            verdict = _call(change[i], float(adj[i]), lo90[i], hi90[i], margin[i], 1 if metric[i] == "rmse" else -1)
+            if not V.missing(shape_adj[i]) and shape_adj[i] < ALPHA and shape[i] in V.SHAPES:
+                verdict = shape[i]
             verdicts[i] = verdict
-    table = table.assign(p_adj_holm=adj, q_bh=q, shape_p_adj_holm=shape_adj, n_curves_tested=count)
-    if tested.any():
-        table["verdict"] = pd.Series(verdicts, index=table.index, dtype=table["verdict"].dtype)
-    return table
+    return verdicts, adj, q, shape_adj, count
 
 
 def _curves(scores: pd.DataFrame, keys: list[str]) -> list[tuple[tuple, np.ndarray, dict[str, Any]]]:

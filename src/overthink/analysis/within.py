@@ -152,13 +152,19 @@ def permutation_p(y: np.ndarray, X: np.ndarray, strata: np.ndarray, perm_strata:
         block = min(block, 100)  # the same draws in smaller blocks (a Generator's stream does not depend on them)
     tol = 1e-10 * max(1.0, abs(observed))
     table = _block_table(weight, yw, int(sizes[0])) if equal and sizes[0] <= MAX_TABLE_BLOCK else None
+    # The draws depend only on (seed, n_perm, rows): the many curves of one shape a calibration tests share their
+    # strata's orders, read once (the same draws and orders, so the same coefficients). A curtailed test (stop_at)
+    # draws only what it needs, as before.
+    drawn = _drawn_orders(seed, n_perm, len(y), table[2]) if table is not None and stop_at is None and \
+        n_perm * len(y) <= MAX_CACHED_DRAWS else None
     while done < n_perm and (stop_at is None or (1 + hits) / (1 + n_perm) < stop_at):
         b = min(block, n_perm - done)
-        u = rng.random((b, len(y)))
-        if table is not None:
-            stat = _table_stats(u, *table)
+        if drawn is not None:
+            stat = _order_stats(drawn[done:done + b], table[0])
+        elif table is not None:
+            stat = _table_stats(rng.random((b, len(y))), *table)
         else:
-            stat = _sorted_stats(u, weight, yw, perm_codes, sizes if equal else None)
+            stat = _sorted_stats(rng.random((b, len(y))), weight, yw, perm_codes, sizes if equal else None)
         hits += int((np.abs(stat) >= abs(observed) - tol).sum())
         done += b
     return (1 + hits) / (1 + n_perm)
@@ -208,9 +214,31 @@ def _table_stats(u: np.ndarray, shares: np.ndarray, lookup: np.ndarray, s: int) 
     s(s-1)/2 pairwise comparisons of its u's (an argsort of a handful of values per stratum costs more than the
     rest of a permutation), and its share of the coefficient is looked up. The same orders as the argsort, so the
     same coefficients up to the order of the additions (tests/test_calls_inverse.py: the same p-values)."""
+    return _order_stats(_order_of(u, lookup, s), shares)
+
+
+def _order_of(u: np.ndarray, lookup: np.ndarray, s: int) -> np.ndarray:
+    """Each stratum's order (its number in _orders(s)) under draws u (b x n): draws x strata."""
     v = u.reshape(len(u), -1, s)
     code = np.zeros(v.shape[:2], dtype=np.uint16)  # s <= 6: 15 bits
     for bit, (i, j) in enumerate(itertools.combinations(range(s), 2)):
         code += (v[:, :, i] > v[:, :, j]) * np.uint16(1 << bit)
+    return lookup[code]
+
+
+def _order_stats(order: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """The permuted coefficients: each stratum's share under its order (draws x strata), summed over strata."""
     m, n_orders = shares.shape
-    return shares.ravel()[lookup[code] + np.arange(0, m * n_orders, n_orders)[None, :]].sum(axis=1)
+    return shares.ravel()[order + np.arange(0, m * n_orders, n_orders)[None, :]].sum(axis=1)
+
+
+MAX_CACHED_DRAWS = 4_000_000  # n_perm x rows whose orders are kept (int16, one per stratum: at most 4 MB)
+
+
+@functools.lru_cache(maxsize=8)
+def _drawn_orders(seed: int, n_perm: int, n: int, s: int) -> np.ndarray:
+    """The strata's orders under all n_perm draws of permutation_p's Generator (rows of u in the order drawn: a
+    Generator's stream does not depend on the blocks it is drawn in). Read-only."""
+    order = _order_of(np.random.default_rng(seed).random((n_perm, n)), _orders(s)[1], s).astype(np.int16)
+    order.flags.writeable = False
+    return order
