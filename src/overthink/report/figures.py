@@ -31,6 +31,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from . import stamps  # noqa: E402
 from .names import short_names  # noqa: E402
+from .ticks import all_ticks, set_length_ticks  # noqa: E402
 
 _SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
@@ -166,12 +167,10 @@ def freeze(fig) -> None:
 
 def _thin_xticks(ax) -> None:
     """After layout: keep the x tick labels that fit side by side, the first and the last always."""
-    ticks = list(ax.get_xticks())
-    texts = ax.get_xticklabels()  # (each call brings every tick up to date: once is enough)
-    labels = [t.get_text() for t in texts]
+    ticks, labels = all_ticks(ax)
     if len(ticks) <= 2:
         return
-    size = texts[0].get_fontsize()
+    size = ax.get_xticklabels()[0].get_fontsize()
     widest = max(max(text_width(line, size) for line in label.split("\n")) for label in labels)
     dpi_scale = ax.figure.dpi / 72
     pos = [float(x) for x, _y in ax.transData.transform([(t, 0) for t in ticks])]
@@ -182,12 +181,13 @@ def _thin_xticks(ax) -> None:
 
 def _length_ticks(ax, sub: pd.DataFrame, column: str = "mean_reasoning_tokens", *, with_budgets: bool) -> None:
     """Major x ticks at the measured mean lengths (not 0, 10^1, 10^2); `_thin_xticks` drops the ones whose labels
-    would collide once the panel has its final size."""
+    would collide once the panel has its final size (until then only the labels that bound the others are set on
+    the axis: report/ticks.py)."""
     points = (sub.assign(x=sub[column].fillna(0)).sort_values("x")[["x", "budget"]].drop_duplicates("x"))
     if points.empty:
         return
     labels = [f"{x:.0f}" + (f"\nB={b}" if with_budgets else "") for x, b in zip(points["x"], points["budget"])]
-    ax.set_xticks(points["x"].to_numpy(float), labels, fontsize=8)
+    set_length_ticks(ax, points["x"].to_numpy(float), labels, 8)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
