@@ -8,6 +8,7 @@ the CPU of building and of exporting per figure kind, old and new side by side w
 SVG, PNG and PDF is byte-identical (SVG ids from a fixed salt, the PDF date from SOURCE_DATE_EPOCH); exits 1 if not.
 
 Usage: python bench/bench_figure_build.py [--old main] [--repeats 1] [--sizes 1x1,3x4,10x1,10x8]
+(--old: any revision, e.g. the commit before a change once it is merged; issue 25's numbers: --old 008e799)
 """
 
 from __future__ import annotations
