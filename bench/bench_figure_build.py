@@ -30,7 +30,8 @@ KINDS = ("curves", "factors", "ranks", "probes", "frontier", "heatmap", "traject
 
 
 def _jobs(sizes: list[tuple[int, int]], run_dir: Path) -> list[tuple[str, str, object]]:
-    """(kind, key, builder) for every figure: the grid of fixtures, then the demo report's figures."""
+    """(kind, key, builder) for every figure: the grid of fixtures, then the demo report's figures. (Imports here:
+    a child imports the overthink of the tree it times, the parent none.)"""
     sys.path.insert(0, str(ROOT / "tests"))
     import figure_fixtures as fx
 
