@@ -9,6 +9,7 @@ checks the boxes). A model keeps one colour and marker in every panel; long mode
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -19,6 +20,7 @@ from typing import Any
 
 import matplotlib
 import matplotlib.ticker
+import numpy as np
 
 matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
@@ -29,6 +31,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from . import stamps  # noqa: E402
 from .names import short_names  # noqa: E402
+from .ticks import all_ticks, set_length_ticks  # noqa: E402
 
 _SVG_STRIP = re.compile(r"<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
 METRIC_LABELS = {"accuracy": "accuracy", "rmse": "RMSE (lower is better)",
@@ -49,8 +52,10 @@ NAME_WIDTH = 40  # characters of a model name in a figure; longer ones are abbre
 _MEASURE = RendererAgg(10, 10, 72)  # at 72 dpi a pixel is a point
 
 
+@functools.lru_cache(maxsize=4096)
 def text_width(text: str, size: float = LEGEND_SIZE) -> float:
-    """Width of one line of `text` in points at font `size` (Agg's metrics: the ones the PNG is drawn with)."""
+    """Width of one line of `text` in points at font `size` (Agg's metrics: the ones the PNG is drawn with).
+    Remembered: legends and tick thinning measure the same labels again and again."""
     width, _height, _descent = _MEASURE.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
     return float(width)
 
@@ -150,16 +155,19 @@ def freeze(fig) -> None:
     """Lay the figure out once and keep it: what is placed afterwards (budget labels, thinned ticks) needs the
     final positions, and must not move the panels again. No layout engine is left on the figure (not even
     matplotlib's "none" placeholder): with one, every savefig first runs a whole layout draw that changes nothing,
-    one more draw per format saved."""
-    fig.draw_without_rendering()
+    one more draw per format saved. Only the layout is run here, not the draw around it (draw_without_rendering):
+    savefig draws the figure anyway, and that draw changed nothing it needs (a second of CPU at 10 models x 8
+    tasks; what a draw does before the layout, the axes' aspect, is done here too)."""
+    for ax in fig.axes:
+        ax.apply_aspect()
+    fig.get_layout_engine().execute(fig)
     with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)  # (None with these two off: no engine at all)
 
 
 def _thin_xticks(ax) -> None:
     """After layout: keep the x tick labels that fit side by side, the first and the last always."""
-    ticks = list(ax.get_xticks())
-    labels = [t.get_text() for t in ax.get_xticklabels()]
+    ticks, labels = all_ticks(ax)
     if len(ticks) <= 2:
         return
     size = ax.get_xticklabels()[0].get_fontsize()
@@ -173,12 +181,13 @@ def _thin_xticks(ax) -> None:
 
 def _length_ticks(ax, sub: pd.DataFrame, column: str = "mean_reasoning_tokens", *, with_budgets: bool) -> None:
     """Major x ticks at the measured mean lengths (not 0, 10^1, 10^2); `_thin_xticks` drops the ones whose labels
-    would collide once the panel has its final size."""
+    would collide once the panel has its final size (until then only the labels that bound the others are set on
+    the axis: report/ticks.py)."""
     points = (sub.assign(x=sub[column].fillna(0)).sort_values("x")[["x", "budget"]].drop_duplicates("x"))
     if points.empty:
         return
     labels = [f"{x:.0f}" + (f"\nB={b}" if with_budgets else "") for x, b in zip(points["x"], points["budget"])]
-    ax.set_xticks(points["x"].to_numpy(float), labels, fontsize=8)
+    set_length_ticks(ax, points["x"].to_numpy(float), labels, 8)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
@@ -191,10 +200,19 @@ def _score_axis(ax, metric: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def _errorbar(ax, x, line: pd.DataFrame, label: str, **style: Any) -> Any:
-    y = line["score"]
-    err = [(y - line["ci_low"]).clip(lower=0).fillna(0), (line["ci_high"] - y).clip(lower=0).fillna(0)]
-    return ax.errorbar(x, y, yerr=err, capsize=3, label=label, **({"marker": "o"} | style))
+def _below_above(y: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """Error bar lengths below and above `y`: never negative, 0 where a bound is missing (numpy, not pandas: a
+    figure of 10 models x 8 tasks has 80 lines)."""
+    return [np.nan_to_num(np.maximum(y - low, 0), nan=0.0), np.nan_to_num(np.maximum(high - y, 0), nan=0.0)]
+
+
+def _errorbar(ax, x, line: pd.DataFrame, label: str, y: str = "score", low: str = "ci_low", high: str = "ci_high",
+              **style: Any) -> Any:
+    ys = line[y].to_numpy(float)
+    err = _below_above(ys, line[low].to_numpy(float), line[high].to_numpy(float))
+    # object arrays: what errorbar makes of the pandas columns it was given before
+    return ax.errorbar(np.asarray(x, dtype=object), ys.astype(object), yerr=err, capsize=3, label=label,
+                       **({"marker": "o"} | style))
 
 
 def _budget_labels(fig, ax, points: list[tuple[float, float, Any]]) -> None:
@@ -205,6 +223,8 @@ def _budget_labels(fig, ax, points: list[tuple[float, float, Any]]) -> None:
     placed = []
     offsets = ((4, 4), (4, -11), (-30, 4), (-30, -11), (4, 14), (-30, 14), (4, -21), (-30, -21))
     px = fig.dpi / 72  # offset points -> display pixels
+    # A point 4 pt inside the panel is in it at any dpi (matplotlib's test allows 1 pixel of slack either way).
+    inner = inside.padded(-4 * px)
     dx0, dy0 = offsets[0]
     for xi, yi, b in points:
         if pd.isna(yi):
@@ -220,6 +240,10 @@ def _budget_labels(fig, ax, points: list[tuple[float, float, Any]]) -> None:
             if fits and not any(box.overlaps(other) for other in placed):
                 placed.append(box)
                 text.xyann = (dx, dy)
+                anchor = ax.transData.transform((xi, yi))
+                if inner.contains(*anchor):
+                    # Drawn in every save: no need to test in each one that the point is in the panel.
+                    text.set_annotation_clip(False)
                 break
         else:
             text.remove()
@@ -449,17 +473,18 @@ def frontier_figure(table: pd.DataFrame, recs: pd.DataFrame):
     names.append("recommended budget")
     tasks, fig, axes, ncol = _task_panels(table, names)
     placed = []
+    best_of: dict = {}  # (task, model, mechanism) -> its recommended budget (the first row's, as it was looked up)
+    for task, model, mech, budget in zip(recs["task"], recs["model"], recs["mechanism"], recs["recommended_budget"]):
+        best_of.setdefault((task, model, mech), budget)
     for ax, task in zip(axes, tasks):
         sub = table[table["task"] == task]
         first, rest = [], []
         for key, line in sub.groupby(["model", "mechanism"], sort=False):
             x, y = line["mean_thinking_tokens"].fillna(0), line["accuracy"]
-            err = [(y - line["accuracy_lo"]).clip(lower=0).fillna(0), (line["accuracy_hi"] - y).clip(lower=0).fillna(0)]
-            ax.errorbar(x, y, yerr=err, mfc="white", capsize=3, label=labels[key], **styles[key])
+            _errorbar(ax, x, line, labels[key], "accuracy", "accuracy_lo", "accuracy_hi", mfc="white", **styles[key])
             front = line["on_frontier"].astype(bool)
             ax.plot(x[front], y[front], ls="none", **styles[key])
-            rec = recs[(recs["task"] == task) & (recs["model"] == key[0]) & (recs["mechanism"] == key[1])]
-            best = rec.iloc[0]["recommended_budget"] if len(rec) else None
+            best = best_of.get((task, *key))
             for xi, yi, b in zip(x, y, line["budget"]):
                 (first if best is not None and str(b) == str(best) else rest).append((xi, yi, b))
             if best is not None:

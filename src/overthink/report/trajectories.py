@@ -44,6 +44,7 @@ def trajectory_figure(curve: pd.DataFrame):
             off = (2 * k) * width - 0.4 + width / 2
             ax2.bar([i + off for i in x], line["flips_to_wrong"], width, alpha=0.35, color="tab:red")
             ax2.bar([i + off + width for i in x], line["flips_to_right"], width, alpha=0.35, color="tab:green")
+        if here:  # the last model's budget cuts name the ticks (setting them per model drew the same)
             ax.set_xticks(x, [str(int(b)) if float(b).is_integer() else str(b) for b in line["budget"]])
         ax2.set_ylabel("flips into this cut")
         ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
