@@ -35,19 +35,9 @@ def _jobs(sizes: list[tuple[int, int]], run_dir: Path) -> list[tuple[str, str, o
     sys.path.insert(0, str(ROOT / "tests"))
     import figure_fixtures as fx
 
-    from overthink.report import drawing, figures, html
-    from overthink.report.trajectories import trajectory_figure
+    from overthink.report import drawing, html
 
-    build = {
-        "curves": lambda m, t: figures.curve_figure(fx.curves(m, t)),
-        "factors": lambda m, t: figures.factor_figure(fx.factors(m, t)),
-        "ranks": lambda m, t: figures.rank_figure(fx.ranks(m, t)),
-        "probes": lambda m, t: figures.probes_figure(fx.probes(m, t)),
-        "frontier": lambda m, t: figures.frontier_figure(*fx.frontier(m, t)),
-        "heatmap": lambda m, _t: figures.heatmap_figure(fx.feature_corr(m), "grades-regression"),
-        "trajectories": lambda m, t: trajectory_figure(fx.trajectories(m, t)),
-    }
-    jobs = [(kind, f"{kind}-{m}x{t}", lambda f=build[kind], m=m, t=t: f(m, t)) for kind in KINDS for m, t in sizes]
+    jobs = [(kind, f"{kind}-{m}x{t}", lambda f=fx.FIGURES[kind], m=m, t=t: f(m, t)) for kind in KINDS for m, t in sizes]
     with drawing.Drawer(None) as drawer:
         drawer.figures = dict  # record the report's figure jobs, draw none of them
         html.build_context([run_dir], None, n_boot=100, drawer=drawer)

@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.transforms import Bbox
 
+from overthink.report import figures
+from overthink.report.trajectories import trajectory_figure
+
 BUDGETS = (0, 64, 256, 1024, 4096)
 TASKS = ("misleading-math", "misleading-python", "grades-regression", "bbeh-zebra-puzzles", "word-problems",
          "synthetic-misleading-alignment", "survival-instinct", "self-reported-awareness")
@@ -100,6 +103,19 @@ def feature_corr(n_models: int, task: str = "grades-regression") -> pd.DataFrame
 
 
 # -- checking a drawn figure --------------------------------------------------------------------------------------
+
+# every report figure kind, built from these tables at n_models x n_tasks (tests/test_figures_layout.py,
+# bench/bench_figure_build.py)
+FIGURES = {
+    "curves": lambda m, t: figures.curve_figure(curves(m, t)),
+    "factors": lambda m, t: figures.factor_figure(factors(m, t)),
+    "ranks": lambda m, t: figures.rank_figure(ranks(m, t)),
+    "probes": lambda m, t: figures.probes_figure(probes(m, t)),
+    "frontier": lambda m, t: figures.frontier_figure(*frontier(m, t)),
+    "heatmap": lambda m, _t: figures.heatmap_figure(feature_corr(m), "grades-regression"),
+    "trajectories": lambda m, t: trajectory_figure(trajectories(m, t)),
+}
+
 
 def _drawn_ticklabels(ax, axis: str) -> list:
     """The tick labels an axis draws: with text, and at a tick inside the view limits."""

@@ -120,15 +120,7 @@ def test_report_out_writes_figures_beside_the_html_and_nothing_in_the_working_di
 
 # -- every figure from 1 to 10 models and 1 to 8 tasks, long model names (issue 27) --------------------------------
 
-FIGURES = {
-    "curves": lambda m, t: figures.curve_figure(figure_fixtures.curves(m, t)),
-    "factors": lambda m, t: figures.factor_figure(figure_fixtures.factors(m, t)),
-    "ranks": lambda m, t: figures.rank_figure(figure_fixtures.ranks(m, t)),
-    "probes": lambda m, t: figures.probes_figure(figure_fixtures.probes(m, t)),
-    "frontier": lambda m, t: figures.frontier_figure(*figure_fixtures.frontier(m, t)),
-    "heatmap": lambda m, _t: figures.heatmap_figure(figure_fixtures.feature_corr(m), "grades-regression"),
-    "trajectories": lambda m, t: trajectory_figure(figure_fixtures.trajectories(m, t)),
-}
+FIGURES = figure_fixtures.FIGURES
 FAST = {(3, 4), (10, 1)}  # every figure at these sizes in the quick suite; the corners are marked slow
 # The corners and the middle of 1-10 models x 1-8 tasks: one panel and one model; the widest legend in one panel;
 # the middle; the most panels with the most lines. The other five sizes of the full 3 x 3 grid (they took 78 of its
