@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import verdicts as V
-from .analysis.audit import DONE, length_trend
+from .analysis.audit import CONTROL_INACTIVE, DONE, length_trend
 from .analysis.curve_rows import Rows
 from .analysis.curves import item_wilson, paper_rule
 from .analysis.trends import holm_calls, trend_test
@@ -41,6 +41,14 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes in order of first appearance and the distinct values (pd.factorize)."""
     codes, uniques = pd.factorize(values)
     return codes, np.asarray(uniques, dtype=object)
+
+
+def _sorted_codes(codes: np.ndarray, values: list, key=None) -> tuple[np.ndarray, list]:
+    """The codes renumbered in the sorted order of their values (by `key`), and the values so sorted."""
+    order = sorted(range(len(values)), key=lambda i: values[i] if key is None else key(values[i]))
+    rank = np.empty(len(values), np.int64)
+    rank[order] = np.arange(len(values))
+    return rank[codes], [values[i] for i in order]
 
 
 def _rows(frame: pd.DataFrame, score: np.ndarray, status: np.ndarray, budget: np.ndarray,
@@ -81,18 +89,10 @@ def lean_verdicts(frame: pd.DataFrame, *, control: bool = False) -> dict[str, li
         columns.append(values[codes])
         curve = curve * len(values) + codes
     _, first, curve = np.unique(curve, return_index=True, return_inverse=True)
-    keys = [tuple(col[i] for col in columns) for i in first]
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    rank = np.empty(len(keys), np.int64)
-    rank[order] = np.arange(len(keys))
-    curve = rank[curve]
-    keys = [keys[c] for c in order]
-    b_codes, b_values = _codes(budget)
-    b_order = sorted(range(len(b_values)), key=lambda b: budget_sort_key(b_values[b]))
-    b_rank = np.empty(len(b_values), np.int64)
-    b_rank[b_order] = np.arange(len(b_values))
-    n_b, n_groups = len(b_values), len(keys) * len(b_values)
-    group = curve * n_b + b_rank[b_codes]
+    curve, keys = _sorted_codes(curve, [tuple(col[i] for col in columns) for i in first])
+    b_codes, budgets = _sorted_codes(*_codes(budget), budget_sort_key)
+    n_b, n_groups = len(budgets), len(keys) * len(budgets)
+    group = curve * n_b + b_codes
 
     # each (curve, budget)'s Wilson CI from its items' sums over the ok rows, items in the order of their ids
     id_rank = np.empty(len(ids), np.int64)
@@ -110,20 +110,18 @@ def lean_verdicts(frame: pd.DataFrame, *, control: bool = False) -> dict[str, li
         measured = np.isin(status, DONE) & ~np.isnan(rows.tokens)
         by_group = np.flatnonzero(measured)[np.argsort(group[measured], kind="stable")]
         cuts = np.searchsorted(group[by_group], np.arange(n_groups + 1))
-        budgets = [b_values[b] for b in b_order]
     out: dict[str, list] = {c: [] for c in (*KEYS, "paper_verdict")}
     tests, active = [], []
     by_curve = np.argsort(curve, kind="stable")
     starts = np.searchsorted(curve[by_curve], np.arange(len(keys) + 1))
     for c, key in enumerate(keys):
-        g = c * n_b + np.flatnonzero(present[c * n_b:(c + 1) * n_b])  # the curve's score rows, by budget
+        on = np.flatnonzero(present[c * n_b:(c + 1) * n_b])  # the curve's budgets
+        g = c * n_b + on  # its score rows, by budget
         paper, _delta = paper_rule(p[g], lo[g], hi[g], n_items_scored[g].tolist(), METRIC)
         if control:
-            lengths = [rows.tokens[by_group[cuts[c * n_b + b]:cuts[c * n_b + b + 1]]] for b in range(n_b)]
-            active.append(length_trend([budgets[b] for b in range(n_b) if present[c * n_b + b]],
-                                       [lengths[b] for b in range(n_b) if present[c * n_b + b]])["rises"]
-                          is not False)
-            paper = paper if active[-1] else "control inactive"
+            lengths = [rows.tokens[by_group[cuts[i]:cuts[i + 1]]] for i in g]
+            active.append(length_trend([budgets[b] for b in on], lengths)["rises"] is not False)
+            paper = paper if active[-1] else CONTROL_INACTIVE
         for name, value in zip(KEYS, key):
             out[name].append(value)
         out["paper_verdict"].append(paper)

@@ -291,6 +291,9 @@ def curve_rows(audit: pd.DataFrame, key: dict[str, Any]) -> pd.DataFrame:
     return audit[mask]
 
 
+CONTROL_INACTIVE = "control inactive"  # the paper's rule of a curve whose budgets did not control its lengths
+
+
 def control_active(cell_rows: pd.DataFrame) -> bool:
     """Whether a curve's budgets controlled its lengths. True when there is nothing to judge (no rows)."""
     return bool(cell_rows.empty or cell_rows["control_active"].all())
@@ -305,7 +308,7 @@ def control_columns(cell_rows: pd.DataFrame, paper_verdict: str) -> dict[str, An
                                verdict_basis="requested budgets and measured lengths" if active else
                                "measured lengths only: the budget control was inactive")
     if not active:
-        out["paper_verdict"] = "control inactive"
+        out["paper_verdict"] = CONTROL_INACTIVE
     return out
 
 
