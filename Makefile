@@ -1,6 +1,7 @@
 # Two entry points (see README): `make demo` and `make test`. Both work on a fresh clone with Python >= 3.11.
 # The venv's interpreter: the fastest build of python3's version on this machine (scripts/make_venv.py measures it;
-# Debian's PGO build ran the suite with ~14 % less CPU than pyenv's). `make PYTHON=/path/to/python` uses that one only.
+# Debian's PGO build ran the suite with ~12 % less CPU than pyenv's, back to back).
+# `make PYTHON=/path/to/python` uses that one only.
 PYTHON ?=
 VENV ?= .venv
 BIN := $(VENV)/bin
