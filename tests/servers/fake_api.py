@@ -72,11 +72,13 @@ class FakeAPI:
         self.url = ""
 
     # -- lifecycle ------------------------------------------------------------------------------------------
-    def start(self) -> FakeAPI:
+    def start(self, tls: tuple[str, str] | None = None) -> FakeAPI:
+        """Serve on a free port; with `tls` (certificate file, key file) over HTTPS."""
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{sock.getsockname()[1]}"
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", ssl_certfile=tls and tls[0],
+                                ssl_keyfile=tls and tls[1])
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()

@@ -9,8 +9,11 @@ ending with `ending`; `reasoning_before_answer` measures reasoning written in vi
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import os
 import re
+import ssl
 import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
@@ -54,13 +57,31 @@ def sdk_http_client(sdk: Any) -> Any:
     """The SDK's aiohttp transport (`DefaultAioHttpClient`, which the openai and anthropic SDKs document "for improved
     concurrency performance") when aiohttp is installed, else None: the SDK's own httpx client. Against a fast
     server it halves the client's CPU per request (1,000 chat posts at concurrency 32: 2.7 s instead of 4.1 s on 2
-    cores, bench/bench_harness_vs_sdk.py). The aiohttp session opens on the first request, inside the running loop."""
+    cores, bench/bench_harness_vs_sdk.py). The aiohttp session opens on the first request, inside the running loop.
+    Its TLS context is the one the client would build itself, built once per process (`tls_context`)."""
     try:
         import aiohttp  # noqa: F401
     except ImportError:
         return None
     make = getattr(sdk, "DefaultAioHttpClient", None)
-    return make() if make is not None else None
+    if make is None:
+        return None
+    return make(verify=tls_context(make))
+
+
+def tls_context(client_class: type) -> ssl.SSLContext:
+    """The verified TLS context an httpx-style client class makes by default (`verify=True`, `trust_env=True`), made
+    once per process and HTTP library and shared by every client: each one loads the whole CA store, ~40 ms of CPU
+    per model (bench/bench_model_load.py). Only the environment variables it reads (SSL_CERT_FILE, SSL_CERT_DIR) make
+    a new one. The client's own maker builds it, so its trust store (certifi, the system's, truststore) is kept."""
+    base = next(c for c in client_class.__mro__ if c.__name__ == "AsyncClient")
+    library = base.__module__.split(".")[0]  # httpx, or httpx2 in SDKs that moved to it
+    return _tls_context(library, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(library: str, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return importlib.import_module(library).create_ssl_context()
 
 @dataclass(frozen=True)
 class Ending:
