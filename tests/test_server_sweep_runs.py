@@ -19,13 +19,14 @@ from overthink.tasks import get_task
 
 pytestmark = pytest.mark.slow
 
-# Both items are capped at 8 and stop naturally (at 16 and 9 tokens) below 24; a budget 48 took the same paths.
+# The first item is capped at 8 and stops naturally (at 16 tokens) below 24. (A second item, capped at 8 and stopping
+# at 9, and a budget 48 took the same paths: dropped, the item cost ~6 s of CPU.)
 BUDGETS = [0, 8, 24]
 SAME = ("reasoning", "answer_text", "answer", "reasoning_tokens", "thinking_stop", "status", "output_tokens",
         "input_tokens")
 
 
-def overthink_run(url: str, run_dir, *more: str, limit: int = 2) -> dict[tuple, dict]:
+def overthink_run(url: str, run_dir, *more: str, limit: int = 1) -> dict[tuple, dict]:
     out = run_cli("run", "--model", f"openai-compatible:smollm2@{url}", "--task", "misleading-math",
                   "--limit", str(limit), "--budgets", ",".join(map(str, BUDGETS)), "--mechanism", "forced",
                   "--temperature", "0",
@@ -38,7 +39,7 @@ def overthink_run(url: str, run_dir, *more: str, limit: int = 2) -> dict[tuple, 
 def test_independent_run_sends_a_pair_per_budget_and_matches_the_shared_trace(llama_server_url, tmp_path):
     independent = overthink_run(llama_server_url, tmp_path / "ind", "--independent")
     shared = overthink_run(llama_server_url, tmp_path / "sh")
-    assert set(independent) == set(shared) and len(shared) == 2 * len(BUDGETS)
+    assert set(independent) == set(shared) and len(shared) == len(BUDGETS)
     for key, ind in independent.items():
         meta = ind["metadata"]
         assert not ind["shared_trace"] and "shared_think_tokens" not in meta, key
@@ -64,9 +65,9 @@ def test_independent_run_sends_a_pair_per_budget_and_matches_the_shared_trace(ll
 
 
 def test_probe_cuts_are_the_answers_of_independent_runs_at_those_cuts(llama_server_url, tmp_path):
-    # one item: the second one's answers run out of tokens (truncated), and a truncated sample's probes are not
-    # graded, so it checked no probe
-    shared = overthink_run(llama_server_url, tmp_path / "probe", "--probe-cuts", "3", limit=1)
+    # one item (the second one's answers run out of tokens: truncated, and a truncated sample's probes are not
+    # graded, so it checked no probe)
+    shared = overthink_run(llama_server_url, tmp_path / "probe", "--probe-cuts", "3")
     m = load_model(f"openai-compatible:smollm2@{llama_server_url}", {"timeout_s": 120})
     loop = asyncio.new_event_loop()
     checked = 0
