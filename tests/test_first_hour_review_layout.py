@@ -18,12 +18,25 @@ GEOMETRY = """() => {
 }"""
 
 
-@pytest.mark.parametrize("budgets", ["0,64,256,1024", "0,16,32,64,128,256,512,1024"])
-def test_budget_columns_fit_or_scroll_visibly_at_1400px(budgets, browser, tmp_path):  # noqa: F811
-    run = tmp_path / "run"  # run_cli: a subprocess here (asyncio.run() cannot share the thread with playwright)
-    res = run_cli("run", "--model", "stub:inverse", "--task", "misleading-math", "--budgets", budgets, "--limit", "2",
-                  "--run-dir", str(run), "--quiet")
-    assert res.returncode == 0, res.stderr
+BUDGETS = ["0,64,256,1024", "0,16,32,64,128,256,512,1024"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A run per budget list, made before the browser starts (the test asks for them first): run_cli runs them in
+    this process, which it can only while no playwright event loop runs in this thread."""
+    root, runs = tmp_path_factory.mktemp("runs"), {}
+    for k, budgets in enumerate(BUDGETS):
+        runs[budgets] = root / f"run{k}"
+        res = run_cli("run", "--model", "stub:inverse", "--task", "misleading-math", "--budgets", budgets, "--limit",
+                      "2", "--run-dir", str(runs[budgets]), "--quiet", env={"OVERTHINK_HOME": str(root / "home")})
+        assert res.returncode == 0, res.stderr
+    return runs
+
+
+@pytest.mark.parametrize("budgets", BUDGETS)
+def test_budget_columns_fit_or_scroll_visibly_at_1400px(budgets, runs, browser, tmp_path):  # noqa: F811
+    run = runs[budgets]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     try:

@@ -23,9 +23,19 @@ def _open(browser, path):  # noqa: F811
     return page, console, errors, dialogs
 
 
-def test_report_loads_and_every_figure_renders(browser, tmp_path):  # noqa: F811
-    runs = [stub_run(tmp_path / "inv"), stub_run(tmp_path / "nat", natural=3), grades_run(tmp_path / "g")]
-    out = build_report(runs, tmp_path / "report.html", n_boot=200)
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The runs, made before the browser starts (each test asks for them first): in this process, which run_cli can
+    do only while no playwright event loop runs in this thread (else each run is a subprocess, ~2.5 s of CPU)."""
+    root = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OVERTHINK_HOME", str(root / "home"))
+        return {"inverse": stub_run(root / "inv"), "natural": stub_run(root / "nat", natural=3),
+                "grades": grades_run(root / "g"), "hostile": hostile_run(root / "evil")}
+
+
+def test_report_loads_and_every_figure_renders(runs, browser, tmp_path):  # noqa: F811
+    out = build_report([runs["inverse"], runs["natural"], runs["grades"]], tmp_path / "report.html", n_boot=200)
     page, console, errors, _ = _open(browser, out)
     # Open every collapsed section so every figure is laid out.
     page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
@@ -38,8 +48,8 @@ def test_report_loads_and_every_figure_renders(browser, tmp_path):  # noqa: F811
     page.close()
 
 
-def test_hostile_model_output_does_not_execute(browser, tmp_path):  # noqa: F811
-    out = build_report([hostile_run(tmp_path / "evil")], tmp_path / "report.html", n_boot=200)
+def test_hostile_model_output_does_not_execute(runs, browser, tmp_path):  # noqa: F811
+    out = build_report([runs["hostile"]], tmp_path / "report.html", n_boot=200)
     page, console, errors, dialogs = _open(browser, out)
     page.eval_on_selector_all("details", "els => els.forEach(e => e.open = true)")
     page.locator("details.example").first.hover()
