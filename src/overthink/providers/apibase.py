@@ -14,6 +14,7 @@ import inspect
 import os
 import re
 import ssl
+import sys
 import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
@@ -66,22 +67,27 @@ def sdk_http_client(sdk: Any) -> Any:
     make = getattr(sdk, "DefaultAioHttpClient", None)
     if make is None:
         return None
-    return make(verify=tls_context(make))
+    context = tls_context(make)
+    return make() if context is None else make(verify=context)
 
 
-def tls_context(client_class: type) -> ssl.SSLContext:
+def tls_context(client_class: type) -> ssl.SSLContext | None:
     """The verified TLS context an httpx-style client class makes by default (`verify=True`, `trust_env=True`), made
     once per process and HTTP library and shared by every client: each one loads the whole CA store, ~40 ms of CPU
     per model (bench/bench_model_load.py). Only the environment variables it reads (SSL_CERT_FILE, SSL_CERT_DIR) make
-    a new one. The client's own maker builds it, so its trust store (certifi, the system's, truststore) is kept."""
-    base = next(c for c in client_class.__mro__ if c.__name__ == "AsyncClient")
-    library = base.__module__.split(".")[0]  # httpx, or httpx2 in SDKs that moved to it
+    a new one. The client's own maker builds it, so its trust store (certifi, the system's, truststore) is kept.
+    None (the client builds its own) for a client that is not built on an httpx-style AsyncClient."""
+    base = next((c for c in client_class.__mro__ if c.__name__ == "AsyncClient"), None)
+    library = base.__module__.split(".")[0] if base is not None else ""  # httpx, or httpx2 in SDKs that moved to it
+    if not hasattr(sys.modules.get(library), "create_ssl_context"):
+        return None
     return _tls_context(library, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
 @functools.lru_cache(maxsize=8)
 def _tls_context(library: str, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return importlib.import_module(library).create_ssl_context()
+
 
 @dataclass(frozen=True)
 class Ending:
