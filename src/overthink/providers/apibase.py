@@ -86,6 +86,7 @@ def tls_context(client_class: type) -> ssl.SSLContext | None:
 
 @functools.lru_cache(maxsize=8)
 def _tls_context(library: str, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    # cert_file and cert_dir only key the cache: create_ssl_context reads them from the environment itself
     return importlib.import_module(library).create_ssl_context()
 
 
